@@ -1,0 +1,80 @@
+import { z } from 'zod';
+import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
+import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
+import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
+import type { TaskRegistry } from '../tasks/define-task.js';
+import { getTask } from './get-task.js';
+import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
+import { submitTask } from './submit-task.js';
+import { issuesToDetails } from './validation.js';
+
+export interface ApiDeps {
+  readonly store: TaskStore;
+  readonly queue: TaskQueue;
+  readonly registry: TaskRegistry;
+  readonly clock: Clock;
+  readonly log: Log;
+  readonly maxBodyBytes: number;
+  readonly retryAfterSeconds: number;
+  readonly defaultMaxAttempts: number;
+  readonly ttlDays: number;
+}
+
+const SubmitBody = z.strictObject({
+  type: z.string().min(1).max(64),
+  /** Optional for task types whose schema accepts an empty object. */
+  payload: z.unknown().default({}),
+  /** SQS allows at most 15 minutes of delivery delay. */
+  delaySeconds: z.int().min(0).max(900).optional(),
+});
+
+/** Dispatches on the API Gateway route key; errors of every route are shaped in one place. */
+export async function handleApiRequest(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  try {
+    switch (request.routeKey) {
+      case API_ROUTES.submitTask:
+        return await submit(request, deps);
+      case API_ROUTES.getTask:
+        return await get(request, deps);
+      default:
+        return unmatched(request);
+    }
+  } catch (error) {
+    return errorResponse(error, request.requestId, deps.log, deps.retryAfterSeconds);
+  }
+}
+
+async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const parsed = SubmitBody.safeParse(parseJsonBody(request, deps.maxBodyBytes));
+  if (!parsed.success) {
+    throw new ValidationError('InvalidRequest', 'The request body is not a valid task submission.', [
+      ...issuesToDetails(parsed.error.issues),
+    ]);
+  }
+  const task = await submitTask({ ownerId: request.ownerId, ...parsed.data }, deps);
+  return jsonResponse(202, toTaskView(task), taskHeaders(task, deps, { location: `/tasks/${task.taskId}` }));
+}
+
+async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const task = await getTask({ ownerId: request.ownerId, taskId: request.pathParameters.taskId ?? '' }, deps);
+  return jsonResponse(200, toTaskView(task), taskHeaders(task, deps));
+}
+
+/** Unfinished tasks tell the caller when to poll again. */
+function taskHeaders(task: Task, deps: ApiDeps, extra: Record<string, string> = {}): Record<string, string> {
+  return isTerminal(task.status) ? extra : { ...extra, 'retry-after': String(deps.retryAfterSeconds) };
+}
+
+const ROUTE_METHODS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
+  [/^\/tasks\/?$/, ['GET', 'POST']],
+  [/^\/tasks\/[^/]+\/?$/, ['GET', 'DELETE']],
+];
+
+/** Requests no route matched ($default): 405 for a known path with another method, else 404. */
+function unmatched(request: HttpRequest): HttpResponse {
+  if (request.routeKey !== DEFAULT_ROUTE) throw new NotFoundError(`No route for ${request.routeKey}.`);
+  const allowed = ROUTE_METHODS.find(([pattern]) => pattern.test(request.path))?.[1];
+  if (allowed && !allowed.includes(request.method)) throw new MethodNotAllowedError(allowed);
+  throw new NotFoundError(`No route for ${request.method} ${request.path}.`);
+}

@@ -1,0 +1,30 @@
+import type { z } from 'zod';
+
+/** What a task handler gets besides its payload. */
+export interface TaskContext {
+  readonly taskId: string;
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+  /** Fires shortly before the worker's deadline: stop, and let the attempt be retried. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A task type: the schema its payload must match and the function that runs it. The schema is
+ * checked when the task is submitted (400 on mismatch) and again before it runs.
+ */
+export interface TaskDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown> {
+  readonly payload: Schema;
+  /** @default settings.tasks.defaultMaxAttempts */
+  readonly maxAttempts?: number;
+  /** Throw PermanentError to fail at once; any other error is retried. The result must be JSON. */
+  run(payload: z.output<Schema>, ctx: TaskContext): Promise<Result>;
+}
+
+/** Identity function that lets TypeScript infer the payload type of `run` from the schema. */
+export const defineTask = <Schema extends z.ZodType, Result>(
+  definition: TaskDefinition<Schema, Result>,
+): TaskDefinition<Schema, Result> => definition;
+
+/** Looks up task types by name; a Map so that names like `__proto__` or `toString` are just unknown. */
+export type TaskRegistry = ReadonlyMap<string, TaskDefinition>;

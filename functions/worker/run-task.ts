@@ -1,0 +1,169 @@
+import { z } from 'zod';
+import { PermanentError } from '../../shared/errors.js';
+import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
+import { isTerminal, type Task, type TaskError } from '../../shared/task.js';
+import { parseTaskMessage } from '../../shared/task-message.js';
+import type { TaskRegistry } from '../tasks/define-task.js';
+
+/** One SQS record, reduced to what the worker needs. */
+export interface TaskDelivery {
+  readonly messageId: string;
+  readonly body: string;
+  readonly receiptHandle: string;
+}
+
+export interface RunTaskDeps {
+  readonly store: TaskStore;
+  readonly queue: TaskQueue;
+  readonly registry: TaskRegistry;
+  readonly clock: Clock;
+  readonly log: Log;
+  /** Milliseconds left in this invocation (Lambda context.getRemainingTimeInMillis). */
+  readonly remainingTimeMs: () => number;
+  readonly retryBaseDelaySeconds: number;
+  readonly retryMaxDelaySeconds: number;
+  readonly ttlDays: number;
+  readonly maxResultBytes: number;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+/** The record stays on the queue; SQS delivers it again after its visibility timeout. */
+export class RetryLaterError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** The handler is asked to stop this long before the invocation would be killed, to record the outcome. */
+const DEADLINE_MARGIN_MS = 3_000;
+const MAX_ERROR_MESSAGE = 1_000;
+
+/**
+ * Claims the task a message names, runs its handler, and records the outcome. Resolves when the
+ * message should be deleted (done, duplicate, or unusable); throws when it should be delivered again.
+ */
+export async function runTask(delivery: TaskDelivery, deps: RunTaskDeps): Promise<void> {
+  const message = parseTaskMessage(delivery.body);
+  if (!message) {
+    // Not from our API: retrying cannot help and there is no task to mark.
+    deps.log.error('malformed task message: dropped', { messageId: delivery.messageId });
+    return;
+  }
+  const now = deps.clock();
+  const remaining = deps.remainingTimeMs();
+  const claim = await deps.store.claim(message.taskId, now, now.getTime() + remaining);
+
+  if (!claim.claimed) {
+    const current = claim.task;
+    if (!current) {
+      deps.log.warn('message for an unknown task: dropped', { taskId: message.taskId, messageId: delivery.messageId });
+      return;
+    }
+    if (isTerminal(current.status)) {
+      deps.log.info('duplicate delivery of a finished task: acknowledged', { taskId: current.taskId });
+      return;
+    }
+    throw new RetryLaterError(`Task ${current.taskId} is ${current.status} under another claim.`);
+  }
+
+  const task = claim.task;
+  const log = (text: string, extra: Record<string, unknown> = {}) =>
+    deps.log.info(text, { taskId: task.taskId, type: task.type, attempt: task.attempt, ...extra });
+  log('task started');
+
+  // A worker that crashed mid-attempt leaves the lease to expire; its attempts count too.
+  if (task.attempt > task.maxAttempts) {
+    await finish(task, { status: 'FAILED', error: attemptsExhausted(task) }, deps);
+    return;
+  }
+
+  const outcome = await execute(task, remaining, deps);
+  if (outcome.status !== 'RETRY') {
+    await finish(task, outcome, deps);
+    log('task finished', { status: outcome.status });
+    return;
+  }
+  if (task.attempt >= task.maxAttempts) {
+    await finish(task, { status: 'FAILED', error: outcome.error }, deps);
+    log('task failed: no attempts left', { error: outcome.error });
+    return;
+  }
+  if (!(await deps.store.release(task.taskId, task.attempt, outcome.error, deps.clock()))) {
+    deps.log.warn('stale attempt: task changed while running', { taskId: task.taskId, attempt: task.attempt });
+    return;
+  }
+  const delaySeconds = backoffSeconds(task.attempt, deps);
+  await deps.queue.retryLater(delivery.receiptHandle, delaySeconds);
+  log('task will be retried', { error: outcome.error, delaySeconds });
+  throw new RetryLaterError(`Task ${task.taskId} attempt ${task.attempt} failed: ${outcome.error.code}.`);
+}
+
+type AttemptOutcome = TaskOutcome | { readonly status: 'RETRY'; readonly error: TaskError };
+
+async function execute(task: Task, remainingMs: number, deps: RunTaskDeps): Promise<AttemptOutcome> {
+  const definition = deps.registry.get(task.type);
+  if (!definition) {
+    return { status: 'FAILED', error: { code: 'UnknownTaskType', message: `No handler for type "${task.type}".` } };
+  }
+  const payload = definition.payload.safeParse(task.payload);
+  if (!payload.success) {
+    return { status: 'FAILED', error: { code: 'InvalidPayload', message: z.prettifyError(payload.error) } };
+  }
+  const signal = AbortSignal.timeout(Math.max(0, remainingMs - DEADLINE_MARGIN_MS));
+  try {
+    const result = await definition.run(payload.data, { taskId: task.taskId, attempt: task.attempt, signal });
+    return toSucceeded(result, deps.maxResultBytes);
+  } catch (error) {
+    if (error instanceof PermanentError) return { status: 'FAILED', error: describe(error, error.code) };
+    if (signal.aborted) {
+      return { status: 'RETRY', error: { code: 'Timeout', message: 'The attempt ran past its deadline.' } };
+    }
+    return { status: 'RETRY', error: describe(error, 'HandlerError') };
+  }
+}
+
+/** Results are stored as JSON: normalise now, and refuse what would not fit in the item. */
+function toSucceeded(result: unknown, maxBytes: number): AttemptOutcome {
+  const json = JSON.stringify(result ?? null);
+  if (Buffer.byteLength(json) > maxBytes) {
+    return {
+      status: 'FAILED',
+      error: { code: 'ResultTooLarge', message: `The result is larger than ${maxBytes} bytes; store it elsewhere.` },
+    };
+  }
+  return { status: 'SUCCEEDED', result: JSON.parse(json) };
+}
+
+async function finish(task: Task, outcome: TaskOutcome, deps: RunTaskDeps): Promise<void> {
+  const now = deps.clock();
+  const expiresAt = Math.floor(now.getTime() / 1000) + deps.ttlDays * 86_400;
+  if (!(await deps.store.finish(task.taskId, task.attempt, outcome, now, expiresAt))) {
+    // Fencing: a newer attempt owns the task now, so this one's outcome is dropped on purpose.
+    deps.log.warn('stale attempt: outcome not recorded', { taskId: task.taskId, attempt: task.attempt });
+  }
+}
+
+/** Exponential backoff with full jitter, in whole seconds as SQS wants them. */
+export function backoffSeconds(
+  attempt: number,
+  deps: Pick<RunTaskDeps, 'retryBaseDelaySeconds' | 'retryMaxDelaySeconds' | 'random'>,
+): number {
+  const ceiling = Math.min(deps.retryMaxDelaySeconds, deps.retryBaseDelaySeconds * 2 ** (attempt - 1));
+  return Math.round((deps.random ?? Math.random)() * ceiling);
+}
+
+function attemptsExhausted(task: Task): TaskError {
+  return {
+    code: 'AttemptsExhausted',
+    message: `The task did not finish in ${task.maxAttempts} attempts; last error: ${
+      task.lastError?.message ?? 'none recorded (the worker stopped mid-attempt)'
+    }`,
+  };
+}
+
+function describe(error: unknown, code: string): TaskError {
+  const message = error instanceof Error ? error.message : String(error);
+  return { code, message: message.slice(0, MAX_ERROR_MESSAGE) };
+}

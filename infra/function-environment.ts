@@ -1,0 +1,25 @@
+import { ENV } from '../shared/env-names.js';
+import { settings as defaults, type Settings } from './settings.js';
+
+export interface FunctionResources {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  /** Registers the diagnostic task types (fail, crash) used by the e2e suite. */
+  readonly diagnosticTasks?: boolean;
+}
+
+/** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
+export function functionEnvironment(resources: FunctionResources, s: Settings = defaults): Record<string, string> {
+  return {
+    [ENV.tableName]: resources.tableName,
+    [ENV.queueUrl]: resources.queueUrl,
+    [ENV.maxBodyBytes]: String(s.api.maxBodyBytes),
+    [ENV.retryAfterSeconds]: String(s.api.retryAfterSeconds),
+    [ENV.defaultMaxAttempts]: String(s.tasks.defaultMaxAttempts),
+    [ENV.retryBaseDelaySeconds]: String(s.tasks.retryBaseDelaySeconds),
+    [ENV.retryMaxDelaySeconds]: String(s.tasks.retryMaxDelaySeconds),
+    [ENV.ttlDays]: String(s.tasks.ttlDays),
+    [ENV.maxResultBytes]: String(s.tasks.maxResultBytes),
+    [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
+  };
+}

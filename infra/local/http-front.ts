@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
+
+export type HttpApiHandler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+export interface HttpFrontOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly handler: HttpApiHandler;
+  readonly context: () => Context;
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface HttpFront {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** API Gateway rejects request bodies over 10 MB before the Lambda sees them. */
+const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+interface CompiledRoute {
+  readonly routeKey: string;
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+}
+
+const ROUTES: readonly CompiledRoute[] = Object.values(API_ROUTES).map((routeKey) => {
+  const [method = '', path = ''] = routeKey.split(' ');
+  const params = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1] ?? '');
+  const pattern = new RegExp(`^${path.replace(/\{\w+\}/g, '([^/]+)')}$`);
+  return { routeKey, method, pattern, params };
+});
+
+/** Serves HTTP as an API Gateway HTTP API does: routes, payload format 2.0 events, the handler's result. */
+export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
+  const server = createServer((request, response) => {
+    serve(request, response, options).catch((error: unknown) => {
+      options.onError?.(error);
+      if (!response.headersSent) writeJson(response, 500, { message: 'Internal Server Error' });
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://${options.host}:${port}`, stop: () => close(server) };
+}
+
+async function serve(request: IncomingMessage, response: ServerResponse, options: HttpFrontOptions): Promise<void> {
+  const body = await readBody(request);
+  if (body === 'too-large') {
+    writeJson(response, 413, { message: 'Request Entity Too Large' });
+    return;
+  }
+  const event = toEvent(request, body);
+  let result: APIGatewayProxyStructuredResultV2;
+  try {
+    result = await options.handler(event, options.context());
+  } catch (error) {
+    // What API Gateway answers when the integration fails.
+    options.onError?.(error);
+    writeJson(response, 500, { message: 'Internal Server Error' });
+    return;
+  }
+  const payload =
+    result.body === undefined ? undefined : Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8');
+  response.writeHead(result.statusCode ?? 200, {
+    ...Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)])),
+    'apigw-requestid': event.requestContext.requestId,
+  });
+  response.end(payload);
+}
+
+function toEvent(request: IncomingMessage, body: Buffer | undefined): APIGatewayProxyEventV2 {
+  const url = new URL(request.url ?? '/', 'http://local');
+  const method = (request.method ?? 'GET').toUpperCase();
+  const path = url.pathname;
+  const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
+  const match = route ? route.pattern.exec(path) : null;
+  const pathParameters = route
+    ? Object.fromEntries(route.params.map((name, index) => [name, decodeURIComponent(match?.[index + 1] ?? '')]))
+    : undefined;
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;
+  }
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const now = new Date();
+  const routeKey = route?.routeKey ?? DEFAULT_ROUTE;
+  return {
+    version: '2.0',
+    routeKey,
+    rawPath: path,
+    rawQueryString: url.search.slice(1),
+    headers,
+    ...(Object.keys(query).length > 0 && { queryStringParameters: query }),
+    ...(pathParameters && Object.keys(pathParameters).length > 0 && { pathParameters }),
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0] ?? 'localhost',
+      http: {
+        method,
+        path,
+        protocol: `HTTP/${request.httpVersion}`,
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    // API Gateway passes text bodies as is and base64-encodes the rest.
+    ...(body &&
+      (isText(headers['content-type']) ? { body: body.toString('utf8') } : { body: body.toString('base64') })),
+    isBase64Encoded: body !== undefined && !isText(headers['content-type']),
+  };
+}
+
+const isText = (contentType: string | undefined): boolean =>
+  contentType !== undefined &&
+  /^(text\/|application\/([\w.+-]*\+)?(json|xml|x-www-form-urlencoded))/i.test(contentType);
+
+async function readBody(request: IncomingMessage): Promise<Buffer | undefined | 'too-large'> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > API_GATEWAY_MAX_BODY) return 'too-large';
+    chunks.push(chunk as Buffer);
+  }
+  return size === 0 ? undefined : Buffer.concat(chunks);
+}
+
+function writeJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json' });
+  response.end(JSON.stringify(body));
+}
+
+function close(server: Server): Promise<void> {
+  server.closeAllConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,71 @@
+/**
+ * Every number that both the CDK stack and the local stack need, in one place.
+ * The Lambdas never import this module: they receive what they need through the
+ * environment built by {@link functionEnvironment}.
+ */
+type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
+
+const defaults = {
+  api: {
+    /** Largest accepted request body. */
+    maxBodyBytes: 256 * 1024,
+    /** Seconds a client should wait before polling a task that is not finished. */
+    retryAfterSeconds: 1,
+    /** Steady-state requests per second allowed by the HTTP API stage. */
+    throttleRateLimit: 100,
+    /** Burst of requests allowed by the HTTP API stage. */
+    throttleBurstLimit: 200,
+    timeoutSeconds: 10,
+    memoryMiB: 512,
+  },
+  worker: {
+    /** Lambda timeout: also the longest a single attempt of a task may run. */
+    timeoutSeconds: 60,
+    memoryMiB: 1024,
+    /** Records per invocation (event source mapping BatchSize). */
+    batchSize: 10,
+    /** 0 = invoke as soon as a receive returns messages: lowest pickup latency. */
+    maxBatchingWindowSeconds: 0,
+    /** Concurrent invocations the event source mapping may run (AWS minimum is 2). */
+    maxConcurrency: 10,
+  },
+  queue: {
+    /** Receives before SQS moves a message to the dead-letter queue. Above maxAttempts, so the worker's own accounting ends a task first and only crashes reach the DLQ. */
+    maxReceiveCount: 5,
+    retentionDays: 4,
+    deadLetterRetentionDays: 14,
+  },
+  tasks: {
+    /** Attempts a task gets unless its type says otherwise. */
+    defaultMaxAttempts: 3,
+    /** Base of the exponential retry backoff (full jitter). */
+    retryBaseDelaySeconds: 2,
+    /** Cap of the retry backoff. */
+    retryMaxDelaySeconds: 300,
+    /** Days a task is kept after it is created or finished (DynamoDB TTL). */
+    ttlDays: 7,
+    /** Largest task result stored; a larger one fails the task with ResultTooLarge. */
+    maxResultBytes: 256 * 1024,
+  },
+  dlq: {
+    batchSize: 10,
+  },
+  local: {
+    host: '127.0.0.1',
+    port: 3000,
+    /** Long-poll wait of the local event source mapping. */
+    pollWaitSeconds: 20,
+  },
+};
+
+export type Settings = DeepReadonly<typeof defaults>;
+
+export const settings: Settings = defaults;
+
+/**
+ * SQS guidance: the visibility timeout must cover the worker timeout six times over plus the
+ * batching window, so a message is not redelivered while an invocation may still be running it.
+ */
+export function visibilityTimeoutSeconds(worker: Settings['worker'] = settings.worker): number {
+  return 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds;
+}

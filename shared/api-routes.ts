@@ -1,0 +1,15 @@
+/**
+ * The HTTP API's routes, as API Gateway route keys. The CDK stack declares exactly these, the
+ * local front matches requests against them, and the API handler dispatches on them.
+ */
+export const API_ROUTES = {
+  submitTask: 'POST /tasks',
+  listTasks: 'GET /tasks',
+  getTask: 'GET /tasks/{taskId}',
+  cancelTask: 'DELETE /tasks/{taskId}',
+} as const;
+
+export type ApiRouteKey = (typeof API_ROUTES)[keyof typeof API_ROUTES];
+
+/** Catch-all route: requests no route matches reach the handler, which answers 404 or 405 in the API's error format. */
+export const DEFAULT_ROUTE = '$default';

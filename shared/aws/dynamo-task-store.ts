@@ -1,0 +1,190 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../errors.js';
+import type { ClaimResult, TaskOutcome, TaskStore } from '../ports.js';
+import { type Task, type TaskError, TaskStatus } from '../task.js';
+import { TASK_TABLE } from '../task-table.js';
+import { toDependencyError } from './dependency-error.js';
+
+const DEPENDENCY = 'task table';
+
+/** `status`, `error` and `result` are DynamoDB reserved words, hence the name placeholders. */
+const STATUS = { '#status': 'status' } as const;
+const STATUS_AND_ERROR = { ...STATUS, '#error': 'error' } as const;
+
+export class DynamoTaskStore implements TaskStore {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  async create(task: Task): Promise<void> {
+    const written = await this.conditional(() =>
+      this.db.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: task,
+          ConditionExpression: `attribute_not_exists(${TASK_TABLE.partitionKey})`,
+        }),
+      ),
+    );
+    if (!written) throw new ConflictError(`Task ${task.taskId} already exists.`);
+  }
+
+  async get(taskId: string): Promise<Task | undefined> {
+    try {
+      const { Item } = await this.db.send(
+        new GetCommand({ TableName: this.tableName, Key: this.key(taskId), ConsistentRead: true }),
+      );
+      return Item as Task | undefined;
+    } catch (error) {
+      throw toDependencyError(DEPENDENCY, error);
+    }
+  }
+
+  async discard(taskId: string): Promise<void> {
+    await this.conditional(() =>
+      this.db.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId),
+          ConditionExpression: '#status = :queued AND attempt = :zero',
+          ExpressionAttributeNames: STATUS,
+          ExpressionAttributeValues: { ':queued': TaskStatus.Queued, ':zero': 0 },
+        }),
+      ),
+    );
+  }
+
+  async claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult> {
+    let claimed: Task | undefined;
+    const won = await this.conditional(async () => {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId),
+          UpdateExpression:
+            'SET #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease',
+          ConditionExpression: '#status = :queued OR (#status = :running AND leaseExpiresAt < :nowMs)',
+          ExpressionAttributeNames: STATUS,
+          ExpressionAttributeValues: {
+            ':running': TaskStatus.Running,
+            ':queued': TaskStatus.Queued,
+            ':one': 1,
+            ':now': now.toISOString(),
+            ':nowMs': now.getTime(),
+            ':lease': leaseExpiresAt,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      claimed = Attributes as Task;
+    });
+    if (won && claimed) return { claimed: true, task: claimed };
+    // Rare path (duplicate delivery, live lease, unknown id): one read tells the caller which.
+    return { claimed: false, task: await this.get(taskId) };
+  }
+
+  async finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean> {
+    const data =
+      outcome.status === 'SUCCEEDED'
+        ? { set: ', #result = :result', values: { ':result': outcome.result } }
+        : outcome.status === 'FAILED'
+          ? { set: ', #error = :error', values: { ':error': outcome.error } }
+          : { set: '', values: {} };
+    return this.conditional(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId),
+          UpdateExpression: `SET #status = :status, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt${data.set} REMOVE leaseExpiresAt`,
+          ConditionExpression: '#status = :running AND attempt = :attempt',
+          ExpressionAttributeNames: {
+            ...STATUS,
+            ...(outcome.status === 'SUCCEEDED' && { '#result': 'result' }),
+            ...(outcome.status === 'FAILED' && { '#error': 'error' }),
+          },
+          ExpressionAttributeValues: {
+            ':status': outcome.status,
+            ':running': TaskStatus.Running,
+            ':attempt': attempt,
+            ':now': now.toISOString(),
+            ':expiresAt': expiresAt,
+            ...data.values,
+          },
+        }),
+      ),
+    );
+  }
+
+  async release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean> {
+    return this.conditional(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId),
+          UpdateExpression: 'SET #status = :queued, lastError = :error, updatedAt = :now REMOVE leaseExpiresAt',
+          ConditionExpression: '#status = :running AND attempt = :attempt',
+          ExpressionAttributeNames: STATUS,
+          ExpressionAttributeValues: {
+            ':queued': TaskStatus.Queued,
+            ':running': TaskStatus.Running,
+            ':attempt': attempt,
+            ':error': error,
+            ':now': now.toISOString(),
+          },
+        }),
+      ),
+    );
+  }
+
+  async failUnfinished(taskId: string, error: TaskError, now: Date, expiresAt: number): Promise<boolean> {
+    return this.conditional(() =>
+      this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId),
+          UpdateExpression:
+            'SET #status = :failed, #error = :error, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt',
+          ConditionExpression: '#status IN (:queued, :running)',
+          ExpressionAttributeNames: STATUS_AND_ERROR,
+          ExpressionAttributeValues: {
+            ':failed': TaskStatus.Failed,
+            ':queued': TaskStatus.Queued,
+            ':running': TaskStatus.Running,
+            ':error': error,
+            ':now': now.toISOString(),
+            ':expiresAt': expiresAt,
+          },
+        }),
+      ),
+    );
+  }
+
+  private key(taskId: string): Record<string, string> {
+    return { [TASK_TABLE.partitionKey]: taskId };
+  }
+
+  /** Runs a conditional write: true if it was applied, false if its condition did not hold. */
+  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
+    try {
+      await write();
+      return true;
+    } catch (error) {
+      // By name as well: a second copy of the SDK in the bundle would defeat instanceof.
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as Error).name === ConditionalCheckFailedException.name
+      ) {
+        return false;
+      }
+      throw toDependencyError(DEPENDENCY, error);
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+import { ENV } from './env-names.js';
+import { ConfigError } from './errors.js';
+
+const count = z.coerce.number().int().nonnegative();
+
+const ConfigSchema = z.object({
+  [ENV.tableName]: z.string().min(1),
+  [ENV.queueUrl]: z.url(),
+  [ENV.maxBodyBytes]: count,
+  [ENV.retryAfterSeconds]: count,
+  [ENV.defaultMaxAttempts]: count.min(1),
+  [ENV.retryBaseDelaySeconds]: count,
+  [ENV.retryMaxDelaySeconds]: count.max(43_200),
+  [ENV.ttlDays]: count.min(1),
+  [ENV.maxResultBytes]: count,
+  [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
+  [ENV.dynamodbEndpoint]: z.url().optional(),
+  [ENV.sqsEndpoint]: z.url().optional(),
+});
+
+export interface Config {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  readonly maxBodyBytes: number;
+  readonly retryAfterSeconds: number;
+  readonly defaultMaxAttempts: number;
+  readonly retryBaseDelaySeconds: number;
+  readonly retryMaxDelaySeconds: number;
+  readonly ttlDays: number;
+  readonly maxResultBytes: number;
+  /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
+  readonly diagnosticTasks: boolean;
+  /** Emulator endpoints for the local stack; undefined in AWS. */
+  readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string };
+}
+
+/** The one reader of `process.env`. Throws ConfigError naming every missing or bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  return {
+    tableName: e[ENV.tableName],
+    queueUrl: e[ENV.queueUrl],
+    maxBodyBytes: e[ENV.maxBodyBytes],
+    retryAfterSeconds: e[ENV.retryAfterSeconds],
+    defaultMaxAttempts: e[ENV.defaultMaxAttempts],
+    retryBaseDelaySeconds: e[ENV.retryBaseDelaySeconds],
+    retryMaxDelaySeconds: e[ENV.retryMaxDelaySeconds],
+    ttlDays: e[ENV.ttlDays],
+    maxResultBytes: e[ENV.maxResultBytes],
+    diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
+    endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
+  };
+}

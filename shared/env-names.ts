@@ -1,0 +1,21 @@
+/**
+ * Names of the environment variables the functions read. Infra sets them, shared/config reads
+ * them: both import these constants so the two sides cannot drift apart.
+ */
+export const ENV = {
+  tableName: 'TASK_TABLE_NAME',
+  queueUrl: 'TASK_QUEUE_URL',
+  maxBodyBytes: 'MAX_BODY_BYTES',
+  retryAfterSeconds: 'RETRY_AFTER_SECONDS',
+  defaultMaxAttempts: 'DEFAULT_MAX_ATTEMPTS',
+  retryBaseDelaySeconds: 'RETRY_BASE_DELAY_SECONDS',
+  retryMaxDelaySeconds: 'RETRY_MAX_DELAY_SECONDS',
+  ttlDays: 'TASK_TTL_DAYS',
+  maxResultBytes: 'MAX_RESULT_BYTES',
+  diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
+  /** Standard AWS SDK names; set only by the local stack to reach the emulators. */
+  dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
+  sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,0 +1,93 @@
+/**
+ * Every error the offload code raises on purpose derives from OffloadError. `code` is stable and
+ * shown to API callers; `message` is written for people; `cause` keeps the underlying error for logs.
+ */
+export class OffloadError extends Error {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'OffloadError';
+    this.code = code;
+  }
+}
+
+export interface ErrorDetail {
+  readonly path: string;
+  readonly message: string;
+}
+
+export class ValidationError extends OffloadError {
+  readonly details: readonly ErrorDetail[];
+
+  constructor(code: string, message: string, details: readonly ErrorDetail[] = []) {
+    super(code, message);
+    this.name = 'ValidationError';
+    this.details = details;
+  }
+}
+
+export class NotFoundError extends OffloadError {
+  constructor(message = 'No such task.') {
+    super('NotFound', message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends OffloadError {
+  constructor(message: string) {
+    super('Conflict', message);
+    this.name = 'ConflictError';
+  }
+}
+
+export class PayloadTooLargeError extends OffloadError {
+  constructor(limitBytes: number) {
+    super('PayloadTooLarge', `The request body is larger than ${limitBytes} bytes.`);
+    this.name = 'PayloadTooLargeError';
+  }
+}
+
+export class UnsupportedMediaTypeError extends OffloadError {
+  constructor() {
+    super('UnsupportedMediaType', 'The request body must be JSON (content-type: application/json).');
+    this.name = 'UnsupportedMediaTypeError';
+  }
+}
+
+export class MethodNotAllowedError extends OffloadError {
+  readonly allow: readonly string[];
+
+  constructor(allow: readonly string[]) {
+    super('MethodNotAllowed', `Allowed methods: ${allow.join(', ')}.`);
+    this.name = 'MethodNotAllowedError';
+    this.allow = allow;
+  }
+}
+
+/** The table or the queue could not be reached; the caller may retry. */
+export class DependencyUnavailableError extends OffloadError {
+  constructor(dependency: string, options?: { cause?: unknown }) {
+    super('ServiceUnavailable', `The ${dependency} is unavailable; retry later.`, options);
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+/** Missing or malformed configuration: a deployment fault, never the caller's. */
+export class ConfigError extends OffloadError {
+  constructor(message: string) {
+    super('ConfigError', message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Thrown by a task handler to fail its task at once, without retry: the input can never succeed.
+ * Any other error a handler throws is retried until the task's attempts run out.
+ */
+export class PermanentError extends OffloadError {
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = 'PermanentError';
+  }
+}

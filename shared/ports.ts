@@ -1,0 +1,50 @@
+import type { Task, TaskError, TaskMessage } from './task.js';
+
+/** What a finished attempt writes: the terminal state and its data. */
+export type TaskOutcome =
+  | { readonly status: 'SUCCEEDED'; readonly result: unknown }
+  | { readonly status: 'FAILED'; readonly error: TaskError }
+  | { readonly status: 'CANCELLED' };
+
+export type ClaimResult =
+  | { readonly claimed: true; readonly task: Task }
+  /** Not claimable: `task` is its current state (finished, held by a live lease) or undefined if unknown. */
+  | { readonly claimed: false; readonly task?: Task };
+
+/**
+ * Durable task state. Every state change is one conditional write, so concurrent workers and
+ * duplicate deliveries cannot both win (DESIGN.md §4).
+ */
+export interface TaskStore {
+  /** Records a new task; throws ConflictError if the id is taken. */
+  create(task: Task): Promise<void>;
+  /** Strongly consistent read; undefined if there is no such item. */
+  get(taskId: string): Promise<Task | undefined>;
+  /** Removes a task that was recorded but never enqueued (still QUEUED at attempt 0). */
+  discard(taskId: string): Promise<void>;
+  /** QUEUED → RUNNING, or takes over a RUNNING task whose lease expired; bumps `attempt`. */
+  claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult>;
+  /** RUNNING at `attempt` → terminal. False when `attempt` is no longer current (fencing). */
+  finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean>;
+  /** RUNNING at `attempt` → QUEUED with the error that ended the attempt, for a retry. */
+  release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean>;
+  /** QUEUED or RUNNING → FAILED, whatever the attempt: for tasks whose message was given up on. */
+  failUnfinished(taskId: string, error: TaskError, now: Date, expiresAt: number): Promise<boolean>;
+}
+
+/** The queue that drives workers. */
+export interface TaskQueue {
+  enqueue(message: TaskMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
+  /** Makes a received message visible again after `delaySeconds` (retry backoff). */
+  retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+}
+
+/** The subset of a structured logger the cores use; Powertools Logger satisfies it. */
+export interface Log {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export type Clock = () => Date;

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import type { TaskMessage } from './task.js';
+
+const TaskMessageSchema = z.object({ taskId: z.string().min(1).max(128), type: z.string().max(64) });
+
+export const serializeTaskMessage = (message: TaskMessage): string =>
+  JSON.stringify({ taskId: message.taskId, type: message.type });
+
+/** The message body as sent by the API, or undefined for anything else (not JSON, wrong shape). */
+export function parseTaskMessage(body: string): TaskMessage | undefined {
+  try {
+    const parsed = TaskMessageSchema.safeParse(JSON.parse(body));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

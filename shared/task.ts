@@ -1,0 +1,101 @@
+export const TaskStatus = {
+  Queued: 'QUEUED',
+  Running: 'RUNNING',
+  Succeeded: 'SUCCEEDED',
+  Failed: 'FAILED',
+  Cancelled: 'CANCELLED',
+} as const;
+
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+
+export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
+  TaskStatus.Succeeded,
+  TaskStatus.Failed,
+  TaskStatus.Cancelled,
+]);
+
+export const isTerminal = (status: TaskStatus): boolean => TERMINAL_STATUSES.has(status);
+
+export interface TaskError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface TaskProgress {
+  readonly percent: number;
+  readonly message?: string;
+}
+
+/** A task as stored: one item of the task table (see DESIGN.md §3). */
+export interface Task {
+  readonly taskId: string;
+  readonly ownerId: string;
+  readonly type: string;
+  readonly status: TaskStatus;
+  readonly payload: unknown;
+  /** sha256 of the payload's JSON: compares submissions without reading payloads. */
+  readonly payloadHash: string;
+  readonly idempotencyKey?: string;
+  /** Claims so far; doubles as the fencing token of the current attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  /** Epoch milliseconds after which a RUNNING claim is considered abandoned. */
+  readonly leaseExpiresAt?: number;
+  readonly progress?: TaskProgress;
+  readonly result?: unknown;
+  /** Set when the task ends FAILED. */
+  readonly error?: TaskError;
+  /** Why the latest attempt failed, while retries remain. */
+  readonly lastError?: TaskError;
+  readonly cancelRequested?: boolean;
+  /** Epoch seconds; DynamoDB TTL deletes the item some time after this. */
+  readonly expiresAt: number;
+}
+
+/** What SQS carries: just enough to claim the task, which returns the rest. */
+export interface TaskMessage {
+  readonly taskId: string;
+  readonly type: string;
+}
+
+/** The task as callers see it over HTTP. */
+export interface TaskView {
+  readonly taskId: string;
+  readonly type: string;
+  readonly status: TaskStatus;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly progress?: TaskProgress;
+  readonly result?: unknown;
+  readonly error?: TaskError;
+  readonly lastError?: TaskError;
+}
+
+export function toTaskView(task: Task): TaskView {
+  return {
+    taskId: task.taskId,
+    type: task.type,
+    status: task.status,
+    attempts: task.attempt,
+    maxAttempts: task.maxAttempts,
+    createdAt: task.createdAt,
+    updatedAt: task.updatedAt,
+    ...(task.startedAt && { startedAt: task.startedAt }),
+    ...(task.finishedAt && { finishedAt: task.finishedAt }),
+    ...(task.progress && { progress: task.progress }),
+    ...(task.result !== undefined && { result: task.result }),
+    ...(task.error && { error: task.error }),
+    ...(task.lastError && !task.error && { lastError: task.lastError }),
+  };
+}
+
+/** Items outlive their TTL until DynamoDB gets round to deleting them (and dynalite never does). */
+export const isExpired = (task: Task, nowMs: number): boolean => task.expiresAt * 1000 <= nowMs;
