@@ -2,11 +2,32 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/e2e/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     // The machines have 2 cores: more workers only add contention.
     maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          name: 'fast',
+          include: ['test/unit/**/*.test.ts', 'test/adapters/**/*.test.ts', 'test/handlers/**/*.test.ts'],
+          testTimeout: 15_000,
+        },
+      },
+      {
+        test: {
+          name: 'infra',
+          include: ['test/infra/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/e2e/global-setup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,58 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { inject } from 'vitest';
+
+export const apiUrl = inject('apiUrl');
+
+export interface ApiResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: T;
+}
+
+/** Bearer token for a deployed stack (API_TOKEN); the local stack needs none yet. */
+const authHeaders = (): Record<string, string> =>
+  process.env.API_TOKEN ? { authorization: `Bearer ${process.env.API_TOKEN}` } : {};
+
+export async function call<T = Record<string, unknown>>(
+  method: string,
+  path: string,
+  init: { body?: string | Buffer; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
+  const response = await fetch(`${apiUrl}${path}`, {
+    method,
+    headers: { ...authHeaders(), ...init.headers },
+    body: init.body,
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+export interface TaskBody {
+  taskId: string;
+  type: string;
+  status: string;
+  attempts: number;
+  result?: unknown;
+  error?: { code: string; message: string };
+  lastError?: { code: string; message: string };
+}
+
+export const submit = (body: unknown) =>
+  call<TaskBody>('POST', '/tasks', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+/** Polls GET /tasks/{id} until the task is terminal (or `until` holds); fails after `timeoutMs`. */
+export async function waitForTask(
+  taskId: string,
+  { timeoutMs = 20_000, until = (t: TaskBody) => TERMINAL.has(t.status) } = {},
+): Promise<TaskBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { status, body } = await call<TaskBody>('GET', `/tasks/${taskId}`);
+    if (status !== 200) throw new Error(`GET /tasks/${taskId} answered ${status}: ${JSON.stringify(body)}`);
+    if (until(body)) return body;
+    if (Date.now() > deadline) throw new Error(`Task ${taskId} still ${body.status} after ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
