@@ -87,7 +87,7 @@ async function receive(options: EventSourceOptions, max: number, waitSeconds: nu
 }
 
 async function invoke(options: EventSourceOptions, messages: Message[]): Promise<void> {
-  const records = messages.map((message) => toRecord(message, options.queueArn));
+  const records = messages.map((message) => toSqsRecord(message, options.queueArn));
   const response = await withTimeout(options.handler({ Records: records }, options.context()), options.timeoutMs).catch(
     (error: unknown) => {
       options.onError?.(error);
@@ -117,7 +117,8 @@ function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-function toRecord(message: Message, queueArn: string): SQSRecord {
+/** A received message as the mapping hands it to Lambda. */
+export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
   const attributes = message.Attributes ?? {};
   return {
     messageId: message.MessageId ?? '',

@@ -1,0 +1,93 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
+import { useEmulatorEnvironment } from '../support/handler-environment.js';
+import { type HttpEventInput, httpApiEvent, testContext } from '../support/lambda-events.js';
+
+let aws: EmulatedAws;
+let handler: typeof import('../../functions/api/handler.js').handler;
+
+beforeAll(async () => {
+  aws = await startEmulatedAws();
+  useEmulatorEnvironment(aws);
+  ({ handler } = await import('../../functions/api/handler.js'));
+});
+afterAll(() => aws.stop());
+
+const invoke = async (input: HttpEventInput) => {
+  const result = (await handler(httpApiEvent(input), testContext())) as APIGatewayProxyStructuredResultV2;
+  return { ...result, json: JSON.parse(String(result.body)) };
+};
+
+const post = (body: unknown, who: Partial<HttpEventInput> = {}) =>
+  invoke({
+    routeKey: 'POST /tasks',
+    path: '/tasks',
+    body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json' },
+    ...who,
+  });
+
+const get = (taskId: string, who: Partial<HttpEventInput> = {}) =>
+  invoke({ routeKey: 'GET /tasks/{taskId}', path: `/tasks/${taskId}`, pathParameters: { taskId }, ...who });
+
+describe('API handler with a payload 2.0 event', () => {
+  it('records the task QUEUED in the table and sends its id and type to the queue', async () => {
+    const response = await post({ type: 'echo', payload: { n: 1 } }, { jwtSub: 'alice' });
+
+    expect(response.statusCode).toBe(202);
+    const { taskId } = response.json;
+    const { Item } = await aws.documents.send(new GetCommand({ TableName: aws.resources.tableName, Key: { taskId } }));
+    expect(Item).toMatchObject({ taskId, ownerId: 'jwt:alice', status: 'QUEUED', payload: { n: 1 }, attempt: 0 });
+    const { Messages } = await aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: aws.resources.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    );
+    expect(Messages?.map((m) => JSON.parse(m.Body ?? ''))).toContainEqual({ taskId, type: 'echo' });
+  });
+
+  it('returns the task to its owner and 404 to anyone else', async () => {
+    const { json } = await post({ type: 'echo', payload: {} }, { jwtSub: 'alice' });
+
+    const own = await get(json.taskId, { jwtSub: 'alice' });
+    const other = await get(json.taskId, { jwtSub: 'mallory' });
+    const unknown = await get('00000000-0000-4000-8000-000000000000', { jwtSub: 'mallory' });
+
+    expect(own.statusCode).toBe(200);
+    expect(own.json).toMatchObject({ taskId: json.taskId, status: 'QUEUED' });
+    expect(other.statusCode).toBe(404);
+    expect(other.json.error).toEqual({ ...unknown.json.error, requestId: other.json.error.requestId });
+  });
+
+  it('takes the owner from the IAM authorizer for service callers', async () => {
+    const arn = 'arn:aws:iam::123456789012:role/reporting';
+    const { json } = await post({ type: 'echo', payload: {} }, { iamUserArn: arn });
+
+    expect((await get(json.taskId, { iamUserArn: arn })).statusCode).toBe(200);
+    expect((await get(json.taskId, { jwtSub: arn })).statusCode).toBe(404);
+  });
+
+  it('decodes a base64-encoded body', async () => {
+    const event = httpApiEvent({
+      routeKey: 'POST /tasks',
+      path: '/tasks',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.from(JSON.stringify({ type: 'echo', payload: 'b64' })).toString('base64'),
+    });
+
+    const result = (await handler(
+      { ...event, isBase64Encoded: true },
+      testContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+
+    expect(result.statusCode).toBe(202);
+  });
+
+  it('answers unmatched routes in the API error format', async () => {
+    const response = await invoke({ routeKey: '$default', path: '/nowhere' });
+
+    expect(response.statusCode).toBe(404);
+    expect(response.json.error.code).toBe('NotFound');
+  });
+});

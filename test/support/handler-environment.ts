@@ -1,0 +1,20 @@
+import { functionEnvironment } from '../../infra/function-environment.js';
+import { ENV } from '../../shared/env-names.js';
+import type { EmulatedAws } from './emulated-aws.js';
+
+/** Points the handler modules at the emulators, exactly as the local stack does, before they are imported. */
+export function useEmulatorEnvironment(aws: EmulatedAws, options: { diagnosticTasks?: boolean } = {}): void {
+  Object.assign(process.env, {
+    ...functionEnvironment({
+      tableName: aws.resources.tableName,
+      queueUrl: aws.resources.queueUrl,
+      diagnosticTasks: options.diagnosticTasks,
+    }),
+    [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
+    [ENV.sqsEndpoint]: aws.endpoints.sqs,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+}
