@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     // The machines have 2 cores: more workers only add contention.
     maxWorkers: 2,
+    // The JSON report feeds the plain summary line printed by .ci/run.
+    reporters: ['default', ['json', { outputFile: '.vitest/results.json' }]],
     projects: [
       {
         test: {
