@@ -1,0 +1,48 @@
+import { fileURLToPath } from 'node:url';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { settings } from '../settings.js';
+import { offloadFunction } from './offload-function.js';
+import type { TaskStore } from './task-store.js';
+
+export interface DeadLetterHandlerProps {
+  /** Where dead-lettered tasks are marked FAILED. */
+  readonly store: TaskStore;
+  /** The dead-letter queue of the task queue. */
+  readonly deadLetterQueue: IQueue;
+  /** Environment of the Lambda, normally `functionEnvironment(...)`. */
+  readonly environment: Record<string, string>;
+  /**
+   * Lambda timeout in seconds; must stay within the dead-letter queue's visibility timeout.
+   * @default 30
+   */
+  readonly timeoutSeconds?: number;
+  /**
+   * Lambda memory in MiB.
+   * @default 256
+   */
+  readonly memoryMiB?: number;
+}
+
+/** Marks the tasks whose messages reached the dead-letter queue FAILED, so none stays QUEUED or RUNNING. */
+export class DeadLetterHandler extends Construct {
+  public readonly handler: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: DeadLetterHandlerProps) {
+    super(scope, id);
+
+    this.handler = offloadFunction(this, {
+      entry: fileURLToPath(new URL('../../functions/dead-letter/handler.ts', import.meta.url)),
+      description: 'offload dead-letter handler: marks dead-lettered tasks FAILED',
+      timeoutSeconds: props.timeoutSeconds ?? 30,
+      memoryMiB: props.memoryMiB ?? 256,
+      environment: props.environment,
+    });
+    props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    this.handler.addEventSource(
+      new SqsEventSource(props.deadLetterQueue, { batchSize: settings.dlq.batchSize, reportBatchItemFailures: true }),
+    );
+  }
+}

@@ -1,0 +1,117 @@
+import { fileURLToPath } from 'node:url';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import {
+  HttpApi,
+  type HttpMethod,
+  HttpStage,
+  type IHttpRouteAuthorizer,
+  LogGroupLogDestination,
+  PayloadFormatVersion,
+} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { API_ROUTES } from '../../shared/api-routes.js';
+import { settings } from '../settings.js';
+import { offloadFunction } from './offload-function.js';
+import type { TaskStore } from './task-store.js';
+
+export interface TaskApiProps {
+  /** Where tasks are recorded and read back. */
+  readonly store: TaskStore;
+  /** Where accepted tasks are enqueued. */
+  readonly queue: IQueue;
+  /** Applied to every route. */
+  readonly authorizer: IHttpRouteAuthorizer;
+  /** Environment of the API Lambda, normally `functionEnvironment(...)`. */
+  readonly environment: Record<string, string>;
+  /**
+   * How long access log events are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly accessLogRetention?: RetentionDays;
+}
+
+/** The HTTP API (the routes of `API_ROUTES` plus the catch-all) and the Lambda behind it. */
+export class TaskApi extends Construct {
+  public readonly handler: NodejsFunction;
+  public readonly httpApi: HttpApi;
+  public readonly stage: HttpStage;
+  public readonly accessLogs: LogGroup;
+
+  constructor(scope: Construct, id: string, props: TaskApiProps) {
+    super(scope, id);
+
+    this.handler = offloadFunction(this, {
+      entry: fileURLToPath(new URL('../../functions/api/handler.ts', import.meta.url)),
+      description: 'offload HTTP API: submits, lists, reads and cancels tasks',
+      timeoutSeconds: settings.api.timeoutSeconds,
+      memoryMiB: settings.api.memoryMiB,
+      environment: props.environment,
+    });
+    // DeleteItem: a task whose enqueue failed is removed again, so a retry with the same Idempotency-Key starts afresh.
+    props.store.grantItemActions(
+      this.handler,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:DeleteItem',
+    );
+    props.store.grantQueryByOwner(this.handler);
+    // Not grantSendMessages: the handler has the queue URL and needs neither GetQueueUrl nor GetQueueAttributes.
+    props.queue.grant(this.handler, 'sqs:SendMessage');
+
+    const integration = new HttpLambdaIntegration('TaskRoutes', this.handler, {
+      payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+    });
+    this.httpApi = new HttpApi(this, 'HttpApi', {
+      description: 'offload: submit background tasks and fetch their results',
+      defaultAuthorizer: props.authorizer,
+      // The catch-all route lets the handler answer unknown paths (404) and methods (405) in the API's error format.
+      defaultIntegration: integration,
+      // The generated default stage has neither access logs nor throttling: ours below has both.
+      createDefaultStage: false,
+    });
+    for (const routeKey of Object.values(API_ROUTES)) {
+      const [method, path] = routeKey.split(' ') as [HttpMethod, string];
+      this.httpApi.addRoutes({ path, methods: [method], integration });
+    }
+
+    this.accessLogs = new LogGroup(this, 'AccessLogs', {
+      retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH,
+    });
+    this.stage = new HttpStage(this, 'DefaultStage', {
+      httpApi: this.httpApi,
+      autoDeploy: true,
+      throttle: { rateLimit: settings.api.throttleRateLimit, burstLimit: settings.api.throttleBurstLimit },
+      accessLogSettings: {
+        destination: new LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
+      },
+    });
+  }
+
+  /** Base URL of the API, ending in `/`. */
+  public get url(): string {
+    return this.stage.url;
+  }
+}
+
+/** One JSON object per request, so Logs Insights can filter on any field. */
+const accessLogFields = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  routeKey: '$context.routeKey',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+};

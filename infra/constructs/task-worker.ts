@@ -1,0 +1,49 @@
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { settings } from '../settings.js';
+import { offloadFunction } from './offload-function.js';
+import type { TaskStore } from './task-store.js';
+
+export interface TaskWorkerProps {
+  /** Where the worker claims, updates and completes tasks. */
+  readonly store: TaskStore;
+  /** The task queue the worker consumes. */
+  readonly queue: IQueue;
+  /** Environment of the worker Lambda, normally `functionEnvironment(...)`. */
+  readonly environment: Record<string, string>;
+}
+
+/** The Lambda that runs tasks, fed by the task queue in batches with partial batch failures. */
+export class TaskWorker extends Construct {
+  public readonly handler: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: TaskWorkerProps) {
+    super(scope, id);
+    const worker = settings.worker;
+
+    this.handler = offloadFunction(this, {
+      entry: fileURLToPath(new URL('../../functions/worker/handler.ts', import.meta.url)),
+      description: 'offload worker: claims and runs queued tasks',
+      timeoutSeconds: worker.timeoutSeconds,
+      memoryMiB: worker.memoryMiB,
+      environment: props.environment,
+    });
+    // Claim, progress and completion are conditional UpdateItems; GetItem reads a task the claim did not return.
+    props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+    // A retryable failure delays the message's redelivery (the backoff) instead of sending a new one.
+    props.queue.grant(this.handler, 'sqs:ChangeMessageVisibility');
+    this.handler.addEventSource(
+      new SqsEventSource(props.queue, {
+        batchSize: worker.batchSize,
+        maxBatchingWindow: Duration.seconds(worker.maxBatchingWindowSeconds),
+        maxConcurrency: worker.maxConcurrency,
+        // Only the failed records come back; the rest of the batch is deleted.
+        reportBatchItemFailures: true,
+      }),
+    );
+  }
+}

@@ -1,0 +1,50 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { ApiAuth, apiAuthModeFromContext } from './constructs/api-auth.js';
+import { DeadLetterHandler } from './constructs/dead-letter-handler.js';
+import { TaskApi } from './constructs/task-api.js';
+import { TaskQueue } from './constructs/task-queue.js';
+import { TaskStore } from './constructs/task-store.js';
+import { TaskWorker } from './constructs/task-worker.js';
+import { functionEnvironment } from './function-environment.js';
+
+/**
+ * offload: an HTTP API records tasks in DynamoDB and enqueues them on SQS; a worker Lambda runs them;
+ * a dead-letter handler fails the ones SQS gives up on.
+ *
+ * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience` (see ApiAuth), `diagnosticTasks`.
+ */
+export class OffloadStack extends Stack {
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+
+    const store = new TaskStore(this, 'TaskStore');
+    const tasks = new TaskQueue(this, 'TaskQueue');
+
+    const diagnosticTasks = [true, 'true'].includes(this.node.tryGetContext('diagnosticTasks'));
+    const environment = functionEnvironment({
+      tableName: store.table.tableName,
+      queueUrl: tasks.queue.queueUrl,
+      diagnosticTasks,
+    });
+
+    const auth = new ApiAuth(this, 'ApiAuth', { mode: apiAuthModeFromContext(this) });
+    const api = new TaskApi(this, 'TaskApi', { store, queue: tasks.queue, authorizer: auth.authorizer, environment });
+
+    new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment });
+
+    new DeadLetterHandler(this, 'DeadLetterHandler', {
+      store,
+      deadLetterQueue: tasks.deadLetterQueue,
+      environment,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the task API' });
+    new CfnOutput(this, 'TableName', { value: store.table.tableName });
+    new CfnOutput(this, 'QueueUrl', { value: tasks.queue.queueUrl });
+    if (auth.userPool && auth.userPoolClient) {
+      new CfnOutput(this, 'UserPoolId', { value: auth.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: auth.userPoolClient.userPoolClientId });
+    }
+  }
+}

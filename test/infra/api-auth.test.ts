@@ -1,0 +1,111 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { afterAll, describe, expect, it } from 'vitest';
+import { API_ROUTES } from '../../shared/api-routes.js';
+import { buildOffloadStack, logicalIdOf, removeSynthOutput, synthOffloadStack } from './synth-offload-stack.js';
+
+afterAll(removeSynthOutput);
+
+const issuer = 'https://login.example.com/';
+
+describe.each([
+  {
+    mode: 'Cognito (no context)',
+    context: {},
+    authorizationType: 'JWT',
+    authorizer: (userPool: string, client: string) => ({
+      AuthorizerType: 'JWT',
+      JwtConfiguration: {
+        Issuer: { 'Fn::Join': ['', Match.arrayWith([{ Ref: userPool }])] },
+        Audience: [{ Ref: client }],
+      },
+    }),
+    userPools: 1,
+  },
+  {
+    mode: 'JWT (jwtIssuer, comma-separated jwtAudience)',
+    context: { jwtIssuer: issuer, jwtAudience: 'offload-api, offload-cli' },
+    authorizationType: 'JWT',
+    authorizer: () => ({
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: issuer, Audience: ['offload-api', 'offload-cli'] },
+    }),
+    userPools: 0,
+  },
+  {
+    mode: 'JWT (auth=jwt, jwtAudience as a list)',
+    context: { auth: 'jwt', jwtIssuer: issuer, jwtAudience: ['offload-api'] },
+    authorizationType: 'JWT',
+    authorizer: () => ({ AuthorizerType: 'JWT', JwtConfiguration: { Issuer: issuer, Audience: ['offload-api'] } }),
+    userPools: 0,
+  },
+  {
+    mode: 'IAM (auth=iam)',
+    context: { auth: 'iam', jwtIssuer: issuer, jwtAudience: 'ignored' },
+    authorizationType: 'AWS_IAM',
+    authorizer: undefined,
+    userPools: 0,
+  },
+])('$mode', ({ context, authorizationType, authorizer, userPools }) => {
+  const { stack, template } = synthOffloadStack({ context });
+  const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+
+  it(`authorizes every route, the catch-all included, with ${authorizationType}`, () => {
+    expect(routes).toHaveLength(Object.keys(API_ROUTES).length + 1);
+    for (const route of routes) expect(route.Properties.AuthorizationType).toBe(authorizationType);
+  });
+
+  it('attaches the one authorizer to every route, or none under IAM', () => {
+    const authorizers = template.findResources('AWS::ApiGatewayV2::Authorizer');
+    if (!authorizer) {
+      expect(authorizers).toEqual({});
+      for (const route of routes) expect(route.Properties.AuthorizerId).toBeUndefined();
+      return;
+    }
+    const [authorizerId] = Object.keys(authorizers);
+    expect(Object.keys(authorizers)).toHaveLength(1);
+    for (const route of routes) expect(route.Properties.AuthorizerId).toEqual({ Ref: authorizerId });
+    const pool = userPools ? logicalIdOf(stack, 'ApiAuth/UserPool') : '';
+    const client = userPools ? logicalIdOf(stack, 'ApiAuth/UserPool/ApiClient') : '';
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', authorizer(pool, client));
+  });
+
+  it(userPools ? 'creates a user pool and outputs its ids' : 'creates no user pool', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', userPools);
+    const outputs = Object.keys(template.findOutputs('*'));
+    const poolOutputs = outputs.filter((name) => name.startsWith('UserPool'));
+    expect(poolOutputs).toEqual(userPools ? ['UserPoolId', 'UserPoolClientId'] : []);
+  });
+});
+
+describe('the Cognito user pool', () => {
+  const { template } = synthOffloadStack();
+
+  it('accepts no self sign-up and demands strong passwords', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      Policies: {
+        PasswordPolicy: Match.objectLike({
+          MinimumLength: 12,
+          RequireLowercase: true,
+          RequireUppercase: true,
+          RequireNumbers: true,
+          RequireSymbols: true,
+        }),
+      },
+    });
+  });
+
+  it('has a public client: no secret for CLIs and tests to leak', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', { GenerateSecret: false });
+  });
+});
+
+describe('invalid auth context', () => {
+  it.each([
+    [{ auth: 'basic' }, /Unknown auth "basic"/],
+    [{ jwtIssuer: issuer }, /jwtIssuer needs jwtAudience/],
+    [{ jwtIssuer: issuer, jwtAudience: ' , ' }, /jwtIssuer needs jwtAudience/],
+  ])('rejects %j', (context, message) => {
+    expect(() => buildOffloadStack({ context })).toThrow(message);
+  });
+});

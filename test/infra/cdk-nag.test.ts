@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type App, Validations } from 'aws-cdk-lib';
+import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildOffloadStack, removeSynthOutput, type SynthOptions } from './synth-offload-stack.js';
+
+afterAll(removeSynthOutput);
+
+/** Builds the stack with the checks wired as in infra/app.ts and synthesizes it. */
+function synthWithChecks(options: SynthOptions = {}): { app: App; report: { pluginReports: unknown[] } } {
+  const { app, outdir } = buildOffloadStack(options);
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  // cdk-nag 3 is a policy-validation plugin: a finding makes synth throw with the report in the message.
+  app.synth();
+  return { app, report: JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) };
+}
+
+describe.each([
+  ['Cognito', {}],
+  ['JWT', { jwtIssuer: 'https://login.example.com/', jwtAudience: 'offload-api' }],
+  ['IAM', { auth: 'iam' }],
+])('AwsSolutions checks with %s auth', (_mode, context) => {
+  it('report no unacknowledged finding', () => {
+    const { report } = synthWithChecks({ context });
+    expect(report.pluginReports).toEqual([]);
+  });
+});
+
+describe('the checks', () => {
+  it('fail the synth on a finding nobody acknowledged', () => {
+    const withPlainQueue: SynthOptions = {
+      extend: (_app, stack) => {
+        new Queue(stack, 'PlainQueue');
+      },
+    };
+    expect(() => synthWithChecks(withPlainQueue)).toThrow(/AwsSolutions-SQS4/);
+  });
+
+  it('are acknowledged only where a reason is written down', () => {
+    const { app } = synthWithChecks();
+    const acknowledgements = app.node.findAll().flatMap((construct) =>
+      construct.node.metadata
+        .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+        .flatMap((entry) =>
+          Object.entries(entry.data as Record<string, string>).map(([rule, reason]) => ({
+            path: construct.node.path,
+            rule: rule.replace(/^annotation::/i, ''),
+            reason,
+          })),
+        ),
+    );
+
+    expect(acknowledgements.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual([
+      'AwsSolutions-COG2 Offload/ApiAuth/UserPool',
+      'AwsSolutions-COG8 Offload/ApiAuth/UserPool',
+    ]);
+    for (const { reason } of acknowledgements) expect(reason.length).toBeGreaterThan(40);
+  });
+});

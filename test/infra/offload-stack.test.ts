@@ -1,0 +1,344 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { Runtime } from 'aws-cdk-lib/aws-lambda';
+import { afterAll, describe, expect, it } from 'vitest';
+import { functionEnvironment } from '../../infra/function-environment.js';
+import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
+import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
+import { ENV } from '../../shared/env-names.js';
+import { TASK_TABLE } from '../../shared/task-table.js';
+import { constructPathsByLogicalId, logicalIdOf, removeSynthOutput, synthOffloadStack } from './synth-offload-stack.js';
+
+afterAll(removeSynthOutput);
+
+const { stack, template } = synthOffloadStack();
+const paths = constructPathsByLogicalId(stack);
+const id = (path: string) => logicalIdOf(stack, path);
+
+type Resource = { Type: string; Properties: Record<string, unknown> };
+const resource = (path: string) => template.toJSON().Resources[id(path)] as Resource;
+const property = <T>(path: string, name: string) => resource(path).Properties[name] as T;
+
+const FUNCTIONS = [
+  { owner: 'TaskApi', timeoutSeconds: settings.api.timeoutSeconds, memoryMiB: settings.api.memoryMiB },
+  { owner: 'TaskWorker', timeoutSeconds: settings.worker.timeoutSeconds, memoryMiB: settings.worker.memoryMiB },
+  { owner: 'DeadLetterHandler', timeoutSeconds: 30, memoryMiB: 256 },
+];
+
+/** A CloudFormation value as the construct path it points at, e.g. `TaskStore/Table/index/byOwner`. */
+function describeValue(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const object = value as Record<string, unknown>;
+  if ('Ref' in object) return paths.get(object.Ref as string) ?? String(object.Ref);
+  if ('Fn::GetAtt' in object) {
+    const [logicalId] = object['Fn::GetAtt'] as [string, string];
+    return paths.get(logicalId) ?? logicalId;
+  }
+  if ('Fn::Join' in object) {
+    const [separator, parts] = object['Fn::Join'] as [string, unknown[]];
+    return parts.map(describeValue).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+/** Every `action resource` pair the function's role allows, sorted. */
+function grantsOf(owner: string): string[] {
+  const roleId = id(`${owner}/Role`);
+  const grants: string[] = [];
+  for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
+    const roles = policy.Properties.Roles as { Ref: string }[];
+    if (!roles.some((role) => role.Ref === roleId)) continue;
+    for (const statement of policy.Properties.PolicyDocument.Statement) {
+      expect(statement.Effect).toBe('Allow');
+      for (const action of [statement.Action].flat()) {
+        for (const target of [statement.Resource].flat()) grants.push(`${action} ${describeValue(target)}`);
+      }
+    }
+  }
+  return grants.sort();
+}
+
+describe('HTTP API', () => {
+  const routeKeys = [...Object.values(API_ROUTES), DEFAULT_ROUTE];
+
+  it('has exactly the task routes the handler dispatches on, plus the catch-all', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    expect(routes.map((route) => route.Properties.RouteKey).sort()).toEqual([...routeKeys].sort());
+  });
+
+  it.each(routeKeys)('sends %s to the API Lambda through a payload 2.0 proxy integration', (routeKey) => {
+    const route = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }),
+    );
+    expect(route).toHaveLength(1);
+    const target = route[0]?.Properties.Target['Fn::Join'][1][1].Ref;
+    expect(template.toJSON().Resources[target].Properties).toMatchObject({
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [id('TaskApi/Function'), 'Arn'] },
+    });
+  });
+
+  it('lets API Gateway invoke the handler through the catch-all route', () => {
+    // The catch-all's source ARN is {api}/{stage}/$default: two segments, which `{api}/*/*/*` would not match.
+    const sourceArns = Object.values(template.findResources('AWS::Lambda::Permission'))
+      .filter((permission) => permission.Properties.Principal === 'apigateway.amazonaws.com')
+      .map((permission) => describeValue(permission.Properties.SourceArn));
+    expect(sourceArns).toContain('arn:AWS::Partition:execute-api:AWS::Region:AWS::AccountId:TaskApi/HttpApi/*/*');
+  });
+
+  it.each(routeKeys)('puts the authorizer on %s', (routeKey) => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: routeKey,
+      AuthorizationType: 'JWT',
+      AuthorizerId: { Ref: Match.anyValue() },
+    });
+  });
+
+  it('serves one explicit $default stage, with throttling from settings', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Stage', 1);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: {
+        ThrottlingRateLimit: settings.api.throttleRateLimit,
+        ThrottlingBurstLimit: settings.api.throttleBurstLimit,
+      },
+    });
+  });
+
+  it('writes JSON access logs with the request id to a log group with a retention', () => {
+    const accessLog = property<{ DestinationArn: unknown; Format: string }>(
+      'TaskApi/DefaultStage',
+      'AccessLogSettings',
+    );
+    expect(describeValue(accessLog.DestinationArn)).toBe('TaskApi/AccessLogs');
+    expect(JSON.parse(accessLog.Format)).toMatchObject({ requestId: '$context.requestId', status: '$context.status' });
+    expect(property('TaskApi/AccessLogs', 'RetentionInDays')).toBeGreaterThan(0);
+  });
+});
+
+describe('task queue', () => {
+  it('keeps messages invisible for at least 6 x the worker timeout + the batching window', () => {
+    const visibilityTimeout = property<number>('TaskQueue/Queue', 'VisibilityTimeout');
+    const workerTimeout = property<number>('TaskWorker/Function', 'Timeout');
+    const mapping = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).find(
+      (m) => describeValue(m.Properties.FunctionName) === 'TaskWorker/Function',
+    );
+    const batchingWindow = mapping?.Properties.MaximumBatchingWindowInSeconds as number;
+
+    expect(visibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout + batchingWindow);
+    expect(visibilityTimeout).toBe(visibilityTimeoutSeconds());
+  });
+
+  it('feeds the worker in batches with partial batch failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: id('TaskWorker/Function') },
+      EventSourceArn: { 'Fn::GetAtt': [id('TaskQueue/Queue'), 'Arn'] },
+      BatchSize: settings.worker.batchSize,
+      MaximumBatchingWindowInSeconds: settings.worker.maxBatchingWindowSeconds,
+      ScalingConfig: { MaximumConcurrency: settings.worker.maxConcurrency },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('moves a message to the DLQ after maxReceiveCount receives and keeps it for the queue retention', () => {
+    expect(resource('TaskQueue/Queue').Properties).toMatchObject({
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [id('TaskQueue/DeadLetterQueue'), 'Arn'] },
+        maxReceiveCount: settings.queue.maxReceiveCount,
+      },
+      MessageRetentionPeriod: settings.queue.retentionDays * 86_400,
+    });
+    expect(property('TaskQueue/DeadLetterQueue', 'MessageRetentionPeriod')).toBe(
+      settings.queue.deadLetterRetentionDays * 86_400,
+    );
+  });
+
+  it('feeds the dead-letter handler from the DLQ with partial batch failures', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: id('DeadLetterHandler/Function') },
+      EventSourceArn: { 'Fn::GetAtt': [id('TaskQueue/DeadLetterQueue'), 'Arn'] },
+      BatchSize: settings.dlq.batchSize,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  it('keeps DLQ messages invisible for at least 6 x the dead-letter handler timeout', () => {
+    const visibilityTimeout = property<number>('TaskQueue/DeadLetterQueue', 'VisibilityTimeout');
+    expect(visibilityTimeout).toBeGreaterThanOrEqual(6 * property<number>('DeadLetterHandler/Function', 'Timeout'));
+  });
+
+  it.each(['TaskQueue/Queue', 'TaskQueue/DeadLetterQueue'])('encrypts %s and refuses requests without TLS', (path) => {
+    expect(property(path, 'SqsManagedSseEnabled')).toBe(true);
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id(path) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 'sqs:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('task table', () => {
+  it('is keyed by taskId, billed on demand and encrypted with the AWS managed key', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [{ AttributeName: TASK_TABLE.partitionKey, KeyType: 'HASH' }],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS' },
+    });
+  });
+
+  it('has point-in-time recovery and deletion protection, and survives stack deletion', () => {
+    template.hasResource('AWS::DynamoDB::GlobalTable', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        Replicas: [
+          Match.objectLike({
+            DeletionProtectionEnabled: true,
+            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('expires tasks through TTL on expiresAt', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TimeToLiveSpecification: { AttributeName: TASK_TABLE.ttlAttribute, Enabled: true },
+    });
+  });
+
+  it('has the owner index for listing, newest first by createdAt', () => {
+    const { ownerIndex } = TASK_TABLE;
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: ownerIndex.partitionKey, AttributeType: 'S' },
+        { AttributeName: ownerIndex.sortKey, AttributeType: 'S' },
+      ]),
+      GlobalSecondaryIndexes: [
+        Match.objectLike({
+          IndexName: ownerIndex.name,
+          KeySchema: [
+            { AttributeName: ownerIndex.partitionKey, KeyType: 'HASH' },
+            { AttributeName: ownerIndex.sortKey, KeyType: 'RANGE' },
+          ],
+        }),
+      ],
+    });
+  });
+});
+
+describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB }) => {
+  it('runs on the newest Node.js runtime, on arm64, with timeout and memory from settings', () => {
+    expect(resource(`${owner}/Function`).Properties).toMatchObject({
+      Runtime: Runtime.NODEJS_24_X.name,
+      Architectures: ['arm64'],
+      Timeout: timeoutSeconds,
+      MemorySize: memoryMiB,
+    });
+  });
+
+  it('logs JSON to its own log group with a retention', () => {
+    expect(property(`${owner}/Function`, 'LoggingConfig')).toEqual({
+      LogFormat: 'JSON',
+      LogGroup: { Ref: id(`${owner}/LogGroup`) },
+    });
+    expect(property(`${owner}/LogGroup`, 'RetentionInDays')).toBeGreaterThan(0);
+  });
+
+  it('gets the shared function environment and source-mapped stack traces', () => {
+    const expected: Record<string, unknown> = {
+      ...functionEnvironment({ tableName: 'table', queueUrl: 'queue' }),
+      [ENV.tableName]: { Ref: id('TaskStore/Table') },
+      [ENV.queueUrl]: { Ref: id('TaskQueue/Queue') },
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    expect(property(`${owner}/Function`, 'Environment')).toEqual({ Variables: expected });
+  });
+});
+
+describe('permissions', () => {
+  it('lets the API Lambda write, read, cancel and list tasks and enqueue them, nothing more', () => {
+    expect(grantsOf('TaskApi')).toEqual(
+      [
+        'dynamodb:DeleteItem TaskStore/Table',
+        'dynamodb:GetItem TaskStore/Table',
+        'dynamodb:PutItem TaskStore/Table',
+        'dynamodb:UpdateItem TaskStore/Table',
+        `dynamodb:Query TaskStore/Table/index/${TASK_TABLE.ownerIndex.name}`,
+        'sqs:SendMessage TaskQueue/Queue',
+        'logs:CreateLogStream TaskApi/LogGroup',
+        'logs:PutLogEvents TaskApi/LogGroup',
+      ].sort(),
+    );
+  });
+
+  it('lets the worker claim and update tasks, consume the queue and delay retries', () => {
+    expect(grantsOf('TaskWorker')).toEqual(
+      [
+        'dynamodb:GetItem TaskStore/Table',
+        'dynamodb:UpdateItem TaskStore/Table',
+        'sqs:ChangeMessageVisibility TaskQueue/Queue',
+        'sqs:DeleteMessage TaskQueue/Queue',
+        'sqs:GetQueueAttributes TaskQueue/Queue',
+        'sqs:GetQueueUrl TaskQueue/Queue',
+        'sqs:ReceiveMessage TaskQueue/Queue',
+        'logs:CreateLogStream TaskWorker/LogGroup',
+        'logs:PutLogEvents TaskWorker/LogGroup',
+      ].sort(),
+    );
+  });
+
+  it('lets the dead-letter handler update tasks and consume the DLQ', () => {
+    expect(grantsOf('DeadLetterHandler')).toEqual(
+      [
+        'dynamodb:GetItem TaskStore/Table',
+        'dynamodb:UpdateItem TaskStore/Table',
+        'sqs:ChangeMessageVisibility TaskQueue/DeadLetterQueue',
+        'sqs:DeleteMessage TaskQueue/DeadLetterQueue',
+        'sqs:GetQueueAttributes TaskQueue/DeadLetterQueue',
+        'sqs:GetQueueUrl TaskQueue/DeadLetterQueue',
+        'sqs:ReceiveMessage TaskQueue/DeadLetterQueue',
+        'logs:CreateLogStream DeadLetterHandler/LogGroup',
+        'logs:PutLogEvents DeadLetterHandler/LogGroup',
+      ].sort(),
+    );
+  });
+
+  it.each(FUNCTIONS)('gives the $owner role no managed policy', ({ owner }) => {
+    expect(property(`${owner}/Role`, 'ManagedPolicyArns')).toBeUndefined();
+  });
+});
+
+describe('outputs', () => {
+  it.each(['ApiUrl', 'TableName', 'QueueUrl'])('outputs %s', (name) => {
+    template.hasOutput(name, {});
+  });
+
+  it('points ApiUrl at the $default stage', () => {
+    const url = template.findOutputs('ApiUrl').ApiUrl?.Value;
+    expect(describeValue(url)).toMatch(/^https:\/\/TaskApi\/HttpApi\.execute-api\.AWS::Region\.AWS::URLSuffix\/$/);
+  });
+});
+
+describe('diagnosticTasks context', () => {
+  it.each([
+    [{}, 'false'],
+    [{ diagnosticTasks: true }, 'true'],
+    [{ diagnosticTasks: 'true' }, 'true'],
+    [{ diagnosticTasks: 'false' }, 'false'],
+  ])('given %j sets the diagnostic flag to %s on every function', (context, expected) => {
+    const synthesized = synthOffloadStack({ context });
+    const functions = Object.values(synthesized.template.findResources('AWS::Lambda::Function'));
+    expect(functions).toHaveLength(FUNCTIONS.length);
+    for (const fn of functions) expect(fn.Properties.Environment.Variables[ENV.diagnosticTasks]).toBe(expected);
+  });
+});
