@@ -20,6 +20,7 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.retryMaxDelaySeconds]: String(s.tasks.retryMaxDelaySeconds),
     [ENV.ttlDays]: String(s.tasks.ttlDays),
     [ENV.maxResultBytes]: String(s.tasks.maxResultBytes),
+    [ENV.cancelCheckSeconds]: String(s.tasks.cancelCheckSeconds),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
   };
 }

@@ -44,6 +44,8 @@ const defaults = {
     retryMaxDelaySeconds: 300,
     /** Days a task is kept after it is created or finished (DynamoDB TTL). */
     ttlDays: 7,
+    /** Seconds between a running task's checks for a cancel request (one read each, long tasks only). */
+    cancelCheckSeconds: 5,
     /** Largest task result stored; a larger one fails the task with ResultTooLarge. */
     maxResultBytes: 256 * 1024,
   },

@@ -14,6 +14,7 @@ const ConfigSchema = z.object({
   [ENV.retryMaxDelaySeconds]: count.max(43_200),
   [ENV.ttlDays]: count.min(1),
   [ENV.maxResultBytes]: count,
+  [ENV.cancelCheckSeconds]: count.min(1),
   [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
   [ENV.dynamodbEndpoint]: z.url().optional(),
   [ENV.sqsEndpoint]: z.url().optional(),
@@ -29,6 +30,7 @@ export interface Config {
   readonly retryMaxDelaySeconds: number;
   readonly ttlDays: number;
   readonly maxResultBytes: number;
+  readonly cancelCheckSeconds: number;
   /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
   readonly diagnosticTasks: boolean;
   /** Emulator endpoints for the local stack; undefined in AWS. */
@@ -53,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retryMaxDelaySeconds: e[ENV.retryMaxDelaySeconds],
     ttlDays: e[ENV.ttlDays],
     maxResultBytes: e[ENV.maxResultBytes],
+    cancelCheckSeconds: e[ENV.cancelCheckSeconds],
     diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
     endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
   };

@@ -12,6 +12,7 @@ export const ENV = {
   retryMaxDelaySeconds: 'RETRY_MAX_DELAY_SECONDS',
   ttlDays: 'TASK_TTL_DAYS',
   maxResultBytes: 'MAX_RESULT_BYTES',
+  cancelCheckSeconds: 'CANCEL_CHECK_SECONDS',
   diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',

@@ -1,4 +1,4 @@
-import type { Task, TaskError, TaskMessage } from './task.js';
+import type { Task, TaskError, TaskMessage, TaskStatus } from './task.js';
 
 /** What a finished attempt writes: the terminal state and its data. */
 export type TaskOutcome =
@@ -10,6 +10,23 @@ export type ClaimResult =
   | { readonly claimed: true; readonly task: Task }
   /** Not claimable: `task` is its current state (finished, held by a live lease) or undefined if unknown. */
   | { readonly claimed: false; readonly task?: Task };
+
+/** Where a listing page ended; opaque to callers (the API encodes it). */
+export type ListCursor = Readonly<Record<string, string>>;
+
+export interface ListOptions {
+  readonly limit: number;
+  readonly cursor?: ListCursor;
+  readonly status?: TaskStatus;
+  /** Tasks whose `expiresAt` is at or before this epoch second are left out. */
+  readonly nowSeconds: number;
+}
+
+export interface TaskPage {
+  readonly tasks: readonly Task[];
+  /** Present when more tasks may follow. */
+  readonly cursor?: ListCursor;
+}
 
 /**
  * Durable task state. Every state change is one conditional write, so concurrent workers and
@@ -28,6 +45,13 @@ export interface TaskStore {
   finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean>;
   /** RUNNING at `attempt` → QUEUED with the error that ended the attempt, for a retry. */
   release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean>;
+  /**
+   * The owner's cancellation: QUEUED → CANCELLED at once; RUNNING → `cancelRequested`, which the worker
+   * turns into CANCELLED. Returns the task as it is afterwards, or undefined if the owner has no such task.
+   */
+  cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<Task | undefined>;
+  /** The owner's tasks, newest first. A status filter may return short pages: follow the cursor. */
+  listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage>;
   /** QUEUED or RUNNING → FAILED, whatever the attempt: for tasks whose message was given up on. */
   failUnfinished(taskId: string, error: TaskError, now: Date, expiresAt: number): Promise<boolean>;
 }

@@ -77,6 +77,8 @@ export interface TaskView {
   readonly result?: unknown;
   readonly error?: TaskError;
   readonly lastError?: TaskError;
+  /** The owner asked a RUNNING task to stop; the worker will end it CANCELLED. */
+  readonly cancelRequested?: true;
 }
 
 export function toTaskView(task: Task): TaskView {
@@ -94,6 +96,7 @@ export function toTaskView(task: Task): TaskView {
     ...(task.result !== undefined && { result: task.result }),
     ...(task.error && { error: task.error }),
     ...(task.lastError && !task.error && { lastError: task.lastError }),
+    ...(task.cancelRequested && !isTerminal(task.status) && { cancelRequested: true }),
   };
 }
 

@@ -4,8 +4,10 @@ import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../sha
 import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
+import { cancelTask } from './cancel-task.js';
 import { getTask } from './get-task.js';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
+import { listTasks } from './list-tasks.js';
 import { submitTask } from './submit-task.js';
 import { issuesToDetails } from './validation.js';
 
@@ -37,6 +39,10 @@ export async function handleApiRequest(request: HttpRequest, deps: ApiDeps): Pro
         return await submit(request, deps);
       case API_ROUTES.getTask:
         return await get(request, deps);
+      case API_ROUTES.listTasks:
+        return jsonResponse(200, await listTasks({ ownerId: request.ownerId, query: request.query }, deps));
+      case API_ROUTES.cancelTask:
+        return await cancel(request, deps);
       default:
         return unmatched(request);
     }
@@ -59,6 +65,12 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
 async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
   const task = await getTask({ ownerId: request.ownerId, taskId: request.pathParameters.taskId ?? '' }, deps);
   return jsonResponse(200, toTaskView(task), taskHeaders(task, deps));
+}
+
+/** 200 when the task is cancelled now, 202 when a running task has been asked to stop. */
+async function cancel(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const task = await cancelTask({ ownerId: request.ownerId, taskId: request.pathParameters.taskId ?? '' }, deps);
+  return jsonResponse(isTerminal(task.status) ? 200 : 202, toTaskView(task), taskHeaders(task, deps));
 }
 
 /** Unfinished tasks tell the caller when to poll again. */

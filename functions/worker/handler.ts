@@ -20,6 +20,7 @@ const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
   retryMaxDelaySeconds: config.retryMaxDelaySeconds,
   ttlDays: config.ttlDays,
   maxResultBytes: config.maxResultBytes,
+  cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

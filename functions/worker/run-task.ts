@@ -24,6 +24,8 @@ export interface RunTaskDeps {
   readonly retryMaxDelaySeconds: number;
   readonly ttlDays: number;
   readonly maxResultBytes: number;
+  /** How often a running task's record is checked for a cancel request. @default never */
+  readonly cancelCheckIntervalMs?: number;
   /** @default Math.random */
   readonly random?: () => number;
 }
@@ -87,6 +89,12 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
     deps.log.info(text, { taskId: task.taskId, type: task.type, attempt: task.attempt, ...extra });
   log('task started');
 
+  // Cancel asked while the previous worker was still on it, before that worker died.
+  if (task.cancelRequested) {
+    await finish(task, { status: 'CANCELLED' }, deps);
+    log('task cancelled before it ran');
+    return;
+  }
   // A worker that crashed mid-attempt leaves the lease to expire; its attempts count too.
   if (task.attempt > task.maxAttempts) {
     await finish(task, { status: 'FAILED', error: attemptsExhausted(task) }, deps);
@@ -125,17 +133,48 @@ async function execute(task: Task, remainingMs: number, deps: RunTaskDeps): Prom
   if (!payload.success) {
     return { status: 'FAILED', error: { code: 'InvalidPayload', message: z.prettifyError(payload.error) } };
   }
-  const signal = AbortSignal.timeout(Math.max(0, Math.floor(remainingMs - deadlineMargin(remainingMs))));
+  const deadline = AbortSignal.timeout(Math.max(0, Math.floor(remainingMs - deadlineMargin(remainingMs))));
+  const cancellation = watchForCancel(task.taskId, deps, deadline);
+  const signal = AbortSignal.any([deadline, cancellation.signal]);
   try {
     const result = await definition.run(payload.data, { taskId: task.taskId, attempt: task.attempt, signal });
+    // A handler that finished despite a cancel request did the work: report it as done.
     return toSucceeded(result, deps.maxResultBytes);
   } catch (error) {
+    if (cancellation.signal.aborted) return { status: 'CANCELLED' };
     if (error instanceof PermanentError) return { status: 'FAILED', error: describe(error, error.code) };
-    if (signal.aborted) {
+    if (deadline.aborted) {
       return { status: 'RETRY', error: { code: 'Timeout', message: 'The attempt ran past its deadline.' } };
     }
     return { status: 'RETRY', error: describe(error, 'HandlerError') };
+  } finally {
+    cancellation.stop();
   }
+}
+
+/**
+ * Re-reads the task now and then while it runs, and aborts when its owner asked to cancel. Short
+ * tasks finish before the first check, so they cost no extra read.
+ */
+function watchForCancel(
+  taskId: string,
+  deps: RunTaskDeps,
+  deadline: AbortSignal,
+): { signal: AbortSignal; stop: () => void } {
+  const controller = new AbortController();
+  if (!deps.cancelCheckIntervalMs) return { signal: controller.signal, stop: () => {} };
+  const timer = setInterval(() => {
+    deps.store.get(taskId).then(
+      (current) => {
+        if (current?.cancelRequested) controller.abort(new Error('Cancelled by its owner.'));
+      },
+      (error: unknown) => deps.log.warn('cancel check failed', { taskId, error }),
+    );
+  }, deps.cancelCheckIntervalMs);
+  // Past the deadline the invocation is over, even if a handler that ignores its signal never settles.
+  const stop = () => clearInterval(timer);
+  deadline.addEventListener('abort', stop, { once: true });
+  return { signal: controller.signal, stop };
 }
 
 /** Results are stored as JSON: normalise now, and refuse what would not fit in the item. */

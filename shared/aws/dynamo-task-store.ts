@@ -4,10 +4,12 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
+  type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../errors.js';
-import type { ClaimResult, TaskOutcome, TaskStore } from '../ports.js';
+import type { ClaimResult, ListCursor, ListOptions, TaskOutcome, TaskPage, TaskStore } from '../ports.js';
 import { type Task, type TaskError, TaskStatus } from '../task.js';
 import { TASK_TABLE } from '../task-table.js';
 import { toDependencyError } from './dependency-error.js';
@@ -165,6 +167,77 @@ export class DynamoTaskStore implements TaskStore {
         }),
       ),
     );
+  }
+
+  async cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<Task | undefined> {
+    const common = { ':owner': ownerId, ':now': now.toISOString(), ':true': true };
+    const queued = await this.updateIf(taskId, {
+      UpdateExpression:
+        'SET #status = :cancelled, cancelRequested = :true, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt',
+      ConditionExpression: 'ownerId = :owner AND #status = :queued',
+      ExpressionAttributeValues: {
+        ...common,
+        ':cancelled': TaskStatus.Cancelled,
+        ':queued': TaskStatus.Queued,
+        ':expiresAt': expiresAt,
+      },
+    });
+    if (queued) return queued;
+    const running = await this.updateIf(taskId, {
+      UpdateExpression: 'SET cancelRequested = :true, updatedAt = :now',
+      ConditionExpression: 'ownerId = :owner AND #status = :running',
+      ExpressionAttributeValues: { ...common, ':running': TaskStatus.Running },
+    });
+    if (running) return running;
+    const current = await this.get(taskId);
+    return current?.ownerId === ownerId ? current : undefined;
+  }
+
+  async listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage> {
+    const { ownerIndex } = TASK_TABLE;
+    try {
+      const { Items = [], LastEvaluatedKey } = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: ownerIndex.name,
+          KeyConditionExpression: `${ownerIndex.partitionKey} = :owner`,
+          FilterExpression: options.status ? 'expiresAt > :now AND #status = :status' : 'expiresAt > :now',
+          ...(options.status && { ExpressionAttributeNames: STATUS }),
+          ExpressionAttributeValues: {
+            ':owner': ownerId,
+            ':now': options.nowSeconds,
+            ...(options.status && { ':status': options.status }),
+          },
+          ScanIndexForward: false,
+          Limit: options.limit,
+          ExclusiveStartKey: options.cursor,
+        }),
+      );
+      return { tasks: Items as Task[], ...(LastEvaluatedKey && { cursor: LastEvaluatedKey as ListCursor }) };
+    } catch (error) {
+      throw toDependencyError(DEPENDENCY, error);
+    }
+  }
+
+  /** A conditional update returning the new item, or undefined when the condition did not hold. */
+  private async updateIf(
+    taskId: string,
+    update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ): Promise<Task | undefined> {
+    let updated: Task | undefined;
+    await this.conditional(async () => {
+      const { Attributes } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(taskId),
+          ExpressionAttributeNames: STATUS,
+          ReturnValues: 'ALL_NEW',
+          ...update,
+        }),
+      );
+      updated = Attributes as Task;
+    });
+    return updated;
   }
 
   private key(taskId: string): Record<string, string> {

@@ -126,3 +126,39 @@ describe('DynamoTaskStore against dynalite', () => {
     expect(await store.get(claimed.taskId)).toBeDefined();
   });
 });
+
+describe('DynamoTaskStore cancel and list against dynalite', () => {
+  it('cancels a QUEUED task at once and flags a RUNNING one; leaves another owner’s alone', async () => {
+    const queued = newTask();
+    const running = newTask();
+    await Promise.all([store.create(queued), store.create(running)]);
+    await store.claim(running.taskId, t0, later(60_000).getTime());
+
+    const a = await store.cancel(queued.taskId, 'owner-a', later(1), 42);
+    const b = await store.cancel(running.taskId, 'owner-a', later(1), 42);
+    const stranger = await store.cancel(newTask().taskId, 'owner-a', later(1), 42);
+    const notMine = await store.cancel(running.taskId, 'owner-b', later(1), 42);
+
+    expect(a).toMatchObject({ status: 'CANCELLED', expiresAt: 42 });
+    expect(b).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+    expect(stranger).toBeUndefined();
+    expect(notMine).toBeUndefined();
+  });
+
+  it('lists an owner’s live tasks newest first, a page at a time, with a status filter', async () => {
+    const owner = `lister-${sequence}`;
+    const at = (minute: number) => new Date(t0.getTime() + minute * 60_000).toISOString();
+    const tasks = [1, 2, 3].map((m) => newTask({ ownerId: owner, createdAt: at(m) }));
+    const expired = newTask({ ownerId: owner, createdAt: at(4), expiresAt: 1 });
+    for (const task of [...tasks, expired]) await store.create(task);
+    await store.claim(tasks[0]?.taskId ?? '', t0, later(60_000).getTime());
+    const nowSeconds = Math.floor(t0.getTime() / 1000);
+
+    const first = await store.listByOwner(owner, { limit: 2, nowSeconds });
+    const rest = await store.listByOwner(owner, { limit: 2, nowSeconds, cursor: first.cursor });
+    const running = await store.listByOwner(owner, { limit: 10, nowSeconds, status: 'RUNNING' });
+
+    expect([...first.tasks, ...rest.tasks].map((t) => t.createdAt)).toEqual([at(3), at(2), at(1)]);
+    expect(running.tasks.map((t) => t.taskId)).toEqual([tasks[0]?.taskId]);
+  });
+});

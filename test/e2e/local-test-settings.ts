@@ -8,7 +8,7 @@ export const e2eSettings: Settings = {
   ...settings,
   worker: { ...settings.worker, timeoutSeconds: 2 },
   queue: { ...settings.queue, maxReceiveCount: 2 },
-  tasks: { ...settings.tasks, retryBaseDelaySeconds: 1 },
+  tasks: { ...settings.tasks, retryBaseDelaySeconds: 1, cancelCheckSeconds: 1 },
 };
 
 /** Longer than the worker timeout, so a redelivery finds the crashed attempt's lease expired. */
