@@ -2,22 +2,23 @@ import { z } from 'zod';
 import { ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 
-const count = z.coerce.number().int().nonnegative();
+/** Digits only: an empty or blank variable is an error, not 0. */
+const count = z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number);
 
 const ConfigSchema = z.object({
   [ENV.tableName]: z.string().min(1),
-  [ENV.queueUrl]: z.url(),
+  [ENV.queueUrl]: z.url({ protocol: /^https?$/ }),
   [ENV.maxBodyBytes]: count,
   [ENV.retryAfterSeconds]: count,
-  [ENV.defaultMaxAttempts]: count.min(1),
+  [ENV.defaultMaxAttempts]: count.pipe(z.number().min(1)),
   [ENV.retryBaseDelaySeconds]: count,
-  [ENV.retryMaxDelaySeconds]: count.max(43_200),
-  [ENV.ttlDays]: count.min(1),
+  [ENV.retryMaxDelaySeconds]: count.pipe(z.number().max(43_200)),
+  [ENV.ttlDays]: count.pipe(z.number().min(1)),
   [ENV.maxResultBytes]: count,
-  [ENV.cancelCheckSeconds]: count.min(1),
+  [ENV.cancelCheckSeconds]: count.pipe(z.number().min(1)),
   [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
-  [ENV.dynamodbEndpoint]: z.url().optional(),
-  [ENV.sqsEndpoint]: z.url().optional(),
+  [ENV.dynamodbEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
+  [ENV.sqsEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
 });
 
 export interface Config {

@@ -95,7 +95,7 @@ export function toTaskView(task: Task): TaskView {
     ...(task.progress && { progress: task.progress }),
     ...(task.result !== undefined && { result: task.result }),
     ...(task.error && { error: task.error }),
-    ...(task.lastError && !task.error && { lastError: task.lastError }),
+    ...(task.lastError && !isTerminal(task.status) && { lastError: task.lastError }),
     ...(task.cancelRequested && !isTerminal(task.status) && { cancelRequested: true }),
   };
 }

@@ -59,7 +59,12 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
     ]);
   }
   const task = await submitTask({ ownerId: request.ownerId, ...parsed.data }, deps);
-  return jsonResponse(202, toTaskView(task), taskHeaders(task, deps, { location: `/tasks/${task.taskId}` }));
+  // A delayed task cannot finish before its delay: no point polling sooner.
+  const retryAfter = Math.max(deps.retryAfterSeconds, parsed.data.delaySeconds ?? 0);
+  return jsonResponse(202, toTaskView(task), {
+    location: `/tasks/${task.taskId}`,
+    'retry-after': String(retryAfter),
+  });
 }
 
 async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {

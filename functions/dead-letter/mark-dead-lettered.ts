@@ -33,5 +33,5 @@ export async function markDeadLettered(
     Math.floor(now.getTime() / 1000) + deps.ttlDays * 86_400,
   );
   if (failed) deps.log.warn('task dead-lettered', { taskId });
-  else deps.log.info('dead letter for a task that already finished', { taskId });
+  else deps.log.info('dead letter for a task that already finished or is unknown', { taskId });
 }

@@ -172,14 +172,26 @@ function watchForCancel(
     );
   }, deps.cancelCheckIntervalMs);
   // Past the deadline the invocation is over, even if a handler that ignores its signal never settles.
-  const stop = () => clearInterval(timer);
+  const stop = () => {
+    clearInterval(timer);
+    deadline.removeEventListener('abort', stop);
+  };
   deadline.addEventListener('abort', stop, { once: true });
   return { signal: controller.signal, stop };
 }
 
 /** Results are stored as JSON: normalise now, and refuse what would not fit in the item. */
 function toSucceeded(result: unknown, maxBytes: number): AttemptOutcome {
-  const json = JSON.stringify(result ?? null);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(result ?? null);
+  } catch {
+    json = undefined; // BigInt, cycles
+  }
+  // A function or symbol stringifies to undefined. Either way the same result would fail again: no retry.
+  if (json === undefined) {
+    return { status: 'FAILED', error: { code: 'InvalidResult', message: 'The result is not JSON-serializable.' } };
+  }
   if (Buffer.byteLength(json) > maxBytes) {
     return {
       status: 'FAILED',
@@ -204,7 +216,8 @@ export function backoffSeconds(
   deps: Pick<RunTaskDeps, 'retryBaseDelaySeconds' | 'retryMaxDelaySeconds' | 'random'>,
 ): number {
   const ceiling = Math.min(deps.retryMaxDelaySeconds, deps.retryBaseDelaySeconds * 2 ** (attempt - 1));
-  return Math.round((deps.random ?? Math.random)() * ceiling);
+  // floor over ceiling + 1 values: uniform on 0..ceiling (round would halve the odds of both ends).
+  return Math.floor((deps.random ?? Math.random)() * (ceiling + 1));
 }
 
 function attemptsExhausted(task: Task): TaskError {

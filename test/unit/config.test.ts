@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import { functionEnvironment } from '../../infra/function-environment.js';
+import { type Settings, settings } from '../../infra/settings.js';
+import { loadConfig } from '../../shared/config.js';
+import { ENV } from '../../shared/env-names.js';
+import { ConfigError } from '../../shared/errors.js';
+
+const RESOURCES = { tableName: 'offload-tasks', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tasks' };
+
+/** Every number distinct, so that a variable read into the wrong field cannot pass unnoticed. */
+const DISTINCT_SETTINGS: Settings = {
+  ...settings,
+  api: { ...settings.api, maxBodyBytes: 1_001, retryAfterSeconds: 2 },
+  tasks: {
+    ...settings.tasks,
+    defaultMaxAttempts: 4,
+    retryBaseDelaySeconds: 5,
+    retryMaxDelaySeconds: 600,
+    ttlDays: 8,
+    maxResultBytes: 2_002,
+    cancelCheckSeconds: 9,
+  },
+};
+
+const validEnv = (): Record<string, string | undefined> => functionEnvironment(RESOURCES, DISTINCT_SETTINGS);
+
+function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  return expect.unreachable('expected a ConfigError');
+}
+
+const REQUIRED = [
+  ENV.tableName,
+  ENV.queueUrl,
+  ENV.maxBodyBytes,
+  ENV.retryAfterSeconds,
+  ENV.defaultMaxAttempts,
+  ENV.retryBaseDelaySeconds,
+  ENV.retryMaxDelaySeconds,
+  ENV.ttlDays,
+  ENV.maxResultBytes,
+  ENV.cancelCheckSeconds,
+];
+
+describe('loadConfig', () => {
+  it('reads the environment infra builds back into the settings it was built from', () => {
+    expect(loadConfig(validEnv())).toEqual({
+      tableName: 'offload-tasks',
+      queueUrl: RESOURCES.queueUrl,
+      maxBodyBytes: 1_001,
+      retryAfterSeconds: 2,
+      defaultMaxAttempts: 4,
+      retryBaseDelaySeconds: 5,
+      retryMaxDelaySeconds: 600,
+      ttlDays: 8,
+      maxResultBytes: 2_002,
+      cancelCheckSeconds: 9,
+      diagnosticTasks: false,
+      endpoints: { dynamodb: undefined, sqs: undefined },
+    });
+  });
+
+  it('reads the default settings as they are', () => {
+    const config = loadConfig(functionEnvironment(RESOURCES));
+
+    expect(config).toMatchObject({
+      maxBodyBytes: settings.api.maxBodyBytes,
+      retryAfterSeconds: settings.api.retryAfterSeconds,
+      defaultMaxAttempts: settings.tasks.defaultMaxAttempts,
+      retryBaseDelaySeconds: settings.tasks.retryBaseDelaySeconds,
+      retryMaxDelaySeconds: settings.tasks.retryMaxDelaySeconds,
+      ttlDays: settings.tasks.ttlDays,
+      maxResultBytes: settings.tasks.maxResultBytes,
+      cancelCheckSeconds: settings.tasks.cancelCheckSeconds,
+    });
+  });
+
+  it('is given by infra only variables whose names it knows', () => {
+    const known: readonly string[] = Object.values(ENV);
+
+    expect(Object.keys(functionEnvironment(RESOURCES)).filter((name) => !known.includes(name))).toEqual([]);
+  });
+
+  it.each(REQUIRED)('throws a ConfigError naming %s when it is missing', (name) => {
+    const env = validEnv();
+    delete env[name];
+
+    expect(configErrorOf(env).message).toContain(name);
+  });
+
+  it('names every missing variable at once', () => {
+    const env = validEnv();
+    delete env[ENV.tableName];
+    delete env[ENV.ttlDays];
+
+    const { message } = configErrorOf(env);
+
+    expect(message).toContain(ENV.tableName);
+    expect(message).toContain(ENV.ttlDays);
+  });
+
+  it.each([
+    { name: ENV.queueUrl, value: 'not a url' },
+    { name: ENV.maxBodyBytes, value: 'lots' },
+    { name: ENV.maxBodyBytes, value: '-1' },
+    { name: ENV.maxBodyBytes, value: '1.5' },
+    { name: ENV.defaultMaxAttempts, value: '0' },
+    { name: ENV.ttlDays, value: '0' },
+    { name: ENV.retryMaxDelaySeconds, value: '43201' },
+    { name: ENV.diagnosticTasks, value: 'yes' },
+    { name: ENV.dynamodbEndpoint, value: '127.0.0.1 8000' },
+  ])('throws a ConfigError naming $name when it is $value', ({ name, value }) => {
+    expect(configErrorOf({ ...validEnv(), [name]: value }).message).toContain(name);
+  });
+
+  // An empty variable is a deployment mistake, not a request for 0.
+  it.each([ENV.maxBodyBytes, ENV.retryAfterSeconds, ENV.maxResultBytes])(
+    'throws a ConfigError naming %s when it is empty',
+    (name) => {
+      expect(configErrorOf({ ...validEnv(), [name]: '' }).message).toContain(name);
+    },
+  );
+
+  it.each([
+    { value: 'true', expected: true },
+    { value: 'false', expected: false },
+    { value: undefined, expected: false },
+  ])('sets diagnosticTasks to $expected when the flag is $value', ({ value, expected }) => {
+    const env = validEnv();
+    env[ENV.diagnosticTasks] = value;
+
+    expect(loadConfig(env).diagnosticTasks).toBe(expected);
+  });
+
+  it('turns on diagnostic tasks when infra asks for them', () => {
+    expect(loadConfig(functionEnvironment({ ...RESOURCES, diagnosticTasks: true })).diagnosticTasks).toBe(true);
+  });
+
+  it('reads the emulator endpoints of the local stack', () => {
+    const env = {
+      ...validEnv(),
+      [ENV.dynamodbEndpoint]: 'http://127.0.0.1:8000',
+      [ENV.sqsEndpoint]: 'http://127.0.0.1:9324',
+    };
+
+    expect(loadConfig(env).endpoints).toEqual({ dynamodb: 'http://127.0.0.1:8000', sqs: 'http://127.0.0.1:9324' });
+  });
+});

@@ -1,0 +1,217 @@
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { type SubmitTaskDeps, submitTask } from '../../functions/api/submit-task.js';
+import { defineTask, type TaskRegistry } from '../../functions/tasks/define-task.js';
+import { createTaskRegistry } from '../../functions/tasks/registry.js';
+import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
+import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
+import { FakeTaskQueue } from '../support/fake-task-queue.js';
+import { FakeClock, RecordingLog } from '../support/fakes.js';
+import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
+
+const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const OWNER = 'jwt:alice';
+
+function setup(overrides: Partial<SubmitTaskDeps> = {}) {
+  const store = new InMemoryTaskStore();
+  const queue = new FakeTaskQueue();
+  const clock = new FakeClock();
+  const log = new RecordingLog();
+  const deps: SubmitTaskDeps = {
+    store,
+    queue,
+    registry: createTaskRegistry({ diagnostic: false }),
+    clock: clock.now,
+    log,
+    defaultMaxAttempts: 3,
+    ttlDays: 7,
+    ...overrides,
+  };
+  return { store, queue, clock, log, deps };
+}
+
+async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => expect.unreachable('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+describe('submitTask', () => {
+  it('records the task QUEUED at attempt 0, then enqueues its id and type with the delay', async () => {
+    const { store, queue, clock, deps } = setup({ newTaskId: () => 'task-1' });
+    const create = vi.spyOn(store, 'create');
+    const enqueue = vi.spyOn(queue, 'enqueue');
+    const payload = { b: [1, 2], a: 'x' };
+
+    const task = await submitTask({ ownerId: OWNER, type: 'echo', payload, delaySeconds: 30 }, deps);
+
+    expect(task).toEqual({
+      taskId: 'task-1',
+      ownerId: OWNER,
+      type: 'echo',
+      status: 'QUEUED',
+      payload,
+      payloadHash: sha256Hex(canonicalJson({ type: 'echo', payload })),
+      attempt: 0,
+      maxAttempts: 3,
+      createdAt: clock.now().toISOString(),
+      updatedAt: clock.now().toISOString(),
+      expiresAt: clock.epochSeconds + 7 * 86_400,
+    });
+    expect(store.peek('task-1')).toEqual(task);
+    expect(queue.enqueued).toEqual([{ message: { taskId: 'task-1', type: 'echo' }, options: { delaySeconds: 30 } }]);
+    expect(create.mock.invocationCallOrder[0]).toBeLessThan(enqueue.mock.invocationCallOrder[0] ?? 0);
+  });
+
+  it('enqueues without a delay when none is asked for', async () => {
+    const { queue, deps } = setup();
+
+    await submitTask({ ownerId: OWNER, type: 'echo', payload: 1 }, deps);
+
+    expect(queue.enqueued).toHaveLength(1);
+    expect(queue.enqueued[0]?.options?.delaySeconds).toBeUndefined();
+  });
+
+  it('logs the submission with the task id', async () => {
+    const { log, deps } = setup({ newTaskId: () => 'task-1' });
+
+    await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps);
+
+    expect(log.at('info')).toContainEqual({
+      level: 'info',
+      message: 'task submitted',
+      data: { taskId: 'task-1', type: 'echo' },
+    });
+  });
+
+  it('rejects an unknown type with UnknownTaskType, listing the known types, and writes nothing', async () => {
+    const { store, queue, deps } = setup();
+
+    const error = await rejectionOf(submitTask({ ownerId: OWNER, type: 'nope', payload: {} }, deps));
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(error).toMatchObject({
+      code: 'UnknownTaskType',
+      details: [{ path: 'type', message: 'must be one of: echo, sleep' }],
+    });
+    expect(store.calls).toEqual([]);
+    expect(queue.enqueued).toEqual([]);
+  });
+
+  it.each([
+    { case: 'a wrong type', payload: { ms: 'soon' }, paths: ['payload.ms'] },
+    { case: 'a missing field', payload: {}, paths: ['payload.ms'] },
+    { case: 'a value out of range', payload: { ms: -1 }, paths: ['payload.ms'] },
+    { case: 'an extra field', payload: { ms: 1, extra: true }, paths: ['payload'] },
+    { case: 'a non-object', payload: null, paths: ['payload'] },
+  ])('rejects a payload with $case as InvalidPayload with details', async ({ payload, paths }) => {
+    const { store, queue, deps } = setup();
+
+    const error = await rejectionOf(submitTask({ ownerId: OWNER, type: 'sleep', payload }, deps));
+
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).code).toBe('InvalidPayload');
+    expect((error as ValidationError).details.map((detail) => detail.path)).toEqual(paths);
+    expect(store.calls).toEqual([]);
+    expect(queue.enqueued).toEqual([]);
+  });
+
+  it.each([
+    { case: 'the type sets maxAttempts', maxAttempts: 7, expected: 7 },
+    { case: 'the type leaves it out', maxAttempts: undefined, expected: 5 },
+  ])('takes maxAttempts from the definition or the default when $case', async ({ maxAttempts, expected }) => {
+    const registry: TaskRegistry = new Map([
+      ['custom', defineTask({ payload: z.unknown(), maxAttempts, run: async () => null })],
+    ]);
+    const { deps } = setup({ registry, defaultMaxAttempts: 5 });
+
+    const task = await submitTask({ ownerId: OWNER, type: 'custom', payload: {} }, deps);
+
+    expect(task.maxAttempts).toBe(expected);
+  });
+
+  it.each([1, 30])('expires %i days after submission, in whole epoch seconds', async (ttlDays) => {
+    const { clock, deps } = setup({ ttlDays });
+
+    const task = await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps);
+
+    expect(task.expiresAt).toBe(Math.floor(clock.epochMs / 1000) + ttlDays * 86_400);
+  });
+
+  it('gives payloads that differ only in key order the same hash', async () => {
+    const { deps } = setup();
+
+    const first = await submitTask({ ownerId: OWNER, type: 'echo', payload: { a: 1, b: { c: 2, d: 3 } } }, deps);
+    const second = await submitTask({ ownerId: OWNER, type: 'echo', payload: { b: { d: 3, c: 2 }, a: 1 } }, deps);
+
+    expect(first.payloadHash).toBe(second.payloadHash);
+    expect(first.payloadHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('discards the task record when the enqueue fails, and rethrows the enqueue error', async () => {
+    const { store, queue, deps } = setup({ newTaskId: () => 'task-1' });
+    const enqueueError = new DependencyUnavailableError('task queue');
+    queue.failNext('enqueue', enqueueError);
+
+    const error = await rejectionOf(submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps));
+
+    expect(error).toBe(enqueueError);
+    expect(store.calls.map((call) => call.method)).toEqual(['create', 'discard']);
+    expect(store.peek('task-1')).toBeUndefined();
+    expect(queue.enqueued).toEqual([]);
+  });
+
+  it('logs a failed discard and still throws the enqueue error', async () => {
+    const { store, queue, log, deps } = setup({ newTaskId: () => 'task-1' });
+    const enqueueError = new DependencyUnavailableError('task queue');
+    const discardError = new DependencyUnavailableError('task table');
+    queue.failNext('enqueue', enqueueError);
+    store.failNext('discard', discardError);
+
+    const error = await rejectionOf(submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps));
+
+    expect(error).toBe(enqueueError);
+    expect(log.at('error')).toEqual([
+      {
+        level: 'error',
+        message: 'could not discard a task whose enqueue failed',
+        data: { taskId: 'task-1', error: discardError },
+      },
+    ]);
+    expect(store.peek('task-1')?.status).toBe('QUEUED');
+  });
+
+  it('enqueues nothing when the record cannot be written', async () => {
+    const { store, queue, deps } = setup();
+    const storeError = new DependencyUnavailableError('task table');
+    store.failNext('create', storeError);
+
+    const error = await rejectionOf(submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps));
+
+    expect(error).toBe(storeError);
+    expect(queue.enqueued).toEqual([]);
+  });
+
+  it('refuses an id that is already taken, leaving the existing task alone', async () => {
+    const { store, queue, deps } = setup({ newTaskId: () => 'task-1' });
+    const existing = await submitTask({ ownerId: OWNER, type: 'echo', payload: { first: true } }, deps);
+
+    const error = await rejectionOf(submitTask({ ownerId: 'jwt:mallory', type: 'echo', payload: {} }, deps));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(store.peek('task-1')).toEqual(existing);
+    expect(queue.enqueued).toHaveLength(1);
+  });
+
+  it('gives each task a fresh UUID v4 by default', async () => {
+    const { deps } = setup();
+
+    const first = await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps);
+    const second = await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps);
+
+    expect(first.taskId).toMatch(UUID_V4);
+    expect(second.taskId).toMatch(UUID_V4);
+    expect(second.taskId).not.toBe(first.taskId);
+  });
+});

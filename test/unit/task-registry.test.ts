@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest';
+import type { TaskContext, TaskDefinition } from '../../functions/tasks/define-task.js';
+import { createTaskRegistry } from '../../functions/tasks/registry.js';
+import { PermanentError } from '../../shared/errors.js';
+
+const context = (overrides: Partial<TaskContext> = {}): TaskContext => ({
+  taskId: 'f47ac10b-58cc-4372-a567-0e02b2c3d479',
+  attempt: 1,
+  signal: new AbortController().signal,
+  ...overrides,
+});
+
+/** Looks a type up and runs it as the worker does: payload through the schema first. */
+async function run(type: string, payload: unknown, ctx: TaskContext = context()): Promise<unknown> {
+  const definition = createTaskRegistry({ diagnostic: true }).get(type) as TaskDefinition;
+  return definition.run(definition.payload.parse(payload), ctx);
+}
+
+describe('createTaskRegistry', () => {
+  it('registers echo and sleep only, unless diagnostic types are asked for', () => {
+    expect([...createTaskRegistry({ diagnostic: false }).keys()].sort()).toEqual(['echo', 'sleep']);
+  });
+
+  it('adds fail, flaky and crash when diagnostic types are asked for', () => {
+    expect([...createTaskRegistry({ diagnostic: true }).keys()].sort()).toEqual([
+      'crash',
+      'echo',
+      'fail',
+      'flaky',
+      'sleep',
+    ]);
+  });
+
+  it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty', 'valueOf', 'ECHO', ''])(
+    'knows nothing of %j',
+    (type) => {
+      const registry = createTaskRegistry({ diagnostic: true });
+
+      expect(registry.get(type)).toBeUndefined();
+      expect(registry.has(type)).toBe(false);
+    },
+  );
+});
+
+describe('echo', () => {
+  it.each([{ nested: { list: [1, 'two', null] } }, 'text', 0, null, [true]])(
+    'returns %j unchanged',
+    async (payload) => {
+      expect(await run('echo', payload)).toEqual(payload);
+    },
+  );
+});
+
+describe('sleep', () => {
+  it('waits and reports how long', async () => {
+    expect(await run('sleep', { ms: 1 })).toEqual({ sleptMs: 1 });
+  });
+
+  it('rejects at once when its signal has already fired', async () => {
+    const started = performance.now();
+
+    await expect(run('sleep', { ms: 60_000 }, context({ signal: AbortSignal.abort() }))).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('stops sleeping when its signal fires', async () => {
+    const controller = new AbortController();
+    const sleeping = run('sleep', { ms: 60_000 }, context({ signal: controller.signal }));
+
+    controller.abort();
+
+    await expect(sleeping).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it.each([{ ms: -1 }, { ms: 1.5 }, { ms: 15 * 60 * 1000 + 1 }, { ms: 1, extra: 1 }, {}])(
+    'refuses the payload %j',
+    (payload) => {
+      const sleep = createTaskRegistry({ diagnostic: false }).get('sleep');
+
+      expect(sleep?.payload.safeParse(payload).success).toBe(false);
+    },
+  );
+});
+
+describe('fail', () => {
+  it('throws a PermanentError with the code and message asked for', async () => {
+    const failure = run('fail', { code: 'CardDeclined', message: 'The card was declined.' });
+
+    await expect(failure).rejects.toBeInstanceOf(PermanentError);
+    await expect(failure).rejects.toMatchObject({ code: 'CardDeclined', message: 'The card was declined.' });
+  });
+
+  it('uses a default message', async () => {
+    await expect(run('fail', { code: 'Oops' })).rejects.toMatchObject({ code: 'Oops', message: 'Failed on purpose.' });
+  });
+
+  it.each(['', '1abc', 'has space', 'a'.repeat(65)])('refuses the code %j', (code) => {
+    const fail = createTaskRegistry({ diagnostic: true }).get('fail');
+
+    expect(fail?.payload.safeParse({ code }).success).toBe(false);
+  });
+});
+
+describe('flaky', () => {
+  it.each([
+    { failures: 2, attempt: 1, succeeds: false },
+    { failures: 2, attempt: 2, succeeds: false },
+    { failures: 2, attempt: 3, succeeds: true },
+    { failures: 0, attempt: 1, succeeds: true },
+  ])('with $failures failures, attempt $attempt succeeds: $succeeds', async ({ failures, attempt, succeeds }) => {
+    const outcome = run('flaky', { failures }, context({ attempt }));
+
+    if (succeeds) {
+      await expect(outcome).resolves.toEqual({ attempt });
+    } else {
+      const error = await outcome.catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(Error);
+      // Retryable: anything but a PermanentError.
+      expect(error).not.toBeInstanceOf(PermanentError);
+    }
+  });
+});
+
+describe('crash', () => {
+  it('never settles, even when its signal fires', async () => {
+    const running = run('crash', {}, context({ signal: AbortSignal.abort() }));
+    const pending = Symbol('pending');
+
+    const first = await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 5, pending))]);
+
+    expect(first).toBe(pending);
+  });
+});
