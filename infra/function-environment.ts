@@ -21,6 +21,8 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.ttlDays]: String(s.tasks.ttlDays),
     [ENV.maxResultBytes]: String(s.tasks.maxResultBytes),
     [ENV.cancelCheckSeconds]: String(s.tasks.cancelCheckSeconds),
+    [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
+    [ENV.logLevel]: s.observability.logLevel,
   };
 }

@@ -2,6 +2,8 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { ApiAuth, apiAuthModeFromContext } from './constructs/api-auth.js';
 import { DeadLetterHandler } from './constructs/dead-letter-handler.js';
+import { OperationsDashboard } from './constructs/operations-dashboard.js';
+import { RecoverySweep } from './constructs/recovery-sweep.js';
 import { TaskApi } from './constructs/task-api.js';
 import { TaskQueue } from './constructs/task-queue.js';
 import { TaskStore } from './constructs/task-store.js';
@@ -12,7 +14,8 @@ import { functionEnvironment } from './function-environment.js';
  * offload: an HTTP API records tasks in DynamoDB and enqueues them on SQS; a worker Lambda runs them;
  * a dead-letter handler fails the ones SQS gives up on.
  *
- * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience` (see ApiAuth), `diagnosticTasks`.
+ * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience` (see ApiAuth), `diagnosticTasks`,
+ * `alarmEmail` (subscribed to the alarm topic).
  */
 export class OffloadStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -31,7 +34,7 @@ export class OffloadStack extends Stack {
     const auth = new ApiAuth(this, 'ApiAuth', { mode: apiAuthModeFromContext(this) });
     const api = new TaskApi(this, 'TaskApi', { store, queue: tasks.queue, authorizer: auth.authorizer, environment });
 
-    new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment });
+    const worker = new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment });
 
     new DeadLetterHandler(this, 'DeadLetterHandler', {
       store,
@@ -39,7 +42,18 @@ export class OffloadStack extends Stack {
       environment,
     });
 
+    new RecoverySweep(this, 'RecoverySweep', { store, queue: tasks.queue, environment });
+
+    const operations = new OperationsDashboard(this, 'Operations', {
+      httpApi: api.httpApi,
+      queue: tasks.queue,
+      deadLetterQueue: tasks.deadLetterQueue,
+      worker: worker.handler,
+      alarmEmail: this.node.tryGetContext('alarmEmail'),
+    });
+
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the task API' });
+    new CfnOutput(this, 'DashboardUrl', { value: operations.url, description: 'CloudWatch dashboard of the stack' });
     new CfnOutput(this, 'TableName', { value: store.table.tableName });
     new CfnOutput(this, 'QueueUrl', { value: tasks.queue.queueUrl });
     if (auth.userPool && auth.userPoolClient) {

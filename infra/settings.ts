@@ -51,6 +51,37 @@ const defaults = {
   },
   dlq: {
     batchSize: 10,
+    /** Dead-letter Lambda timeout: well within the DLQ's visibility timeout. */
+    timeoutSeconds: 30,
+    memoryMiB: 256,
+  },
+  recovery: {
+    /**
+     * A task QUEUED this long, or RUNNING this long past its lease, has lost its message and is
+     * re-enqueued. Above the longest legitimate wait: 15 min delay + retry backoff cap + visibility timeout.
+     */
+    staleAfterSeconds: 30 * 60,
+    /** How often the sweep runs in AWS (EventBridge schedule). */
+    intervalMinutes: 15,
+    /** How often the local stack sweeps (it also sweeps everything unfinished at start). */
+    localIntervalSeconds: 60,
+    /** The sweep scans the whole table: give it time. */
+    timeoutSeconds: 300,
+    memoryMiB: 256,
+  },
+  observability: {
+    /** Powertools log level of the functions (POWERTOOLS_LOG_LEVEL): DEBUG, INFO, WARN or ERROR. */
+    logLevel: 'INFO',
+    /** Alarm thresholds; each alarm fires after `evaluationMinutes` consecutive breaching minutes (the DLQ one at once). */
+    alarms: {
+      /** Oldest message in the task queue, in seconds: tasks wait longer than this before a worker takes them. */
+      oldestMessageAgeSeconds: 300,
+      /** Worker invocations that failed as a whole (crash, timeout), in percent of invocations. */
+      workerErrorRatePercent: 5,
+      /** API responses with a 5xx status, in percent of requests. */
+      apiServerErrorRatePercent: 1,
+      evaluationMinutes: 5,
+    },
   },
   local: {
     host: '127.0.0.1',

@@ -7,9 +7,14 @@ export const API_ROUTES = {
   listTasks: 'GET /tasks',
   getTask: 'GET /tasks/{taskId}',
   cancelTask: 'DELETE /tasks/{taskId}',
+  openApi: 'GET /openapi.json',
+  health: 'GET /health',
 } as const;
 
 export type ApiRouteKey = (typeof API_ROUTES)[keyof typeof API_ROUTES];
+
+/** Routes anyone may call: no authorizer in CDK, no token check in the local front. */
+export const PUBLIC_ROUTES: ReadonlySet<ApiRouteKey> = new Set<ApiRouteKey>([API_ROUTES.openApi, API_ROUTES.health]);
 
 /** Catch-all route: requests no route matches reach the handler, which answers 404 or 405 in the API's error format. */
 export const DEFAULT_ROUTE = '$default';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 
@@ -16,6 +16,7 @@ const ConfigSchema = z.object({
   [ENV.ttlDays]: count.pipe(z.number().min(1)),
   [ENV.maxResultBytes]: count,
   [ENV.cancelCheckSeconds]: count.pipe(z.number().min(1)),
+  [ENV.staleAfterSeconds]: count,
   [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
   [ENV.dynamodbEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
   [ENV.sqsEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
@@ -32,6 +33,8 @@ export interface Config {
   readonly ttlDays: number;
   readonly maxResultBytes: number;
   readonly cancelCheckSeconds: number;
+  /** Age after which the recovery sweep presumes a task's message lost. */
+  readonly staleAfterSeconds: number;
   /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
   readonly diagnosticTasks: boolean;
   /** Emulator endpoints for the local stack; undefined in AWS. */
@@ -57,6 +60,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ttlDays: e[ENV.ttlDays],
     maxResultBytes: e[ENV.maxResultBytes],
     cancelCheckSeconds: e[ENV.cancelCheckSeconds],
+    staleAfterSeconds: e[ENV.staleAfterSeconds],
     diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
     endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
   };

@@ -13,7 +13,10 @@ export const ENV = {
   ttlDays: 'TASK_TTL_DAYS',
   maxResultBytes: 'MAX_RESULT_BYTES',
   cancelCheckSeconds: 'CANCEL_CHECK_SECONDS',
+  staleAfterSeconds: 'RECOVERY_STALE_AFTER_SECONDS',
   diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
+  /** Read by Powertools Logger itself (not by shared/config); set from settings.observability.logLevel. */
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',

@@ -35,8 +35,8 @@ export class NotFoundError extends OffloadError {
 }
 
 export class ConflictError extends OffloadError {
-  constructor(message: string) {
-    super('Conflict', message);
+  constructor(message: string, code = 'Conflict') {
+    super(code, message);
     this.name = 'ConflictError';
   }
 }
@@ -89,5 +89,20 @@ export class PermanentError extends OffloadError {
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'PermanentError';
+  }
+}
+
+/** No verified caller reached a route that needs one: the authorizer is missing or was bypassed. */
+export class UnauthorizedError extends OffloadError {
+  constructor(message = 'Authentication required: send a valid bearer token.') {
+    super('Unauthorized', message);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+export class RequestHeadersTooLargeError extends OffloadError {
+  constructor(limitBytes: number) {
+    super('HeadersTooLarge', `The request headers are larger than ${limitBytes} bytes.`);
+    this.name = 'RequestHeadersTooLargeError';
   }
 }

@@ -1,4 +1,4 @@
-import type { Task, TaskError, TaskMessage, TaskStatus } from './task.js';
+import type { Task, TaskError, TaskMessage, TaskProgress, TaskStatus } from './task.js';
 
 /** What a finished attempt writes: the terminal state and its data. */
 export type TaskOutcome =
@@ -22,6 +22,11 @@ export interface ListOptions {
   readonly nowSeconds: number;
 }
 
+export interface ScanFilter {
+  readonly statuses: readonly TaskStatus[];
+  readonly errorCode?: string;
+}
+
 export interface TaskPage {
   readonly tasks: readonly Task[];
   /** Present when more tasks may follow. */
@@ -33,16 +38,28 @@ export interface TaskPage {
  * duplicate deliveries cannot both win (DESIGN.md §4).
  */
 export interface TaskStore {
-  /** Records a new task; throws ConflictError if the id is taken. */
-  create(task: Task): Promise<void>;
-  /** Strongly consistent read; undefined if there is no such item. */
-  get(taskId: string): Promise<Task | undefined>;
+  /**
+   * Records a new task; throws ConflictError if the id is taken by a task that has not expired
+   * (an expired one is replaced: DynamoDB's TTL deletes it some time later anyway).
+   */
+  create(task: Task, nowSeconds: number): Promise<void>;
+  /**
+   * Strongly consistent read; undefined if there is no such item. With `ownerId`, another owner's
+   * task is undefined too, and the database decides it, so the answer has the same size and takes
+   * the same time as for a missing id: nobody learns that someone else's task id exists.
+   */
+  get(taskId: string, options?: { readonly ownerId?: string }): Promise<Task | undefined>;
   /** Removes a task that was recorded but never enqueued (still QUEUED at attempt 0). */
   discard(taskId: string): Promise<void>;
   /** QUEUED → RUNNING, or takes over a RUNNING task whose lease expired; bumps `attempt`. */
   claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult>;
   /** RUNNING at `attempt` → terminal. False when `attempt` is no longer current (fencing). */
   finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean>;
+  /**
+   * Records progress of the RUNNING `attempt`; returns the task after the write, or undefined when
+   * the attempt is no longer current.
+   */
+  progress(taskId: string, attempt: number, progress: TaskProgress, now: Date): Promise<Task | undefined>;
   /** RUNNING at `attempt` → QUEUED with the error that ended the attempt, for a retry. */
   release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean>;
   /**
@@ -52,6 +69,13 @@ export interface TaskStore {
   cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<Task | undefined>;
   /** The owner's tasks, newest first. A status filter may return short pages: follow the cursor. */
   listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage>;
+  /**
+   * A page of tasks in one of `statuses` (optionally failed with `errorCode`), across all owners: a
+   * full-table scan, for the recovery sweep and operator commands only.
+   */
+  scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage>;
+  /** FAILED with `DeadLettered` → QUEUED with `extraAttempts` more attempts; false if it is not. */
+  requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean>;
   /** QUEUED or RUNNING → FAILED, whatever the attempt: for tasks whose message was given up on. */
   failUnfinished(taskId: string, error: TaskError, now: Date, expiresAt: number): Promise<boolean>;
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TaskMessage } from './task.js';
 
 const TaskMessageSchema = z.object({ taskId: z.string().min(1).max(128), type: z.string().max(64) });

@@ -36,6 +36,8 @@ export interface Task {
   /** sha256 of the payload's JSON: compares submissions without reading payloads. */
   readonly payloadHash: string;
   readonly idempotencyKey?: string;
+  /** Delivery delay asked at submission; kept so a re-enqueue still honours it. */
+  readonly delaySeconds?: number;
   /** Claims so far; doubles as the fencing token of the current attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;

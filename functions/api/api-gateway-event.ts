@@ -8,15 +8,17 @@ interface AuthorizerContext {
 }
 
 /**
- * Tasks belong to the verified caller: the JWT `sub`, or the IAM caller's ARN. Without an
- * authorizer (local stack before auth exists) every caller is the same anonymous owner.
+ * Tasks belong to the verified caller: the JWT `sub`, or the IAM caller's ARN, read only from what
+ * the authorizer filled in (never from a header or the body). Undefined when no authorizer ran: the
+ * core then serves public routes only (functions/api/caller.ts).
  */
-export function ownerOf(event: APIGatewayProxyEventV2): string {
+export function ownerOf(event: APIGatewayProxyEventV2): string | undefined {
   const authorizer = (event.requestContext as { authorizer?: AuthorizerContext }).authorizer;
   const sub = authorizer?.jwt?.claims?.sub;
   if (typeof sub === 'string' && sub) return `jwt:${sub}`;
-  if (authorizer?.iam?.userArn) return `iam:${authorizer.iam.userArn}`;
-  return 'anonymous';
+  const userArn = authorizer?.iam?.userArn;
+  if (typeof userArn === 'string' && userArn) return `iam:${userArn}`;
+  return undefined;
 }
 
 /** API Gateway HTTP API payload 2.0 → the core's request. */

@@ -1,12 +1,17 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import type { Clock, TaskStore } from '../../shared/ports.js';
+import { TASK_COUNTS } from '../../shared/metric-names.js';
+import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { isExpired, type Task, TaskStatus } from '../../shared/task.js';
+import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { isWellFormedTaskId } from './get-task.js';
 
 export interface CancelTaskDeps {
   readonly store: TaskStore;
   readonly clock: Clock;
   readonly ttlDays: number;
+  readonly log?: Log;
+  /** Task events for the dashboard. @default not recorded */
+  readonly metrics?: TaskMetrics;
 }
 
 /**
@@ -21,6 +26,11 @@ export async function cancelTask(input: { ownerId: string; taskId: string }, dep
   if (!task || isExpired(task, now.getTime())) throw new NotFoundError();
   if (task.status === TaskStatus.Succeeded || task.status === TaskStatus.Failed) {
     throw new ConflictError(`The task already ${task.status === TaskStatus.Succeeded ? 'succeeded' : 'failed'}.`);
+  }
+  // Cancelled by this call: its clock is the finish time. A repeated DELETE records nothing new.
+  if (task.status === TaskStatus.Cancelled && task.finishedAt === now.toISOString()) {
+    deps.log?.info('task cancelled while queued', { taskId: task.taskId, type: task.type, attempt: task.attempt });
+    deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
   }
   return task;
 }

@@ -15,7 +15,9 @@ export interface GetTaskDeps {
 /** Another owner's task, an expired one and a missing one all look the same: not found. */
 export async function getTask(input: { ownerId: string; taskId: string }, deps: GetTaskDeps): Promise<Task> {
   if (!isWellFormedTaskId(input.taskId)) throw new NotFoundError();
-  const task = await deps.store.get(input.taskId);
+  // Owner-scoped read: another owner's task costs the same bytes and time as a missing one.
+  // The comparison stays as a second line of defence for stores that ignore the option.
+  const task = await deps.store.get(input.taskId, { ownerId: input.ownerId });
   if (!task || task.ownerId !== input.ownerId || isExpired(task, deps.clock().getTime())) {
     throw new NotFoundError();
   }

@@ -1,21 +1,24 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
+import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { toHttpRequest, toLambdaResult } from './api-gateway-event.js';
 import { type ApiDeps, handleApiRequest } from './routes.js';
 
 const config = loadConfig();
-const logger = new Logger({ serviceName: 'offload-api' });
+const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
+const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
 const deps: ApiDeps = {
-  store: new DynamoTaskStore(createDocumentClient(config), config.tableName),
-  queue: new SqsTaskQueue(createSqsClient(config), config.queueUrl),
-  registry: createTaskRegistry({ diagnostic: config.diagnosticTasks }),
+  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+  queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+  registry,
   clock: () => new Date(),
   log: logger,
+  metrics,
   maxBodyBytes: config.maxBodyBytes,
   retryAfterSeconds: config.retryAfterSeconds,
   defaultMaxAttempts: config.defaultMaxAttempts,
@@ -27,5 +30,11 @@ export const handler = async (
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   logger.addContext(context);
-  return toLambdaResult(await handleApiRequest(toHttpRequest(event), deps));
+  logger.resetKeys();
+  logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext.requestId });
+  try {
+    return toLambdaResult(await handleApiRequest(toHttpRequest(event), deps));
+  } finally {
+    metrics.flush();
+  }
 };

@@ -4,6 +4,8 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestHeadersTooLargeError,
+  UnauthorizedError,
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../../shared/errors.js';
@@ -20,8 +22,11 @@ export interface HttpRequest {
   /** Raw body bytes, undefined when there is none. */
   readonly body?: Buffer;
   readonly requestId: string;
-  /** The verified caller; every task belongs to exactly one owner. */
-  readonly ownerId: string;
+  /**
+   * The verified caller; every task belongs to exactly one owner. Undefined when no authorizer ran:
+   * only public routes may be served then (see caller.ts).
+   */
+  readonly ownerId?: string;
 }
 
 export interface HttpResponse {
@@ -63,6 +68,9 @@ export function errorResponse(error: unknown, requestId: string, log: Log, retry
   if (error instanceof ValidationError) {
     return jsonResponse(400, body(error.code, error.message, error.details.length ? error.details : undefined));
   }
+  if (error instanceof UnauthorizedError) {
+    return jsonResponse(401, body(error.code, error.message), { 'www-authenticate': 'Bearer' });
+  }
   if (error instanceof NotFoundError) return jsonResponse(404, body(error.code, error.message));
   if (error instanceof MethodNotAllowedError) {
     return jsonResponse(405, body(error.code, error.message), { allow: error.allow.join(', ') });
@@ -70,6 +78,7 @@ export function errorResponse(error: unknown, requestId: string, log: Log, retry
   if (error instanceof ConflictError) return jsonResponse(409, body(error.code, error.message));
   if (error instanceof PayloadTooLargeError) return jsonResponse(413, body(error.code, error.message));
   if (error instanceof UnsupportedMediaTypeError) return jsonResponse(415, body(error.code, error.message));
+  if (error instanceof RequestHeadersTooLargeError) return jsonResponse(431, body(error.code, error.message));
   if (error instanceof DependencyUnavailableError) {
     log.warn('dependency unavailable', { requestId, error });
     return jsonResponse(503, body(error.code, error.message), { 'retry-after': String(retryAfterSeconds) });

@@ -1,19 +1,14 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../../shared/errors.js';
 import type { Clock, ListCursor, TaskStore } from '../../shared/ports.js';
-import { TaskStatus, type TaskView, toTaskView } from '../../shared/task.js';
+import { type TaskView, toTaskView } from '../../shared/task.js';
+import { ListQuery } from './schemas.js';
 import { issuesToDetails } from './validation.js';
 
 export interface ListTasksDeps {
   readonly store: TaskStore;
   readonly clock: Clock;
 }
-
-export const ListQuery = z.strictObject({
-  status: z.enum(Object.values(TaskStatus)).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(2048).optional(),
-});
 
 export interface TaskListing {
   readonly tasks: readonly TaskView[];

@@ -1,13 +1,17 @@
-import { z } from 'zod';
 import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
+import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
+import { callerOf, requireCallerUnlessPublic } from './caller.js';
 import { cancelTask } from './cancel-task.js';
 import { getTask } from './get-task.js';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
 import { listTasks } from './list-tasks.js';
+import { openApiDocumentFor } from './openapi.js';
+import { checkRequestLimits } from './request-limits.js';
+import { SubmitBody } from './schemas.js';
 import { submitTask } from './submit-task.js';
 import { issuesToDetails } from './validation.js';
 
@@ -21,26 +25,27 @@ export interface ApiDeps {
   readonly retryAfterSeconds: number;
   readonly defaultMaxAttempts: number;
   readonly ttlDays: number;
+  /** Task events for the dashboard. @default not recorded */
+  readonly metrics?: TaskMetrics;
 }
-
-const SubmitBody = z.strictObject({
-  type: z.string().min(1).max(64),
-  /** Optional for task types whose schema accepts an empty object. */
-  payload: z.unknown().default({}),
-  /** SQS allows at most 15 minutes of delivery delay. */
-  delaySeconds: z.int().min(0).max(900).optional(),
-});
 
 /** Dispatches on the API Gateway route key; errors of every route are shaped in one place. */
 export async function handleApiRequest(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
   try {
+    checkRequestLimits(request);
+    requireCallerUnlessPublic(request);
     switch (request.routeKey) {
+      case API_ROUTES.health:
+        // Liveness of the function only: no table or queue call, so it costs nothing and reveals nothing.
+        return jsonResponse(200, { status: 'ok' });
+      case API_ROUTES.openApi:
+        return jsonResponse(200, openApiDocumentFor(deps.registry));
       case API_ROUTES.submitTask:
         return await submit(request, deps);
       case API_ROUTES.getTask:
         return await get(request, deps);
       case API_ROUTES.listTasks:
-        return jsonResponse(200, await listTasks({ ownerId: request.ownerId, query: request.query }, deps));
+        return jsonResponse(200, await listTasks({ ownerId: callerOf(request), query: request.query }, deps));
       case API_ROUTES.cancelTask:
         return await cancel(request, deps);
       default:
@@ -58,23 +63,41 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
       ...issuesToDetails(parsed.error.issues),
     ]);
   }
-  const task = await submitTask({ ownerId: request.ownerId, ...parsed.data }, deps);
+  const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
+  const { task, created } = await submitTask({ ownerId: callerOf(request), ...parsed.data, idempotencyKey }, deps);
   // A delayed task cannot finish before its delay: no point polling sooner.
   const retryAfter = Math.max(deps.retryAfterSeconds, parsed.data.delaySeconds ?? 0);
-  return jsonResponse(202, toTaskView(task), {
-    location: `/tasks/${task.taskId}`,
-    'retry-after': String(retryAfter),
-  });
+  const location = { location: `/tasks/${task.taskId}` };
+  if (!created) {
+    return jsonResponse(200, toTaskView(task), taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
+  }
+  return jsonResponse(202, toTaskView(task), { ...location, 'retry-after': String(retryAfter) });
 }
 
 async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
-  const task = await getTask({ ownerId: request.ownerId, taskId: request.pathParameters.taskId ?? '' }, deps);
+  const task = await getTask({ ownerId: callerOf(request), taskId: request.pathParameters.taskId ?? '' }, deps);
   return jsonResponse(200, toTaskView(task), taskHeaders(task, deps));
+}
+
+/** Printable, at most 255 characters: it is part of a hash, and echoed in logs. */
+const isValidIdempotencyKey = (key: string): boolean =>
+  key.length >= 1 && key.length <= 255 && [...key].every((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f);
+
+function parseIdempotencyKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!isValidIdempotencyKey(header)) {
+    throw new ValidationError(
+      'InvalidIdempotencyKey',
+      'The Idempotency-Key header must be 1 to 255 characters with no control characters.',
+      [{ path: 'headers.idempotency-key', message: 'must be 1-255 printable characters' }],
+    );
+  }
+  return header;
 }
 
 /** 200 when the task is cancelled now, 202 when a running task has been asked to stop. */
 async function cancel(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
-  const task = await cancelTask({ ownerId: request.ownerId, taskId: request.pathParameters.taskId ?? '' }, deps);
+  const task = await cancelTask({ ownerId: callerOf(request), taskId: request.pathParameters.taskId ?? '' }, deps);
   return jsonResponse(isTerminal(task.status) ? 200 : 202, toTaskView(task), taskHeaders(task, deps));
 }
 
@@ -86,6 +109,8 @@ function taskHeaders(task: Task, deps: ApiDeps, extra: Record<string, string> = 
 const ROUTE_METHODS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
   [/^\/tasks\/?$/, ['GET', 'POST']],
   [/^\/tasks\/[^/]+\/?$/, ['GET', 'DELETE']],
+  [/^\/health\/?$/, ['GET']],
+  [/^\/openapi\.json$/, ['GET']],
 ];
 
 /** Requests no route matched ($default): 405 for a known path with another method, else 404. */

@@ -1,27 +1,35 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDocumentClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { loadConfig } from '../../shared/config.js';
+import { SERVICE_NAMES } from '../../shared/metric-names.js';
+import { createTaskRegistry } from '../tasks/registry.js';
 import { type MarkDeadLetteredDeps, markDeadLettered } from './mark-dead-lettered.js';
 
 const config = loadConfig();
-const logger = new Logger({ serviceName: 'offload-dead-letter' });
+// The registry only decides which task types get their own metric dimension.
+const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
+const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.deadLetter, (type) => registry.has(type));
 const deps: MarkDeadLetteredDeps = {
-  store: new DynamoTaskStore(createDocumentClient(config), config.tableName),
+  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
   clock: () => new Date(),
   log: logger,
+  metrics,
   ttlDays: config.ttlDays,
 };
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(
-    event,
-    (record: SQSRecord) => markDeadLettered(record, deps),
-    new BatchProcessor(EventType.SQS),
-    {
-      context,
-      throwOnFullBatchFailure: false,
-    },
-  );
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
+  try {
+    return await processPartialResponse(
+      event,
+      (record: SQSRecord) => markDeadLettered(record, deps),
+      new BatchProcessor(EventType.SQS),
+      { context, throwOnFullBatchFailure: false },
+    );
+  } finally {
+    metrics.flush();
+  }
+};

@@ -1,11 +1,15 @@
+import { TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
+import type { TaskMetrics } from '../../shared/task-metrics.js';
 
 export interface MarkDeadLetteredDeps {
   readonly store: TaskStore;
   readonly clock: Clock;
   readonly log: Log;
   readonly ttlDays: number;
+  /** Task events for the dashboard. @default not recorded */
+  readonly metrics?: TaskMetrics;
 }
 
 /**
@@ -32,6 +36,8 @@ export async function markDeadLettered(
     now,
     Math.floor(now.getTime() / 1000) + deps.ttlDays * 86_400,
   );
-  if (failed) deps.log.warn('task dead-lettered', { taskId });
-  else deps.log.info('dead letter for a task that already finished or is unknown', { taskId });
+  if (failed) {
+    deps.log.warn('task dead-lettered', { taskId, type: message.type, messageId: delivery.messageId });
+    deps.metrics?.record(TASK_COUNTS.deadLettered, message.type);
+  } else deps.log.info('dead letter for a task that already finished or is unknown', { taskId });
 }

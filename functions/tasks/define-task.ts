@@ -5,8 +5,13 @@ export interface TaskContext {
   readonly taskId: string;
   /** 1 on the first attempt. */
   readonly attempt: number;
-  /** Fires shortly before the worker's deadline: stop, and let the attempt be retried. */
+  /**
+   * Fires shortly before the worker's deadline (stop, the attempt is retried) or when the task's
+   * owner cancels it (stop, the task ends CANCELLED).
+   */
   readonly signal: AbortSignal;
+  /** Reports progress (percent 0-100) shown in GET /tasks/{id}; throttled to one write a second. */
+  progress(percent: number, message?: string): void;
 }
 
 /**

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
 import { defineTask } from './define-task.js';
 
@@ -24,6 +25,40 @@ export const flakyTask = defineTask({
   run: async ({ failures }, { attempt }) => {
     if (attempt <= failures) throw new Error(`Flaky failure on attempt ${attempt}.`);
     return { attempt };
+  },
+});
+
+/** One execution of a `ledger` task, as the chaos run checks them. */
+export interface ExecutionRecord {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly startedAt: number;
+  readonly endedAt: number;
+  readonly outcome: 'ok' | 'aborted';
+}
+
+const LEDGER_LIMIT = 100_000;
+
+/** In-process record of every `ledger` execution, read by the chaos run (which runs the stack in-process). */
+export const executionLedger: ExecutionRecord[] = [];
+
+/** Works for `ms` milliseconds (honouring its signal) and appends the execution to the ledger. */
+export const ledgerTask = defineTask({
+  payload: z.strictObject({ ms: z.int().min(0).max(10_000) }),
+  run: async ({ ms }, { taskId, attempt, signal }) => {
+    const startedAt = Date.now();
+    let outcome: ExecutionRecord['outcome'] = 'ok';
+    try {
+      await sleep(ms, undefined, { signal });
+    } catch (error) {
+      outcome = 'aborted';
+      throw error;
+    } finally {
+      if (executionLedger.length < LEDGER_LIMIT) {
+        executionLedger.push({ taskId, attempt, startedAt, endedAt: Date.now(), outcome });
+      }
+    }
+    return { taskId, attempt };
   },
 });
 

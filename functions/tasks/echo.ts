@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTask } from './define-task.js';
 
 /** Returns its payload unchanged: the smallest task, for smoke tests and measuring overhead. */

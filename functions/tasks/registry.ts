@@ -1,5 +1,5 @@
 import type { TaskDefinition, TaskRegistry } from './define-task.js';
-import { crashTask, failTask, flakyTask } from './diagnostic.js';
+import { crashTask, failTask, flakyTask, ledgerTask } from './diagnostic.js';
 import { echoTask } from './echo.js';
 import { sleepTask } from './sleep.js';
 
@@ -13,6 +13,7 @@ export const diagnosticTaskTypes = {
   fail: failTask,
   flaky: flakyTask,
   crash: crashTask,
+  ledger: ledgerTask,
 } satisfies Record<string, TaskDefinition>;
 
 export function createTaskRegistry(options: { readonly diagnostic: boolean }): TaskRegistry {

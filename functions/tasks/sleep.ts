@@ -1,8 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineTask } from './define-task.js';
 
-/** Waits `ms` milliseconds, giving up when the worker's deadline signal fires: a stand-in for slow work. */
+const STEPS = 10;
+
+/**
+ * Waits `ms` milliseconds in ten steps, reporting progress after each, and gives up when its signal
+ * fires (deadline or cancel): a stand-in for slow work.
+ */
 export const sleepTask = defineTask({
   payload: z.strictObject({
     ms: z
@@ -10,8 +15,11 @@ export const sleepTask = defineTask({
       .min(0)
       .max(15 * 60 * 1000),
   }),
-  run: async ({ ms }, { signal }) => {
-    await sleep(ms, undefined, { signal });
+  run: async ({ ms }, { signal, progress }) => {
+    for (let step = 1; step <= STEPS; step++) {
+      await sleep(ms / STEPS, undefined, { signal });
+      progress((step / STEPS) * 100, `slept ${Math.round((ms * step) / STEPS)} of ${ms} ms`);
+    }
     return { sleptMs: ms };
   },
 });

@@ -1,21 +1,24 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
+import { SERVICE_NAMES } from '../../shared/metric-names.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type RunTaskDeps, runTask } from './run-task.js';
 
 const config = loadConfig();
-const logger = new Logger({ serviceName: 'offload-worker' });
+const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
+const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
 const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
-  store: new DynamoTaskStore(createDocumentClient(config), config.tableName),
-  queue: new SqsTaskQueue(createSqsClient(config), config.queueUrl),
-  registry: createTaskRegistry({ diagnostic: config.diagnosticTasks }),
+  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+  queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+  registry,
   clock: () => new Date(),
   log: logger,
+  metrics,
   retryBaseDelaySeconds: config.retryBaseDelaySeconds,
   retryMaxDelaySeconds: config.retryMaxDelaySeconds,
   ttlDays: config.ttlDays,
@@ -24,12 +27,17 @@ const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  logger.addContext(context);
   const remainingTimeMs = () => context.getRemainingTimeInMillis();
   // A processor per invocation: it holds per-batch state, and the local stack runs invocations concurrently in one process.
-  return processPartialResponse(
-    event,
-    (record: SQSRecord) => runTask(record, { ...deps, remainingTimeMs }),
-    new BatchProcessor(EventType.SQS),
-    { context, throwOnFullBatchFailure: false },
-  );
+  try {
+    return await processPartialResponse(
+      event,
+      (record: SQSRecord) => runTask(record, { ...deps, remainingTimeMs }),
+      new BatchProcessor(EventType.SQS),
+      { context, throwOnFullBatchFailure: false },
+    );
+  } finally {
+    metrics.flush();
+  }
 };

@@ -1,9 +1,12 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
+import { TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, type TaskError } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
+import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
+import { createProgressReporter } from './progress-reporter.js';
 
 /** One SQS record, reduced to what the worker needs. */
 export interface TaskDelivery {
@@ -28,6 +31,8 @@ export interface RunTaskDeps {
   readonly cancelCheckIntervalMs?: number;
   /** @default Math.random */
   readonly random?: () => number;
+  /** Task events for the dashboard. @default not recorded */
+  readonly metrics?: TaskMetrics;
 }
 
 /** The record stays on the queue; SQS delivers it again after its visibility timeout. */
@@ -43,6 +48,8 @@ const DEADLINE_MARGIN_MS = 3_000;
 /** Short timeouts (tests) keep most of their time: the margin is at most a tenth of it. */
 const deadlineMargin = (remainingMs: number) => Math.min(DEADLINE_MARGIN_MS, Math.floor(remainingMs / 10));
 const MAX_ERROR_MESSAGE = 1_000;
+/** SQS caps a message's visibility timeout at 12 hours. */
+const MAX_VISIBILITY_SECONDS = 43_200;
 
 /**
  * Claims the task a message names, runs its handler, and records the outcome. Resolves when the
@@ -81,13 +88,31 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
       deps.log.info('duplicate delivery of a finished task: acknowledged', { taskId: current.taskId });
       return;
     }
+    // Look again when the other claim's lease ends, not after the whole visibility timeout.
+    if (current.leaseExpiresAt !== undefined) {
+      const untilLeaseEnds = Math.ceil((current.leaseExpiresAt - now.getTime()) / 1000) + 1;
+      await deps.queue.retryLater(
+        delivery.receiptHandle,
+        Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, untilLeaseEnds)),
+      );
+    }
     throw new RetryLaterError(`Task ${current.taskId} is ${current.status} under another claim.`);
   }
 
   const task = claim.task;
   const log = (text: string, extra: Record<string, unknown> = {}) =>
-    deps.log.info(text, { taskId: task.taskId, type: task.type, attempt: task.attempt, ...extra });
+    deps.log.info(text, {
+      taskId: task.taskId,
+      type: task.type,
+      attempt: task.attempt,
+      messageId: delivery.messageId,
+      ...extra,
+    });
   log('task started');
+  deps.metrics?.record(TASK_COUNTS.started, task.type);
+  if (task.attempt === 1) {
+    deps.metrics?.record(TASK_TIMINGS.queueWaitMs, task.type, now.getTime() - Date.parse(task.createdAt));
+  }
 
   // Cancel asked while the previous worker was still on it, before that worker died.
   if (task.cancelRequested) {
@@ -102,6 +127,7 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   }
 
   const outcome = await execute(task, remaining, deps);
+  deps.metrics?.record(TASK_TIMINGS.durationMs, task.type, deps.clock().getTime() - now.getTime());
   if (outcome.status !== 'RETRY') {
     await finish(task, outcome, deps);
     log('task finished', { status: outcome.status });
@@ -119,6 +145,7 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   const delaySeconds = backoffSeconds(task.attempt, deps);
   await deps.queue.retryLater(delivery.receiptHandle, delaySeconds);
   log('task will be retried', { error: outcome.error, delaySeconds });
+  deps.metrics?.record(TASK_COUNTS.retried, task.type);
   throw new RetryLaterError(`Task ${task.taskId} attempt ${task.attempt} failed: ${outcome.error.code}.`);
 }
 
@@ -135,9 +162,15 @@ async function execute(task: Task, remainingMs: number, deps: RunTaskDeps): Prom
   }
   const deadline = AbortSignal.timeout(Math.max(0, Math.floor(remainingMs - deadlineMargin(remainingMs))));
   const cancellation = watchForCancel(task.taskId, deps, deadline);
+  const progress = createProgressReporter(task, deps, cancellation.cancel);
   const signal = AbortSignal.any([deadline, cancellation.signal]);
   try {
-    const result = await definition.run(payload.data, { taskId: task.taskId, attempt: task.attempt, signal });
+    const result = await definition.run(payload.data, {
+      taskId: task.taskId,
+      attempt: task.attempt,
+      signal,
+      progress: progress.report,
+    });
     // A handler that finished despite a cancel request did the work: report it as done.
     return toSucceeded(result, deps.maxResultBytes);
   } catch (error) {
@@ -149,6 +182,7 @@ async function execute(task: Task, remainingMs: number, deps: RunTaskDeps): Prom
     return { status: 'RETRY', error: describe(error, 'HandlerError') };
   } finally {
     cancellation.stop();
+    progress.stop();
   }
 }
 
@@ -160,13 +194,14 @@ function watchForCancel(
   taskId: string,
   deps: RunTaskDeps,
   deadline: AbortSignal,
-): { signal: AbortSignal; stop: () => void } {
+): { signal: AbortSignal; cancel: () => void; stop: () => void } {
   const controller = new AbortController();
-  if (!deps.cancelCheckIntervalMs) return { signal: controller.signal, stop: () => {} };
+  const cancel = () => controller.abort(new Error('Cancelled by its owner.'));
+  if (!deps.cancelCheckIntervalMs) return { signal: controller.signal, cancel, stop: () => {} };
   const timer = setInterval(() => {
     deps.store.get(taskId).then(
       (current) => {
-        if (current?.cancelRequested) controller.abort(new Error('Cancelled by its owner.'));
+        if (current?.cancelRequested) cancel();
       },
       (error: unknown) => deps.log.warn('cancel check failed', { taskId, error }),
     );
@@ -177,7 +212,7 @@ function watchForCancel(
     deadline.removeEventListener('abort', stop);
   };
   deadline.addEventListener('abort', stop, { once: true });
-  return { signal: controller.signal, stop };
+  return { signal: controller.signal, cancel, stop };
 }
 
 /** Results are stored as JSON: normalise now, and refuse what would not fit in the item. */
@@ -207,8 +242,16 @@ async function finish(task: Task, outcome: TaskOutcome, deps: RunTaskDeps): Prom
   if (!(await deps.store.finish(task.taskId, task.attempt, outcome, now, expiresAt))) {
     // Fencing: a newer attempt owns the task now, so this one's outcome is dropped on purpose.
     deps.log.warn('stale attempt: outcome not recorded', { taskId: task.taskId, attempt: task.attempt });
+    return;
   }
+  deps.metrics?.record(OUTCOME_COUNTS[outcome.status], task.type);
 }
+
+const OUTCOME_COUNTS = {
+  SUCCEEDED: TASK_COUNTS.succeeded,
+  FAILED: TASK_COUNTS.failed,
+  CANCELLED: TASK_COUNTS.cancelled,
+} as const;
 
 /** Exponential backoff with full jitter, in whole seconds as SQS wants them. */
 export function backoffSeconds(

@@ -16,12 +16,12 @@ export interface DeadLetterHandlerProps {
   readonly environment: Record<string, string>;
   /**
    * Lambda timeout in seconds; must stay within the dead-letter queue's visibility timeout.
-   * @default 30
+   * @default settings.dlq.timeoutSeconds
    */
   readonly timeoutSeconds?: number;
   /**
    * Lambda memory in MiB.
-   * @default 256
+   * @default settings.dlq.memoryMiB
    */
   readonly memoryMiB?: number;
 }
@@ -36,8 +36,8 @@ export class DeadLetterHandler extends Construct {
     this.handler = offloadFunction(this, {
       entry: fileURLToPath(new URL('../../functions/dead-letter/handler.ts', import.meta.url)),
       description: 'offload dead-letter handler: marks dead-lettered tasks FAILED',
-      timeoutSeconds: props.timeoutSeconds ?? 30,
-      memoryMiB: props.memoryMiB ?? 256,
+      timeoutSeconds: props.timeoutSeconds ?? settings.dlq.timeoutSeconds,
+      memoryMiB: props.memoryMiB ?? settings.dlq.memoryMiB,
       environment: props.environment,
     });
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');

@@ -1,9 +1,10 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Architecture, LoggingFormat, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS, LAMBDA_RUNTIME } from '../bundling.js';
 
 export interface OffloadFunctionProps {
   /** Absolute path of the TypeScript module that exports `handler`. */
@@ -33,31 +34,25 @@ export function offloadFunction(scope: Construct, props: OffloadFunctionProps): 
   // An own role instead of AWSLambdaBasicExecutionRole: that managed policy may write to any log group.
   const role = new Role(scope, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
+  Validations.of(role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason: 'Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which take no resource.',
+  });
 
   return new NodejsFunction(scope, 'Function', {
     entry: props.entry,
     handler: 'handler',
     description: props.description,
-    runtime: Runtime.NODEJS_24_X,
-    architecture: Architecture.ARM_64,
+    runtime: LAMBDA_RUNTIME,
+    architecture: LAMBDA_ARCHITECTURE,
     timeout: Duration.seconds(props.timeoutSeconds),
     memorySize: props.memoryMiB,
     role,
     logGroup,
     loggingFormat: LoggingFormat.JSON,
-    environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-    bundling: {
-      forceDockerBundling: false,
-      format: OutputFormat.ESM,
-      mainFields: ['module', 'main'],
-      // Bundled CommonJS dependencies may still call require(), which ESM output does not define.
-      banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-      // Pin the SDK we test against instead of whatever version the runtime ships.
-      bundleAwsSDK: true,
-      minify: true,
-      sourceMap: true,
-      // Stack traces need only the mappings; the sources would double the asset for nothing.
-      sourcesContent: false,
-    },
+    // X-Ray traces each invocation; Powertools Tracer adds the SDK calls as subsegments.
+    tracing: Tracing.ACTIVE,
+    environment: { ...props.environment, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
+    bundling: LAMBDA_BUNDLING,
   });
 }

@@ -1,8 +1,10 @@
 import { fileURLToPath } from 'node:url';
+import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   HttpApi,
   type HttpMethod,
+  HttpNoneAuthorizer,
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
@@ -13,7 +15,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { API_ROUTES } from '../../shared/api-routes.js';
+import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
@@ -76,7 +78,16 @@ export class TaskApi extends Construct {
     });
     for (const routeKey of Object.values(API_ROUTES)) {
       const [method, path] = routeKey.split(' ') as [HttpMethod, string];
-      this.httpApi.addRoutes({ path, methods: [method], integration });
+      const isPublic = PUBLIC_ROUTES.has(routeKey);
+      // Public routes serve no task data and read neither table nor queue (README "Security model").
+      const authorizer = isPublic ? new HttpNoneAuthorizer() : undefined;
+      const routes = this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+      for (const route of isPublic ? routes : []) {
+        Validations.of(route).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason: `${routeKey} is public on purpose: it serves no task data and touches neither table nor queue.`,
+        });
+      }
     }
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {

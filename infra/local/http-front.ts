@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
+import { API_ROUTES, DEFAULT_ROUTE, PUBLIC_ROUTES } from '../../shared/api-routes.js';
+import type { LocalAuthorizer } from './local-authorizer.js';
 
 export type HttpApiHandler = (
   event: APIGatewayProxyEventV2,
@@ -15,6 +16,10 @@ export interface HttpFrontOptions {
   readonly handler: HttpApiHandler;
   readonly context: () => Context;
   readonly onError?: (error: unknown) => void;
+  /** Local-only pages (the console), served ahead of the API routes and its authorizer; true when handled. */
+  readonly localRoutes?: (request: IncomingMessage, response: ServerResponse) => Promise<boolean>;
+  /** Every route but PUBLIC_ROUTES goes through it, as through API Gateway's authorizer. @default none: all open */
+  readonly authorize?: LocalAuthorizer;
 }
 
 export interface HttpFront {
@@ -57,12 +62,21 @@ export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFro
 }
 
 async function serve(request: IncomingMessage, response: ServerResponse, options: HttpFrontOptions): Promise<void> {
+  if (await options.localRoutes?.(request, response)) return;
   const body = await readBody(request);
   if (body === 'too-large') {
     writeJson(response, 413, { message: 'Request Entity Too Large' });
     return;
   }
   const event = toEvent(request, body);
+  if (options.authorize && !(PUBLIC_ROUTES as ReadonlySet<string>).has(event.routeKey)) {
+    const verdict = await options.authorize(event.headers.authorization);
+    if (!verdict.authorized) {
+      writeUnauthorized(response, event.requestContext.requestId, verdict.reason);
+      return;
+    }
+    Object.assign(event.requestContext, { authorizer: verdict.context });
+  }
   let result: APIGatewayProxyStructuredResultV2;
   try {
     result = await options.handler(event, options.context());
@@ -144,6 +158,23 @@ async function readBody(request: IncomingMessage): Promise<Buffer | undefined | 
     chunks.push(chunk as Buffer);
   }
   return size === 0 ? undefined : Buffer.concat(chunks);
+}
+
+/**
+ * API Gateway answers `{"message":"Unauthorized"}` and a `www-authenticate` challenge; the body here
+ * also carries the API's own error object, so clients of either shape read it (README "Security model").
+ */
+function writeUnauthorized(response: ServerResponse, requestId: string, reason: string | undefined): void {
+  response.writeHead(401, {
+    'content-type': 'application/json',
+    // RFC 6750 §3: no error code when the request carried no token at all.
+    'www-authenticate': reason ? `Bearer error="invalid_token", error_description="${reason}"` : 'Bearer',
+    'apigw-requestid': requestId,
+  });
+  const message = reason
+    ? `The bearer token was refused: ${reason}.`
+    : 'Send "Authorization: Bearer <token>" (locally: npm run -s token -- --sub NAME).';
+  response.end(JSON.stringify({ message: 'Unauthorized', error: { code: 'Unauthorized', message, requestId } }));
 }
 
 function writeJson(response: ServerResponse, status: number, body: unknown): void {

@@ -1,12 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
 import { functionEnvironment } from '../function-environment.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
+import { type DevKey, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
+import { captureEmf } from './emf-capture.js';
 import { startEmulators } from './emulators.js';
 import { startHttpFront } from './http-front.js';
 import { lambdaContext } from './lambda-context.js';
+import { createLocalAuthorizer } from './local-authorizer.js';
+import { startOpsConsole } from './ops-console.js';
 import { type LocalResources, provisionResources } from './provision.js';
+import { startRecoverySchedule } from './recovery-schedule.js';
 import { startEventSource } from './sqs-event-source.js';
 
 export interface LocalStackOptions {
@@ -22,6 +28,10 @@ export interface LocalStackOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Register the diagnostic task types (fail, flaky, crash). @default false */
   readonly diagnosticTasks?: boolean;
+  /** Signs the tokens the front accepts. @default the key file at devKeyPath(dataDir), created if missing */
+  readonly devKey?: DevKey;
+  /** Fault injection for chaos runs: see EventSourceOptions.crashInvocation. @default none */
+  readonly crashWorkerInvocation?: () => boolean;
   /** Powertools log level of the functions. @default INFO */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
@@ -30,6 +40,8 @@ export interface LocalStack {
   readonly url: string;
   readonly resources: LocalResources;
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  /** The key behind the local JWT authorizer: mint tokens with mintDevToken(devKey, { sub }). */
+  readonly devKey: DevKey;
   stop(): Promise<void>;
 }
 
@@ -49,8 +61,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   };
-  const sqs = new SQSClient({ ...clientConfig, endpoint: emulators.sqsEndpoint });
-  const dynamodb = new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodbEndpoint });
+  const sqs = announceSdkClient(new SQSClient({ ...clientConfig, endpoint: emulators.sqsEndpoint }), 'local-stack');
+  const dynamodb = announceSdkClient(
+    new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodbEndpoint }),
+    'local-stack',
+  );
   const resources = await provisionResources(
     { dynamodb, sqs },
     s,
@@ -70,16 +85,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_SECRET_ACCESS_KEY: clientConfig.credentials.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
     POWERTOOLS_DEV: 'true',
+    // POWERTOOLS_DEV turns metrics off; the local console reads them (captureEmf below).
+    POWERTOOLS_METRICS_DISABLED: 'false',
   });
-  const [api, worker, deadLetter] = await Promise.all([
+  const [api, worker, deadLetter, recovery] = await Promise.all([
     import('../../functions/api/handler.js'),
     import('../../functions/worker/handler.js'),
     import('../../functions/dead-letter/handler.js'),
+    import('../../functions/recovery/handler.js'),
   ]);
 
   const onError = (error: unknown) => {
     if (options.logLevel !== 'SILENT') console.error('[local stack]', error);
   };
+  const opsConsole = startOpsConsole({ sqs, dynamodb, resources, onError });
+  // The functions' EMF lines feed the console instead of the terminal, as CloudWatch takes them from the logs in AWS.
+  const releaseStdout = captureEmf(opsConsole.addMetricEvents);
   const workerMapping = startEventSource({
     sqs,
     queueUrl: resources.queueUrl,
@@ -92,38 +113,61 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     maxConcurrency: s.worker.maxConcurrency,
     waitTimeSeconds: s.local.pollWaitSeconds,
     onError,
+    crashInvocation: options.crashWorkerInvocation,
   });
   const deadLetterMapping = startEventSource({
     sqs,
     queueUrl: resources.deadLetterQueueUrl,
     queueArn: resources.deadLetterQueueArn,
     handler: deadLetter.handler,
-    context: () => lambdaContext('offload-dead-letter', s.worker.timeoutSeconds * 1000, 256),
-    timeoutMs: s.worker.timeoutSeconds * 1000,
+    context: () => lambdaContext('offload-dead-letter', s.dlq.timeoutSeconds * 1000, s.dlq.memoryMiB),
+    timeoutMs: s.dlq.timeoutSeconds * 1000,
     batchSize: s.dlq.batchSize,
     maxBatchingWindowSeconds: 0,
     maxConcurrency: 1,
     waitTimeSeconds: s.local.pollWaitSeconds,
     onError,
   });
+  const recoverySchedule = await startRecoverySchedule({
+    dynamodb,
+    sqs,
+    resources,
+    handler: recovery.handler,
+    context: () => lambdaContext('offload-recovery', s.recovery.timeoutSeconds * 1000, s.recovery.memoryMiB),
+    intervalMs: s.recovery.localIntervalSeconds * 1000,
+    log: {
+      debug: () => {},
+      info: (message) => options.logLevel !== 'SILENT' && console.log(`[local stack] ${message}`),
+      warn: () => {},
+      error: (message, ...extra) => onError(new Error(`${message} ${JSON.stringify(extra)}`)),
+    },
+    onError,
+  });
+  const devKey = options.devKey ?? (await loadOrCreateDevKey(devKeyPath(options.dataDir)));
   const front = await startHttpFront({
     host: options.host ?? s.local.host,
     port: options.port ?? s.local.port,
     handler: api.handler,
     context: () => lambdaContext('offload-api', s.api.timeoutSeconds * 1000, s.api.memoryMiB),
     onError,
+    localRoutes: opsConsole.handle,
+    authorize: createLocalAuthorizer(devKey),
   });
 
   return {
     url: front.url,
     resources,
     endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint },
+    devKey,
     async stop() {
       await front.stop();
+      recoverySchedule.stop();
+      opsConsole.stop();
       await Promise.all([workerMapping.stop(), deadLetterMapping.stop()]);
       sqs.destroy();
       dynamodb.destroy();
       await emulators.stop();
+      releaseStdout();
       running = false;
     },
   };

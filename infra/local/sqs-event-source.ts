@@ -19,6 +19,11 @@ export interface EventSourceOptions {
   readonly maxConcurrency: number;
   readonly waitTimeSeconds: number;
   readonly onError?: (error: unknown) => void;
+  /**
+   * Fault injection (chaos runs): when it answers true, the invocation runs but its response is
+   * dropped and nothing is deleted, as when a Lambda dies just before returning.
+   */
+  readonly crashInvocation?: () => boolean;
 }
 
 export interface EventSource {
@@ -94,7 +99,7 @@ async function invoke(options: EventSourceOptions, messages: Message[]): Promise
       return 'failed' as const;
     },
   );
-  if (response === 'failed') return;
+  if (response === 'failed' || options.crashInvocation?.()) return;
   const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   const done = records.filter((record) => !failed.has(record.messageId));
   if (done.length === 0) return;

@@ -5,12 +5,13 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  ScanCommand,
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../errors.js';
-import type { ClaimResult, ListCursor, ListOptions, TaskOutcome, TaskPage, TaskStore } from '../ports.js';
-import { type Task, type TaskError, TaskStatus } from '../task.js';
+import type { ClaimResult, ListCursor, ListOptions, ScanFilter, TaskOutcome, TaskPage, TaskStore } from '../ports.js';
+import { type Task, type TaskError, type TaskProgress, TaskStatus } from '../task.js';
 import { TASK_TABLE } from '../task-table.js';
 import { toDependencyError } from './dependency-error.js';
 
@@ -26,20 +27,22 @@ export class DynamoTaskStore implements TaskStore {
     private readonly tableName: string,
   ) {}
 
-  async create(task: Task): Promise<void> {
+  async create(task: Task, nowSeconds: number): Promise<void> {
     const written = await this.conditional(() =>
       this.db.send(
         new PutCommand({
           TableName: this.tableName,
           Item: task,
-          ConditionExpression: `attribute_not_exists(${TASK_TABLE.partitionKey})`,
+          ConditionExpression: `attribute_not_exists(${TASK_TABLE.partitionKey}) OR expiresAt <= :now`,
+          ExpressionAttributeValues: { ':now': nowSeconds },
         }),
       ),
     );
     if (!written) throw new ConflictError(`Task ${task.taskId} already exists.`);
   }
 
-  async get(taskId: string): Promise<Task | undefined> {
+  async get(taskId: string, options: { readonly ownerId?: string } = {}): Promise<Task | undefined> {
+    if (options.ownerId !== undefined) return this.getOwned(taskId, options.ownerId);
     try {
       const { Item } = await this.db.send(
         new GetCommand({ TableName: this.tableName, Key: this.key(taskId), ConsistentRead: true }),
@@ -125,6 +128,19 @@ export class DynamoTaskStore implements TaskStore {
     );
   }
 
+  async progress(taskId: string, attempt: number, progress: TaskProgress, now: Date): Promise<Task | undefined> {
+    return this.updateIf(taskId, {
+      UpdateExpression: 'SET progress = :progress, updatedAt = :now',
+      ConditionExpression: '#status = :running AND attempt = :attempt',
+      ExpressionAttributeValues: {
+        ':progress': progress,
+        ':now': now.toISOString(),
+        ':running': TaskStatus.Running,
+        ':attempt': attempt,
+      },
+    });
+  }
+
   async release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean> {
     return this.conditional(() =>
       this.db.send(
@@ -189,7 +205,7 @@ export class DynamoTaskStore implements TaskStore {
       ExpressionAttributeValues: { ...common, ':running': TaskStatus.Running },
     });
     if (running) return running;
-    const current = await this.get(taskId);
+    const current = await this.get(taskId, { ownerId });
     return current?.ownerId === ownerId ? current : undefined;
   }
 
@@ -219,10 +235,50 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  async scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage> {
+    const statuses = Object.fromEntries(filter.statuses.map((status, i) => [`:s${i}`, status]));
+    const inStatuses = `#status IN (${Object.keys(statuses).join(', ')})`;
+    try {
+      const { Items = [], LastEvaluatedKey } = await this.db.send(
+        new ScanCommand({
+          TableName: this.tableName,
+          FilterExpression: filter.errorCode ? `${inStatuses} AND #error.code = :code` : inStatuses,
+          ExpressionAttributeNames: filter.errorCode ? STATUS_AND_ERROR : STATUS,
+          ExpressionAttributeValues: { ...statuses, ...(filter.errorCode && { ':code': filter.errorCode }) },
+          ExclusiveStartKey: cursor,
+        }),
+      );
+      return { tasks: Items as Task[], ...(LastEvaluatedKey && { cursor: LastEvaluatedKey as ListCursor }) };
+    } catch (error) {
+      throw toDependencyError(DEPENDENCY, error);
+    }
+  }
+
+  async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
+    // attempt stays monotonic (it is the fencing token): the budget grows instead.
+    const updated = await this.updateIf(taskId, {
+      UpdateExpression:
+        'SET #status = :queued, maxAttempts = attempt + :extra, updatedAt = :now REMOVE #error, finishedAt, leaseExpiresAt',
+      ConditionExpression: '#status = :failed AND #error.code = :deadLettered',
+      ExpressionAttributeNames: STATUS_AND_ERROR,
+      ExpressionAttributeValues: {
+        ':queued': TaskStatus.Queued,
+        ':failed': TaskStatus.Failed,
+        ':deadLettered': 'DeadLettered',
+        ':extra': extraAttempts,
+        ':now': now.toISOString(),
+      },
+    });
+    return updated !== undefined;
+  }
+
   /** A conditional update returning the new item, or undefined when the condition did not hold. */
   private async updateIf(
     taskId: string,
-    update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+    update: Pick<
+      UpdateCommandInput,
+      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues' | 'ExpressionAttributeNames'
+    >,
   ): Promise<Task | undefined> {
     let updated: Task | undefined;
     await this.conditional(async () => {
@@ -238,6 +294,28 @@ export class DynamoTaskStore implements TaskStore {
       updated = Attributes as Task;
     });
     return updated;
+  }
+
+  /**
+   * A Query on the key with the owner as filter: DynamoDB drops another owner's item before it
+   * answers, so the response is the same empty page as for a missing id (a GetItem would ship the
+   * whole item, up to 400 KB, and the size and transfer time would tell that the id exists).
+   */
+  private async getOwned(taskId: string, ownerId: string): Promise<Task | undefined> {
+    try {
+      const { Items } = await this.db.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: `${TASK_TABLE.partitionKey} = :taskId`,
+          FilterExpression: 'ownerId = :owner',
+          ExpressionAttributeValues: { ':taskId': taskId, ':owner': ownerId },
+          ConsistentRead: true,
+        }),
+      );
+      return Items?.[0] as Task | undefined;
+    } catch (error) {
+      throw toDependencyError(DEPENDENCY, error);
+    }
   }
 
   private key(taskId: string): Record<string, string> {

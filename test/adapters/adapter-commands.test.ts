@@ -26,15 +26,16 @@ const sdkError = (name: string, fault: 'client' | 'server') =>
 const task = { taskId: 'id-1', status: 'QUEUED', attempt: 0 } as unknown as Task;
 
 describe('DynamoTaskStore commands', () => {
-  it('creates with a put conditioned on the id being new', async () => {
+  it('creates with a put conditioned on the id being new or expired', async () => {
     dynamoMock.on(PutCommand).resolves({});
 
-    await store.create(task);
+    await store.create(task, 1_000);
 
     expect(dynamoMock.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'tasks',
       Item: task,
-      ConditionExpression: 'attribute_not_exists(taskId)',
+      ConditionExpression: 'attribute_not_exists(taskId) OR expiresAt <= :now',
+      ExpressionAttributeValues: { ':now': 1_000 },
     });
   });
 
@@ -67,7 +68,7 @@ describe('DynamoTaskStore commands', () => {
   it('turns a failed condition on create into ConflictError', async () => {
     dynamoMock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
 
-    await expect(store.create(task)).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.create(task, 0)).rejects.toBeInstanceOf(ConflictError);
   });
 
   it('turns a failed condition on finish into false', async () => {
@@ -84,14 +85,14 @@ describe('DynamoTaskStore commands', () => {
   ])('reports %s as DependencyUnavailableError', async (_case, error) => {
     dynamoMock.on(PutCommand).rejects(error);
 
-    await expect(store.create(task)).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(store.create(task, 0)).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 
   it('passes a request the service rejects as invalid through unchanged (our bug, not an outage)', async () => {
     const invalid = sdkError('ValidationException', 'client');
     dynamoMock.on(PutCommand).rejects(invalid);
 
-    await expect(store.create(task)).rejects.toBe(invalid);
+    await expect(store.create(task, 0)).rejects.toBe(invalid);
   });
 });
 

@@ -35,7 +35,7 @@ describe('DynamoTaskStore against dynalite', () => {
   let task: Task;
   beforeEach(async () => {
     task = newTask();
-    await store.create(task);
+    await store.create(task, 0);
   });
 
   it('reads back what it created', async () => {
@@ -43,7 +43,7 @@ describe('DynamoTaskStore against dynalite', () => {
   });
 
   it('refuses to create a task whose id exists', async () => {
-    await expect(store.create({ ...task, payload: 'other' })).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.create({ ...task, payload: 'other' }, 0)).rejects.toBeInstanceOf(ConflictError);
     expect((await store.get(task.taskId))?.payload).toEqual(task.payload);
   });
 
@@ -83,6 +83,18 @@ describe('DynamoTaskStore against dynalite', () => {
     expect(stored?.leaseExpiresAt).toBeUndefined();
   });
 
+  it('records progress of the current attempt only, and returns the task with any cancel request', async () => {
+    await store.claim(task.taskId, t0, later(1_000).getTime());
+    await store.claim(task.taskId, later(2_000), later(60_000).getTime());
+    await store.cancel(task.taskId, task.ownerId, later(2_500), 9);
+
+    const stale = await store.progress(task.taskId, 1, { percent: 90 }, later(3_000));
+    const current = await store.progress(task.taskId, 2, { percent: 40, message: 'half' }, later(3_000));
+
+    expect(stale).toBeUndefined();
+    expect(current).toMatchObject({ progress: { percent: 40, message: 'half' }, cancelRequested: true });
+  });
+
   it('records a failure with its error', async () => {
     await store.claim(task.taskId, t0, later(1_000).getTime());
 
@@ -103,7 +115,7 @@ describe('DynamoTaskStore against dynalite', () => {
 
   it('fails an unfinished task but leaves a finished one alone', async () => {
     const finished = newTask();
-    await store.create(finished);
+    await store.create(finished, 0);
     await store.claim(finished.taskId, t0, later(1_000).getTime());
     await store.finish(finished.taskId, 1, { status: 'SUCCEEDED', result: 1 }, later(1), 9);
     const error = { code: 'DeadLettered', message: 'gone' };
@@ -116,7 +128,7 @@ describe('DynamoTaskStore against dynalite', () => {
 
   it('discards a never-claimed task but not a claimed one', async () => {
     const claimed = newTask();
-    await store.create(claimed);
+    await store.create(claimed, 0);
     await store.claim(claimed.taskId, t0, later(1_000).getTime());
 
     await store.discard(task.taskId);
@@ -131,7 +143,7 @@ describe('DynamoTaskStore cancel and list against dynalite', () => {
   it('cancels a QUEUED task at once and flags a RUNNING one; leaves another owner’s alone', async () => {
     const queued = newTask();
     const running = newTask();
-    await Promise.all([store.create(queued), store.create(running)]);
+    await Promise.all([store.create(queued, 0), store.create(running, 0)]);
     await store.claim(running.taskId, t0, later(60_000).getTime());
 
     const a = await store.cancel(queued.taskId, 'owner-a', later(1), 42);
@@ -150,7 +162,7 @@ describe('DynamoTaskStore cancel and list against dynalite', () => {
     const at = (minute: number) => new Date(t0.getTime() + minute * 60_000).toISOString();
     const tasks = [1, 2, 3].map((m) => newTask({ ownerId: owner, createdAt: at(m) }));
     const expired = newTask({ ownerId: owner, createdAt: at(4), expiresAt: 1 });
-    for (const task of [...tasks, expired]) await store.create(task);
+    for (const task of [...tasks, expired]) await store.create(task, 0);
     await store.claim(tasks[0]?.taskId ?? '', t0, later(60_000).getTime());
     const nowSeconds = Math.floor(t0.getTime() / 1000);
 

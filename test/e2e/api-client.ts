@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { inject } from 'vitest';
 
 export const apiUrl = inject('apiUrl');
+/** The suite's caller: minted by the global setup for the local stack, API_TOKEN for a deployed one. */
+const apiToken = inject('apiToken');
 
 export interface ApiResponse<T = Record<string, unknown>> {
   readonly status: number;
@@ -9,18 +11,18 @@ export interface ApiResponse<T = Record<string, unknown>> {
   readonly body: T;
 }
 
-/** Bearer token for a deployed stack (API_TOKEN); the local stack needs none yet. */
-const authHeaders = (): Record<string, string> =>
-  process.env.API_TOKEN ? { authorization: `Bearer ${process.env.API_TOKEN}` } : {};
+const authHeaders = (token: string | null): Record<string, string> =>
+  token ? { authorization: `Bearer ${token}` } : {};
 
+/** Calls the API as the suite's caller, or with `token` (null: no Authorization header at all). */
 export async function call<T = Record<string, unknown>>(
   method: string,
   path: string,
-  init: { body?: string | Buffer; headers?: Record<string, string> } = {},
+  init: { body?: string | Buffer; headers?: Record<string, string>; token?: string | null } = {},
 ): Promise<ApiResponse<T>> {
   const response = await fetch(`${apiUrl}${path}`, {
     method,
-    headers: { ...authHeaders(), ...init.headers },
+    headers: { ...authHeaders(init.token === undefined ? apiToken : init.token), ...init.headers },
     body: init.body,
   });
   const text = await response.text();
@@ -35,6 +37,7 @@ export interface TaskBody {
   result?: unknown;
   error?: { code: string; message: string };
   lastError?: { code: string; message: string };
+  progress?: { percent: number; message?: string };
 }
 
 export const submit = (body: unknown) =>

@@ -1,5 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
-import { call, submit, waitForTask } from './api-client.js';
+import { call, submit, type TaskBody, waitForTask } from './api-client.js';
 
 describe('submitting and fetching tasks', () => {
   it('runs an echo task to SUCCEEDED with its payload as the result', async () => {
@@ -14,11 +14,14 @@ describe('submitting and fetching tasks', () => {
     expect(done).toMatchObject({ status: 'SUCCEEDED', result: { hello: 'world' }, attempts: 1 });
   });
 
-  it('shows a long task RUNNING before it SUCCEEDS', async () => {
+  it('shows a long task RUNNING with its progress before it SUCCEEDS', async () => {
     const { body } = await submit({ type: 'sleep', payload: { ms: 600 } });
 
     const running = await waitForTask(body.taskId, { until: (t) => t.status !== 'QUEUED' });
     expect(running.status).toBe('RUNNING');
+    const reporting = await waitForTask(body.taskId, { until: (t) => t.progress !== undefined });
+    expect(reporting.progress?.percent).toBeGreaterThan(0);
+    expect(reporting.progress?.message).toMatch(/^slept \d+ of 600 ms$/);
     const done = await waitForTask(body.taskId);
     expect(done).toMatchObject({ status: 'SUCCEEDED', result: { sleptMs: 600 } });
   });
@@ -105,5 +108,39 @@ describe.runIf(inject('diagnosticTasks'))('failures', () => {
 
     const done = await waitForTask(body.taskId, { timeoutMs: 25_000 });
     expect(done).toMatchObject({ status: 'FAILED', error: { code: 'DeadLettered' } });
+  });
+});
+
+describe('Idempotency-Key', () => {
+  const withKey = (key: string, body: unknown) =>
+    call<TaskBody>('POST', '/tasks', {
+      body: JSON.stringify(body),
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+    });
+
+  it('returns the original task for a retried submission and 409 for a reused key', async () => {
+    const key = `e2e-${Date.now()}-${Math.random()}`;
+
+    const first = await withKey(key, { type: 'echo', payload: { n: 1 } });
+    const retry = await withKey(key, { type: 'echo', payload: { n: 1 } });
+    const reused = await withKey(key, { type: 'echo', payload: { n: 2 } });
+
+    expect(first.status).toBe(202);
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.taskId).toBe(first.body.taskId);
+    expect(reused.status).toBe(409);
+    expect(reused.body).toMatchObject({ error: { code: 'IdempotencyKeyReused' } });
+  });
+
+  it.each([
+    ['longer than 255 characters', 'k'.repeat(256)],
+    // A tab is the one control character HTTP lets through in a header value.
+    ['with a control character', 'key\twith-tab'],
+  ])('rejects a key %s with 400', async (_case, key) => {
+    const response = await withKey(key, { type: 'echo', payload: 1 });
+
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ error: { code: 'InvalidIdempotencyKey' } });
   });
 });

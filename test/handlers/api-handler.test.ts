@@ -72,6 +72,7 @@ describe('API handler with a payload 2.0 event', () => {
     const event = httpApiEvent({
       routeKey: 'POST /tasks',
       path: '/tasks',
+      jwtSub: 'alice',
       headers: { 'content-type': 'application/json' },
       body: Buffer.from(JSON.stringify({ type: 'echo', payload: 'b64' })).toString('base64'),
     });
@@ -85,9 +86,45 @@ describe('API handler with a payload 2.0 event', () => {
   });
 
   it('answers unmatched routes in the API error format', async () => {
-    const response = await invoke({ routeKey: '$default', path: '/nowhere' });
+    const response = await invoke({ routeKey: '$default', path: '/nowhere', jwtSub: 'alice' });
 
     expect(response.statusCode).toBe(404);
     expect(response.json.error.code).toBe('NotFound');
+  });
+
+  it.each([
+    ['POST /tasks', '/tasks', undefined],
+    ['GET /tasks', '/tasks', undefined],
+    ['GET /tasks/{taskId}', '/tasks/00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000'],
+    ['DELETE /tasks/{taskId}', '/tasks/00000000-0000-4000-8000-000000000000', '00000000-0000-4000-8000-000000000000'],
+    ['$default', '/nowhere', undefined],
+  ])('answers 401 on %s when no authorizer filled in a caller', async (routeKey, path, taskId) => {
+    const response = await invoke({
+      routeKey,
+      path,
+      ...(taskId && { pathParameters: { taskId } }),
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ type: 'echo', payload: {} }),
+    });
+
+    expect(response.statusCode).toBe(401);
+    expect(response.headers?.['www-authenticate']).toBe('Bearer');
+    expect(response.json.error).toMatchObject({ code: 'Unauthorized' });
+  });
+
+  it('ignores an owner claimed in a header or the body: only the authorizer counts', async () => {
+    const response = await post(
+      { type: 'echo', payload: {}, ownerId: 'jwt:alice' },
+      { headers: { 'content-type': 'application/json', 'x-owner-id': 'jwt:alice' } },
+    );
+
+    expect(response.statusCode).toBe(401);
+  });
+
+  it('answers GET /health without a caller', async () => {
+    const response = await invoke({ routeKey: 'GET /health', path: '/health' });
+
+    expect(response.statusCode).toBe(200);
+    expect(response.json).toEqual({ status: 'ok' });
   });
 });

@@ -37,7 +37,7 @@ async function createTask(type: string, payload: unknown): Promise<Task> {
     updatedAt: now,
     expiresAt: Math.floor(Date.now() / 1000) + 3600,
   };
-  await store.create(task);
+  await store.create(task, 0);
   return task;
 }
 

@@ -1,6 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
-import { API_ROUTES } from '../../shared/api-routes.js';
+import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { buildOffloadStack, logicalIdOf, removeSynthOutput, synthOffloadStack } from './synth-offload-stack.js';
 
 afterAll(removeSynthOutput);
@@ -47,11 +47,21 @@ describe.each([
   },
 ])('$mode', ({ context, authorizationType, authorizer, userPools }) => {
   const { stack, template } = synthOffloadStack({ context });
-  const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+  const allRoutes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+  const isPublic = (route: (typeof allRoutes)[number]) => PUBLIC_ROUTES.has(route.Properties.RouteKey);
+  const routes = allRoutes.filter((route) => !isPublic(route));
 
-  it(`authorizes every route, the catch-all included, with ${authorizationType}`, () => {
-    expect(routes).toHaveLength(Object.keys(API_ROUTES).length + 1);
+  it(`authorizes every route but the public ones, the catch-all included, with ${authorizationType}`, () => {
+    expect(allRoutes).toHaveLength(Object.keys(API_ROUTES).length + 1);
+    expect(routes).toHaveLength(Object.keys(API_ROUTES).length + 1 - PUBLIC_ROUTES.size);
+    expect(routes.map((route) => route.Properties.RouteKey)).toContain('$default');
     for (const route of routes) expect(route.Properties.AuthorizationType).toBe(authorizationType);
+  });
+
+  it('leaves exactly the public routes open', () => {
+    const open = allRoutes.filter((route) => route.Properties.AuthorizationType === 'NONE');
+    expect(open.map((route) => route.Properties.RouteKey).sort()).toEqual([...PUBLIC_ROUTES].sort());
+    for (const route of open) expect(route.Properties.AuthorizerId).toBeUndefined();
   });
 
   it('attaches the one authorizer to every route, or none under IAM', () => {

@@ -19,6 +19,7 @@ describe('Lambda bundles (esbuild)', { timeout: 120_000 }, () => {
   it('builds one asset per function', () => {
     expect(functions.map(({ path }) => path).sort()).toEqual([
       'DeadLetterHandler/Function',
+      'RecoverySweep/Function',
       'TaskApi/Function',
       'TaskWorker/Function',
     ]);

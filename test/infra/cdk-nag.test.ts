@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, Validations } from 'aws-cdk-lib';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -52,10 +53,22 @@ describe('the checks', () => {
         ),
     );
 
-    expect(acknowledgements.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual([
-      'AwsSolutions-COG2 Offload/ApiAuth/UserPool',
-      'AwsSolutions-COG8 Offload/ApiAuth/UserPool',
-    ]);
+    // Active tracing: the X-Ray write actions take no resource (infra/constructs/offload-function.ts).
+    const tracedRoles = app.node
+      .findAll()
+      .filter((construct) => construct instanceof NodejsFunction)
+      .map((fn) => `AwsSolutions-IAM5[Resource::*] ${fn.role?.node.path}`);
+    expect(tracedRoles.length).toBeGreaterThanOrEqual(3);
+    expect(acknowledgements.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual(
+      [
+        // No authorizer on the public routes (shared/api-routes.ts PUBLIC_ROUTES).
+        'AwsSolutions-APIG4 Offload/TaskApi/HttpApi/GET--health',
+        'AwsSolutions-APIG4 Offload/TaskApi/HttpApi/GET--openapi.json',
+        'AwsSolutions-COG2 Offload/ApiAuth/UserPool',
+        'AwsSolutions-COG8 Offload/ApiAuth/UserPool',
+        ...tracedRoles,
+      ].sort(),
+    );
     for (const { reason } of acknowledgements) expect(reason.length).toBeGreaterThan(40);
   });
 });

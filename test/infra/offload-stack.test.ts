@@ -3,7 +3,7 @@ import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { functionEnvironment } from '../../infra/function-environment.js';
 import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
-import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
+import { API_ROUTES, DEFAULT_ROUTE, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { ENV } from '../../shared/env-names.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { constructPathsByLogicalId, logicalIdOf, removeSynthOutput, synthOffloadStack } from './synth-offload-stack.js';
@@ -18,10 +18,18 @@ type Resource = { Type: string; Properties: Record<string, unknown> };
 const resource = (path: string) => template.toJSON().Resources[id(path)] as Resource;
 const property = <T>(path: string, name: string) => resource(path).Properties[name] as T;
 
+/** What active tracing adds to every function role: X-Ray's write actions take no resource. */
+const TRACING_GRANTS = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
+
 const FUNCTIONS = [
   { owner: 'TaskApi', timeoutSeconds: settings.api.timeoutSeconds, memoryMiB: settings.api.memoryMiB },
   { owner: 'TaskWorker', timeoutSeconds: settings.worker.timeoutSeconds, memoryMiB: settings.worker.memoryMiB },
-  { owner: 'DeadLetterHandler', timeoutSeconds: 30, memoryMiB: 256 },
+  { owner: 'DeadLetterHandler', timeoutSeconds: settings.dlq.timeoutSeconds, memoryMiB: settings.dlq.memoryMiB },
+  {
+    owner: 'RecoverySweep',
+    timeoutSeconds: settings.recovery.timeoutSeconds,
+    memoryMiB: settings.recovery.memoryMiB,
+  },
 ];
 
 /** A CloudFormation value as the construct path it points at, e.g. `TaskStore/Table/index/byOwner`. */
@@ -86,7 +94,9 @@ describe('HTTP API', () => {
     expect(sourceArns).toContain('arn:AWS::Partition:execute-api:AWS::Region:AWS::AccountId:TaskApi/HttpApi/*/*');
   });
 
-  it.each(routeKeys)('puts the authorizer on %s', (routeKey) => {
+  const protectedRouteKeys = routeKeys.filter((key) => !(PUBLIC_ROUTES as ReadonlySet<string>).has(key));
+
+  it.each(protectedRouteKeys)('puts the authorizer on %s', (routeKey) => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
       RouteKey: routeKey,
       AuthorizationType: 'JWT',
@@ -277,6 +287,7 @@ describe('permissions', () => {
         'sqs:SendMessage TaskQueue/Queue',
         'logs:CreateLogStream TaskApi/LogGroup',
         'logs:PutLogEvents TaskApi/LogGroup',
+        ...TRACING_GRANTS,
       ].sort(),
     );
   });
@@ -293,6 +304,7 @@ describe('permissions', () => {
         'sqs:ReceiveMessage TaskQueue/Queue',
         'logs:CreateLogStream TaskWorker/LogGroup',
         'logs:PutLogEvents TaskWorker/LogGroup',
+        ...TRACING_GRANTS,
       ].sort(),
     );
   });
@@ -309,8 +321,29 @@ describe('permissions', () => {
         'sqs:ReceiveMessage TaskQueue/DeadLetterQueue',
         'logs:CreateLogStream DeadLetterHandler/LogGroup',
         'logs:PutLogEvents DeadLetterHandler/LogGroup',
+        ...TRACING_GRANTS,
       ].sort(),
     );
+  });
+
+  it('lets the recovery sweep scan the table and enqueue, nothing more', () => {
+    expect(grantsOf('RecoverySweep')).toEqual(
+      [
+        'dynamodb:Scan TaskStore/Table',
+        'sqs:SendMessage TaskQueue/Queue',
+        'logs:CreateLogStream RecoverySweep/LogGroup',
+        'logs:PutLogEvents RecoverySweep/LogGroup',
+        ...TRACING_GRANTS,
+      ].sort(),
+    );
+  });
+
+  it('runs the recovery sweep on the schedule from settings', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `rate(${settings.recovery.intervalMinutes} minutes)`,
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id('RecoverySweep/Function'), 'Arn'] } })],
+    });
   });
 
   it.each(FUNCTIONS)('gives the $owner role no managed policy', ({ owner }) => {

@@ -16,5 +16,7 @@ export function useEmulatorEnvironment(aws: EmulatedAws, options: { diagnosticTa
     AWS_ACCESS_KEY_ID: 'test',
     AWS_SECRET_ACCESS_KEY: 'test',
     POWERTOOLS_LOG_LEVEL: 'SILENT',
+    // Keeps EMF lines out of the test output; test/handlers/observability.test.ts turns them back on.
+    POWERTOOLS_METRICS_DISABLED: 'true',
   });
 }

@@ -1,6 +1,14 @@
 import { ConflictError } from '../../shared/errors.js';
-import type { ClaimResult, ListCursor, ListOptions, TaskOutcome, TaskPage, TaskStore } from '../../shared/ports.js';
-import { type Task, type TaskError, TaskStatus } from '../../shared/task.js';
+import type {
+  ClaimResult,
+  ListCursor,
+  ListOptions,
+  ScanFilter,
+  TaskOutcome,
+  TaskPage,
+  TaskStore,
+} from '../../shared/ports.js';
+import { type Task, type TaskError, type TaskProgress, TaskStatus } from '../../shared/task.js';
 
 export type TaskStoreMethod = keyof TaskStore;
 
@@ -48,15 +56,26 @@ export class InMemoryTaskStore implements TaskStore {
     return this;
   }
 
-  async create(task: Task): Promise<void> {
+  async create(task: Task, nowSeconds: number): Promise<void> {
     this.enter('create', task.taskId);
-    if (this.items.has(task.taskId)) throw new ConflictError(`Task ${task.taskId} already exists.`);
+    const existing = this.items.get(task.taskId);
+    if (existing && existing.expiresAt > nowSeconds) throw new ConflictError(`Task ${task.taskId} already exists.`);
     this.items.set(task.taskId, structuredClone(task));
   }
 
-  async get(taskId: string): Promise<Task | undefined> {
+  async get(taskId: string, options: { readonly ownerId?: string } = {}): Promise<Task | undefined> {
     this.enter('get', taskId);
-    return this.peek(taskId);
+    const task = this.peek(taskId);
+    return options.ownerId === undefined || task?.ownerId === options.ownerId ? task : undefined;
+  }
+
+  async progress(taskId: string, attempt: number, progress: TaskProgress, now: Date): Promise<Task | undefined> {
+    this.enter('progress', taskId);
+    const current = this.items.get(taskId);
+    if (current?.status !== TaskStatus.Running || current.attempt !== attempt) return undefined;
+    const updated: Task = { ...current, progress, updatedAt: now.toISOString() };
+    this.items.set(taskId, structuredClone(updated));
+    return structuredClone(updated);
   }
 
   async discard(taskId: string): Promise<void> {
@@ -171,6 +190,31 @@ export class InMemoryTaskStore implements TaskStore {
     );
     const last = read.length === options.limit ? read.at(-1) : undefined;
     return { tasks: structuredClone(tasks), ...(last && { cursor: cursorOf(last) }) };
+  }
+
+  /** One page holding every match: paging is the adapter's concern, tested against dynalite. */
+  async scan(filter: ScanFilter): Promise<TaskPage> {
+    this.enter('scan', '*');
+    const tasks = [...this.items.values()].filter(
+      (task) =>
+        filter.statuses.includes(task.status) &&
+        (filter.errorCode === undefined || task.error?.code === filter.errorCode),
+    );
+    return { tasks: structuredClone(tasks) };
+  }
+
+  async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
+    this.enter('requeueDeadLettered', taskId);
+    const current = this.items.get(taskId);
+    if (current?.status !== TaskStatus.Failed || current.error?.code !== 'DeadLettered') return false;
+    const { error: _error, finishedAt: _finishedAt, leaseExpiresAt: _lease, ...rest } = current;
+    this.items.set(taskId, {
+      ...rest,
+      status: TaskStatus.Queued,
+      maxAttempts: current.attempt + extraAttempts,
+      updatedAt: now.toISOString(),
+    });
+    return true;
   }
 
   /** Records the call, then throws the failure injected for it, if any. */

@@ -20,6 +20,7 @@ const DISTINCT_SETTINGS: Settings = {
     maxResultBytes: 2_002,
     cancelCheckSeconds: 9,
   },
+  recovery: { ...settings.recovery, staleAfterSeconds: 77 },
 };
 
 const validEnv = (): Record<string, string | undefined> => functionEnvironment(RESOURCES, DISTINCT_SETTINGS);
@@ -45,6 +46,7 @@ const REQUIRED = [
   ENV.ttlDays,
   ENV.maxResultBytes,
   ENV.cancelCheckSeconds,
+  ENV.staleAfterSeconds,
 ];
 
 describe('loadConfig', () => {
@@ -60,6 +62,7 @@ describe('loadConfig', () => {
       ttlDays: 8,
       maxResultBytes: 2_002,
       cancelCheckSeconds: 9,
+      staleAfterSeconds: 77,
       diagnosticTasks: false,
       endpoints: { dynamodb: undefined, sqs: undefined },
     });
@@ -77,6 +80,7 @@ describe('loadConfig', () => {
       ttlDays: settings.tasks.ttlDays,
       maxResultBytes: settings.tasks.maxResultBytes,
       cancelCheckSeconds: settings.tasks.cancelCheckSeconds,
+      staleAfterSeconds: settings.recovery.staleAfterSeconds,
     });
   });
 

@@ -15,7 +15,7 @@ describe('InMemoryTaskStore', () => {
     const task = taskFactory();
     const store = new InMemoryTaskStore([task]);
 
-    await expect(store.create({ ...task, ownerId: OTHER_OWNER })).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.create({ ...task, ownerId: OTHER_OWNER }, 0)).rejects.toBeInstanceOf(ConflictError);
 
     expect(store.peek(task.taskId)).toEqual(task);
   });

@@ -36,7 +36,13 @@ describe('markDeadLettered', () => {
       expiresAt: clock.epochSeconds + TTL_DAYS * 86_400,
     });
     expect(stored).not.toHaveProperty('leaseExpiresAt');
-    expect(log.at('warn')).toEqual([{ level: 'warn', message: 'task dead-lettered', data: { taskId: task.taskId } }]);
+    expect(log.at('warn')).toEqual([
+      {
+        level: 'warn',
+        message: 'task dead-lettered',
+        data: { taskId: task.taskId, type: task.type, messageId: expect.any(String) },
+      },
+    ]);
   });
 
   it.each<TaskStatus>(['SUCCEEDED', 'FAILED', 'CANCELLED'])('leaves a %s task as it is', async (status) => {

@@ -106,9 +106,9 @@ describe('runTask', () => {
     },
   );
 
-  it('leaves a task running under a live lease alone and asks for redelivery', async () => {
+  it('leaves a task running under a live lease alone and asks for redelivery when the lease ends', async () => {
     const clock = new FakeClock();
-    const task = taskFactory({ type: 'spy', status: 'RUNNING', attempt: 1, leaseExpiresAt: clock.epochMs + 1 });
+    const task = taskFactory({ type: 'spy', status: 'RUNNING', attempt: 1, leaseExpiresAt: clock.epochMs + 4_500 });
     const { handler, registry } = spyTaskType();
     const { store, queue, deps } = setup([task], { registry, clock: clock.now });
 
@@ -116,7 +116,7 @@ describe('runTask', () => {
 
     expect(handler).not.toHaveBeenCalled();
     expect(store.peek(task.taskId)).toEqual(task);
-    expect(queue.retries).toEqual([]);
+    expect(queue.retries.map((retry) => retry.delaySeconds)).toEqual([6]);
   });
 
   it('takes over a running task whose lease expired, as the next attempt', async () => {

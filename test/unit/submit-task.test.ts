@@ -1,10 +1,11 @@
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { type SubmitTaskDeps, submitTask } from '../../functions/api/submit-task.js';
+import { type SubmitTaskDeps, submitTask, taskIdFromKey } from '../../functions/api/submit-task.js';
 import { defineTask, type TaskRegistry } from '../../functions/tasks/define-task.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
+import { hashOwnerId } from '../../shared/task-metrics.js';
 import { FakeTaskQueue } from '../support/fake-task-queue.js';
 import { FakeClock, RecordingLog } from '../support/fakes.js';
 import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
@@ -44,7 +45,7 @@ describe('submitTask', () => {
     const enqueue = vi.spyOn(queue, 'enqueue');
     const payload = { b: [1, 2], a: 'x' };
 
-    const task = await submitTask({ ownerId: OWNER, type: 'echo', payload, delaySeconds: 30 }, deps);
+    const task = (await submitTask({ ownerId: OWNER, type: 'echo', payload, delaySeconds: 30 }, deps)).task;
 
     expect(task).toEqual({
       taskId: 'task-1',
@@ -52,7 +53,8 @@ describe('submitTask', () => {
       type: 'echo',
       status: 'QUEUED',
       payload,
-      payloadHash: sha256Hex(canonicalJson({ type: 'echo', payload })),
+      payloadHash: sha256Hex(canonicalJson({ type: 'echo', payload, delaySeconds: 30 })),
+      delaySeconds: 30,
       attempt: 0,
       maxAttempts: 3,
       createdAt: clock.now().toISOString(),
@@ -81,7 +83,7 @@ describe('submitTask', () => {
     expect(log.at('info')).toContainEqual({
       level: 'info',
       message: 'task submitted',
-      data: { taskId: 'task-1', type: 'echo' },
+      data: { taskId: 'task-1', type: 'echo', ownerHash: hashOwnerId(OWNER) },
     });
   });
 
@@ -126,7 +128,7 @@ describe('submitTask', () => {
     ]);
     const { deps } = setup({ registry, defaultMaxAttempts: 5 });
 
-    const task = await submitTask({ ownerId: OWNER, type: 'custom', payload: {} }, deps);
+    const task = (await submitTask({ ownerId: OWNER, type: 'custom', payload: {} }, deps)).task;
 
     expect(task.maxAttempts).toBe(expected);
   });
@@ -134,7 +136,7 @@ describe('submitTask', () => {
   it.each([1, 30])('expires %i days after submission, in whole epoch seconds', async (ttlDays) => {
     const { clock, deps } = setup({ ttlDays });
 
-    const task = await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps);
+    const task = (await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps)).task;
 
     expect(task.expiresAt).toBe(Math.floor(clock.epochMs / 1000) + ttlDays * 86_400);
   });
@@ -142,8 +144,9 @@ describe('submitTask', () => {
   it('gives payloads that differ only in key order the same hash', async () => {
     const { deps } = setup();
 
-    const first = await submitTask({ ownerId: OWNER, type: 'echo', payload: { a: 1, b: { c: 2, d: 3 } } }, deps);
-    const second = await submitTask({ ownerId: OWNER, type: 'echo', payload: { b: { d: 3, c: 2 }, a: 1 } }, deps);
+    const first = (await submitTask({ ownerId: OWNER, type: 'echo', payload: { a: 1, b: { c: 2, d: 3 } } }, deps)).task;
+    const second = (await submitTask({ ownerId: OWNER, type: 'echo', payload: { b: { d: 3, c: 2 }, a: 1 } }, deps))
+      .task;
 
     expect(first.payloadHash).toBe(second.payloadHash);
     expect(first.payloadHash).toMatch(/^[0-9a-f]{64}$/);
@@ -195,7 +198,7 @@ describe('submitTask', () => {
 
   it('refuses an id that is already taken, leaving the existing task alone', async () => {
     const { store, queue, deps } = setup({ newTaskId: () => 'task-1' });
-    const existing = await submitTask({ ownerId: OWNER, type: 'echo', payload: { first: true } }, deps);
+    const existing = (await submitTask({ ownerId: OWNER, type: 'echo', payload: { first: true } }, deps)).task;
 
     const error = await rejectionOf(submitTask({ ownerId: 'jwt:mallory', type: 'echo', payload: {} }, deps));
 
@@ -207,11 +210,103 @@ describe('submitTask', () => {
   it('gives each task a fresh UUID v4 by default', async () => {
     const { deps } = setup();
 
-    const first = await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps);
-    const second = await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps);
+    const first = (await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps)).task;
+    const second = (await submitTask({ ownerId: OWNER, type: 'echo', payload: {} }, deps)).task;
 
     expect(first.taskId).toMatch(UUID_V4);
     expect(second.taskId).toMatch(UUID_V4);
     expect(second.taskId).not.toBe(first.taskId);
+  });
+});
+
+describe('submitTask with an Idempotency-Key', () => {
+  const submission = (overrides: Record<string, unknown> = {}) => ({
+    ownerId: OWNER,
+    type: 'echo',
+    payload: { report: 42 },
+    idempotencyKey: 'order-7',
+    ...overrides,
+  });
+
+  it('returns the same task for the same owner, key and body, writing and enqueuing once', async () => {
+    const { store, queue, deps } = setup();
+    const first = await submitTask(submission(), deps);
+    await store.claim(first.task.taskId, new Date(), Date.now() + 60_000);
+
+    const replay = await submitTask(submission(), deps);
+
+    expect(first.created).toBe(true);
+    expect(replay).toMatchObject({ created: false, task: { taskId: first.task.taskId, status: 'RUNNING' } });
+    expect(queue.enqueued).toHaveLength(1);
+  });
+
+  it('answers a reused key with a different body with IdempotencyKeyReused', async () => {
+    const { deps } = setup();
+    await submitTask(submission(), deps);
+
+    const error = await rejectionOf(submitTask(submission({ payload: { report: 43 } }), deps));
+
+    expect(error).toBeInstanceOf(ConflictError);
+    expect(error).toMatchObject({ code: 'IdempotencyKeyReused' });
+  });
+
+  it('treats a different delay as a different request', async () => {
+    const { deps } = setup();
+    await submitTask(submission(), deps);
+
+    await expect(submitTask(submission({ delaySeconds: 5 }), deps)).rejects.toBeInstanceOf(ConflictError);
+  });
+
+  it('keeps different owners apart even with the same key', async () => {
+    const { deps } = setup();
+
+    const alice = await submitTask(submission(), deps);
+    const bob = await submitTask(submission({ ownerId: 'jwt:bob' }), deps);
+
+    expect(bob.created).toBe(true);
+    expect(bob.task.taskId).not.toBe(alice.task.taskId);
+  });
+
+  it('derives a stable UUID-shaped id from owner and key', async () => {
+    const { deps } = setup();
+
+    const { task } = await submitTask(submission(), deps);
+
+    expect(task.taskId).toBe(taskIdFromKey(OWNER, 'order-7'));
+    expect(task.taskId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('sends the message again when replaying a task that was never claimed (its first send may be lost)', async () => {
+    const { queue, deps } = setup();
+    await submitTask(submission(), deps);
+
+    await submitTask(submission(), deps);
+
+    expect(queue.enqueued).toHaveLength(2);
+  });
+
+  it('lets a retry after a failed enqueue create and enqueue the task', async () => {
+    const { store, queue, deps } = setup();
+    queue.failNext('enqueue', new DependencyUnavailableError('task queue'));
+    await rejectionOf(submitTask(submission(), deps));
+
+    const retry = await submitTask(submission(), deps);
+
+    expect(retry.created).toBe(true);
+    expect(store.peek(retry.task.taskId)).toMatchObject({ status: 'QUEUED' });
+    expect(queue.enqueued).toHaveLength(1);
+  });
+
+  it('starts a new task when the key’s earlier task has expired', async () => {
+    const { clock, deps } = setup();
+    const first = await submitTask(submission(), deps);
+    clock.advance(8 * 86_400_000);
+
+    const again = await submitTask(submission({ payload: 'other body is fine now' }), deps);
+
+    expect(again).toMatchObject({
+      created: true,
+      task: { taskId: first.task.taskId, payload: 'other body is fine now' },
+    });
   });
 });

@@ -7,6 +7,7 @@ const context = (overrides: Partial<TaskContext> = {}): TaskContext => ({
   taskId: 'f47ac10b-58cc-4372-a567-0e02b2c3d479',
   attempt: 1,
   signal: new AbortController().signal,
+  progress: () => {},
   ...overrides,
 });
 
@@ -21,12 +22,13 @@ describe('createTaskRegistry', () => {
     expect([...createTaskRegistry({ diagnostic: false }).keys()].sort()).toEqual(['echo', 'sleep']);
   });
 
-  it('adds fail, flaky and crash when diagnostic types are asked for', () => {
+  it('adds fail, flaky, crash and ledger when diagnostic types are asked for', () => {
     expect([...createTaskRegistry({ diagnostic: true }).keys()].sort()).toEqual([
       'crash',
       'echo',
       'fail',
       'flaky',
+      'ledger',
       'sleep',
     ]);
   });

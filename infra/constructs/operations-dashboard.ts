@@ -1,0 +1,269 @@
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import {
+  Alarm,
+  AlarmStatusWidget,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import {
+  METRIC_DIMENSIONS,
+  METRICS_NAMESPACE,
+  METRICS_SERVICE,
+  TASK_COUNTS,
+  TASK_TIMINGS,
+  type TaskMetricName,
+} from '../../shared/metric-names.js';
+import { type Settings, settings } from '../settings.js';
+
+export interface OperationsDashboardProps {
+  /** The task API whose requests, errors and latency are shown. */
+  readonly httpApi: IHttpApi;
+  /** The task queue. */
+  readonly queue: IQueue;
+  /** The task queue's dead-letter queue. */
+  readonly deadLetterQueue: IQueue;
+  /** The worker Lambda. */
+  readonly worker: IFunction;
+  /**
+   * Address subscribed to the alarm topic (it must confirm the subscription).
+   * @default no subscription
+   */
+  readonly alarmEmail?: string;
+  /**
+   * Alarm thresholds.
+   * @default settings.observability.alarms
+   */
+  readonly thresholds?: Settings['observability']['alarms'];
+}
+
+const PERIOD = Duration.minutes(1);
+const WIDTH = 8;
+const HEIGHT = 6;
+
+/**
+ * The operator's view: a CloudWatch dashboard (API, queue, worker, task metrics) and alarms on the
+ * four symptoms that need a person, all sent to one SNS topic.
+ */
+export class OperationsDashboard extends Construct {
+  public readonly dashboard: Dashboard;
+  public readonly alarmTopic: Topic;
+  public readonly alarms: {
+    readonly deadLetters: Alarm;
+    readonly oldestMessageAge: Alarm;
+    readonly workerErrorRate: Alarm;
+    readonly apiServerErrorRate: Alarm;
+  };
+
+  constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
+    super(scope, id);
+    const thresholds = props.thresholds ?? settings.observability.alarms;
+
+    // CloudWatch cannot publish to a topic under the AWS managed SNS key: it needs a key that trusts it.
+    const topicKey = new Key(this, 'AlarmTopicKey', {
+      description: 'Encrypts the offload alarm topic',
+      enableKeyRotation: true,
+    });
+    topicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.alarmTopic = new Topic(this, 'AlarmTopic', {
+      displayName: 'offload alarms',
+      masterKey: topicKey,
+      enforceSSL: true,
+    });
+    if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const api = {
+      requests: props.httpApi.metricCount({ period: PERIOD, statistic: 'Sum', label: 'Requests' }),
+      clientErrors: props.httpApi.metricClientError({ period: PERIOD, statistic: 'Sum', label: '4xx' }),
+      serverErrors: props.httpApi.metricServerError({ period: PERIOD, statistic: 'Sum', label: '5xx' }),
+    };
+    const worker = {
+      invocations: props.worker.metricInvocations({ period: PERIOD, statistic: 'Sum', label: 'Invocations' }),
+      errors: props.worker.metricErrors({ period: PERIOD, statistic: 'Sum', label: 'Errors' }),
+      throttles: props.worker.metricThrottles({ period: PERIOD, statistic: 'Sum', label: 'Throttles' }),
+    };
+    const deadLetterDepth = props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+      period: PERIOD,
+      statistic: 'Maximum',
+      label: 'Messages on the DLQ',
+    });
+    const oldestMessageAge = props.queue.metricApproximateAgeOfOldestMessage({
+      period: PERIOD,
+      statistic: 'Maximum',
+      label: 'Oldest message',
+    });
+
+    this.alarms = {
+      deadLetters: new Alarm(this, 'DeadLettersAlarm', {
+        alarmDescription: 'Messages reached the dead-letter queue: their tasks were marked FAILED (DeadLettered).',
+        metric: deadLetterDepth,
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      oldestMessageAge: new Alarm(this, 'OldestMessageAgeAlarm', {
+        alarmDescription: `Tasks wait more than ${thresholds.oldestMessageAgeSeconds} s in the queue: workers are not keeping up.`,
+        metric: oldestMessageAge,
+        threshold: thresholds.oldestMessageAgeSeconds,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: thresholds.evaluationMinutes,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      workerErrorRate: new Alarm(this, 'WorkerErrorRateAlarm', {
+        alarmDescription: `Over ${thresholds.workerErrorRatePercent}% of worker invocations fail (crash, timeout).`,
+        metric: percentOf(worker.errors, worker.invocations, 'Worker error rate (%)'),
+        threshold: thresholds.workerErrorRatePercent,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: thresholds.evaluationMinutes,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      apiServerErrorRate: new Alarm(this, 'ApiServerErrorRateAlarm', {
+        alarmDescription: `Over ${thresholds.apiServerErrorRatePercent}% of API responses are 5xx.`,
+        metric: percentOf(api.serverErrors, api.requests, 'API 5xx rate (%)'),
+        threshold: thresholds.apiServerErrorRatePercent,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: thresholds.evaluationMinutes,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    };
+    const action = new SnsAction(this.alarmTopic);
+    for (const alarm of Object.values(this.alarms)) {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+    }
+
+    this.dashboard = new Dashboard(this, 'Dashboard', {
+      dashboardName: `${Stack.of(this).stackName}-operations`,
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      new AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }),
+    );
+    this.dashboard.addWidgets(
+      graph('API requests (per minute)', 'Requests', [api.requests]),
+      graph('API errors (per minute)', 'Responses', [api.clientErrors, api.serverErrors]),
+      graph('API latency (ms)', 'Milliseconds', [
+        props.httpApi.metricLatency({ period: PERIOD, statistic: 'p50', label: 'p50' }),
+        props.httpApi.metricLatency({ period: PERIOD, statistic: 'p99', label: 'p99' }),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Task queue (messages)', 'Messages', [
+        props.queue.metricApproximateNumberOfMessagesVisible({
+          period: PERIOD,
+          statistic: 'Maximum',
+          label: 'Visible',
+        }),
+        props.queue.metricApproximateNumberOfMessagesNotVisible({
+          period: PERIOD,
+          statistic: 'Maximum',
+          label: 'In flight',
+        }),
+      ]),
+      graph('Age of oldest message (s)', 'Seconds', [oldestMessageAge]),
+      graph('Dead-letter queue (messages)', 'Messages', [deadLetterDepth]),
+    );
+    this.dashboard.addWidgets(
+      graph('Worker invocations, errors, throttles (per minute)', 'Invocations', [
+        worker.invocations,
+        worker.errors,
+        worker.throttles,
+      ]),
+      graph('Worker duration p99 (ms)', 'Milliseconds', [
+        props.worker.metricDuration({ period: PERIOD, statistic: 'p99', label: 'p99' }),
+      ]),
+      graph('Worker concurrency (instances)', 'Instances', [
+        props.worker.metric('ConcurrentExecutions', { period: PERIOD, statistic: 'Maximum', label: 'Concurrent' }),
+      ]),
+    );
+    const counts: Array<[TaskMetricName, string]> = [
+      [TASK_COUNTS.submitted, 'Submitted'],
+      [TASK_COUNTS.started, 'Started'],
+      [TASK_COUNTS.succeeded, 'Succeeded'],
+      [TASK_COUNTS.failed, 'Failed'],
+      [TASK_COUNTS.retried, 'Retried'],
+      [TASK_COUNTS.cancelled, 'Cancelled'],
+      [TASK_COUNTS.deadLettered, 'Dead-lettered'],
+    ];
+    this.dashboard.addWidgets(
+      graph(
+        'Task throughput by outcome (per minute)',
+        'Tasks',
+        counts.map(([name, label]) => taskMetric(name, 'Sum', label)),
+      ),
+      graph('Task duration, one attempt (ms)', 'Milliseconds', [
+        taskMetric(TASK_TIMINGS.durationMs, 'p50', 'p50'),
+        taskMetric(TASK_TIMINGS.durationMs, 'p99', 'p99'),
+      ]),
+      graph('Queue wait, submit to first start (ms)', 'Milliseconds', [
+        taskMetric(TASK_TIMINGS.queueWaitMs, 'p50', 'p50'),
+        taskMetric(TASK_TIMINGS.queueWaitMs, 'p99', 'p99'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Succeeded by task type (per minute)', 'Tasks', [byTaskType(TASK_COUNTS.succeeded)], 12),
+      graph('Failed by task type (per minute)', 'Tasks', [byTaskType(TASK_COUNTS.failed)], 12),
+    );
+  }
+
+  /** The dashboard in the CloudWatch console. */
+  public get url(): string {
+    return `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${this.dashboard.dashboardName}`;
+  }
+}
+
+/** A task metric over all types: the `[service]` dimension set every EMF line carries. */
+function taskMetric(name: TaskMetricName, statistic: string, label: string): Metric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { [METRIC_DIMENSIONS.service]: METRICS_SERVICE },
+    statistic,
+    period: PERIOD,
+    label,
+  });
+}
+
+/** One line per registered task type; types appear as they are used, without redeploying the dashboard. */
+function byTaskType(name: TaskMetricName): MathExpression {
+  const schema = `{${METRICS_NAMESPACE},${METRIC_DIMENSIONS.service},${METRIC_DIMENSIONS.taskType}}`;
+  return new MathExpression({
+    expression: `SEARCH('${schema} MetricName="${name}" ${METRIC_DIMENSIONS.service}="${METRICS_SERVICE}"', 'Sum', ${PERIOD.toSeconds()})`,
+    usingMetrics: {},
+    label: '',
+    period: PERIOD,
+  });
+}
+
+function percentOf(part: IMetric, whole: IMetric, label: string): MathExpression {
+  return new MathExpression({
+    expression: 'IF(whole > 0, 100 * part / whole, 0)',
+    usingMetrics: { part, whole },
+    label,
+    period: PERIOD,
+  });
+}
+
+function graph(title: string, unit: string, metrics: IMetric[], width = WIDTH): GraphWidget {
+  return new GraphWidget({
+    title,
+    left: metrics,
+    leftYAxis: { label: unit, showUnits: false, min: 0 },
+    width,
+    height: HEIGHT,
+  });
+}

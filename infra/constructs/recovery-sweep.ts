@@ -1,0 +1,55 @@
+import { fileURLToPath } from 'node:url';
+import { Duration } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { settings } from '../settings.js';
+import { offloadFunction } from './offload-function.js';
+import type { TaskStore } from './task-store.js';
+
+export interface RecoverySweepProps {
+  /** The table scanned for tasks nothing drives any more. */
+  readonly store: TaskStore;
+  /** Where their messages are sent again. */
+  readonly queue: IQueue;
+  /** Environment of the Lambda, normally `functionEnvironment(...)`. */
+  readonly environment: Record<string, string>;
+  /**
+   * Minutes between sweeps.
+   * @default settings.recovery.intervalMinutes
+   */
+  readonly intervalMinutes?: number;
+}
+
+/**
+ * A scheduled Lambda that re-enqueues tasks left QUEUED, or RUNNING past their lease, with no
+ * message to drive them (a send that failed after the write, a message past its retention): the
+ * safety net behind "an accepted task is never stuck".
+ */
+export class RecoverySweep extends Construct {
+  public readonly handler: NodejsFunction;
+  public readonly rule: Rule;
+
+  constructor(scope: Construct, id: string, props: RecoverySweepProps) {
+    super(scope, id);
+
+    this.handler = offloadFunction(this, {
+      entry: fileURLToPath(new URL('../../functions/recovery/handler.ts', import.meta.url)),
+      description: 'offload recovery sweep: re-enqueues tasks whose message was lost',
+      timeoutSeconds: settings.recovery.timeoutSeconds,
+      memoryMiB: settings.recovery.memoryMiB,
+      environment: props.environment,
+    });
+    // A full scan: the sweep looks at every unfinished task, across owners.
+    props.store.grantItemActions(this.handler, 'dynamodb:Scan');
+    props.queue.grant(this.handler, 'sqs:SendMessage');
+
+    this.rule = new Rule(this, 'Schedule', {
+      description: 'Runs the offload recovery sweep',
+      schedule: Schedule.rate(Duration.minutes(props.intervalMinutes ?? settings.recovery.intervalMinutes)),
+      targets: [new LambdaFunction(this.handler, { retryAttempts: 2 })],
+    });
+  }
+}

@@ -1,0 +1,52 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { sweepStuckTasks } from '../../functions/recovery/sweep-stuck-tasks.js';
+import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import type { Log } from '../../shared/ports.js';
+import type { LocalResources } from './provision.js';
+
+export interface RecoveryScheduleOptions {
+  readonly dynamodb: DynamoDBClient;
+  readonly sqs: SQSClient;
+  readonly resources: LocalResources;
+  /** The recovery Lambda's handler, invoked on the interval as EventBridge invokes it in AWS. */
+  readonly handler: (event: ScheduledEvent, context: Context) => Promise<unknown>;
+  readonly context: () => Context;
+  readonly intervalMs: number;
+  readonly log: Log;
+  readonly onError: (error: unknown) => void;
+}
+
+/**
+ * fauxqs keeps messages in memory only, so after a restart on a kept table (--data-dir) every
+ * unfinished task has lost its message: one sweep at start re-enqueues them all. After that the
+ * scheduled sweep runs as it does in AWS.
+ */
+export async function startRecoverySchedule(options: RecoveryScheduleOptions): Promise<{ stop(): void }> {
+  const store = new DynamoTaskStore(DynamoDBDocumentClient.from(options.dynamodb), options.resources.tableName);
+  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl);
+  const report = await sweepStuckTasks(
+    { store, queue, clock: () => new Date(), log: options.log, staleAfterSeconds: 0 },
+    { all: true },
+  );
+  if (report.requeued > 0) options.log.info(`re-enqueued ${report.requeued} unfinished task(s) from the data dir`);
+  const event: ScheduledEvent = {
+    version: '0',
+    id: 'local',
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: '000000000000',
+    time: '',
+    region: 'us-east-1',
+    resources: [],
+    detail: {},
+  };
+  const timer = setInterval(() => {
+    options.handler({ ...event, time: new Date().toISOString() }, options.context()).catch(options.onError);
+  }, options.intervalMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,29 @@
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** What a running `npm start` tells operator commands (`npm run redrive -- --local`) about itself. */
+export interface LocalStackState {
+  readonly pid: number;
+  readonly url: string;
+  readonly region: string;
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly tableName: string;
+  readonly queueUrl: string;
+}
+
+export const LOCAL_STATE_FILE = join('.offload', 'local-stack.json');
+
+export async function writeLocalState(state: LocalStackState, path = LOCAL_STATE_FILE): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(state, null, 2)}\n`);
+}
+
+export async function readLocalState(path = LOCAL_STATE_FILE): Promise<LocalStackState> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as LocalStackState;
+  } catch {
+    throw new Error(`No running local stack found (${path}): start one with npm start.`);
+  }
+}
+
+export const removeLocalState = (path = LOCAL_STATE_FILE): Promise<void> => rm(path, { force: true });

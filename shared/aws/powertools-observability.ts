@@ -1,0 +1,68 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Tracer } from '@aws-lambda-powertools/tracer';
+import type { TaskMetricName } from '../metric-names.js';
+import { isTimingMetric, METRIC_DIMENSIONS, METRICS_NAMESPACE, METRICS_SERVICE } from '../metric-names.js';
+import type { TaskMetrics } from '../task-metrics.js';
+
+/**
+ * Task metrics as CloudWatch EMF through Powertools Metrics. Events are buffered per task type and
+ * written by {@link flush}, one EMF line per type, at the end of an invocation: a worker batch runs
+ * records of several types at once, and Powertools dimensions are per instance, not per record.
+ *
+ * Every line carries two dimension sets, `[service]` and `[service, TaskType]`: the first gives
+ * totals and percentiles over all types (a p99 cannot be summed from per-type p99s), the second the
+ * breakdown. Types the registry does not know get only the first, which keeps the cardinality bounded.
+ */
+export class PowertoolsTaskMetrics implements TaskMetrics {
+  readonly #pending = new Map<string | undefined, Array<{ name: TaskMetricName; value: number }>>();
+
+  constructor(
+    private readonly metrics: Metrics,
+    private readonly isRegisteredType: (type: string) => boolean,
+  ) {}
+
+  record(name: TaskMetricName, type: string, value = 1): void {
+    const key = this.isRegisteredType(type) ? type : undefined;
+    const events = this.#pending.get(key) ?? [];
+    events.push({ name, value });
+    this.#pending.set(key, events);
+  }
+
+  /** Writes the buffered events; call once per invocation, also when it failed. */
+  flush(): void {
+    for (const [type, events] of this.#pending) {
+      if (type !== undefined) {
+        this.metrics.addDimensions({ [METRIC_DIMENSIONS.taskType]: type });
+        // An empty set publishes the `[service]` dimension set alongside the per-type one.
+        this.metrics.addDimensions({});
+      }
+      for (const { name, value } of events) {
+        this.metrics.addMetric(name, isTimingMetric(name) ? MetricUnit.Milliseconds : MetricUnit.Count, value);
+      }
+      this.metrics.publishStoredMetrics();
+    }
+    this.#pending.clear();
+  }
+}
+
+export interface Observability {
+  readonly logger: Logger;
+  readonly tracer: Tracer;
+  readonly metrics: PowertoolsTaskMetrics;
+}
+
+/**
+ * Logger, Tracer and task metrics of one function, built once at module scope. The log level comes
+ * from POWERTOOLS_LOG_LEVEL, which the stack sets from settings (infra/function-environment.ts).
+ */
+export function createObservability(serviceName: string, isRegisteredType: (type: string) => boolean): Observability {
+  return {
+    logger: new Logger({ serviceName }),
+    tracer: new Tracer({ serviceName }),
+    metrics: new PowertoolsTaskMetrics(
+      new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE }),
+      isRegisteredType,
+    ),
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * The names operators see: CloudWatch metrics the functions emit (EMF), their dimensions, and the keys
+ * of the structured log lines. The functions, the dashboard, the local console and the tests all import
+ * these constants, so a renamed metric cannot leave a dashboard widget pointing at nothing.
+ */
+export const METRICS_NAMESPACE = 'Offload';
+
+/**
+ * Value of the `service` dimension Powertools adds to every metric. One value for the three functions:
+ * a task's metrics describe the task system, and TaskCancelled comes from both the API and the worker.
+ */
+export const METRICS_SERVICE = 'offload';
+
+export const METRIC_DIMENSIONS = {
+  /** Added by Powertools to every metric. */
+  service: 'service',
+  /** Only for registered task types, so a client cannot create metrics by inventing type names. */
+  taskType: 'TaskType',
+} as const;
+
+/** Counts, one per task event. */
+export const TASK_COUNTS = {
+  submitted: 'TaskSubmitted',
+  started: 'TaskStarted',
+  succeeded: 'TaskSucceeded',
+  failed: 'TaskFailed',
+  retried: 'TaskRetried',
+  cancelled: 'TaskCancelled',
+  deadLettered: 'TaskDeadLettered',
+} as const;
+
+/** Durations in milliseconds. */
+export const TASK_TIMINGS = {
+  /** One attempt, from claim to its recorded outcome. */
+  durationMs: 'TaskDurationMs',
+  /** Submission to the first claim: how long a task waited in the queue. */
+  queueWaitMs: 'QueueWaitMs',
+} as const;
+
+export type TaskCountMetric = (typeof TASK_COUNTS)[keyof typeof TASK_COUNTS];
+export type TaskTimingMetric = (typeof TASK_TIMINGS)[keyof typeof TASK_TIMINGS];
+export type TaskMetricName = TaskCountMetric | TaskTimingMetric;
+
+export const isTimingMetric = (name: string): name is TaskTimingMetric =>
+  (Object.values(TASK_TIMINGS) as string[]).includes(name);
+
+/** Powertools service names, one per function (the `service` key of every log line). */
+export const SERVICE_NAMES = {
+  api: 'offload-api',
+  worker: 'offload-worker',
+  deadLetter: 'offload-dead-letter',
+  recovery: 'offload-recovery',
+} as const;
+
+/**
+ * Keys of the structured log lines. `ownerHash` stands in for `ownerId`: the owner is a user identity
+ * (a JWT subject), so logs carry a truncated SHA-256 of it, enough to group one owner's lines.
+ */
+export const LOG_KEYS = {
+  taskId: 'taskId',
+  type: 'type',
+  attempt: 'attempt',
+  status: 'status',
+  messageId: 'messageId',
+  requestId: 'requestId',
+  ownerHash: 'ownerHash',
+} as const;

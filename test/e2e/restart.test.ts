@@ -1,0 +1,98 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+interface RunningStack {
+  readonly process: ChildProcess;
+  readonly url: string;
+  readonly token: string;
+}
+
+/** `npm start` as a user runs it, in a child process that can be killed -9. */
+async function startStack(dataDir: string): Promise<RunningStack> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'infra/local/main.ts',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--diagnostic-tasks',
+      '--worker-timeout',
+      '2',
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
+    const token = /TOKEN=(\S+)/.exec(output)?.[1];
+    if (url && token) return { process: child, url, token };
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`local stack did not start:\n${output}`);
+}
+
+async function api(stack: RunningStack, method: string, path: string, body?: unknown) {
+  const response = await fetch(`${stack.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return (await response.json()) as { taskId: string; status: string; attempts: number };
+}
+
+async function waitFor(stack: RunningStack, taskId: string, done: (status: string) => boolean, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const task = await api(stack, 'GET', `/tasks/${taskId}`);
+    if (done(task.status)) return task;
+    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${task.status}`);
+    await sleep(100);
+  }
+}
+
+const stacks: RunningStack[] = [];
+let dataDir = '';
+afterAll(async () => {
+  for (const stack of stacks) stack.process.kill('SIGKILL');
+  if (dataDir) await rm(dataDir, { recursive: true, force: true });
+});
+
+// Runs its own stacks, so only where the suite targets the local stack.
+describe.skipIf(inject('apiUrl').startsWith('https://'))('local restart with --data-dir', () => {
+  it('brings every accepted task to a terminal state after kill -9 and a restart', { timeout: 60_000 }, async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'offload-restart-'));
+    const first = await startStack(dataDir);
+    stacks.push(first);
+    const running = await api(first, 'POST', '/tasks', { type: 'sleep', payload: { ms: 1_500 } });
+    const delayed = await api(first, 'POST', '/tasks', { type: 'echo', payload: 'later', delaySeconds: 3 });
+    const finished = await api(first, 'POST', '/tasks', { type: 'echo', payload: 'now' });
+    await waitFor(first, running.taskId, (status) => status === 'RUNNING');
+    await waitFor(first, finished.taskId, (status) => status === 'SUCCEEDED');
+
+    first.process.kill('SIGKILL');
+    await new Promise((resolve) => first.process.once('exit', resolve));
+    const second = await startStack(dataDir);
+    stacks.push(second);
+
+    const [r, d, f] = await Promise.all(
+      [running, delayed, finished].map((task) => waitFor(second, task.taskId, (status) => status === 'SUCCEEDED')),
+    );
+    // The interrupted attempt counts: the task ran again once its lease had expired.
+    expect(r?.attempts).toBe(2);
+    expect(d?.attempts).toBe(1);
+    expect(f?.attempts).toBe(1);
+  });
+});

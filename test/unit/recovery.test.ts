@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { redriveDeadLetters } from '../../functions/recovery/redrive-dead-letters.js';
+import { sweepStuckTasks } from '../../functions/recovery/sweep-stuck-tasks.js';
+import type { Task } from '../../shared/task.js';
+import { taskFactory } from '../support/factories.js';
+import { FakeTaskQueue } from '../support/fake-task-queue.js';
+import { FakeClock, RecordingLog } from '../support/fakes.js';
+import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
+
+const MINUTE = 60_000;
+
+function setup(tasks: Task[]) {
+  const clock = new FakeClock();
+  const store = new InMemoryTaskStore(tasks);
+  const queue = new FakeTaskQueue();
+  return { clock, store, queue, deps: { store, queue, clock: clock.now, log: new RecordingLog() } };
+}
+
+describe('sweepStuckTasks', () => {
+  const clock = new FakeClock();
+  const ago = (minutes: number) => new Date(clock.epochMs - minutes * MINUTE).toISOString();
+
+  it.each([
+    ['QUEUED for longer than the threshold', { status: 'QUEUED', updatedAt: ago(31) }, true],
+    [
+      'QUEUED recently (its message may still be delayed or backing off)',
+      { status: 'QUEUED', updatedAt: ago(29) },
+      false,
+    ],
+    [
+      'RUNNING with a lease that ended long ago',
+      { status: 'RUNNING', leaseExpiresAt: clock.epochMs - 31 * MINUTE },
+      true,
+    ],
+    ['RUNNING with a lease that ended recently', { status: 'RUNNING', leaseExpiresAt: clock.epochMs - MINUTE }, false],
+    ['RUNNING under a live lease', { status: 'RUNNING', leaseExpiresAt: clock.epochMs + MINUTE }, false],
+    ['SUCCEEDED long ago', { status: 'SUCCEEDED', updatedAt: ago(999) }, false],
+  ] as const)('re-enqueues a task %s: %s', async (_case, overrides, expected) => {
+    const task = taskFactory(overrides);
+    const { queue, deps } = setup([task]);
+
+    const report = await sweepStuckTasks({ ...deps, staleAfterSeconds: 30 * 60 });
+
+    expect(report.requeued).toBe(expected ? 1 : 0);
+    expect(queue.enqueued.map((call) => call.message)).toEqual(
+      expected ? [{ taskId: task.taskId, type: task.type }] : [],
+    );
+  });
+
+  it('keeps what is left of a delayed task’s delay', async () => {
+    const task = taskFactory({
+      status: 'QUEUED',
+      attempt: 0,
+      createdAt: ago(0.5),
+      updatedAt: ago(0.5),
+      delaySeconds: 120,
+    });
+    const { queue, deps } = setup([task]);
+
+    await sweepStuckTasks({ ...deps, staleAfterSeconds: 1800 }, { all: true });
+
+    expect(queue.enqueued[0]?.options).toEqual({ delaySeconds: 90 });
+  });
+
+  it('re-enqueues everything unfinished, even under a live lease, when asked for all (restart with an empty queue)', async () => {
+    const tasks = [
+      taskFactory({ status: 'QUEUED' }),
+      taskFactory({ status: 'RUNNING', leaseExpiresAt: clock.epochMs + MINUTE }),
+      taskFactory({ status: 'CANCELLED' }),
+    ];
+    const { deps } = setup(tasks);
+
+    expect(await sweepStuckTasks({ ...deps, staleAfterSeconds: 1800 }, { all: true })).toEqual({
+      scanned: 2,
+      requeued: 2,
+    });
+  });
+});
+
+describe('redriveDeadLetters', () => {
+  const deadLettered = () =>
+    taskFactory({ status: 'FAILED', attempt: 5, maxAttempts: 3, error: { code: 'DeadLettered', message: 'x' } });
+
+  it('re-queues every dead-lettered task with a fresh attempt budget, and only those', async () => {
+    const dead = deadLettered();
+    const failedOtherwise = taskFactory({ status: 'FAILED', error: { code: 'BadInput', message: 'no' } });
+    const { store, queue, deps } = setup([dead, failedOtherwise]);
+
+    const requeued = await redriveDeadLetters({ extraAttempts: 3 }, deps);
+
+    expect(requeued).toEqual([dead.taskId]);
+    expect(store.peek(dead.taskId)).toMatchObject({ status: 'QUEUED', attempt: 5, maxAttempts: 8 });
+    expect(store.peek(dead.taskId)?.error).toBeUndefined();
+    expect(queue.enqueued.map((call) => call.message.taskId)).toEqual([dead.taskId]);
+    expect(store.peek(failedOtherwise.taskId)?.status).toBe('FAILED');
+  });
+
+  it('changes nothing on a dry run', async () => {
+    const dead = deadLettered();
+    const { store, queue, deps } = setup([dead]);
+
+    expect(await redriveDeadLetters({ extraAttempts: 3, dryRun: true }, deps)).toEqual([dead.taskId]);
+    expect(store.peek(dead.taskId)?.status).toBe('FAILED');
+    expect(queue.enqueued).toEqual([]);
+  });
+
+  it('skips named tasks that are not dead-lettered', async () => {
+    const running = taskFactory({ status: 'RUNNING' });
+    const { queue, deps } = setup([running]);
+
+    expect(await redriveDeadLetters({ taskIds: [running.taskId, 'missing'], extraAttempts: 3 }, deps)).toEqual([]);
+    expect(queue.enqueued).toEqual([]);
+  });
+});
