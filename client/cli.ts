@@ -1,0 +1,289 @@
+import { readFile } from 'node:fs/promises';
+import { Presets, SingleBar } from 'cli-progress';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import {
+  OffloadApiError,
+  OffloadClientError,
+  TaskCancelledError,
+  TaskFailedError,
+  TaskWaitTimeoutError,
+} from './errors.js';
+import { OffloadClient } from './offload-client.js';
+import type { TaskStatus, TaskTypeMap, TaskView } from './task-types.js';
+
+/** Exit codes of `offload`; documented in the README. */
+export const EXIT = {
+  ok: 0,
+  taskFailed: 1,
+  usage: 2,
+  taskCancelled: 3,
+  apiError: 4,
+  waitTimeout: 5,
+  interrupted: 130,
+} as const;
+
+export const DEFAULT_URL = 'http://127.0.0.1:3000';
+
+/** Where the CLI reads and writes: the process in bin/offload.mjs, buffers in tests. */
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown };
+  /** Progress and errors. A TTY gets a progress bar, anything else plain lines. */
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly readStdin?: () => Promise<string>;
+  /** Aborts waiting and requests (Ctrl-C). */
+  readonly signal?: AbortSignal;
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+class UsageError extends Error {}
+
+const STATUSES: readonly TaskStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+
+const integer = (min: number, max: number) => (value: string) => {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < min || number > max) {
+    throw new InvalidArgumentError(`Expected an integer from ${min} to ${max}.`);
+  }
+  return number;
+};
+
+/** Runs `offload <args>` and resolves with the exit code; never calls process.exit. */
+export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = new Command('offload')
+    .description('Submit offload tasks, follow them and fetch their results.')
+    .option('--url <url>', `API base URL (env OFFLOAD_URL, default ${DEFAULT_URL})`)
+    .option('--token <token>', 'bearer token (env OFFLOAD_TOKEN)')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError();
+
+  const client = () => {
+    const { url, token } = program.opts<{ url?: string; token?: string }>();
+    // Any type and payload: the server validates them; the typed client is for code.
+    return new OffloadClient<TaskTypeMap>({
+      baseUrl: url ?? io.env.OFFLOAD_URL ?? DEFAULT_URL,
+      token: token ?? io.env.OFFLOAD_TOKEN,
+      fetch: io.fetch,
+    });
+  };
+  const print = (value: unknown) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  const wait = async (id: string, options: { json?: boolean; timeout?: number }) => {
+    exitCode = await waitAndReport(client(), id, options, io);
+  };
+
+  program
+    .command('submit')
+    .description('submit a task; prints its id, or its result with --wait')
+    .argument('<type>', 'task type, e.g. echo')
+    .argument('[payload]', 'JSON payload, @file to read it from a file, @- from stdin', '{}')
+    .option('--wait', 'wait for the task to finish and print its result')
+    .option('--json', 'print machine-readable JSON only')
+    .option('--idempotency-key <key>', 'same key and payload give back the same task (default: a random key)')
+    .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
+    .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
+    .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
+      const payload = await parsePayload(payloadArg, io);
+      const task = await client().submit(type, payload, {
+        idempotencyKey: options.idempotencyKey,
+        delaySeconds: options.delay,
+        signal: io.signal,
+      });
+      if (options.wait) return wait(task.id, options);
+      if (options.json) print(await task.status({ signal: io.signal }));
+      else io.stdout.write(`${task.id}\n`);
+    });
+
+  program
+    .command('status')
+    .description('show a task')
+    .argument('<id>', 'task id')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const task = await client().get(id, { signal: io.signal });
+      if (options.json) print(task);
+      else io.stdout.write(describeTask(task));
+    });
+
+  program
+    .command('wait')
+    .description('wait for a task to finish and print its result')
+    .argument('<id>', 'task id')
+    .option('--json', 'print machine-readable JSON only')
+    .addOption(new Option('--timeout <seconds>', 'give up after this long').argParser(integer(1, 86_400)))
+    .action(wait);
+
+  program
+    .command('cancel')
+    .description('cancel a queued task, or ask a running one to stop')
+    .argument('<id>', 'task id')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (id: string, options: { json?: boolean }) => {
+      const task = await client().task(id).cancel({ signal: io.signal });
+      if (options.json) print(task);
+      else
+        io.stdout.write(`${task.taskId} ${task.cancelRequested ? `${task.status}, cancel requested` : task.status}\n`);
+    });
+
+  program
+    .command('list')
+    .description('list your tasks, newest first')
+    .addOption(new Option('--status <status>', 'only tasks in this status').choices(STATUSES))
+    .addOption(new Option('--limit <n>', 'page size (1-100)').argParser(integer(1, 100)))
+    .option('--cursor <cursor>', 'the next page, as printed by the previous one')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (options: { status?: TaskStatus; limit?: number; cursor?: string; json?: boolean }) => {
+      const listing = await client().list({ ...options, signal: io.signal });
+      if (options.json) return void print(listing);
+      for (const task of listing.tasks) {
+        io.stdout.write(`${task.taskId}  ${task.status.padEnd(9)}  ${task.type.padEnd(12)}  ${task.createdAt}\n`);
+      }
+      if (listing.nextCursor) io.stderr.write(`more: offload list --cursor ${listing.nextCursor}\n`);
+    });
+
+  try {
+    await program.parseAsync(args, { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportError(error, io);
+  }
+}
+
+interface SubmitCliOptions {
+  readonly wait?: boolean;
+  readonly json?: boolean;
+  readonly idempotencyKey?: string;
+  readonly delay?: number;
+  readonly timeout?: number;
+}
+
+/** Follows a task to its end: progress on stderr, the result (or, with --json, the task) on stdout. */
+async function waitAndReport(
+  client: OffloadClient<TaskTypeMap>,
+  id: string,
+  options: { json?: boolean; timeout?: number },
+  io: CliIo,
+): Promise<number> {
+  const progress = options.json ? undefined : progressReporter(io);
+  try {
+    const result = await client.task(id).result({
+      signal: io.signal,
+      timeoutMs: options.timeout === undefined ? undefined : options.timeout * 1000,
+      onProgress: progress?.update,
+    });
+    progress?.stop();
+    if (options.json) io.stdout.write(`${JSON.stringify(await client.get(id, { signal: io.signal }), null, 2)}\n`);
+    else io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT.ok;
+  } catch (error) {
+    progress?.stop();
+    if (options.json && (error instanceof TaskFailedError || error instanceof TaskCancelledError)) {
+      io.stdout.write(`${JSON.stringify(error.task, null, 2)}\n`);
+    }
+    throw error;
+  }
+}
+
+interface ProgressReporter {
+  readonly update: (task: TaskView) => void;
+  readonly stop: () => void;
+}
+
+/** A cli-progress bar on a terminal; elsewhere (CI logs, pipes) one plain line per change. */
+function progressReporter(io: CliIo): ProgressReporter {
+  const percentOf = (task: TaskView) => (task.status === 'SUCCEEDED' ? 100 : (task.progress?.percent ?? 0));
+  // A finished task keeps its last progress message, which no longer says anything.
+  const messageOf = (task: TaskView) =>
+    task.status === 'QUEUED' || task.status === 'RUNNING'
+      ? [task.cancelRequested ? 'cancel requested' : '', task.progress?.message ?? ''].filter(Boolean).join(' - ')
+      : '';
+  if (!io.stderr.isTTY) {
+    return {
+      update: (task) => {
+        const percent = task.progress || task.status === 'SUCCEEDED' ? ` ${Math.round(percentOf(task))}%` : '';
+        const message = messageOf(task);
+        io.stderr.write(`${task.taskId} ${task.status}${percent}${message ? ` ${message}` : ''}\n`);
+      },
+      stop: () => {},
+    };
+  }
+  const bar = new SingleBar(
+    {
+      format: '{bar} {percentage}% | {status} {message}',
+      stream: io.stderr as NodeJS.WritableStream,
+      hideCursor: true,
+    },
+    Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update: (task) => {
+      const payload = { status: task.status, message: messageOf(task) };
+      if (!started) {
+        started = true;
+        bar.start(100, percentOf(task), payload);
+      } else bar.update(percentOf(task), payload);
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+async function parsePayload(argument: string, io: CliIo): Promise<unknown> {
+  let text = argument;
+  if (argument === '@-') {
+    if (!io.readStdin) throw new UsageError('Cannot read the payload from stdin here.');
+    text = await io.readStdin();
+  } else if (argument.startsWith('@')) {
+    try {
+      text = await readFile(argument.slice(1), 'utf8');
+    } catch (error) {
+      throw new UsageError(`Cannot read ${argument.slice(1)}: ${(error as Error).message}`);
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`The payload is not valid JSON: ${text.length > 80 ? `${text.slice(0, 80)}…` : text}`);
+  }
+}
+
+function describeTask(task: TaskView): string {
+  const lines = [`${task.taskId}  ${task.type}  ${task.status}  attempts ${task.attempts}/${task.maxAttempts}`];
+  if (task.progress)
+    lines.push(`progress: ${task.progress.percent}%${task.progress.message ? ` ${task.progress.message}` : ''}`);
+  if (task.cancelRequested) lines.push('cancel requested');
+  if (task.lastError) lines.push(`last error: ${task.lastError.code}: ${task.lastError.message}`);
+  if (task.error) lines.push(`error: ${task.error.code}: ${task.error.message}`);
+  if (task.result !== undefined) lines.push(`result: ${JSON.stringify(task.result)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function reportError(error: unknown, io: CliIo): number {
+  const fail = (code: number, message: string) => {
+    io.stderr.write(`offload: ${message}\n`);
+    return code;
+  };
+  if (error instanceof CommanderError) {
+    // Help and --version exit 0; commander has already printed its message.
+    return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  }
+  if (io.signal?.aborted) return fail(EXIT.interrupted, 'interrupted');
+  if (error instanceof UsageError) return fail(EXIT.usage, error.message);
+  if (error instanceof TaskFailedError) {
+    return fail(EXIT.taskFailed, `task ${error.taskId} FAILED: ${error.code}: ${error.message}`);
+  }
+  if (error instanceof TaskCancelledError) return fail(EXIT.taskCancelled, `task ${error.taskId} was CANCELLED`);
+  if (error instanceof TaskWaitTimeoutError) return fail(EXIT.waitTimeout, error.message);
+  if (error instanceof OffloadApiError) {
+    const details = error.details.map((detail) => `\n  ${detail.path}: ${detail.message}`).join('');
+    const requestId = error.requestId ? ` (requestId ${error.requestId})` : '';
+    return fail(EXIT.apiError, `${error.status} ${error.code}: ${error.message}${requestId}${details}`);
+  }
+  if (error instanceof OffloadClientError) return fail(EXIT.apiError, `${error.code}: ${error.message}`);
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return fail(EXIT.apiError, `${(error as Error).message}${cause?.message ? ` (${cause.message})` : ''}`);
+}

@@ -1,0 +1,30 @@
+export {
+  type ApiErrorDetail,
+  OffloadApiError,
+  OffloadClientError,
+  TaskCancelledError,
+  TaskFailedError,
+  TaskWaitTimeoutError,
+} from './errors.js';
+export {
+  type ListOptions,
+  OffloadClient,
+  type OffloadClientOptions,
+  type PollOptions,
+  type ResultOptions,
+  type RetryOptions,
+  type SubmitOptions,
+  type TaskHandle,
+} from './offload-client.js';
+export type {
+  DefaultTaskTypes,
+  PayloadOf,
+  ResultOf,
+  TaskError,
+  TaskListing,
+  TaskProgress,
+  TaskStatus,
+  TaskTypeMap,
+  TaskTypeShape,
+  TaskView,
+} from './task-types.js';

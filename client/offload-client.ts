@@ -1,0 +1,313 @@
+import {
+  type ApiErrorDetail,
+  OffloadApiError,
+  OffloadClientError,
+  TaskCancelledError,
+  TaskFailedError,
+  TaskWaitTimeoutError,
+} from './errors.js';
+import type {
+  DefaultTaskTypes,
+  PayloadOf,
+  ResultOf,
+  TaskListing,
+  TaskStatus,
+  TaskTypeMap,
+  TaskView,
+} from './task-types.js';
+
+export interface RetryOptions {
+  /** Tries per request, the first included. @default 4 */
+  readonly maxAttempts?: number;
+  /** Base of the exponential backoff when the server sends no Retry-After. @default 250 */
+  readonly baseDelayMs?: number;
+  /** Cap of one backoff delay. @default 5000 */
+  readonly maxDelayMs?: number;
+}
+
+export interface PollOptions {
+  /** First wait when the server sends no Retry-After. @default 250 */
+  readonly initialDelayMs?: number;
+  /** Cap of the growing wait between polls (Retry-After may ask for longer). @default 5000 */
+  readonly maxDelayMs?: number;
+}
+
+export interface OffloadClientOptions {
+  /** The API's base URL, e.g. `http://127.0.0.1:3000` or the stack's `ApiUrl` output. */
+  readonly baseUrl: string;
+  /** Bearer token, or a function that returns a fresh one for each request. */
+  readonly token?: string | (() => string | Promise<string>);
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Retries of 429, 503 and network errors. */
+  readonly retry?: RetryOptions;
+  /** How `result()` polls. */
+  readonly poll?: PollOptions;
+  /** Waits between tries and polls; tests pass one that records the delays. @default a timer honouring the signal */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** @default Math.random */
+  readonly random?: () => number;
+}
+
+export interface SubmitOptions {
+  /**
+   * Sent as the `Idempotency-Key` header: the same key and body give back the same task.
+   * @default a random UUID per `submit` call, reused by its retries
+   */
+  readonly idempotencyKey?: string;
+  /** Delay before the task becomes runnable, 0-900 s. */
+  readonly delaySeconds?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ResultOptions<Result> {
+  /** Give up (TaskWaitTimeoutError) after this long; the task goes on. @default no limit */
+  readonly timeoutMs?: number;
+  /** Stops waiting: the promise rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+  /** Called with the task whenever its status, attempts or progress change. */
+  readonly onProgress?: (task: TaskView<Result>) => void;
+}
+
+export interface ListOptions {
+  readonly status?: TaskStatus;
+  /** 1-100. @default 20 */
+  readonly limit?: number;
+  readonly cursor?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** A submitted task. */
+export interface TaskHandle<Result = unknown> {
+  readonly id: string;
+  /** The task's current view (one GET). */
+  status(options?: { signal?: AbortSignal }): Promise<TaskView<Result>>;
+  /**
+   * Polls until the task finishes: resolves with its result on SUCCEEDED, rejects with
+   * TaskFailedError (carrying the task's error code) on FAILED and TaskCancelledError on CANCELLED.
+   */
+  result(options?: ResultOptions<Result>): Promise<Result>;
+  /** Cancels a QUEUED task at once, asks a RUNNING one to stop; answers the task's view. */
+  cancel(options?: { signal?: AbortSignal }): Promise<TaskView<Result>>;
+}
+
+interface ApiResponse<T> {
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+const RETRYABLE_STATUSES = new Set([429, 503]);
+
+/**
+ * Typed client of the offload HTTP API. Payload and result types come from the task registry:
+ * `client.submit('sleep', { ms: 'x' })` does not compile. Uses global fetch; no AWS SDK.
+ *
+ * ```ts
+ * const client = new OffloadClient({ baseUrl: 'http://127.0.0.1:3000' });
+ * const task = await client.submit('sleep', { ms: 500 });
+ * const { sleptMs } = await task.result({ timeoutMs: 60_000 });
+ * ```
+ */
+export class OffloadClient<Types extends TaskTypeMap = DefaultTaskTypes> {
+  readonly #baseUrl: string;
+  readonly #options: OffloadClientOptions;
+  readonly #fetch: typeof fetch;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly #random: () => number;
+
+  constructor(options: OffloadClientOptions) {
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.#options = options;
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#sleep = options.sleep ?? abortableSleep;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /**
+   * Submits a task. Retries on 429, 503 and network errors with one Idempotency-Key, so a retry
+   * can never create a second task.
+   */
+  async submit<Type extends keyof Types & string>(
+    type: Type,
+    payload: PayloadOf<Types, Type>,
+    options: SubmitOptions = {},
+  ): Promise<TaskHandle<ResultOf<Types, Type>>> {
+    const body = { type, payload, ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }) };
+    const { body: task } = await this.#request<TaskView<ResultOf<Types, Type>>>('POST', '/tasks', {
+      body: JSON.stringify(body),
+      headers: {
+        'content-type': 'application/json',
+        'idempotency-key': options.idempotencyKey ?? globalThis.crypto.randomUUID(),
+      },
+      signal: options.signal,
+    });
+    return this.task<ResultOf<Types, Type>>(task.taskId);
+  }
+
+  /** A handle on a task submitted earlier, e.g. by another process. */
+  task<Result = unknown>(taskId: string): TaskHandle<Result> {
+    return {
+      id: taskId,
+      status: (options = {}) => this.get<Result>(taskId, options),
+      result: (options = {}) => this.#waitForResult<Result>(taskId, options),
+      cancel: async (options = {}) =>
+        (await this.#request<TaskView<Result>>('DELETE', taskPath(taskId), { signal: options.signal })).body,
+    };
+  }
+
+  /** One task's current view; OffloadApiError 404 for an unknown, expired or another owner's task. */
+  async get<Result = unknown>(taskId: string, options: { signal?: AbortSignal } = {}): Promise<TaskView<Result>> {
+    return (await this.#request<TaskView<Result>>('GET', taskPath(taskId), { signal: options.signal })).body;
+  }
+
+  /** A page of the caller's tasks, newest first. */
+  async list(options: ListOptions = {}): Promise<TaskListing> {
+    const query = new URLSearchParams();
+    if (options.status) query.set('status', options.status);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor) query.set('cursor', options.cursor);
+    const search = query.toString() ? `?${query}` : '';
+    return (await this.#request<TaskListing>('GET', `/tasks${search}`, { signal: options.signal })).body;
+  }
+
+  async #waitForResult<Result>(taskId: string, options: ResultOptions<Result>): Promise<Result> {
+    const { signal, timeoutMs, onProgress } = options;
+    const initialDelayMs = this.#options.poll?.initialDelayMs ?? 250;
+    const maxDelayMs = this.#options.poll?.maxDelayMs ?? 5_000;
+    const deadline = timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + timeoutMs;
+    let lastSeen = '';
+    for (let poll = 0; ; poll++) {
+      const { body: task, headers } = await this.#request<TaskView<Result>>('GET', taskPath(taskId), { signal });
+      const seen = JSON.stringify([task.status, task.attempts, task.progress, task.cancelRequested]);
+      if (seen !== lastSeen) {
+        lastSeen = seen;
+        onProgress?.(task);
+      }
+      if (task.status === 'SUCCEEDED') return task.result as Result;
+      if (task.status === 'FAILED') throw new TaskFailedError(task);
+      if (task.status === 'CANCELLED') throw new TaskCancelledError(task);
+
+      const remainingMs = deadline - Date.now();
+      if (remainingMs <= 0) throw new TaskWaitTimeoutError(task, timeoutMs ?? 0);
+      // Back off with jitter, but never sooner than the server asked; poll once more at the deadline.
+      const backoffMs = Math.min(maxDelayMs, initialDelayMs * 2 ** poll);
+      const jitteredMs = backoffMs / 2 + (this.#random() * backoffMs) / 2;
+      await this.#sleep(Math.min(remainingMs, Math.max(retryAfterMs(headers) ?? 0, jitteredMs)), signal);
+    }
+  }
+
+  /**
+   * One API call with retries. Every call the client makes is safe to repeat: GET and DELETE are
+   * idempotent and POST /tasks carries an Idempotency-Key.
+   */
+  async #request<T>(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string>; signal?: AbortSignal },
+  ): Promise<ApiResponse<T>> {
+    const maxAttempts = this.#options.retry?.maxAttempts ?? 4;
+    const baseDelayMs = this.#options.retry?.baseDelayMs ?? 250;
+    const maxDelayMs = this.#options.retry?.maxDelayMs ?? 5_000;
+    for (let attempt = 1; ; attempt++) {
+      init.signal?.throwIfAborted();
+      let response: Response;
+      try {
+        response = await this.#fetch(`${this.#baseUrl}${path}`, {
+          method,
+          headers: { accept: 'application/json', ...(await this.#authHeaders()), ...init.headers },
+          body: init.body,
+          signal: init.signal,
+        });
+      } catch (error) {
+        if (init.signal?.aborted) throw init.signal.reason;
+        if (attempt >= maxAttempts) throw networkError(this.#baseUrl, error);
+        await this.#sleep(backoff(attempt, baseDelayMs, maxDelayMs, this.#random), init.signal);
+        continue;
+      }
+      if (response.ok) {
+        const text = await response.text();
+        return { body: (text ? JSON.parse(text) : {}) as T, headers: response.headers };
+      }
+      if (RETRYABLE_STATUSES.has(response.status) && attempt < maxAttempts) {
+        await response.body?.cancel();
+        const delayMs = retryAfterMs(response.headers) ?? backoff(attempt, baseDelayMs, maxDelayMs, this.#random);
+        await this.#sleep(delayMs, init.signal);
+        continue;
+      }
+      throw await toApiError(response);
+    }
+  }
+
+  async #authHeaders(): Promise<Record<string, string>> {
+    const { token } = this.#options;
+    const value = typeof token === 'function' ? await token() : token;
+    return value ? { authorization: `Bearer ${value}` } : {};
+  }
+}
+
+const taskPath = (taskId: string) => `/tasks/${encodeURIComponent(taskId)}`;
+
+/** fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is in its cause. */
+function networkError(baseUrl: string, error: unknown): OffloadClientError {
+  const reason = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+  return new OffloadClientError('NetworkError', `Could not reach ${baseUrl}: ${reason}`, { cause: error });
+}
+
+/** Exponential backoff with full jitter, capped. */
+const backoff = (attempt: number, baseMs: number, capMs: number, random: () => number): number =>
+  random() * Math.min(capMs, baseMs * 2 ** (attempt - 1));
+
+/** `Retry-After` in milliseconds: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfterMs(headers: Headers): number | undefined {
+  const value = headers.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/** The API's error body, or what API Gateway answers itself (`{"message": "..."}`), as an OffloadApiError. */
+async function toApiError(response: Response): Promise<OffloadApiError> {
+  const text = await response.text().catch(() => '');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const error = (parsed as { error?: unknown } | undefined)?.error as
+    | { code?: unknown; message?: unknown; details?: unknown; requestId?: unknown }
+    | undefined;
+  if (error && typeof error.code === 'string' && typeof error.message === 'string') {
+    return new OffloadApiError(response.status, {
+      code: error.code,
+      message: error.message,
+      details: Array.isArray(error.details) ? (error.details as ApiErrorDetail[]) : undefined,
+      requestId: typeof error.requestId === 'string' ? error.requestId : undefined,
+    });
+  }
+  const message = (parsed as { message?: unknown } | undefined)?.message;
+  return new OffloadApiError(response.status, {
+    code: `Http${response.status}`,
+    message: typeof message === 'string' ? message : response.statusText || `HTTP ${response.status}`,
+    requestId: response.headers.get('apigw-requestid') ?? undefined,
+  });
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

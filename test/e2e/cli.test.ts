@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+
+const BIN = fileURLToPath(new URL('../../bin/offload.mjs', import.meta.url));
+
+interface CliRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `offload ...args` as a child process against the suite's stack; stdout and stderr are pipes, not TTYs. */
+function offload(...args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      ['--disable-warning=NodeVersionSupportWarning', BIN, ...args],
+      {
+        env: { ...process.env, OFFLOAD_URL: inject('apiUrl'), OFFLOAD_TOKEN: inject('apiToken'), NO_COLOR: '1' },
+        timeout: 25_000,
+      },
+      (_error, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }),
+    );
+  });
+}
+
+describe.concurrent('the offload CLI', () => {
+  it('waits for a task, prints progress lines on stderr and the result on stdout, exit 0', async () => {
+    const run = await offload('submit', 'sleep', '{"ms":1200}', '--wait');
+
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ sleptMs: 1200 });
+    const lines = run.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^[0-9a-f-]{36} SUCCEEDED 100%$/);
+    expect(lines.some((line) => /^[0-9a-f-]{36} RUNNING( \d+%.*)?$/.test(line))).toBe(true);
+  });
+
+  it('prints only the final task as JSON with --json', async () => {
+    const run = await offload('submit', 'echo', '{"via":"cli"}', '--wait', '--json');
+
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toMatchObject({ type: 'echo', status: 'SUCCEEDED', result: { via: 'cli' } });
+  });
+
+  it.runIf(inject('diagnosticTasks'))('exits 1 with the task’s error on stderr when the task fails', async () => {
+    const run = await offload('submit', 'fail', '{"code":"CliSaysNo"}', '--wait', '--json');
+
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ status: 'FAILED', error: { code: 'CliSaysNo' } });
+    expect(run.stderr).toMatch(/FAILED: CliSaysNo: Failed on purpose\./);
+  });
+
+  it('submits, shows, lists and cancels by id', async () => {
+    const submitted = await offload('submit', 'echo', '"later"', '--delay', '30');
+    const id = submitted.stdout.trim();
+
+    const cancelled = await offload('cancel', id, '--json');
+    const [status, listing] = await Promise.all([
+      offload('status', id, '--json'),
+      offload('list', '--status', 'CANCELLED', '--limit', '100', '--json'),
+    ]);
+
+    expect(submitted.code).toBe(0);
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(cancelled.code).toBe(0);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ taskId: id, status: 'CANCELLED' });
+    expect(JSON.parse(status.stdout)).toMatchObject({ taskId: id, status: 'CANCELLED' });
+    expect(JSON.parse(listing.stdout).tasks.map((task: { taskId: string }) => task.taskId)).toContain(id);
+  });
+
+  it.each([
+    ['an API error', ['submit', 'sleep', '{"ms":"x"}'], 4, /400 InvalidPayload: .*\n {2}payload\.ms: /],
+    ['a payload that is not JSON', ['submit', 'echo', '{nope'], 2, /not valid JSON/],
+    ['an unknown command', ['frobnicate'], 2, /unknown command/],
+  ])('exits %s with the reason on stderr', async (_case, args, code, message) => {
+    const run = await offload(...args);
+
+    expect(run.code).toBe(code);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(message);
+  });
+});

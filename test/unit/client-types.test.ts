@@ -1,0 +1,40 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
+import { OffloadClient, type PayloadOf, type ResultOf, type TaskHandle } from '../../client/index.js';
+import type { diagnosticTaskTypes, taskTypes } from '../../functions/tasks/registry.js';
+
+// Checked by tsc (`npm run typecheck`): the calls below are never made, only compiled.
+const client = new OffloadClient({ baseUrl: 'http://127.0.0.1:3000' });
+type Diagnostic = typeof taskTypes & typeof diagnosticTaskTypes;
+
+describe('payload and result types inferred from the registry', () => {
+  it('takes each type’s payload input and yields its run result', () => {
+    expectTypeOf<PayloadOf<typeof taskTypes, 'sleep'>>().toEqualTypeOf<{ ms: number }>();
+    expectTypeOf<ResultOf<typeof taskTypes, 'sleep'>>().toEqualTypeOf<{ sleptMs: number }>();
+    expectTypeOf<PayloadOf<typeof taskTypes, 'echo'>>().toEqualTypeOf<z.core.util.JSONType>();
+    expectTypeOf(client.submit<'sleep'>).returns.resolves.toEqualTypeOf<TaskHandle<{ sleptMs: number }>>();
+    expectTypeOf<TaskHandle<{ sleptMs: number }>['result']>().returns.resolves.toEqualTypeOf<{ sleptMs: number }>();
+  });
+
+  it('leaves out payload fields that have defaults', () => {
+    expectTypeOf<PayloadOf<Diagnostic, 'fail'>>().toEqualTypeOf<{ code: string; message?: string | undefined }>();
+    expectTypeOf<ResultOf<Diagnostic, 'flaky'>>().toEqualTypeOf<{ attempt: number }>();
+  });
+
+  it('rejects unknown types and payloads of the wrong shape at compile time', () => {
+    const compileOnly = () => {
+      // @ts-expect-error ms must be a number
+      void client.submit('sleep', { ms: 'x' });
+      // @ts-expect-error ms is required
+      void client.submit('sleep', {});
+      // @ts-expect-error sleep takes no other field
+      void client.submit('sleep', { ms: 1, extra: true });
+      // @ts-expect-error no such task type
+      void client.submit('nope', {});
+      // @ts-expect-error diagnostic types are not in the default registry
+      void client.submit('fail', { code: 'Boom' });
+      void new OffloadClient<Diagnostic>({ baseUrl: '' }).submit('fail', { code: 'Boom' });
+    };
+    expectTypeOf(compileOnly).toBeFunction();
+  });
+});

@@ -1,0 +1,286 @@
+import { describe, expect, it } from 'vitest';
+import {
+  OffloadApiError,
+  OffloadClient,
+  OffloadClientError,
+  TaskCancelledError,
+  TaskFailedError,
+  type TaskView,
+  TaskWaitTimeoutError,
+} from '../../client/index.js';
+
+const TASK_ID = '6f1c8a52-3a5e-4c1e-9d8e-1b2c3d4e5f60';
+
+const view = (overrides: Partial<TaskView> = {}): TaskView => ({
+  taskId: TASK_ID,
+  type: 'echo',
+  status: 'QUEUED',
+  attempts: 0,
+  maxAttempts: 3,
+  createdAt: '2026-11-26T12:00:00.000Z',
+  updatedAt: '2026-11-26T12:00:00.000Z',
+  ...overrides,
+});
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+type Answer = Response | Error;
+
+/** A fetch that answers from a script and records each request; sleeps are recorded, not waited. */
+function fakeApi(answers: Answer[], options: { random?: () => number } = {}) {
+  const requests: { method: string; url: string; headers: Headers; body?: string }[] = [];
+  const sleeps: number[] = [];
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    requests.push({
+      method: init?.method ?? 'GET',
+      url: String(input),
+      headers: new Headers(init?.headers),
+      body: init?.body as string | undefined,
+    });
+    const answer = answers.shift();
+    if (!answer) throw new Error('the fake API ran out of answers');
+    if (answer instanceof Error) throw answer;
+    return answer;
+  };
+  const client = new OffloadClient({
+    baseUrl: 'https://api.example.com/',
+    token: 'tok',
+    fetch,
+    random: options.random ?? (() => 0.5),
+    sleep: async (ms, signal) => {
+      sleeps.push(ms);
+      signal?.throwIfAborted();
+    },
+  });
+  return { client, requests, sleeps };
+}
+
+const unavailable = () =>
+  json(
+    503,
+    { error: { code: 'ServiceUnavailable', message: 'The task queue is unavailable; retry later.', requestId: 'r-1' } },
+    {
+      'retry-after': '2',
+    },
+  );
+
+describe('OffloadClient.submit', () => {
+  it('posts the type, payload and delay with a bearer token and an Idempotency-Key', async () => {
+    const { client, requests } = fakeApi([json(202, view())]);
+
+    const task = await client.submit('sleep', { ms: 10 }, { delaySeconds: 5 });
+
+    expect(task.id).toBe(TASK_ID);
+    const [request] = requests;
+    expect(request?.method).toBe('POST');
+    expect(request?.url).toBe('https://api.example.com/tasks');
+    expect(JSON.parse(request?.body ?? '')).toEqual({ type: 'sleep', payload: { ms: 10 }, delaySeconds: 5 });
+    expect(request?.headers.get('authorization')).toBe('Bearer tok');
+    expect(request?.headers.get('content-type')).toBe('application/json');
+    expect(request?.headers.get('idempotency-key')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('retries 503 after its Retry-After, reusing the one Idempotency-Key', async () => {
+    const { client, requests, sleeps } = fakeApi([unavailable(), unavailable(), json(202, view())]);
+
+    const task = await client.submit('echo', { hello: 'world' });
+
+    expect(task.id).toBe(TASK_ID);
+    expect(requests).toHaveLength(3);
+    const keys = new Set(requests.map((request) => request.headers.get('idempotency-key')));
+    expect(keys.size).toBe(1);
+    expect([...keys][0]).toBeTruthy();
+    expect(sleeps).toEqual([2000, 2000]);
+  });
+
+  it.each([
+    ['a network error', () => new TypeError('fetch failed')],
+    ['429 without Retry-After', () => json(429, { message: 'Too Many Requests' })],
+  ])('retries %s with jittered backoff and the caller’s key', async (_case, failure) => {
+    const { client, requests, sleeps } = fakeApi([failure(), failure(), json(202, view())]);
+
+    await client.submit('echo', 1, { idempotencyKey: 'order-42' });
+
+    expect(requests.map((request) => request.headers.get('idempotency-key'))).toEqual([
+      'order-42',
+      'order-42',
+      'order-42',
+    ]);
+    // Full jitter with random() = 0.5 over 250 ms, then 500 ms.
+    expect(sleeps).toEqual([125, 250]);
+  });
+
+  it('gives up after maxAttempts with the last error as an OffloadApiError', async () => {
+    const { client, requests } = fakeApi([unavailable(), unavailable(), unavailable(), unavailable()]);
+
+    const error = await client.submit('echo', {}).catch((caught: unknown) => caught);
+
+    expect(requests).toHaveLength(4);
+    expect(error).toBeInstanceOf(OffloadApiError);
+    expect(error).toMatchObject({ status: 503, code: 'ServiceUnavailable', requestId: 'r-1' });
+  });
+
+  it('gives up on an unreachable API with a NetworkError naming the reason', async () => {
+    const refused = () => new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
+    const { client, requests } = fakeApi([refused(), refused(), refused(), refused()]);
+
+    const error = await client.list().catch((caught: unknown) => caught);
+
+    expect(requests).toHaveLength(4);
+    expect(error).toBeInstanceOf(OffloadClientError);
+    expect(error).toMatchObject({ code: 'NetworkError', message: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('does not retry a 400, and carries its code, details and request id', async () => {
+    const body = {
+      error: {
+        code: 'InvalidPayload',
+        message: 'The payload does not match task type "sleep".',
+        details: [{ path: 'payload.ms', message: 'Invalid input: expected number, received string' }],
+        requestId: 'r-400',
+      },
+    };
+    const { client, requests } = fakeApi([json(400, body)]);
+
+    const error = await client.submit('sleep', { ms: 1 }).catch((caught: unknown) => caught);
+
+    expect(requests).toHaveLength(1);
+    expect(error).toMatchObject({
+      name: 'OffloadApiError',
+      status: 400,
+      code: 'InvalidPayload',
+      details: body.error.details,
+      requestId: 'r-400',
+    });
+  });
+
+  it('turns an API Gateway error body into an OffloadApiError with an Http code', async () => {
+    const { client } = fakeApi([json(401, { message: 'Unauthorized' }, { 'apigw-requestid': 'gw-1' })]);
+
+    const error = await client.get(TASK_ID).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ status: 401, code: 'Http401', message: 'Unauthorized', requestId: 'gw-1' });
+  });
+});
+
+describe('TaskHandle.result', () => {
+  const running = (progress?: TaskView['progress'], headers: Record<string, string> = { 'retry-after': '1' }) =>
+    json(200, view({ status: 'RUNNING', attempts: 1, ...(progress && { progress }) }), headers);
+
+  it('polls until SUCCEEDED, never sooner than Retry-After, and resolves with the result', async () => {
+    const { client, sleeps, requests } = fakeApi([
+      running(undefined, { 'retry-after': '3' }),
+      running(),
+      json(200, view({ status: 'SUCCEEDED', attempts: 1, result: { sleptMs: 5 } })),
+    ]);
+
+    const result = await client.task<{ sleptMs: number }>(TASK_ID).result();
+
+    expect(result).toEqual({ sleptMs: 5 });
+    expect(requests.map((request) => `${request.method} ${request.url}`)).toEqual(
+      Array(3).fill(`GET https://api.example.com/tasks/${TASK_ID}`),
+    );
+    expect(sleeps).toEqual([3000, 1000]);
+  });
+
+  it('backs off with jitter up to the cap when the server gives no Retry-After', async () => {
+    const polls = Array.from({ length: 7 }, () => running(undefined, {}));
+    const { client, sleeps } = fakeApi([...polls, json(200, view({ status: 'SUCCEEDED', result: 1 }))], {
+      random: () => 1,
+    });
+
+    await client.task(TASK_ID).result();
+
+    expect(sleeps).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000]);
+  });
+
+  it('reports each change of status or progress once', async () => {
+    const { client } = fakeApi([
+      json(200, view()),
+      running({ percent: 10 }),
+      running({ percent: 10 }),
+      running({ percent: 60, message: 'half' }),
+      json(200, view({ status: 'SUCCEEDED', result: 'ok' })),
+    ]);
+    const seen: string[] = [];
+
+    await client.task(TASK_ID).result({
+      onProgress: (task) =>
+        seen.push(`${task.status} ${task.progress?.percent ?? '-'} ${task.progress?.message ?? ''}`),
+    });
+
+    expect(seen).toEqual(['QUEUED - ', 'RUNNING 10 ', 'RUNNING 60 half', 'SUCCEEDED - ']);
+  });
+
+  it('rejects with TaskFailedError carrying the task’s error code', async () => {
+    const failed = view({ status: 'FAILED', attempts: 1, error: { code: 'Boom', message: 'It broke.' } });
+    const { client } = fakeApi([json(200, failed)]);
+
+    const error = await client
+      .task(TASK_ID)
+      .result()
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(TaskFailedError);
+    expect(error).toMatchObject({ code: 'Boom', message: 'It broke.', taskId: TASK_ID, task: failed });
+  });
+
+  it('rejects with TaskCancelledError when the task was cancelled', async () => {
+    const { client } = fakeApi([json(200, view({ status: 'CANCELLED' }))]);
+
+    const error = await client
+      .task(TASK_ID)
+      .result()
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(TaskCancelledError);
+    expect(error).toMatchObject({ code: 'Cancelled', taskId: TASK_ID });
+  });
+
+  it('stops polling when aborted, rejecting with the signal’s reason', async () => {
+    const controller = new AbortController();
+    const { client, requests } = fakeApi([running(), running(), running()]);
+    const reason = new Error('user gave up');
+
+    const error = await client
+      .task(TASK_ID)
+      .result({ signal: controller.signal, onProgress: () => controller.abort(reason) })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBe(reason);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('gives up at timeoutMs with TaskWaitTimeoutError and the last view', async () => {
+    const { client } = fakeApi([running({ percent: 5 })]);
+
+    const error = await client
+      .task(TASK_ID)
+      .result({ timeoutMs: 0 })
+      .catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(TaskWaitTimeoutError);
+    expect(error).toMatchObject({ code: 'WaitTimeout', task: { status: 'RUNNING', progress: { percent: 5 } } });
+  });
+});
+
+describe('OffloadClient.list and cancel', () => {
+  it('sends the filters as a query string', async () => {
+    const { client, requests } = fakeApi([json(200, { tasks: [view()], nextCursor: 'c2' })]);
+
+    const listing = await client.list({ status: 'RUNNING', limit: 5, cursor: 'c1' });
+
+    expect(requests[0]?.url).toBe('https://api.example.com/tasks?status=RUNNING&limit=5&cursor=c1');
+    expect(listing).toEqual({ tasks: [view()], nextCursor: 'c2' });
+  });
+
+  it('cancels with DELETE and answers the task view', async () => {
+    const { client, requests } = fakeApi([json(200, view({ status: 'CANCELLED' }))]);
+
+    const task = await client.task(TASK_ID).cancel();
+
+    expect(requests[0]?.method).toBe('DELETE');
+    expect(task.status).toBe('CANCELLED');
+  });
+});
