@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
 import { TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
+import { checkStorableJson } from '../../shared/storable-json.js';
 import { isTerminal, type Task, type TaskError } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
@@ -172,7 +173,7 @@ async function execute(task: Task, remainingMs: number, deps: RunTaskDeps): Prom
       progress: progress.report,
     });
     // A handler that finished despite a cancel request did the work: report it as done.
-    return toSucceeded(result, deps.maxResultBytes);
+    return toSucceeded(result, resultBudget(task, deps.maxResultBytes));
   } catch (error) {
     if (cancellation.signal.aborted) return { status: 'CANCELLED' };
     if (error instanceof PermanentError) return { status: 'FAILED', error: describe(error, error.code) };
@@ -216,6 +217,20 @@ function watchForCancel(
 }
 
 /** Results are stored as JSON: normalise now, and refuse what would not fit in the item. */
+/** Results must be what a DynamoDB map can hold (depth, number range); checked like payloads. */
+const StorableResult = z.unknown().superRefine(checkStorableJson);
+
+/** DynamoDB's item limit, less room for what completion adds (status, timestamps, error, progress). */
+const ITEM_LIMIT_BYTES = 400 * 1024;
+const ITEM_MARGIN_BYTES = 8 * 1024;
+
+/**
+ * The result shares the task's item with its payload: the budget is the smaller of the setting and
+ * what the item has left. The item's JSON length overestimates DynamoDB's size, which keeps this safe.
+ */
+const resultBudget = (task: Task, maxResultBytes: number): number =>
+  Math.min(maxResultBytes, ITEM_LIMIT_BYTES - ITEM_MARGIN_BYTES - Buffer.byteLength(JSON.stringify(task)));
+
 function toSucceeded(result: unknown, maxBytes: number): AttemptOutcome {
   let json: string | undefined;
   try {
@@ -233,7 +248,11 @@ function toSucceeded(result: unknown, maxBytes: number): AttemptOutcome {
       error: { code: 'ResultTooLarge', message: `The result is larger than ${maxBytes} bytes; store it elsewhere.` },
     };
   }
-  return { status: 'SUCCEEDED', result: JSON.parse(json) };
+  const storable = StorableResult.safeParse(JSON.parse(json));
+  if (!storable.success) {
+    return { status: 'FAILED', error: { code: 'InvalidResult', message: z.prettifyError(storable.error) } };
+  }
+  return { status: 'SUCCEEDED', result: storable.data };
 }
 
 async function finish(task: Task, outcome: TaskOutcome, deps: RunTaskDeps): Promise<void> {

@@ -333,6 +333,33 @@ describe('runTask', () => {
     expect(queue.retries).toEqual([]);
   });
 
+  it('counts the payload against the item limit: a large payload leaves less room for the result', async () => {
+    const task = taskFactory({ type: 'spy', payload: 'p'.repeat(300 * 1024) });
+    const { registry } = spyTaskType(async () => 'r'.repeat(100 * 1024));
+    const { store, deps } = setup([task], { registry, maxResultBytes: 256 * 1024 });
+
+    await runTask(sqsRecordFor(task), deps);
+
+    expect(store.peek(task.taskId)).toMatchObject({ status: 'FAILED', error: { code: 'ResultTooLarge' } });
+  });
+
+  it.each([
+    ['an integer DynamoDB cannot hold exactly', { n: 2 ** 60 }],
+    ['a number too close to 0', { n: 1e-200 }],
+  ])(
+    'fails a result with %s as InvalidResult instead of retrying a write that cannot succeed',
+    async (_case, result) => {
+      const task = taskFactory({ type: 'spy' });
+      const { registry } = spyTaskType(async () => result);
+      const { store, queue, deps } = setup([task], { registry });
+
+      await runTask(sqsRecordFor(task), deps);
+
+      expect(store.peek(task.taskId)).toMatchObject({ status: 'FAILED', error: { code: 'InvalidResult' } });
+      expect(queue.retries).toEqual([]);
+    },
+  );
+
   it('fails a task whose type is no longer registered with UnknownTaskType', async () => {
     const task = taskFactory({ type: 'retired' });
     const { store, queue, deps } = setup([task]);

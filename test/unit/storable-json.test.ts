@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { checkStorableJson, MAX_PAYLOAD_DEPTH } from '../../functions/api/storable-json.js';
+import { checkStorableJson, MAX_PAYLOAD_DEPTH } from '../../shared/storable-json.js';
 
 const Storable = z.unknown().superRefine(checkStorableJson);
 const nested = (depth: number): unknown => JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`);
