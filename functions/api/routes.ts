@@ -118,5 +118,7 @@ function unmatched(request: HttpRequest): HttpResponse {
   if (request.routeKey !== DEFAULT_ROUTE) throw new NotFoundError(`No route for ${request.routeKey}.`);
   const allowed = ROUTE_METHODS.find(([pattern]) => pattern.test(request.path))?.[1];
   if (allowed && !allowed.includes(request.method)) throw new MethodNotAllowedError(allowed);
-  throw new NotFoundError(`No route for ${request.method} ${request.path}.`);
+  // The path is the caller's input: echo only its start.
+  const path = request.path.length > 100 ? `${request.path.slice(0, 100)}…` : request.path;
+  throw new NotFoundError(`No route for ${request.method.slice(0, 16)} ${path}.`);
 }

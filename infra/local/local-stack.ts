@@ -150,7 +150,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: api.handler,
     context: () => lambdaContext('offload-api', s.api.timeoutSeconds * 1000, s.api.memoryMiB),
     onError,
-    localRoutes: opsConsole.handle,
+    // The console shows every owner's tasks without a token: loopback only.
+    localRoutes: isLoopback(options.host ?? s.local.host) ? opsConsole.handle : undefined,
     authorize: createLocalAuthorizer(devKey),
   });
 
@@ -172,3 +173,5 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     },
   };
 }
+
+export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { settings } from '../settings.js';
 import { DEV_TOKEN_LIFETIME, mintDevToken } from './dev-key.js';
-import { startLocalStack } from './local-stack.js';
+import { isLoopback, startLocalStack } from './local-stack.js';
 import { CONSOLE_PATHS } from './ops-console.js';
 import { removeLocalState, writeLocalState } from './state-file.js';
 
@@ -52,8 +52,12 @@ const stack = await startLocalStack({
 const token = await mintDevToken(stack.devKey, { sub: 'dev' });
 const dataDirOption = values['data-dir'] ? ` --data-dir ${values['data-dir']}` : '';
 
+const consoleLine = isLoopback(values.host ?? settings.local.host)
+  ? `Console (metrics, queue depth, tasks; no token needed): ${stack.url}${CONSOLE_PATHS.page}`
+  : 'Console: off (it needs no token, so it is served on loopback only)';
+
 console.log(`offload local stack listening on ${stack.url}
-Console (metrics, queue depth, tasks; no token needed): ${stack.url}${CONSOLE_PATHS.page}
+${consoleLine}
 
 Dev token for owner "dev" (valid ${DEV_TOKEN_LIFETIME}; another: npm run -s token -- --sub NAME${dataDirOption}):
   TOKEN=${token}
