@@ -1,0 +1,176 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { deflateRawSync } from 'node:zlib';
+import { App, Stack } from 'aws-cdk-lib';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS, LAMBDA_RUNTIME } from '../infra/bundling.js';
+import { functionEnvironment } from '../infra/function-environment.js';
+import { ENV } from '../shared/env-names.js';
+import { median, round } from './stats.js';
+
+const repoFile = (path: string) => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
+/** The Lambdas (those present in this checkout) and the baseline each is compared with (same SDK clients, nothing else). */
+const FUNCTIONS = [
+  { name: 'api', entry: 'functions/api/handler.ts', baseline: 'dynamo-sqs' },
+  { name: 'worker', entry: 'functions/worker/handler.ts', baseline: 'dynamo-sqs' },
+  { name: 'dead-letter', entry: 'functions/dead-letter/handler.ts', baseline: 'dynamo' },
+  { name: 'recovery', entry: 'functions/recovery/handler.ts', baseline: 'dynamo-sqs' },
+] as const;
+const BASELINES = {
+  'dynamo-sqs': 'bench/cold-start/baseline-dynamo-sqs.ts',
+  dynamo: 'bench/cold-start/baseline-dynamo.ts',
+} as const;
+
+export interface ColdStartFigure {
+  /** Minified bundle (index.mjs). */
+  readonly bytes: number;
+  readonly sourceMapBytes: number;
+  /** Deployment package: index.mjs + index.mjs.map, deflated as a zip would hold them. */
+  readonly zipBytes: number;
+  readonly zipBytesWithoutSourceMap: number;
+  readonly initMs: number;
+  readonly initMsWithoutSourceMaps: number;
+  readonly baseline: string;
+  readonly baselineBytes: number;
+  readonly baselineZipBytes: number;
+  readonly baselineInitMs: number;
+  /** initMs ÷ baselineInitMs. */
+  readonly ratio: number;
+}
+
+interface Bundle {
+  readonly dir: string;
+  readonly bytes: number;
+  readonly sourceMapBytes: number;
+  readonly zipBytes: number;
+  readonly zipBytesWithoutSourceMap: number;
+}
+
+/**
+ * Bundles each function with CDK's own NodejsFunction and the construct's options (infra/bundling.ts),
+ * so the bundle is the one `cdk deploy` uploads, then times the import of each bundle in fresh `node`
+ * processes, interleaved with its baseline so machine noise hits both alike.
+ */
+export async function measureColdStart(runs: number): Promise<Record<string, ColdStartFigure>> {
+  const functions = FUNCTIONS.filter((f) => existsSync(repoFile(f.entry)));
+  const outdir = mkdtempSync(join(tmpdir(), 'offload-bench-bundles-'));
+  try {
+    const entries = {
+      ...Object.fromEntries(functions.map((f) => [f.name, f.entry])),
+      ...Object.fromEntries(Object.entries(BASELINES).map(([name, entry]) => [`baseline-${name}`, entry])),
+    };
+    const bundles = bundleAll(entries, outdir);
+    const samples = new Map<string, number[]>();
+    const record = (key: string, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
+    for (let run = 0; run < runs; run++) {
+      for (const [name, bundle] of Object.entries(bundles)) {
+        record(name, timeImport(bundle.dir, true));
+        if (!name.startsWith('baseline-')) record(`${name} (no source maps)`, timeImport(bundle.dir, false));
+      }
+    }
+    const initOf = (key: string) => round(median(samples.get(key) ?? []));
+    return Object.fromEntries(
+      functions.map((f) => {
+        const bundle = bundles[f.name] as Bundle;
+        const baseline = bundles[`baseline-${f.baseline}`] as Bundle;
+        const initMs = initOf(f.name);
+        const baselineInitMs = initOf(`baseline-${f.baseline}`);
+        const figure: ColdStartFigure = {
+          bytes: bundle.bytes,
+          sourceMapBytes: bundle.sourceMapBytes,
+          zipBytes: bundle.zipBytes,
+          zipBytesWithoutSourceMap: bundle.zipBytesWithoutSourceMap,
+          initMs,
+          initMsWithoutSourceMaps: initOf(`${f.name} (no source maps)`),
+          baseline: BASELINES[f.baseline],
+          baselineBytes: baseline.bytes,
+          baselineZipBytes: baseline.zipBytes,
+          baselineInitMs,
+          ratio: round(initMs / baselineInitMs, 3),
+        };
+        return [f.name, figure];
+      }),
+    );
+  } finally {
+    rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function bundleAll(entries: Record<string, string>, outdir: string): Record<string, Bundle> {
+  const app = new App({ outdir });
+  const stack = new Stack(app, 'BenchBundles');
+  const functions = Object.entries(entries).map(([name, entry]) => ({
+    name,
+    fn: new NodejsFunction(stack, name, {
+      entry: repoFile(entry),
+      handler: 'handler',
+      runtime: LAMBDA_RUNTIME,
+      architecture: LAMBDA_ARCHITECTURE,
+      bundling: LAMBDA_BUNDLING,
+    }),
+  }));
+  app.synth();
+  return Object.fromEntries(
+    functions.map(({ name, fn }) => {
+      const assetPath = (fn.node.findChild('Code') as unknown as { assetPath: string }).assetPath;
+      const dir = join(outdir, assetPath);
+      const files = readdirSync(dir).map((file) => ({ file, data: readFileSync(join(dir, file)) }));
+      return [
+        name,
+        {
+          dir,
+          bytes: statSync(join(dir, 'index.mjs')).size,
+          sourceMapBytes: statSync(join(dir, 'index.mjs.map')).size,
+          zipBytes: zipSize(files),
+          zipBytesWithoutSourceMap: zipSize(files.filter(({ file }) => !file.endsWith('.map'))),
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * Size of a zip holding these files, each deflated at level 9 as the CDK asset publisher's archiver
+ * does: local header (30 B + name), data, data descriptor (16 B), central directory entry (46 B + name),
+ * end record (22 B). Computed, not written: the figure is what counts against Lambda's limits.
+ */
+function zipSize(files: readonly { file: string; data: Buffer }[]): number {
+  let size = 22;
+  for (const { file, data } of files) {
+    const name = Buffer.byteLength(file);
+    size += 30 + name + deflateRawSync(data, { level: 9 }).length + 16 + 46 + name;
+  }
+  return size;
+}
+
+const PROBE = repoFile('bench/cold-start/probe.mjs');
+
+/** One fresh process, the function's environment pointing at an endpoint nothing listens on. */
+function timeImport(dir: string, sourceMaps: boolean): number {
+  const dummyEndpoint = 'http://127.0.0.1:9';
+  const env = {
+    PATH: process.env.PATH ?? '',
+    ...functionEnvironment({
+      tableName: 'offload-tasks',
+      queueUrl: `${dummyEndpoint}/000000000000/offload-tasks`,
+    }),
+    [ENV.dynamodbEndpoint]: dummyEndpoint,
+    [ENV.sqsEndpoint]: dummyEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'bench',
+    AWS_SECRET_ACCESS_KEY: 'bench',
+    AWS_LAMBDA_FUNCTION_NAME: 'offload-bench',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+    ...(sourceMaps && { NODE_OPTIONS: LAMBDA_NODE_OPTIONS }),
+  };
+  const output = execFileSync(process.execPath, [PROBE, pathToFileURL(join(dir, 'index.mjs')).href], {
+    env,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return (JSON.parse(output) as { initMs: number }).initMs;
+}

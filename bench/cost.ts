@@ -1,0 +1,103 @@
+import { PRICES } from './prices.js';
+
+/** Everything the cost model needs, all measured in the run except memory sizes and retention (settings). */
+export interface CostInputs {
+  /** SDK requests per task on the submit → SUCCEEDED path, by `service operation`. */
+  readonly requestsPerTask: Readonly<Record<string, number>>;
+  /** Worker invocations per task (non-empty receives of the mapping: the batching window is 0). */
+  readonly workerInvocationsPerTask: number;
+  /** Largest item size seen in each stage of a task's life, bytes (DynamoDB rules). */
+  readonly itemBytes: { readonly queued: number; readonly running: number; readonly finished: number };
+  /** Global secondary indexes that every write also updates (the owner index projects ALL). */
+  readonly indexesWritten: number;
+  /** The status poll reads strongly consistent (ConsistentRead: true). */
+  readonly consistentPoll: boolean;
+  /** Billed milliseconds per invocation (upper bounds measured locally). */
+  readonly durationsMs: { readonly submit: number; readonly poll: number; readonly worker: number };
+  readonly memoryMiB: { readonly api: number; readonly worker: number };
+  readonly sqsMessageBytes: number;
+  readonly retentionDays: number;
+  /** The recovery sweep Scans the whole table this often (eventually consistent); undefined when there is none. */
+  readonly sweepIntervalMinutes?: number;
+}
+
+export interface CostLine {
+  readonly item: string;
+  readonly quantityPerTask: number;
+  readonly usdPerMillionTasks: number;
+}
+
+/** Cost per million tasks, each submitted once and polled once, with no free tier. */
+export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lines: CostLine[] } {
+  const r = (op: string) => inputs.requestsPerTask[op] ?? 0;
+  const { lambda, httpApi, sqs, dynamodb } = PRICES;
+  const gbSeconds = (memoryMiB: number, ms: number) => (memoryMiB / 1024) * (Math.ceil(ms) / 1000);
+  const writeUnits = (bytes: number) => Math.ceil(bytes / dynamodb.writeUnitBytes);
+  const { queued, running, finished } = inputs.itemBytes;
+  // An update is billed on the larger of the item before and after it.
+  const putUnits = writeUnits(queued);
+  const updateUnits = writeUnits(Math.max(queued, running, finished));
+  const writesPerTask =
+    (r('DynamoDB PutItem') * putUnits + (r('DynamoDB UpdateItem') + r('DynamoDB DeleteItem')) * updateUnits) *
+    (1 + inputs.indexesWritten);
+  const readUnit = Math.ceil(finished / dynamodb.readUnitBytes) * (inputs.consistentPoll ? 1 : 0.5);
+  // One poll per task, plus any read on the path (a claim that lost, a cancel check).
+  const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + 1) * readUnit;
+  const sqsChunks = Math.ceil(inputs.sqsMessageBytes / sqs.chunkBytes);
+  const sqsRequests =
+    r('SQS SendMessage') * sqsChunks +
+    r('SQS ReceiveMessage') +
+    r('SQS DeleteMessage') +
+    r('SQS DeleteMessageBatch') +
+    r('SQS ChangeMessageVisibility');
+  const storedBytes = (finished + dynamodb.itemOverheadBytes) * (1 + inputs.indexesWritten);
+  const gbMonths = (storedBytes / 1024 ** 3) * (inputs.retentionDays / 30);
+  // Every item is read by each sweep during its whole life in the table: Scan bills the bytes it reads, filter or not.
+  const sweepsPerItem = inputs.sweepIntervalMinutes
+    ? (inputs.retentionDays * 24 * 60) / inputs.sweepIntervalMinutes
+    : 0;
+  const sweepReadUnits = (sweepsPerItem * finished) / dynamodb.readUnitBytes / 2;
+  const apiInvocations = 2;
+  const gbSecondsPerTask =
+    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.submit) +
+    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll) +
+    gbSeconds(inputs.memoryMiB.worker, inputs.durationsMs.worker) * inputs.workerInvocationsPerTask;
+  const line = (item: string, quantityPerTask: number, usdPerUnit: number): CostLine => ({
+    item,
+    quantityPerTask,
+    usdPerMillionTasks: usdPerUnit * quantityPerTask * 1e6,
+  });
+  const perMillion = 1e-6;
+  const lines: CostLine[] = [
+    line('HTTP API requests (submit + 1 poll)', 2, httpApi.perMillionRequests * perMillion),
+    line(
+      'Lambda requests (API ×2 + worker share)',
+      apiInvocations + inputs.workerInvocationsPerTask,
+      lambda.perMillionRequests * perMillion,
+    ),
+    line(
+      `Lambda GB-s arm64 (API ${inputs.memoryMiB.api} MB, worker ${inputs.memoryMiB.worker} MB)`,
+      gbSecondsPerTask,
+      lambda.perGbSecondArm64,
+    ),
+    line('SQS requests (64 KB chunks)', sqsRequests, sqs.perMillionRequests * perMillion),
+    line(
+      `DynamoDB write units (table + ${inputs.indexesWritten} GSI)`,
+      writesPerTask,
+      dynamodb.perMillionWriteRequestUnits * perMillion,
+    ),
+    line(
+      `DynamoDB read units (poll${inputs.consistentPoll ? ', strongly consistent' : ''})`,
+      readsPerTask,
+      dynamodb.perMillionReadRequestUnits * perMillion,
+    ),
+    line(
+      `DynamoDB read units of the recovery sweep (Scan every ${inputs.sweepIntervalMinutes ?? '-'} min × ${inputs.retentionDays} days)`,
+      sweepReadUnits,
+      dynamodb.perMillionReadRequestUnits * perMillion,
+    ),
+    line(`DynamoDB storage (${inputs.retentionDays} days, GB-month)`, gbMonths, dynamodb.storagePerGbMonth),
+  ];
+  const totalUsd = lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0);
+  return { totalUsd, lines };
+}

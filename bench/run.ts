@@ -1,0 +1,400 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { generateDevKey, mintDevToken } from '../infra/local/dev-key.js';
+import { startLocalStack } from '../infra/local/local-stack.js';
+import { settings } from '../infra/settings.js';
+import { createDocumentClient, createSqsClient, onSdkClientCreated } from '../shared/aws/clients.js';
+import { loadConfig } from '../shared/config.js';
+import { serializeTaskMessage } from '../shared/task-message.js';
+import { measureColdStart } from './cold-start.js';
+import { costPerMillionTasks } from './cost.js';
+import { HttpClient } from './http-client.js';
+import { printReport, type Report } from './report.js';
+import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.js';
+import { median, percentiles, round, timedPool } from './stats.js';
+
+const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const SIZES = args.quick
+  ? { warmup: 50, submit: 160, pickup: 30, throughput: 400, ceilingMs: 1_500, coldStartRuns: 3 }
+  : { warmup: 200, submit: 2_000, pickup: 300, throughput: 5_000, ceilingMs: 8_000, coldStartRuns: 21 };
+const CONCURRENCY = 16;
+/** The throughput run keeps up to 16 submits and one call per mapping poller in flight: the ceiling gets as many lanes. */
+const CEILING_LANES = CONCURRENCY + settings.worker.maxConcurrency;
+const TASK_TYPE = 'echo';
+
+const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+const gc = () => (globalThis as { gc?: () => void }).gc?.();
+
+// The seam must be in place before the stack imports the handler modules: they build their clients at import.
+const counter = new SdkCallCounter();
+let nextClientOrigin: CallOrigin | undefined;
+onSdkClientCreated((client, origin) => counter.attach(client, nextClientOrigin ?? origin));
+
+const startedAt = new Date();
+const loadAtStart = round(loadavg()[0] ?? 0);
+progress(`${args.quick ? 'quick' : 'full'} run: starting the local stack`);
+const devKey = await generateDevKey();
+const stack = await startLocalStack({ port: 0, logLevel: 'SILENT', devKey });
+const token = await mintDevToken(devKey, { sub: 'bench' });
+const http = new HttpClient(stack.url, CONCURRENCY * 2, { authorization: `Bearer ${token}` });
+
+// The bench's own clients, built by the same factories as the handlers' (same configuration).
+const config = loadConfig();
+nextClientOrigin = 'bench';
+const db = createDocumentClient(config);
+const sqs = createSqsClient(config);
+nextClientOrigin = undefined;
+
+// Every message sent to the tasks queue is eventually deleted by the mapping: that is how the bench knows the worker caught up.
+let enqueued = 0;
+let deleted = 0;
+counter.onDeleted = (n) => {
+  deleted += n;
+};
+const succeeded = new Map<string, (at: number) => void>();
+counter.onSucceeded = (taskId, at) => succeeded.get(taskId)?.(at);
+
+async function drained(timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (deleted < enqueued) {
+    if (Date.now() > deadline) throw new Error(`worker did not catch up: ${deleted} of ${enqueued} messages deleted`);
+    await sleep(10);
+  }
+}
+
+async function submit(n: number): Promise<string> {
+  const response = await http.send('POST', '/tasks', { type: TASK_TYPE, payload: { n } });
+  if (response.status !== 202) throw new Error(`POST /tasks answered ${response.status}: ${response.body}`);
+  enqueued++;
+  return (JSON.parse(response.body) as { taskId: string }).taskId;
+}
+
+/** What the API handler must do for a submit, and nothing else: the conditional put and the send. */
+async function bareSubmit(n: number): Promise<void> {
+  const now = new Date();
+  const taskId = randomUUID();
+  const timestamp = now.toISOString();
+  await db.send(
+    new PutCommand({
+      TableName: config.tableName,
+      Item: {
+        taskId,
+        ownerId: 'jwt:bench',
+        type: TASK_TYPE,
+        status: 'QUEUED',
+        payload: { n },
+        payloadHash: randomUUID().replaceAll('-', '').repeat(2),
+        attempt: 0,
+        maxAttempts: config.defaultMaxAttempts,
+        createdAt: timestamp,
+        updatedAt: timestamp,
+        expiresAt: Math.floor(now.getTime() / 1000) + config.ttlDays * 86_400,
+      },
+      ConditionExpression: 'attribute_not_exists(taskId) OR expiresAt <= :now',
+      ExpressionAttributeValues: { ':now': Math.floor(now.getTime() / 1000) },
+    }),
+  );
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: config.queueUrl,
+      MessageBody: serializeTaskMessage({ taskId, type: TASK_TYPE }),
+    }),
+  );
+  enqueued++;
+}
+
+/** Alternating blocks of POSTs and bare SDK calls, so the noise of a shared machine hits both alike. */
+async function submitLatency(concurrency: number) {
+  progress(
+    `submit latency at concurrency ${concurrency}: ${SIZES.submit} POST /tasks and ${SIZES.submit} bare SDK pairs`,
+  );
+  const blocks = 10;
+  const perBlock = Math.ceil(SIZES.submit / blocks);
+  const viaHttp: number[] = [];
+  const bare: number[] = [];
+  for (let block = 0; block < blocks; block++) {
+    viaHttp.push(...(await timedPool(perBlock, concurrency, async (i) => void (await submit(i)))));
+    await drained();
+    bare.push(...(await timedPool(perBlock, concurrency, bareSubmit)));
+    await drained();
+  }
+  const http = percentiles(viaHttp);
+  const sdk = percentiles(bare);
+  return { ...http, bare: sdk, ratioP99: round(http.p99 / sdk.p99, 3) };
+}
+
+/** Submit → the finishing write has returned (the task reads SUCCEEDED from then on), one task at a time. */
+async function pickupLatency() {
+  progress(`pickup latency: ${SIZES.pickup} tasks one after another, each polled once`);
+  const pickups: number[] = [];
+  const polls: number[] = [];
+  const before = counter.snapshot();
+  for (let i = 0; i < SIZES.pickup; i++) {
+    const start = performance.now();
+    let resolveDone: (at: number) => void = () => {};
+    const done = new Promise<number>((resolve) => {
+      resolveDone = resolve;
+    });
+    const taskId = await submit(i);
+    // The worker may finish before the POST returns: register right away, then check what was seen.
+    succeeded.set(taskId, resolveDone);
+    const at = await Promise.race([done, sleep(30_000).then(() => Number.NaN)]);
+    succeeded.delete(taskId);
+    if (Number.isNaN(at)) throw new Error(`task ${taskId} did not succeed within 30 s`);
+    pickups.push(at - start);
+    const pollStart = performance.now();
+    const view = await http.send('GET', `/tasks/${taskId}`);
+    polls.push(performance.now() - pollStart);
+    if (view.status !== 200 || (JSON.parse(view.body) as { status: string }).status !== 'SUCCEEDED') {
+      throw new Error(`GET /tasks/${taskId} answered ${view.status}: ${view.body}`);
+    }
+  }
+  await drained();
+  return { pickup: percentiles(pickups), poll: percentiles(polls), counts: counter.since(before) };
+}
+
+/** The SDK calls of one task's path, without the stack: as fast as these clients and emulators go. */
+async function sdkCeiling(): Promise<{ callsPerSecond: number; calls: number }> {
+  progress(`SDK call ceiling: ${CEILING_LANES} lanes for ${SIZES.ceilingMs} ms`);
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-ceiling' })); // idempotent
+  const queueUrl = QueueUrl ?? '';
+  const before = counter.snapshot();
+  const start = performance.now();
+  const end = start + SIZES.ceilingMs;
+  await Promise.all(
+    Array.from({ length: CEILING_LANES }, async () => {
+      for (let n = 0; performance.now() < end; n++) {
+        const taskId = `bench-ceiling-${randomUUID()}`;
+        const now = new Date().toISOString();
+        const key = { taskId };
+        await db.send(
+          new PutCommand({
+            TableName: config.tableName,
+            Item: {
+              taskId,
+              ownerId: 'jwt:bench',
+              type: TASK_TYPE,
+              status: 'QUEUED',
+              payload: { n },
+              attempt: 0,
+              createdAt: now,
+              updatedAt: now,
+              expiresAt: 0,
+            },
+            ConditionExpression: 'attribute_not_exists(taskId)',
+          }),
+        );
+        await sqs.send(
+          new SendMessageCommand({
+            QueueUrl: queueUrl,
+            MessageBody: serializeTaskMessage({ taskId, type: TASK_TYPE }),
+          }),
+        );
+        const { Messages = [] } = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
+        await db.send(
+          new UpdateCommand({
+            TableName: config.tableName,
+            Key: key,
+            UpdateExpression: 'SET #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now',
+            ConditionExpression: '#status = :queued',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':running': 'RUNNING', ':queued': 'QUEUED', ':one': 1, ':now': now },
+            ReturnValues: 'ALL_NEW',
+          }),
+        );
+        await db.send(
+          new UpdateCommand({
+            TableName: config.tableName,
+            Key: key,
+            UpdateExpression: 'SET #status = :done, finishedAt = :now, updatedAt = :now, #result = :result',
+            ConditionExpression: '#status = :running AND attempt = :attempt',
+            ExpressionAttributeNames: { '#status': 'status', '#result': 'result' },
+            ExpressionAttributeValues: {
+              ':done': 'SUCCEEDED',
+              ':running': 'RUNNING',
+              ':attempt': 1,
+              ':now': now,
+              ':result': { n },
+            },
+          }),
+        );
+        if (Messages.length > 0) {
+          await sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+            }),
+          );
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  const calls = sumRequests(counter.since(before));
+  return { callsPerSecond: round(calls / seconds, 1), calls };
+}
+
+async function throughputRun() {
+  progress(
+    `throughput: ${SIZES.throughput} tasks at concurrency ${CONCURRENCY}, until the worker has finished them all`,
+  );
+  gc();
+  const rssBefore = process.memoryUsage().rss;
+  const before = counter.snapshot();
+  const start = performance.now();
+  await timedPool(SIZES.throughput, CONCURRENCY, async (i) => void (await submit(i)));
+  const submittedMs = performance.now() - start;
+  await drained(300_000);
+  const seconds = (performance.now() - start) / 1000;
+  const counts = counter.since(before);
+  gc();
+  const rssAfter = process.memoryUsage().rss;
+  return { seconds, submittedMs, counts, rssBefore, rssAfter };
+}
+
+/** Request counts only (not the derived tallies of received messages and empty receives). */
+function sumRequests(counts: CallCounts): number {
+  return Object.entries(counts)
+    .filter(([key]) => !key.includes('ReceivedMessages') && !key.includes('(empty)'))
+    .reduce((sum, [, n]) => sum + n, 0);
+}
+
+/** Per task, by `service operation`: the handlers' calls and the mapping's calls on the tasks queue. */
+function perTask(counts: CallCounts, tasks: number) {
+  const byOperation: Record<string, number> = {};
+  const add = (name: string, n: number) => {
+    byOperation[name] = round((byOperation[name] ?? 0) + n / tasks, 4);
+  };
+  let emptyReceives = 0;
+  let pollerReceives = 0;
+  for (const [key, n] of Object.entries(counts)) {
+    const [origin, service, operation, queue] = key.split(' ');
+    if (origin === 'function') add(`${service} ${operation}`, n);
+    if (origin !== 'local-stack' || queue !== 'offload-tasks') continue;
+    if (operation === 'ReceiveMessage(empty)') emptyReceives += n;
+    else if (operation === 'ReceiveMessage') pollerReceives += n;
+    else if (operation === 'DeleteMessageBatch') add('SQS DeleteMessageBatch', n);
+  }
+  add('SQS ReceiveMessage', pollerReceives - emptyReceives);
+  const total = round(
+    Object.values(byOperation).reduce((sum, n) => sum + n, 0),
+    3,
+  );
+  return {
+    total,
+    byOperation,
+    /** Receives that returned nothing (fauxqs wakes every waiting poller for each message; AWS does not). */
+    emptyReceivesPerTask: round(emptyReceives / tasks, 3),
+    workerInvocationsPerTask: round((pollerReceives - emptyReceives) / tasks, 4),
+    tasks,
+  };
+}
+
+// Warm up the JIT, the sockets and the emulators before measuring anything.
+progress(`warm-up: ${SIZES.warmup} tasks`);
+await timedPool(SIZES.warmup, CONCURRENCY, async (i) => void (await submit(i)));
+await drained();
+
+const submit1 = await submitLatency(1);
+const submit16 = await submitLatency(CONCURRENCY);
+const pickup = await pickupLatency();
+// The ceiling is measured right before and right after the throughput run: the machine's load drifts.
+const ceilingBefore = await sdkCeiling();
+const throughput = await throughputRun();
+const ceilingAfter = await sdkCeiling();
+const ceiling = { callsPerSecond: round((ceilingBefore.callsPerSecond + ceilingAfter.callsPerSecond) / 2, 1) };
+const itemBytes = {
+  queued: Math.max(...counter.itemBytes.queued),
+  running: Math.max(...counter.itemBytes.running),
+  finished: Math.max(...counter.itemBytes.finished),
+};
+await stack.stop();
+http.close();
+db.destroy();
+sqs.destroy();
+
+const requests = perTask(throughput.counts, SIZES.throughput);
+const lowLoadRequests = perTask(pickup.counts, SIZES.pickup);
+// The pickup phase polled each task once (GET /tasks/{id} reads with GetItem or an owner-filtered Query): not part of the path.
+const pollOperation = lowLoadRequests.byOperation['DynamoDB Query'] ? 'DynamoDB Query' : 'DynamoDB GetItem';
+lowLoadRequests.byOperation[pollOperation] = round((lowLoadRequests.byOperation[pollOperation] ?? 0) - 1, 4);
+if (lowLoadRequests.byOperation[pollOperation] === 0) delete lowLoadRequests.byOperation[pollOperation];
+lowLoadRequests.total = round(
+  Object.values(lowLoadRequests.byOperation).reduce((sum, n) => sum + n, 0),
+  3,
+);
+const callsPerTask = round(sumRequests(throughput.counts) / SIZES.throughput, 3);
+const tasksPerSecond = round(SIZES.throughput / throughput.seconds, 1);
+
+const cost = costPerMillionTasks({
+  requestsPerTask: requests.byOperation,
+  workerInvocationsPerTask: requests.workerInvocationsPerTask,
+  itemBytes,
+  indexesWritten: 1,
+  consistentPoll: true,
+  durationsMs: { submit: submit1.p50, poll: pickup.poll.p50, worker: median(counter.claimToFinishMs) },
+  memoryMiB: { api: settings.api.memoryMiB, worker: settings.worker.memoryMiB },
+  sqsMessageBytes: serializeTaskMessage({ taskId: randomUUID(), type: TASK_TYPE }).length,
+  retentionDays: settings.tasks.ttlDays,
+  sweepIntervalMinutes: settings.recovery.intervalMinutes,
+});
+
+progress(`cold start: bundling with CDK, then ${SIZES.coldStartRuns} fresh processes per bundle`);
+const coldStart = await measureColdStart(SIZES.coldStartRuns);
+
+const report: Report = {
+  machine: {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    date: startedAt.toISOString(),
+    mode: args.quick ? 'quick' : 'full',
+    /** 1-minute load average at start and end: these machines are shared, so read every figure beside it. */
+    loadAverage: [loadAtStart, round(loadavg()[0] ?? 0)],
+  },
+  requestsPerTask: { ...requests, lowLoad: lowLoadRequests },
+  costPerMillionUsd: round(cost.totalUsd, 3),
+  cost: { lines: cost.lines, itemBytes, prices: 'bench/prices.ts' },
+  submit: { concurrency1: submit1, concurrency16: submit16, ratioP99: submit16.ratioP99 },
+  pickup: {
+    p50: pickup.pickup.p50,
+    p95: pickup.pickup.p95,
+    p99: pickup.pickup.p99,
+    n: pickup.pickup.n,
+    poll: pickup.poll,
+  },
+  throughput: {
+    tasks: SIZES.throughput,
+    seconds: round(throughput.seconds, 2),
+    tasksPerSecond,
+    submitPhaseSeconds: round(throughput.submittedMs / 1000, 2),
+    callsPerTask,
+    ceilingCallsPerSecond: ceiling.callsPerSecond,
+    ceilingRuns: [ceilingBefore.callsPerSecond, ceilingAfter.callsPerSecond],
+    ceilingConcurrency: CEILING_LANES,
+    efficiency: round((tasksPerSecond * callsPerTask) / ceiling.callsPerSecond, 3),
+  },
+  coldStart,
+  memory: {
+    rssBefore: throughput.rssBefore,
+    rssAfter: throughput.rssAfter,
+    growth: round(throughput.rssAfter / throughput.rssBefore - 1, 3),
+  },
+};
+
+mkdirSync(new URL('results/', import.meta.url), { recursive: true });
+writeFileSync(new URL('results/latest.json', import.meta.url), `${JSON.stringify(report, null, 2)}\n`);
+printReport(report);

@@ -1,0 +1,149 @@
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SdkClientOrigin } from '../shared/aws/clients.js';
+
+/** `function` (the handlers), `local-stack` (the mapping poller) or `bench` (the bare and ceiling calls). */
+export type CallOrigin = SdkClientOrigin | 'bench';
+
+/** Counts of one window, keyed `origin service operation` (SQS operations carry the queue name). */
+export type CallCounts = Record<string, number>;
+
+type AttributeMap = Record<string, Record<string, unknown>>;
+
+interface Observed {
+  readonly input: Record<string, unknown>;
+  readonly output: Record<string, unknown> | undefined;
+}
+
+/**
+ * Middleware that counts every request an SDK client sends, per origin, service and operation,
+ * attached through the `onSdkClientCreated` seam of shared/aws/clients.ts. It runs in the
+ * deserialize step, inside the retry loop, so a retried call counts once per attempt as AWS bills it.
+ */
+export class SdkCallCounter {
+  private readonly counts = new Map<string, number>();
+  /** Item sizes (DynamoDB rules) seen per stage of a task's life. */
+  readonly itemBytes = { queued: [] as number[], running: [] as number[], finished: [] as number[] };
+  /** Claim sent → SUCCEEDED write returned, per task: what a one-record worker invocation spends on its task. */
+  readonly claimToFinishMs: number[] = [];
+  private readonly claimSentAt = new Map<string, number>();
+  /** Called when a finishing UpdateItem that sets SUCCEEDED has returned: the task is visible as done. */
+  onSucceeded: (taskId: string, at: number) => void = () => {};
+  /** Called with the number of messages a DeleteMessageBatch removed from the tasks queue. */
+  onDeleted: (count: number) => void = () => {};
+
+  attach(client: DynamoDBClient | SQSClient, origin: CallOrigin): void {
+    const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
+    stack.add(
+      (next, context) => async (args) => {
+        const service = context.clientName === 'DynamoDBClient' ? 'DynamoDB' : 'SQS';
+        const operation = String(context.commandName).replace(/Command$/, '');
+        const input = (args.input ?? {}) as Record<string, unknown>;
+        const queue = typeof input.QueueUrl === 'string' ? ` ${input.QueueUrl.split('/').pop()}` : '';
+        this.add(`${origin} ${service} ${operation}${queue}`);
+        if (origin === 'function' && operation === 'UpdateItem' && isClaim(input)) {
+          this.claimSentAt.set(keyOf(input), performance.now());
+        }
+        const result = await next(args);
+        this.observe(origin, operation, { input, output: result.output as Record<string, unknown> | undefined });
+        return result;
+      },
+      { step: 'deserialize', priority: 'high', name: 'benchSdkCallCounter' },
+    );
+  }
+
+  snapshot(): CallCounts {
+    return Object.fromEntries(this.counts);
+  }
+
+  /** Counts made since `before` (a snapshot). */
+  since(before: CallCounts): CallCounts {
+    const delta: CallCounts = {};
+    for (const [key, value] of this.counts) {
+      const d = value - (before[key] ?? 0);
+      if (d > 0) delta[key] = d;
+    }
+    return delta;
+  }
+
+  private add(key: string, n = 1): void {
+    this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+
+  private observe(origin: CallOrigin, operation: string, { input, output }: Observed): void {
+    if (operation === 'ReceiveMessage') {
+      const queue = String(input.QueueUrl).split('/').pop();
+      const received = (output?.Messages as unknown[] | undefined)?.length ?? 0;
+      if (received === 0) this.add(`${origin} SQS ReceiveMessage(empty) ${queue}`);
+      else this.add(`${origin} SQS ReceivedMessages ${queue}`, received);
+      return;
+    }
+    if (operation === 'DeleteMessageBatch' && origin === 'local-stack' && !String(input.QueueUrl).endsWith('-dlq')) {
+      const entries = (input.Entries as unknown[] | undefined)?.length ?? 0;
+      this.onDeleted(entries - ((output?.Failed as unknown[] | undefined)?.length ?? 0));
+      return;
+    }
+    if (origin !== 'function') return;
+    if (operation === 'PutItem') this.itemBytes.queued.push(dynamoItemBytes(input.Item as AttributeMap));
+    const read =
+      operation === 'GetItem' ? output?.Item : operation === 'Query' ? (output?.Items as unknown[])?.[0] : undefined;
+    if (read) this.itemBytes.finished.push(dynamoItemBytes(read as AttributeMap));
+    if (operation === 'UpdateItem') {
+      const values = input.ExpressionAttributeValues as AttributeMap | undefined;
+      if (output?.Attributes && isClaim(input))
+        this.itemBytes.running.push(dynamoItemBytes(output.Attributes as AttributeMap));
+      if (values?.[':status']?.S === 'SUCCEEDED') {
+        const taskId = keyOf(input);
+        const now = performance.now();
+        const claimedAt = this.claimSentAt.get(taskId);
+        this.claimSentAt.delete(taskId);
+        if (claimedAt !== undefined) this.claimToFinishMs.push(now - claimedAt);
+        this.onSucceeded(taskId, now);
+      }
+    }
+  }
+}
+
+/** The worker's claim: QUEUED (or lease expired) → RUNNING with a new lease. */
+const isClaim = (input: Record<string, unknown>): boolean => {
+  const values = input.ExpressionAttributeValues as AttributeMap | undefined;
+  return Boolean(values?.[':running'] && values[':queued'] && values[':lease']);
+};
+
+const keyOf = (input: Record<string, unknown>): string => String((input.Key as AttributeMap | undefined)?.taskId?.S);
+
+/**
+ * Size of an item as DynamoDB bills it: attribute names plus values, strings and binaries by byte
+ * length, numbers about one byte per two significant digits plus one, 3 bytes of overhead per
+ * map or list (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+ */
+export function dynamoItemBytes(item: AttributeMap): number {
+  let size = 0;
+  for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name) + attributeValueBytes(value);
+  return size;
+}
+
+function attributeValueBytes(value: Record<string, unknown>): number {
+  const [type, v] = Object.entries(value)[0] ?? ['NULL', true];
+  switch (type) {
+    case 'S':
+      return Buffer.byteLength(String(v));
+    case 'N': {
+      const digits = String(v).replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
+      return Math.ceil(Math.max(1, digits.length) / 2) + 1;
+    }
+    case 'B':
+      return (v as Uint8Array).length;
+    case 'BOOL':
+    case 'NULL':
+      return 1;
+    case 'M':
+      return 3 + dynamoItemBytes(v as AttributeMap);
+    case 'L':
+      return 3 + (v as Record<string, unknown>[]).reduce((sum, e) => sum + attributeValueBytes(e), 0);
+    case 'SS':
+      return (v as string[]).reduce((sum, s) => sum + Buffer.byteLength(s), 0);
+    default:
+      return Buffer.byteLength(JSON.stringify(v));
+  }
+}
