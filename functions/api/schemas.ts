@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ErrorDetail } from '../../shared/errors.js';
-import { TaskStatus, type TaskView } from '../../shared/task.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
+import { TaskStatus, type TaskView } from '../../shared/task.js';
 
 /**
  * The zod schemas of the HTTP contract. The API validates requests with them and the OpenAPI
