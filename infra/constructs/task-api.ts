@@ -54,12 +54,15 @@ export class TaskApi extends Construct {
       environment: props.environment,
     });
     // DeleteItem: a task whose enqueue failed is removed again, so a retry with the same Idempotency-Key starts afresh.
+    // Query on the table: reads by id are owner-scoped queries. BatchGetItem: listing reads the page's items.
     props.store.grantItemActions(
       this.handler,
       'dynamodb:PutItem',
       'dynamodb:GetItem',
       'dynamodb:UpdateItem',
       'dynamodb:DeleteItem',
+      'dynamodb:Query',
+      'dynamodb:BatchGetItem',
     );
     props.store.grantQueryByOwner(this.handler);
     // Not grantSendMessages: the handler has the queue URL and needs neither GetQueueUrl nor GetQueueAttributes.

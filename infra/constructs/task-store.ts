@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { TASK_TABLE } from '../../shared/task-table.js';
@@ -26,6 +26,9 @@ export class TaskStore extends Construct {
           indexName: ownerIndex.name,
           partitionKey: { name: ownerIndex.partitionKey, type: AttributeType.STRING },
           sortKey: { name: ownerIndex.sortKey, type: AttributeType.STRING },
+          // Keys only: claims, progress and completions then never write to the index (with ALL,
+          // each of them did, doubling the write units per task). Listing reads the page's items.
+          projectionType: ProjectionType.KEYS_ONLY,
         },
       ],
     });

@@ -62,7 +62,7 @@ async function createTable(dynamodb: DynamoDBClient): Promise<void> {
               { AttributeName: ownerIndex.partitionKey, KeyType: 'HASH' },
               { AttributeName: ownerIndex.sortKey, KeyType: 'RANGE' },
             ],
-            Projection: { ProjectionType: 'ALL' },
+            Projection: { ProjectionType: 'KEYS_ONLY' },
           },
         ],
       }),

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
@@ -9,7 +10,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ConflictError } from '../errors.js';
+import { ConflictError, DependencyUnavailableError } from '../errors.js';
 import type { ClaimResult, ListCursor, ListOptions, ScanFilter, TaskOutcome, TaskPage, TaskStore } from '../ports.js';
 import { type Task, type TaskError, type TaskProgress, TaskStatus } from '../task.js';
 import { TASK_TABLE } from '../task-table.js';
@@ -209,30 +210,53 @@ export class DynamoTaskStore implements TaskStore {
     return current?.ownerId === ownerId ? current : undefined;
   }
 
+  /**
+   * The owner index holds keys only, so a page is a Query for the ids and one BatchGetItem for the
+   * items (eventually consistent: half a read unit each). Filters apply to the items read.
+   */
   async listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage> {
-    const { ownerIndex } = TASK_TABLE;
+    const { ownerIndex, partitionKey } = TASK_TABLE;
     try {
-      const { Items = [], LastEvaluatedKey } = await this.db.send(
+      const { Items: keys = [], LastEvaluatedKey } = await this.db.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: ownerIndex.name,
           KeyConditionExpression: `${ownerIndex.partitionKey} = :owner`,
-          FilterExpression: options.status ? 'expiresAt > :now AND #status = :status' : 'expiresAt > :now',
-          ...(options.status && { ExpressionAttributeNames: STATUS }),
-          ExpressionAttributeValues: {
-            ':owner': ownerId,
-            ':now': options.nowSeconds,
-            ...(options.status && { ':status': options.status }),
-          },
+          ExpressionAttributeValues: { ':owner': ownerId },
           ScanIndexForward: false,
           Limit: options.limit,
           ExclusiveStartKey: options.cursor,
         }),
       );
-      return { tasks: Items as Task[], ...(LastEvaluatedKey && { cursor: LastEvaluatedKey as ListCursor }) };
+      const items = await this.batchGet(keys.map((key) => String(key[partitionKey])));
+      const tasks = keys
+        .map((key) => items.get(String(key[partitionKey])))
+        .filter(
+          (task): task is Task =>
+            task !== undefined &&
+            task.ownerId === ownerId &&
+            task.expiresAt > options.nowSeconds &&
+            (!options.status || task.status === options.status),
+        );
+      return { tasks, ...(LastEvaluatedKey && { cursor: LastEvaluatedKey as ListCursor }) };
     } catch (error) {
       throw toDependencyError(DEPENDENCY, error);
     }
+  }
+
+  /** BatchGetItem with its retry of unprocessed keys (throttling hands some back). */
+  private async batchGet(taskIds: readonly string[]): Promise<Map<string, Task>> {
+    const found = new Map<string, Task>();
+    let pending: Record<string, unknown>[] = taskIds.map((taskId) => this.key(taskId));
+    for (let round = 0; pending.length > 0; round++) {
+      if (round === 5) throw new DependencyUnavailableError(DEPENDENCY);
+      const { Responses, UnprocessedKeys } = await this.db.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
+      );
+      for (const item of Responses?.[this.tableName] ?? []) found.set((item as Task).taskId, item as Task);
+      pending = (UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
+    }
+    return found;
   }
 
   async scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage> {

@@ -1,4 +1,6 @@
+import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
+import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { functionEnvironment } from '../../infra/function-environment.js';
@@ -226,7 +228,7 @@ describe('task table', () => {
     });
   });
 
-  it('has the owner index for listing, newest first by createdAt', () => {
+  it('has the owner index for listing, newest first by createdAt, projecting keys only', () => {
     const { ownerIndex } = TASK_TABLE;
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       AttributeDefinitions: Match.arrayWith([
@@ -240,6 +242,8 @@ describe('task table', () => {
             { AttributeName: ownerIndex.partitionKey, KeyType: 'HASH' },
             { AttributeName: ownerIndex.sortKey, KeyType: 'RANGE' },
           ],
+          // Anything more and every claim, progress write and completion would also write the index.
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         }),
       ],
     });
@@ -283,6 +287,9 @@ describe('permissions', () => {
         'dynamodb:GetItem TaskStore/Table',
         'dynamodb:PutItem TaskStore/Table',
         'dynamodb:UpdateItem TaskStore/Table',
+        // Reads by id are owner-scoped queries; listing queries the index, then reads the page's items.
+        'dynamodb:Query TaskStore/Table',
+        'dynamodb:BatchGetItem TaskStore/Table',
         `dynamodb:Query TaskStore/Table/index/${TASK_TABLE.ownerIndex.name}`,
         'sqs:SendMessage TaskQueue/Queue',
         'logs:CreateLogStream TaskApi/LogGroup',
@@ -340,7 +347,7 @@ describe('permissions', () => {
 
   it('runs the recovery sweep on the schedule from settings', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: `rate(${settings.recovery.intervalMinutes} minutes)`,
+      ScheduleExpression: Schedule.rate(Duration.minutes(settings.recovery.intervalMinutes)).expressionString,
       State: 'ENABLED',
       Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [id('RecoverySweep/Function'), 'Arn'] } })],
     });
