@@ -1,5 +1,8 @@
 import { PRICES } from './prices.js';
 
+/** taskId (36) + ownerId (~40) + createdAt (24) and their names: the owner index's share of an item. */
+const KEYS_BYTES = 120;
+
 /** Everything the cost model needs, all measured in the run except memory sizes and retention (settings). */
 export interface CostInputs {
   /** SDK requests per task on the submit → SUCCEEDED path, by `service operation`. */
@@ -8,7 +11,10 @@ export interface CostInputs {
   readonly workerInvocationsPerTask: number;
   /** Largest item size seen in each stage of a task's life, bytes (DynamoDB rules). */
   readonly itemBytes: { readonly queued: number; readonly running: number; readonly finished: number };
-  /** Global secondary indexes that every write also updates (the owner index projects ALL). */
+  /**
+   * Global secondary indexes written when an item is created or deleted. The owner index projects
+   * keys only, and claims, progress and completions change no key, so updates never write it.
+   */
   readonly indexesWritten: number;
   /** The status poll reads strongly consistent (ConsistentRead: true). */
   readonly consistentPoll: boolean;
@@ -38,8 +44,8 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
   const putUnits = writeUnits(queued);
   const updateUnits = writeUnits(Math.max(queued, running, finished));
   const writesPerTask =
-    (r('DynamoDB PutItem') * putUnits + (r('DynamoDB UpdateItem') + r('DynamoDB DeleteItem')) * updateUnits) *
-    (1 + inputs.indexesWritten);
+    (r('DynamoDB PutItem') + r('DynamoDB DeleteItem')) * (putUnits + inputs.indexesWritten) +
+    r('DynamoDB UpdateItem') * updateUnits;
   const readUnit = Math.ceil(finished / dynamodb.readUnitBytes) * (inputs.consistentPoll ? 1 : 0.5);
   // One poll per task, plus any read on the path (a claim that lost, a cancel check).
   const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + 1) * readUnit;
@@ -50,7 +56,9 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     r('SQS DeleteMessage') +
     r('SQS DeleteMessageBatch') +
     r('SQS ChangeMessageVisibility');
-  const storedBytes = (finished + dynamodb.itemOverheadBytes) * (1 + inputs.indexesWritten);
+  // An index entry holds the keys only: taskId, ownerId, createdAt.
+  const storedBytes =
+    finished + dynamodb.itemOverheadBytes + (KEYS_BYTES + dynamodb.itemOverheadBytes) * inputs.indexesWritten;
   const gbMonths = (storedBytes / 1024 ** 3) * (inputs.retentionDays / 30);
   // Every item is read by each sweep during its whole life in the table: Scan bills the bytes it reads, filter or not.
   const sweepsPerItem = inputs.sweepIntervalMinutes
@@ -82,7 +90,7 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     ),
     line('SQS requests (64 KB chunks)', sqsRequests, sqs.perMillionRequests * perMillion),
     line(
-      `DynamoDB write units (table + ${inputs.indexesWritten} GSI)`,
+      `DynamoDB write units (table; the keys-only GSI on create)`,
       writesPerTask,
       dynamodb.perMillionWriteRequestUnits * perMillion,
     ),
