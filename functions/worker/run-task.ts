@@ -112,7 +112,9 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   log('task started');
   deps.metrics?.record(TASK_COUNTS.started, task.type);
   if (task.attempt === 1) {
-    deps.metrics?.record(TASK_TIMINGS.queueWaitMs, task.type, now.getTime() - Date.parse(task.createdAt));
+    // From the moment the task could run: a delay the caller asked for is not waiting.
+    const runnableAt = Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000;
+    deps.metrics?.record(TASK_TIMINGS.queueWaitMs, task.type, Math.max(0, now.getTime() - runnableAt));
   }
 
   // Cancel asked while the previous worker was still on it, before that worker died.

@@ -74,6 +74,16 @@ describe('the worker reports task metrics', () => {
     ]);
   });
 
+  it('measures the queue wait from when a delayed task could first run', async () => {
+    const task = taskFactory({ type: 'timed', delaySeconds: 1 });
+    const { metrics, deps } = worker([task]);
+
+    await runTask(sqsRecordFor(task), deps);
+
+    const wait = metrics.events.find((event) => event.name === TASK_TIMINGS.queueWaitMs);
+    expect(wait?.value).toBe(Math.max(0, QUEUED_FOR_MS - 1_000));
+  });
+
   it('counts a retry, and no queue wait for a later attempt', async () => {
     const task = taskFactory({ type: 'timed', attempt: 1 });
     const { metrics, deps } = worker([task], () => {
