@@ -30,6 +30,8 @@ export interface LocalStackOptions {
   readonly diagnosticTasks?: boolean;
   /** Signs the tokens the front accepts. @default the key file at devKeyPath(dataDir), created if missing */
   readonly devKey?: DevKey;
+  /** Emit the functions' metrics (they feed the console). @default true */
+  readonly metrics?: boolean;
   /** Fault injection for chaos runs: see EventSourceOptions.crashInvocation. @default none */
   readonly crashWorkerInvocation?: () => boolean;
   /** Powertools log level of the functions. @default INFO */
@@ -86,7 +88,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     POWERTOOLS_LOG_LEVEL: options.logLevel ?? 'INFO',
     POWERTOOLS_DEV: 'true',
     // POWERTOOLS_DEV turns metrics off; the local console reads them (captureEmf below).
-    POWERTOOLS_METRICS_DISABLED: 'false',
+    POWERTOOLS_METRICS_DISABLED: options.metrics === false ? 'true' : 'false',
   });
   const [api, worker, deadLetter, recovery] = await Promise.all([
     import('../../functions/api/handler.js'),

@@ -82,6 +82,8 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
     port: 0,
     diagnosticTasks: true,
     logLevel: 'SILENT',
+    // Thousands of EMF lines would only flood the output; the run checks the table and the ledger.
+    metrics: false,
     settings: chaosSettings,
     visibilityTimeoutSeconds: 3,
     crashWorkerInvocation: () => {
