@@ -95,6 +95,15 @@ async function serve(request: IncomingMessage, response: ServerResponse, options
   response.end(payload);
 }
 
+/** A malformed escape (`%E0%A4%A`) stays as sent, as API Gateway passes it on, instead of throwing. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function toEvent(request: IncomingMessage, body: Buffer | undefined): APIGatewayProxyEventV2 {
   const url = new URL(request.url ?? '/', 'http://local');
   const method = (request.method ?? 'GET').toUpperCase();
@@ -102,7 +111,7 @@ function toEvent(request: IncomingMessage, body: Buffer | undefined): APIGateway
   const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
   const match = route ? route.pattern.exec(path) : null;
   const pathParameters = route
-    ? Object.fromEntries(route.params.map((name, index) => [name, decodeURIComponent(match?.[index + 1] ?? '')]))
+    ? Object.fromEntries(route.params.map((name, index) => [name, decodePathSegment(match?.[index + 1] ?? '')]))
     : undefined;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {

@@ -128,3 +128,11 @@ function withoutRequestId(body: Record<string, unknown>): unknown {
   const { requestId: _requestId, ...error } = (body.error ?? {}) as Record<string, unknown>;
   return { ...body, error };
 }
+
+describe('malformed paths', () => {
+  it('answers a malformed percent-escape in a task id with 404, not a 500', async () => {
+    const response = await call('GET', '/tasks/%E0%A4%A');
+
+    expect(response.status).toBe(404);
+  });
+});
