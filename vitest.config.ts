@@ -4,8 +4,6 @@ export default defineConfig({
   test: {
     // The machines have 2 cores: more workers only add contention.
     maxWorkers: 2,
-    // The SDK warns that releases after January 2027 need Node 22; known, and noise in test output.
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     // The JSON report feeds the plain summary line printed by .ci/run.
     reporters: ['default', ['json', { outputFile: '.vitest/results.json' }]],
     projects: [
