@@ -24,5 +24,7 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
     [ENV.logLevel]: s.observability.logLevel,
+    // Unset rather than empty when no role is listed, like the other optional variables.
+    ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),
   };
 }

@@ -9,13 +9,14 @@ import { TaskQueue } from './constructs/task-queue.js';
 import { TaskStore } from './constructs/task-store.js';
 import { TaskWorker } from './constructs/task-worker.js';
 import { functionEnvironment } from './function-environment.js';
+import { settings } from './settings.js';
 
 /**
  * offload: an HTTP API records tasks in DynamoDB and enqueues them on SQS; a worker Lambda runs them;
  * a dead-letter handler fails the ones SQS gives up on.
  *
- * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience` (see ApiAuth), `diagnosticTasks`,
- * `alarmEmail` (subscribed to the alarm topic).
+ * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience`, `iamPerSessionRoles` (see ApiAuth),
+ * `diagnosticTasks`, `alarmEmail` (subscribed to the alarm topic).
  */
 export class OffloadStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -24,14 +25,17 @@ export class OffloadStack extends Stack {
     const store = new TaskStore(this, 'TaskStore');
     const tasks = new TaskQueue(this, 'TaskQueue');
 
+    const authMode = apiAuthModeFromContext(this);
     const diagnosticTasks = [true, 'true'].includes(this.node.tryGetContext('diagnosticTasks'));
-    const environment = functionEnvironment({
-      tableName: store.table.tableName,
-      queueUrl: tasks.queue.queueUrl,
-      diagnosticTasks,
-    });
+    const environment = functionEnvironment(
+      { tableName: store.table.tableName, queueUrl: tasks.queue.queueUrl, diagnosticTasks },
+      {
+        ...settings,
+        auth: { iamPerSessionRoles: authMode.kind === 'iam' ? [...authMode.perSessionRoles] : [] },
+      },
+    );
 
-    const auth = new ApiAuth(this, 'ApiAuth', { mode: apiAuthModeFromContext(this) });
+    const auth = new ApiAuth(this, 'ApiAuth', { mode: authMode });
     const api = new TaskApi(this, 'TaskApi', { store, queue: tasks.queue, authorizer: auth.authorizer, environment });
 
     const worker = new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment });

@@ -18,6 +18,16 @@ const defaults = {
     timeoutSeconds: 10,
     memoryMiB: 512,
   },
+  auth: {
+    /**
+     * Under `auth=iam`, roles whose every session owns its own tasks, instead of all sessions of the role
+     * sharing one owner. List a role only if its trust policy fixes the session name to the caller's
+     * identity (`sts:RoleSessionName` pinned, e.g. to `${aws:username}`): otherwise whoever may assume
+     * the role picks another caller's session name and reads that caller's tasks. Role ARNs, e.g.
+     * `arn:aws:iam::123456789012:role/people`; CDK context `iamPerSessionRoles` replaces the list.
+     */
+    iamPerSessionRoles: [] as string[],
+  },
   worker: {
     /** Lambda timeout: also the longest a single attempt of a task may run. */
     timeoutSeconds: 60,

@@ -1,9 +1,25 @@
 import * as z from 'zod';
 import { ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
+import { parseRoleArn, type RoleRef } from './iam-arn.js';
 
 /** Digits only: an empty or blank variable is an error, not 0. */
 const count = z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number);
+
+/** Comma-separated role ARNs; each must parse, so a typo fails the cold start instead of silently merging owners. */
+const roleArnList = z
+  .string()
+  .optional()
+  .transform((value, ctx) => {
+    const roles: RoleRef[] = [];
+    for (const arn of (value ?? '').split(',').map((item) => item.trim())) {
+      if (arn === '') continue;
+      const role = parseRoleArn(arn);
+      if (role) roles.push(role);
+      else ctx.issues.push({ code: 'custom', message: `not an IAM role ARN: "${arn}"`, input: value });
+    }
+    return roles;
+  });
 
 const ConfigSchema = z.object({
   [ENV.tableName]: z.string().min(1),
@@ -18,6 +34,7 @@ const ConfigSchema = z.object({
   [ENV.cancelCheckSeconds]: count.pipe(z.number().min(1)),
   [ENV.staleAfterSeconds]: count,
   [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
+  [ENV.iamPerSessionRoles]: roleArnList,
   [ENV.dynamodbEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
   [ENV.sqsEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -37,6 +54,8 @@ export interface Config {
   readonly staleAfterSeconds: number;
   /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
   readonly diagnosticTasks: boolean;
+  /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
+  readonly iamPerSessionRoles: readonly RoleRef[];
   /** Emulator endpoints for the local stack; undefined in AWS. */
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string };
 }
@@ -62,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cancelCheckSeconds: e[ENV.cancelCheckSeconds],
     staleAfterSeconds: e[ENV.staleAfterSeconds],
     diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
+    iamPerSessionRoles: e[ENV.iamPerSessionRoles],
     endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
   };
 }

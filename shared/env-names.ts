@@ -15,6 +15,8 @@ export const ENV = {
   cancelCheckSeconds: 'CANCEL_CHECK_SECONDS',
   staleAfterSeconds: 'RECOVERY_STALE_AFTER_SECONDS',
   diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
+  /** Comma-separated role ARNs whose sessions each own their tasks; unset when there are none. */
+  iamPerSessionRoles: 'OFFLOAD_IAM_PER_SESSION_ROLES',
   /** Read by Powertools Logger itself (not by shared/config); set from settings.observability.logLevel. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */

@@ -1,28 +1,14 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { HttpRequest, HttpResponse } from './http.js';
-
-/** The authorizer part of a payload 2.0 event, for either authorizer type the stack can use. */
-interface AuthorizerContext {
-  readonly jwt?: { readonly claims?: Readonly<Record<string, unknown>> };
-  readonly iam?: { readonly userArn?: string; readonly userId?: string };
-}
+import { type AuthorizerContext, type OwnerPolicy, ownerOf } from './owner.js';
 
 /**
- * Tasks belong to the verified caller: the JWT `sub`, or the IAM caller's ARN, read only from what
- * the authorizer filled in (never from a header or the body). Undefined when no authorizer ran: the
- * core then serves public routes only (functions/api/caller.ts).
+ * API Gateway HTTP API payload 2.0 → the core's request. The owner comes from the authorizer context
+ * only (see {@link ownerOf}); undefined when no authorizer ran, and the core then serves public routes only.
  */
-export function ownerOf(event: APIGatewayProxyEventV2): string | undefined {
+export function toHttpRequest(event: APIGatewayProxyEventV2, ownerPolicy: OwnerPolicy = {}): HttpRequest {
+  // The aws-lambda type leaves the authorizer out of APIGatewayProxyEventV2.
   const authorizer = (event.requestContext as { authorizer?: AuthorizerContext }).authorizer;
-  const sub = authorizer?.jwt?.claims?.sub;
-  if (typeof sub === 'string' && sub) return `jwt:${sub}`;
-  const userArn = authorizer?.iam?.userArn;
-  if (typeof userArn === 'string' && userArn) return `iam:${userArn}`;
-  return undefined;
-}
-
-/** API Gateway HTTP API payload 2.0 → the core's request. */
-export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
   return {
@@ -34,7 +20,7 @@ export function toHttpRequest(event: APIGatewayProxyEventV2): HttpRequest {
     headers,
     body: event.body === undefined ? undefined : Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8'),
     requestId: event.requestContext.requestId,
-    ownerId: ownerOf(event),
+    ownerId: ownerOf(authorizer, ownerPolicy),
   };
 }
 

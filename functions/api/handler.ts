@@ -33,7 +33,8 @@ export const handler = async (
   logger.resetKeys();
   logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext.requestId });
   try {
-    return toLambdaResult(await handleApiRequest(toHttpRequest(event), deps));
+    const request = toHttpRequest(event, { perSessionRoles: config.iamPerSessionRoles });
+    return toLambdaResult(await handleApiRequest(request, deps));
   } finally {
     metrics.flush();
   }

@@ -3,27 +3,47 @@ import type { IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { AccountRecovery, FeaturePlan, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { parseRoleArn } from '../../shared/iam-arn.js';
+import { settings as defaults, type Settings } from '../settings.js';
 
 /**
- * Who may call the API. The API handler derives the task owner from the caller: the JWT `sub` claim
- * (`requestContext.authorizer.jwt.claims.sub`) under `jwt` and `cognito`, the caller's ARN
- * (`requestContext.authorizer.iam.userArn`) under `iam`. A caller only ever sees its own tasks.
+ * Who may call the API. The API handler derives the task owner from the caller (functions/api/owner.ts):
+ * the JWT `sub` claim under `jwt` and `cognito`; under `iam` the identity-pool identity, IAM user or
+ * role that signed the request (`requestContext.authorizer.iam`). A caller only ever sees its own tasks.
  */
 export type ApiAuthMode =
   /** An external OpenID Connect issuer, e.g. the organisation's identity provider. */
   | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] }
   /** A user pool created by this stack, for when no issuer is given. */
   | { readonly kind: 'cognito' }
-  /** SigV4-signed calls from other AWS services and accounts. */
-  | { readonly kind: 'iam' };
+  /** SigV4-signed calls from AWS principals and Cognito identity-pool users. */
+  | {
+      readonly kind: 'iam';
+      /** Role ARNs whose sessions each own their tasks (settings.auth.iamPerSessionRoles). */
+      readonly perSessionRoles: readonly string[];
+    };
 
 /**
- * Reads the auth mode from CDK context: `auth=iam`, else `jwtIssuer` + `jwtAudience` (comma-separated),
- * else a Cognito user pool.
+ * Reads the auth mode from CDK context: `auth=iam` (with `iamPerSessionRoles`, comma-separated role
+ * ARNs, replacing `settings.auth.iamPerSessionRoles`), else `jwtIssuer` + `jwtAudience`
+ * (comma-separated), else a Cognito user pool.
  */
-export function apiAuthModeFromContext(scope: Construct): ApiAuthMode {
+export function apiAuthModeFromContext(scope: Construct, settings: Settings = defaults): ApiAuthMode {
   const auth = scope.node.tryGetContext('auth') as string | undefined;
-  if (auth === 'iam') return { kind: 'iam' };
+  const perSessionContext = scope.node.tryGetContext('iamPerSessionRoles');
+  if (auth === 'iam') {
+    const perSessionRoles =
+      perSessionContext === undefined ? [...settings.auth.iamPerSessionRoles] : contextList(perSessionContext);
+    const invalid = perSessionRoles.filter((arn) => parseRoleArn(arn) === undefined);
+    if (invalid.length > 0) {
+      throw new Error(
+        `iamPerSessionRoles takes IAM role ARNs (arn:aws:iam::ACCOUNT:role/NAME); got ${invalid.join(', ')}.`,
+      );
+    }
+    return { kind: 'iam', perSessionRoles };
+  }
+  // Only IAM callers have role sessions: the list would do nothing, and asking for it suggests a missing auth=iam.
+  if (perSessionContext !== undefined) throw new Error('iamPerSessionRoles needs auth=iam.');
   if (auth !== undefined && auth !== 'jwt') {
     throw new Error(`Unknown auth "${auth}": use "jwt" (the default) or "iam".`);
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
 import { useEmulatorEnvironment } from '../support/handler-environment.js';
-import { httpApiEvent, testContext } from '../support/lambda-events.js';
+import { httpApiEvent, iamCaller, testContext } from '../support/lambda-events.js';
 
 /**
  * Property: whatever API Gateway could hand the API Lambda (and much it never would), the handler
@@ -170,7 +170,19 @@ const query = fc.oneof(
 const authorizer = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom('alice', 'bob').map((sub) => ({ jwt: { claims: { sub }, scopes: null } })) },
   { weight: 1, arbitrary: fc.constant(undefined) },
-  { weight: 1, arbitrary: fc.constant({ iam: { userArn: 'arn:aws:iam::123456789012:role/svc', userId: 'AIDA' } }) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(
+        iamCaller.user('svc'),
+        iamCaller.roleSession('svc', 'run'),
+        iamCaller.cognitoIdentity(
+          'us-east-1:4f291106-8703-466b-8f2b-3ecee1ca56ce',
+          'us-east-1:3f291106-8703-466b-8f2b-3ecee1ca56ce',
+        ),
+      )
+      .map((iam) => ({ iam })),
+  },
   {
     weight: 1,
     arbitrary: fc.constantFrom(
@@ -178,6 +190,8 @@ const authorizer = fc.oneof(
       { jwt: { claims: { sub: '' }, scopes: null } },
       { jwt: { claims: { sub: 42 }, scopes: null } },
       { iam: {} },
+      { iam: { userArn: 'arn:aws:iam::123456789012:role/svc' } },
+      { iam: { ...iamCaller.federatedUser('svc'), cognitoIdentity: { identityId: 42 } } },
       {},
       { lambda: { sub: 'alice' } },
     ),

@@ -4,7 +4,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
 import { useEmulatorEnvironment } from '../support/handler-environment.js';
-import { type HttpEventInput, httpApiEvent, testContext } from '../support/lambda-events.js';
+import { type HttpEventInput, httpApiEvent, iamCaller, testContext } from '../support/lambda-events.js';
 
 let aws: EmulatedAws;
 let handler: typeof import('../../functions/api/handler.js').handler;
@@ -60,12 +60,16 @@ describe('API handler with a payload 2.0 event', () => {
     expect(other.json.error).toEqual({ ...unknown.json.error, requestId: other.json.error.requestId });
   });
 
-  it('takes the owner from the IAM authorizer for service callers', async () => {
-    const arn = 'arn:aws:iam::123456789012:role/reporting';
-    const { json } = await post({ type: 'echo', payload: {} }, { iamUserArn: arn });
+  it('takes the owner from the IAM authorizer for SigV4 callers', async () => {
+    const iam = iamCaller.roleSession('reporting', 'nightly');
+    const { json } = await post({ type: 'echo', payload: {} }, { iam });
 
-    expect((await get(json.taskId, { iamUserArn: arn })).statusCode).toBe(200);
-    expect((await get(json.taskId, { jwtSub: arn })).statusCode).toBe(404);
+    const { Item } = await aws.documents.send(
+      new GetCommand({ TableName: aws.resources.tableName, Key: { taskId: json.taskId } }),
+    );
+    expect(Item?.ownerId).toBe('iam:arn:aws:sts::123456789012:assumed-role/reporting');
+    expect((await get(json.taskId, { iam })).statusCode).toBe(200);
+    expect((await get(json.taskId, { jwtSub: String(iam.userArn) })).statusCode).toBe(404);
   });
 
   it('decodes a base64-encoded body', async () => {

@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
+import { ENV } from '../../shared/env-names.js';
 import { buildOffloadStack, logicalIdOf, removeSynthOutput, synthOffloadStack } from './synth-offload-stack.js';
 
 afterAll(removeSynthOutput);
@@ -110,11 +111,41 @@ describe('the Cognito user pool', () => {
   });
 });
 
+describe('iamPerSessionRoles context', () => {
+  const roles = ['arn:aws:iam::123456789012:role/people/person', 'arn:aws:iam::123456789012:role/staff'];
+  const variablesOf = (context: Record<string, unknown>) =>
+    Object.values(synthOffloadStack({ context }).template.findResources('AWS::Lambda::Function')).map(
+      (fn) => fn.Properties.Environment.Variables as Record<string, unknown>,
+    );
+
+  it.each([
+    ['comma-separated', roles.join(', ')],
+    ['as a list', roles],
+  ])('hands the roles, %s, to every function under auth=iam', (_form, value) => {
+    const variables = variablesOf({ auth: 'iam', iamPerSessionRoles: value });
+
+    expect(variables.length).toBeGreaterThan(0);
+    for (const v of variables) expect(v[ENV.iamPerSessionRoles]).toBe(roles.join(','));
+  });
+
+  it('sets no per-session roles by default', () => {
+    for (const v of variablesOf({ auth: 'iam' })) expect(v).not.toHaveProperty(ENV.iamPerSessionRoles);
+  });
+});
+
 describe('invalid auth context', () => {
   it.each([
     [{ auth: 'basic' }, /Unknown auth "basic"/],
     [{ jwtIssuer: issuer }, /jwtIssuer needs jwtAudience/],
     [{ jwtIssuer: issuer, jwtAudience: ' , ' }, /jwtIssuer needs jwtAudience/],
+    [{ iamPerSessionRoles: 'arn:aws:iam::123456789012:role/person' }, /iamPerSessionRoles needs auth=iam/],
+    [
+      {
+        auth: 'iam',
+        iamPerSessionRoles: 'arn:aws:iam::123456789012:role/a,arn:aws:sts::123456789012:assumed-role/a/b',
+      },
+      /takes IAM role ARNs .* got arn:aws:sts::123456789012:assumed-role\/a\/b\.$/,
+    ],
   ])('rejects %j', (context, message) => {
     expect(() => buildOffloadStack({ context })).toThrow(message);
   });

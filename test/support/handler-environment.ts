@@ -1,15 +1,24 @@
 import { functionEnvironment } from '../../infra/function-environment.js';
+import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
 import type { EmulatedAws } from './emulated-aws.js';
 
 /** Points the handler modules at the emulators, exactly as the local stack does, before they are imported. */
-export function useEmulatorEnvironment(aws: EmulatedAws, options: { diagnosticTasks?: boolean } = {}): void {
+export function useEmulatorEnvironment(
+  aws: EmulatedAws,
+  options: { diagnosticTasks?: boolean; iamPerSessionRoles?: readonly string[] } = {},
+): void {
+  // Unset when the list is empty: a list set by an earlier test file must not linger.
+  delete process.env[ENV.iamPerSessionRoles];
   Object.assign(process.env, {
-    ...functionEnvironment({
-      tableName: aws.resources.tableName,
-      queueUrl: aws.resources.queueUrl,
-      diagnosticTasks: options.diagnosticTasks,
-    }),
+    ...functionEnvironment(
+      {
+        tableName: aws.resources.tableName,
+        queueUrl: aws.resources.queueUrl,
+        diagnosticTasks: options.diagnosticTasks,
+      },
+      { ...settings, auth: { iamPerSessionRoles: options.iamPerSessionRoles ?? settings.auth.iamPerSessionRoles } },
+    ),
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
     AWS_REGION: 'us-east-1',

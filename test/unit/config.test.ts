@@ -21,6 +21,9 @@ const DISTINCT_SETTINGS: Settings = {
     cancelCheckSeconds: 9,
   },
   recovery: { ...settings.recovery, staleAfterSeconds: 77 },
+  auth: {
+    iamPerSessionRoles: ['arn:aws:iam::123456789012:role/people/person', 'arn:aws-cn:iam::210987654321:role/staff'],
+  },
 };
 
 const validEnv = (): Record<string, string | undefined> => functionEnvironment(RESOURCES, DISTINCT_SETTINGS);
@@ -64,6 +67,10 @@ describe('loadConfig', () => {
       cancelCheckSeconds: 9,
       staleAfterSeconds: 77,
       diagnosticTasks: false,
+      iamPerSessionRoles: [
+        { partition: 'aws', accountId: '123456789012', roleName: 'person' },
+        { partition: 'aws-cn', accountId: '210987654321', roleName: 'staff' },
+      ],
       endpoints: { dynamodb: undefined, sqs: undefined },
     });
   });
@@ -118,6 +125,9 @@ describe('loadConfig', () => {
     { name: ENV.retryMaxDelaySeconds, value: '43201' },
     { name: ENV.diagnosticTasks, value: 'yes' },
     { name: ENV.dynamodbEndpoint, value: '127.0.0.1 8000' },
+    { name: ENV.iamPerSessionRoles, value: 'person' },
+    { name: ENV.iamPerSessionRoles, value: 'arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:user/b' },
+    { name: ENV.iamPerSessionRoles, value: 'arn:aws:sts::123456789012:assumed-role/person/alice' },
   ])('throws a ConfigError naming $name when it is $value', ({ name, value }) => {
     expect(configErrorOf({ ...validEnv(), [name]: value }).message).toContain(name);
   });
@@ -139,6 +149,17 @@ describe('loadConfig', () => {
     env[ENV.diagnosticTasks] = value;
 
     expect(loadConfig(env).diagnosticTasks).toBe(expected);
+  });
+
+  it.each([undefined, '', ' , '])('lists no per-session roles when the variable is %j', (value) => {
+    const env = validEnv();
+    env[ENV.iamPerSessionRoles] = value;
+
+    expect(loadConfig(env).iamPerSessionRoles).toEqual([]);
+  });
+
+  it('is given no per-session role variable by infra when the list is empty', () => {
+    expect(functionEnvironment(RESOURCES)).not.toHaveProperty(ENV.iamPerSessionRoles);
   });
 
   it('turns on diagnostic tasks when infra asks for them', () => {
