@@ -22,6 +22,7 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.maxResultBytes]: String(s.tasks.maxResultBytes),
     [ENV.cancelCheckSeconds]: String(s.tasks.cancelCheckSeconds),
     [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
+    [ENV.leaseGraceSeconds]: String(s.tasks.leaseGraceSeconds),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.

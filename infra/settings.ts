@@ -56,6 +56,12 @@ const defaults = {
     ttlDays: 7,
     /** Seconds between a running task's checks for a cancel request (one read each, long tasks only). */
     cancelCheckSeconds: 5,
+    /**
+     * Added to the end of a worker invocation to make its lease: another delivery takes a task over
+     * only this long after the attempt that held it must have ended, so clocks that disagree by
+     * less than this never let two attempts of one task overlap.
+     */
+    leaseGraceSeconds: 5,
     /** Largest task result stored; a larger one fails the task with ResultTooLarge. */
     maxResultBytes: 256 * 1024,
   },
@@ -67,8 +73,9 @@ const defaults = {
   },
   recovery: {
     /**
-     * A task QUEUED this long, or RUNNING this long past its lease, has lost its message and is
-     * re-enqueued. Above the longest legitimate wait: 15 min delay + retry backoff cap + visibility timeout.
+     * A task QUEUED this long past the time it could run (`runAtMs`: after its delay or retry
+     * backoff), or RUNNING this long past its lease, has lost its message and is re-enqueued. Must
+     * exceed the visibility timeout: a message in a crashed invocation comes back only after it.
      */
     staleAfterSeconds: 30 * 60,
     /**

@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
   [ENV.maxResultBytes]: count,
   [ENV.cancelCheckSeconds]: count.pipe(z.number().min(1)),
   [ENV.staleAfterSeconds]: count,
+  [ENV.leaseGraceSeconds]: count,
   [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
   [ENV.iamPerSessionRoles]: roleArnList,
   [ENV.dynamodbEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
@@ -52,6 +53,8 @@ export interface Config {
   readonly cancelCheckSeconds: number;
   /** Age after which the recovery sweep presumes a task's message lost. */
   readonly staleAfterSeconds: number;
+  /** Added to an invocation's end to make its lease (settings.tasks.leaseGraceSeconds). */
+  readonly leaseGraceSeconds: number;
   /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
   readonly diagnosticTasks: boolean;
   /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
@@ -80,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxResultBytes: e[ENV.maxResultBytes],
     cancelCheckSeconds: e[ENV.cancelCheckSeconds],
     staleAfterSeconds: e[ENV.staleAfterSeconds],
+    leaseGraceSeconds: e[ENV.leaseGraceSeconds],
     diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
     iamPerSessionRoles: e[ENV.iamPerSessionRoles],
     endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },

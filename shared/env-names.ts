@@ -14,6 +14,7 @@ export const ENV = {
   maxResultBytes: 'MAX_RESULT_BYTES',
   cancelCheckSeconds: 'CANCEL_CHECK_SECONDS',
   staleAfterSeconds: 'RECOVERY_STALE_AFTER_SECONDS',
+  leaseGraceSeconds: 'LEASE_GRACE_SECONDS',
   diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
   /** Comma-separated role ARNs whose sessions each own their tasks; unset when there are none. */
   iamPerSessionRoles: 'OFFLOAD_IAM_PER_SESSION_ROLES',

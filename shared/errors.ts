@@ -73,6 +73,14 @@ export class DependencyUnavailableError extends OffloadError {
   }
 }
 
+/** DynamoDB refused a write because the item would exceed its 400 KB limit: retrying cannot help. */
+export class ItemTooLargeError extends OffloadError {
+  constructor(options?: { cause?: unknown }) {
+    super('ItemTooLarge', "The task item would exceed the table's 400 KB item limit.", options);
+    this.name = 'ItemTooLargeError';
+  }
+}
+
 /** Missing or malformed configuration: a deployment fault, never the caller's. */
 export class ConfigError extends OffloadError {
   constructor(message: string) {

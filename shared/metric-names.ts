@@ -29,6 +29,20 @@ export const TASK_COUNTS = {
   deadLettered: 'TaskDeadLettered',
 } as const;
 
+/**
+ * Counts of the lifecycle's recovery paths: rare when all is well, so a rise tells an operator that
+ * workers crash or time out (takeovers), duplicates or early redeliveries arrive (deferrals), or
+ * the table drops replies (writes recognised after a lost reply).
+ */
+export const RECOVERY_COUNTS = {
+  /** A claim took over an attempt whose lease had expired (its worker crashed or timed out). */
+  takenOver: 'TaskTakenOver',
+  /** A message found its task not claimable yet (live lease, pending retry or delay) and waits. */
+  deferred: 'MessageDeferred',
+  /** A conditional write whose reply was lost, retried by the SDK, was recognised as our own. */
+  writeRecovered: 'WriteRecovered',
+} as const;
+
 /** Durations in milliseconds. */
 export const TASK_TIMINGS = {
   /** One attempt, from claim to its recorded outcome. */
@@ -37,7 +51,9 @@ export const TASK_TIMINGS = {
   queueWaitMs: 'QueueWaitMs',
 } as const;
 
-export type TaskCountMetric = (typeof TASK_COUNTS)[keyof typeof TASK_COUNTS];
+export type TaskCountMetric =
+  | (typeof TASK_COUNTS)[keyof typeof TASK_COUNTS]
+  | (typeof RECOVERY_COUNTS)[keyof typeof RECOVERY_COUNTS];
 export type TaskTimingMetric = (typeof TASK_TIMINGS)[keyof typeof TASK_TIMINGS];
 export type TaskMetricName = TaskCountMetric | TaskTimingMetric;
 

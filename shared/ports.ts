@@ -6,10 +6,42 @@ export type TaskOutcome =
   | { readonly status: 'FAILED'; readonly error: TaskError }
   | { readonly status: 'CANCELLED' };
 
+/** What `create` found: the task is now stored, or a live task already holds the id. */
+export type CreateResult = { readonly created: true } | { readonly created: false; readonly existing: Task };
+
 export type ClaimResult =
   | { readonly claimed: true; readonly task: Task }
-  /** Not claimable: `task` is its current state (finished, held by a live lease) or undefined if unknown. */
+  /**
+   * Not claimable now: `task` is its current state (finished, held by a live lease, waiting for its
+   * `runAtMs`, expired) or undefined if there is no such task.
+   */
   | { readonly claimed: false; readonly task?: Task };
+
+/**
+ * What `release` did: the attempt went back to QUEUED for a retry; or the owner asked to cancel
+ * while it ran (nothing written: end it CANCELLED instead, without spending another attempt); or
+ * the attempt is no longer current (taken over, dead-lettered), so its outcome is not ours to write.
+ */
+export type ReleaseResult = 'released' | 'cancelRequested' | 'superseded';
+
+/**
+ * What `discard` did: the never-enqueued task is no longer stored (removed now, or by an earlier
+ * try whose reply was lost, or never written); or it is kept, because it has moved on (a worker
+ * claimed it, so its message was delivered after all) or an idempotent replay promised it to
+ * another request.
+ */
+export type DiscardResult = 'discarded' | 'kept';
+
+/** What the owner's `cancel` found and did, in one report. */
+export interface CancelResult {
+  /** The task after the call. */
+  readonly task: Task;
+  /** `cancelled`: this call ended a QUEUED task; `cancelRequested`: it asked a RUNNING one to stop; `none`: nothing to do. */
+  readonly change: 'cancelled' | 'cancelRequested' | 'none';
+}
+
+/** What the dead-letter path found: it failed an abandoned task, or left a task that something else still drives. */
+export type FailAbandonedResult = { readonly failed: true } | { readonly failed: false; readonly task?: Task };
 
 /** Where a listing page ended; opaque to callers (the API encodes it). */
 export type ListCursor = Readonly<Record<string, string>>;
@@ -35,23 +67,37 @@ export interface TaskPage {
 
 /**
  * Durable task state. Every state change is one conditional write, so concurrent workers and
- * duplicate deliveries cannot both win (DESIGN.md §4).
+ * duplicate deliveries cannot both win (docs/architecture.md, "States"). Every write also
+ * recognises its own earlier success: when its reply was lost and the SDK's retry then failed the
+ * condition, the result is the one the first try would have returned, not "someone else changed it".
  */
 export interface TaskStore {
   /**
-   * Records a new task; throws ConflictError if the id is taken by a task that has not expired
-   * (an expired one is replaced: DynamoDB's TTL deletes it some time later anyway).
+   * Records a new task. A task already holding the id is returned as `existing`, unless it has
+   * expired and no attempt holds it under a live lease (DynamoDB's TTL deletes it some time later
+   * anyway): then it is replaced.
    */
-  create(task: Task, nowSeconds: number): Promise<void>;
+  create(task: Task, nowMs: number): Promise<CreateResult>;
   /**
    * Strongly consistent read; undefined if there is no such item. With `ownerId`, another owner's
    * task is undefined too, and the database decides it, so the answer has the same size and takes
    * the same time as for a missing id: nobody learns that someone else's task id exists.
    */
   get(taskId: string, options?: { readonly ownerId?: string }): Promise<Task | undefined>;
-  /** Removes a task that was recorded but never enqueued (still QUEUED at attempt 0). */
-  discard(taskId: string): Promise<void>;
-  /** QUEUED → RUNNING, or takes over a RUNNING task whose lease expired; bumps `attempt`. */
+  /**
+   * Removes a task this process created whose message could not be sent: only while it is still
+   * QUEUED at attempt 0 and its latest write is that creation (`createWriteId`).
+   */
+  discard(taskId: string, createWriteId: string): Promise<DiscardResult>;
+  /**
+   * The idempotent replay of a never-claimed task promises it to a second request: marks it (a new
+   * `lastWriteId`) so the first request can no longer discard it. False if it is no longer QUEUED at attempt 0.
+   */
+  markReplayed(taskId: string, now: Date): Promise<boolean>;
+  /**
+   * QUEUED (and past its `runAtMs`) → RUNNING, or takes over a RUNNING task whose lease has
+   * expired; bumps `attempt` and holds the task until `leaseExpiresAt`. Never claims an expired task.
+   */
   claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult>;
   /** RUNNING at `attempt` → terminal. False when `attempt` is no longer current (fencing). */
   finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean>;
@@ -60,13 +106,16 @@ export interface TaskStore {
    * the attempt is no longer current.
    */
   progress(taskId: string, attempt: number, progress: TaskProgress, now: Date): Promise<Task | undefined>;
-  /** RUNNING at `attempt` → QUEUED with the error that ended the attempt, for a retry. */
-  release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean>;
+  /**
+   * RUNNING at `attempt` → QUEUED with the error that ended the attempt, claimable again from
+   * `runAtMs` (the retry backoff). Not when a cancel was requested meanwhile (see ReleaseResult).
+   */
+  release(taskId: string, attempt: number, error: TaskError, now: Date, runAtMs: number): Promise<ReleaseResult>;
   /**
    * The owner's cancellation: QUEUED → CANCELLED at once; RUNNING → `cancelRequested`, which the worker
-   * turns into CANCELLED. Returns the task as it is afterwards, or undefined if the owner has no such task.
+   * turns into CANCELLED. Undefined if the owner has no such live task.
    */
-  cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<Task | undefined>;
+  cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<CancelResult | undefined>;
   /** The owner's tasks, newest first. A status filter may return short pages: follow the cursor. */
   listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage>;
   /**
@@ -76,14 +125,25 @@ export interface TaskStore {
   scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage>;
   /** FAILED with `DeadLettered` → QUEUED with `extraAttempts` more attempts; false if it is not. */
   requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean>;
-  /** QUEUED or RUNNING → FAILED, whatever the attempt: for tasks whose message was given up on. */
-  failUnfinished(taskId: string, error: TaskError, now: Date, expiresAt: number): Promise<boolean>;
+  /**
+   * FAILED with `error`, for a task whose message was given up on (the dead-letter queue), but only
+   * if nothing else drives it: QUEUED and due (not waiting for a retry), or RUNNING past its lease.
+   * A task under a live lease or waiting for its backoff is left alone. Leases and backoffs that
+   * end within `toleranceMs` of `now` count as ended (clocks of SQS and Lambda may disagree).
+   */
+  failAbandoned(
+    taskId: string,
+    error: TaskError,
+    now: Date,
+    expiresAt: number,
+    toleranceMs?: number,
+  ): Promise<FailAbandonedResult>;
 }
 
 /** The queue that drives workers. */
 export interface TaskQueue {
   enqueue(message: TaskMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
-  /** Makes a received message visible again after `delaySeconds` (retry backoff). */
+  /** Makes a received message visible again after `delaySeconds` (retry backoff, a lease or a delay to wait out). */
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
 }
 

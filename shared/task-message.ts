@@ -1,12 +1,16 @@
 import * as z from 'zod';
 import type { TaskMessage } from './task.js';
 
-const TaskMessageSchema = z.object({ taskId: z.string().min(1).max(128), type: z.string().max(64) });
+const TaskMessageSchema = z.object({ taskId: z.string().min(1).max(128), type: z.string().max(64).optional() });
 
 export const serializeTaskMessage = (message: TaskMessage): string =>
   JSON.stringify({ taskId: message.taskId, type: message.type });
 
-/** The message body as sent by the API, or undefined for anything else (not JSON, wrong shape). */
+/**
+ * The message body as sent by the API, or undefined for anything else (not JSON, wrong shape). A
+ * task id is all that is needed: the stored task says what runs, so a body without `type` still
+ * drives its task instead of leaving it to the recovery sweep.
+ */
 export function parseTaskMessage(body: string): TaskMessage | undefined {
   try {
     const parsed = TaskMessageSchema.safeParse(JSON.parse(body));

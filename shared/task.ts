@@ -16,6 +16,9 @@ export const TERMINAL_STATUSES: ReadonlySet<TaskStatus> = new Set([
 
 export const isTerminal = (status: TaskStatus): boolean => TERMINAL_STATUSES.has(status);
 
+/** Error code of a task whose message SQS gave up on; the redrive command looks for it. */
+export const DEAD_LETTERED_CODE = 'DeadLettered';
+
 export interface TaskError {
   readonly code: string;
   readonly message: string;
@@ -26,7 +29,7 @@ export interface TaskProgress {
   readonly message?: string;
 }
 
-/** A task as stored: one item of the task table (see DESIGN.md §3). */
+/** A task as stored: one item of the task table (docs/architecture.md, "Data model"). */
 export interface Task {
   readonly taskId: string;
   readonly ownerId: string;
@@ -45,8 +48,23 @@ export interface Task {
   readonly updatedAt: string;
   readonly startedAt?: string;
   readonly finishedAt?: string;
-  /** Epoch milliseconds after which a RUNNING claim is considered abandoned. */
+  /**
+   * Epoch milliseconds until which a RUNNING attempt holds the task: the end of the worker's
+   * invocation plus a clock-skew tolerance. Another delivery may take the task over only after it.
+   */
   readonly leaseExpiresAt?: number;
+  /**
+   * Epoch milliseconds before which a QUEUED task must not be claimed: the end of its delivery delay
+   * or of its retry backoff. A duplicate message that arrives earlier waits instead of running it.
+   */
+  readonly runAtMs?: number;
+  /** The status a claim found: RUNNING when it took over an attempt whose lease had expired. */
+  readonly claimedFrom?: TaskStatus;
+  /**
+   * Random id of the latest state change. A writer whose reply was lost (and whose SDK retry then
+   * failed its condition) finds its own id here and knows its write was applied.
+   */
+  readonly lastWriteId?: string;
   readonly progress?: TaskProgress;
   readonly result?: unknown;
   /** Set when the task ends FAILED. */
@@ -58,10 +76,13 @@ export interface Task {
   readonly expiresAt: number;
 }
 
-/** What SQS carries: just enough to claim the task, which returns the rest. */
+/**
+ * What SQS carries: just enough to claim the task, which returns the rest. `type` is informative
+ * only (the stored task's type is the one that runs), so a message without it still drives its task.
+ */
 export interface TaskMessage {
   readonly taskId: string;
-  readonly type: string;
+  readonly type?: string;
 }
 
 /** The task as callers see it over HTTP. */

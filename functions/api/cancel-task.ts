@@ -1,8 +1,9 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
-import { isExpired, type Task, TaskStatus } from '../../shared/task.js';
+import { type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
+import { expiresAtAfter } from '../../shared/time.js';
 import { isWellFormedTaskId } from './get-task.js';
 
 export interface CancelTaskDeps {
@@ -21,16 +22,18 @@ export interface CancelTaskDeps {
 export async function cancelTask(input: { ownerId: string; taskId: string }, deps: CancelTaskDeps): Promise<Task> {
   if (!isWellFormedTaskId(input.taskId)) throw new NotFoundError();
   const now = deps.clock();
-  const expiresAt = Math.floor(now.getTime() / 1000) + deps.ttlDays * 86_400;
-  const task = await deps.store.cancel(input.taskId, input.ownerId, now, expiresAt);
-  if (!task || isExpired(task, now.getTime())) throw new NotFoundError();
+  const result = await deps.store.cancel(input.taskId, input.ownerId, now, expiresAtAfter(now, deps.ttlDays));
+  if (!result) throw new NotFoundError();
+  const { task, change } = result;
   if (task.status === TaskStatus.Succeeded || task.status === TaskStatus.Failed) {
     throw new ConflictError(`The task already ${task.status === TaskStatus.Succeeded ? 'succeeded' : 'failed'}.`);
   }
-  // Cancelled by this call: its clock is the finish time. A repeated DELETE records nothing new.
-  if (task.status === TaskStatus.Cancelled && task.finishedAt === now.toISOString()) {
+  // The store says whether this call changed anything, so a repeated or concurrent DELETE counts once.
+  if (change === 'cancelled') {
     deps.log?.info('task cancelled while queued', { taskId: task.taskId, type: task.type, attempt: task.attempt });
     deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
+  } else if (change === 'cancelRequested') {
+    deps.log?.info('cancel requested for a running task', { taskId: task.taskId, attempt: task.attempt });
   }
   return task;
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
-import { ConflictError, ValidationError } from '../../shared/errors.js';
+import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
 import { TASK_COUNTS } from '../../shared/metric-names.js';
-import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
+import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import { hashOwnerId, type TaskMetrics } from '../../shared/task-metrics.js';
+import { expiresAtAfter, MAX_DELAY_SECONDS } from '../../shared/time.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { issuesToDetails } from './validation.js';
 
@@ -38,9 +39,9 @@ export interface SubmitTaskDeps {
 }
 
 /**
- * Records the task QUEUED, then enqueues it. A task is accepted only once both writes succeed; if
- * the enqueue fails the record is removed again, so a caller who got an error has nothing half
- * written and may simply retry.
+ * Records the task QUEUED, then enqueues it. A task is accepted only once both writes succeed. If
+ * the enqueue fails the record is removed again (when nothing has taken it since), so a caller who
+ * got an error has, but for a double fault, nothing half written and may retry.
  *
  * With an Idempotency-Key the task id is derived from owner + key, so the conditional put itself
  * detects a replay: no extra table, no extra write on the happy path.
@@ -62,12 +63,32 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
     );
   }
 
+  const taskId = input.idempotencyKey
+    ? taskIdFromKey(input.ownerId, input.idempotencyKey)
+    : (deps.newTaskId ?? randomUUID)();
+  // A replay can race with the request that is discarding the same key's task: one more round then finds the id free.
+  for (let round = 0; ; round++) {
+    const task = newTask(taskId, input, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
+    const created = await createOrTakeBack(task, deps);
+    if (created.created) {
+      await enqueueOrDiscard(task, deps);
+      deps.log.info('task submitted', { taskId: task.taskId, type: task.type, ownerHash: hashOwnerId(task.ownerId) });
+      deps.metrics?.record(TASK_COUNTS.submitted, task.type);
+      return { task, created: true };
+    }
+    // A random id is never taken (122 bits); only a key's id can be.
+    if (!input.idempotencyKey) throw new ConflictError(`Task id ${taskId} is already taken.`);
+    const replayed = await replay(created.existing, task, deps);
+    if (replayed) return { task: replayed, created: false };
+    if (round === 1) throw new DependencyUnavailableError('task table');
+  }
+}
+
+function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, deps: SubmitTaskDeps): Task {
   const now = deps.clock();
   const timestamp = now.toISOString();
-  const task: Task = {
-    taskId: input.idempotencyKey
-      ? taskIdFromKey(input.ownerId, input.idempotencyKey)
-      : (deps.newTaskId ?? randomUUID)(),
+  return {
+    taskId,
     ownerId: input.ownerId,
     type: input.type,
     status: TaskStatus.Queued,
@@ -76,53 +97,86 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       canonicalJson({ type: input.type, payload: input.payload, delaySeconds: input.delaySeconds ?? 0 }),
     ),
     ...(input.idempotencyKey && { idempotencyKey: input.idempotencyKey }),
-    ...(input.delaySeconds && { delaySeconds: input.delaySeconds }),
+    // Stored so a duplicate message or a re-enqueue waits for the rest of the delay instead of running early.
+    ...(input.delaySeconds && { delaySeconds: input.delaySeconds, runAtMs: now.getTime() + input.delaySeconds * 1000 }),
     attempt: 0,
-    maxAttempts: definition.maxAttempts ?? deps.defaultMaxAttempts,
+    maxAttempts,
     createdAt: timestamp,
     updatedAt: timestamp,
-    expiresAt: Math.floor(now.getTime() / 1000) + deps.ttlDays * 86_400,
+    expiresAt: expiresAtAfter(now, deps.ttlDays),
+    // Written with the item: the creation's own id, so only this request may take it back (discard).
+    lastWriteId: randomUUID(),
   };
-
-  try {
-    await deps.store.create(task, Math.floor(now.getTime() / 1000));
-  } catch (error) {
-    if (!(error instanceof ConflictError) || !input.idempotencyKey) throw error;
-    return { task: await replay(task, input, deps), created: false };
-  }
-  await enqueueOrDiscard(task, input.delaySeconds, deps);
-  deps.log.info('task submitted', { taskId: task.taskId, type: task.type, ownerHash: hashOwnerId(task.ownerId) });
-  deps.metrics?.record(TASK_COUNTS.submitted, task.type);
-  return { task, created: true };
 }
 
-/** The key was used before: the same body gets the same task back, another body is a conflict. */
-async function replay(candidate: Task, input: SubmitTaskInput, deps: SubmitTaskDeps): Promise<Task> {
-  const existing = await deps.store.get(candidate.taskId);
-  if (!existing || existing.ownerId !== candidate.ownerId || existing.payloadHash !== candidate.payloadHash) {
+/**
+ * The conditional put. When it fails with an error, its request may still have been applied (the
+ * reply was lost): the record is taken back before the error reaches the caller as a 503.
+ */
+async function createOrTakeBack(task: Task, deps: SubmitTaskDeps): Promise<CreateResult> {
+  try {
+    return await deps.store.create(task, deps.clock().getTime());
+  } catch (error) {
+    await discard(task, deps);
+    throw error;
+  }
+}
+
+/**
+ * The key was used before: the same body gets the same task back, another body is a conflict.
+ * Undefined when the task vanished meanwhile (its own request discarded it): the key is free again.
+ */
+async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Promise<Task | undefined> {
+  if (existing.ownerId !== candidate.ownerId || existing.payloadHash !== candidate.payloadHash) {
     throw new ConflictError(
       'This Idempotency-Key was already used with a different request body.',
       'IdempotencyKeyReused',
     );
   }
-  // Never claimed: its message may be the one whose send failed before, so send again. A second
-  // message for the same task is harmless: only one claim can win.
+  // Never claimed: its message may be the one whose send failed before, so send again (a second
+  // message is harmless: only one claim can win). First promise the task to this request, so the
+  // request that created it can no longer discard it.
   if (existing.status === TaskStatus.Queued && existing.attempt === 0) {
-    await deps.queue.enqueue({ taskId: existing.taskId, type: existing.type }, { delaySeconds: input.delaySeconds });
+    const now = deps.clock();
+    // Not markable: claimed meanwhile (return it as it is now) or discarded (the key is free: undefined).
+    if (!(await deps.store.markReplayed(existing.taskId, now))) return deps.store.get(existing.taskId);
+    const delaySeconds =
+      existing.runAtMs && existing.runAtMs > now.getTime()
+        ? Math.min(MAX_DELAY_SECONDS, Math.ceil((existing.runAtMs - now.getTime()) / 1000))
+        : undefined;
+    await deps.queue.enqueue({ taskId: existing.taskId, type: existing.type }, { delaySeconds });
   }
   deps.log.info('idempotent replay', { taskId: existing.taskId, type: existing.type });
   return existing;
 }
 
-async function enqueueOrDiscard(task: Task, delaySeconds: number | undefined, deps: SubmitTaskDeps): Promise<void> {
+/**
+ * Sends the task's message. When the send fails, the record is discarded, unless it has moved on:
+ * a worker claimed it (so the message was delivered after all: the send's reply was lost) or a
+ * replay promised it to another request. Then the task is accepted after all.
+ */
+async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
   try {
-    await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds });
+    await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: task.delaySeconds });
   } catch (error) {
-    await deps.store.discard(task.taskId).catch((discardError: unknown) => {
-      // The recovery sweep finds a QUEUED task that has no message; log so an operator can see why.
-      deps.log.error('could not discard a task whose enqueue failed', { taskId: task.taskId, error: discardError });
-    });
+    if ((await discard(task, deps)) === 'kept') {
+      deps.log.info('send failed but the task moved on: accepted', { taskId: task.taskId, type: task.type });
+      return;
+    }
     throw error;
+  }
+}
+
+/** Best effort: a record that cannot be discarded stays QUEUED, and the recovery sweep sends its message. */
+async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult | 'unknown'> {
+  try {
+    return await deps.store.discard(task.taskId, task.lastWriteId ?? '');
+  } catch (error) {
+    deps.log.error('could not discard a task whose submission failed; the recovery sweep will run it', {
+      taskId: task.taskId,
+      error,
+    });
+    return 'unknown';
   }
 }
 

@@ -4,7 +4,7 @@ import { createDocumentClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { loadConfig } from '../../shared/config.js';
-import { SERVICE_NAMES } from '../../shared/metric-names.js';
+import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type MarkDeadLetteredDeps, markDeadLettered } from './mark-dead-lettered.js';
 
@@ -13,11 +13,14 @@ const config = loadConfig();
 const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
 const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.deadLetter, (type) => registry.has(type));
 const deps: MarkDeadLetteredDeps = {
-  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
+    metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+  ),
   clock: () => new Date(),
   log: logger,
   metrics,
   ttlDays: config.ttlDays,
+  clockToleranceMs: config.leaseGraceSeconds * 1000,
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -1,20 +1,36 @@
 import { TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
+import { DEAD_LETTERED_CODE, type TaskError, TaskStatus } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
+import { expiresAtAfter } from '../../shared/time.js';
 
 export interface MarkDeadLetteredDeps {
   readonly store: TaskStore;
   readonly clock: Clock;
   readonly log: Log;
   readonly ttlDays: number;
+  /**
+   * How far the clocks of SQS and this function may disagree: a retry whose backoff ended less
+   * than this ago counts as due, so its own message reaching the DLQ early does not strand it.
+   */
+  readonly clockToleranceMs: number;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
 }
 
+/** The error of a task whose message SQS gave up on. */
+export const DEAD_LETTERED: TaskError = {
+  code: DEAD_LETTERED_CODE,
+  message: 'Delivered the maximum number of times without an outcome being recorded (worker crash or timeout).',
+};
+
 /**
  * A message reaches the dead-letter queue when workers kept taking it without recording an
- * outcome (crash, timeout, out of memory). Its task would otherwise stay QUEUED or RUNNING forever.
+ * outcome (crash, timeout, out of memory). Its task fails, unless something else still drives it:
+ * an attempt under a live lease (a duplicate message dead-lettered while it runs), or a retry
+ * waiting for its backoff (its own message comes back then). Those are left alone: failing them
+ * would fence out an outcome about to be recorded.
  */
 export async function markDeadLettered(
   delivery: { readonly messageId: string; readonly body: string },
@@ -27,17 +43,18 @@ export async function markDeadLettered(
   }
   const { taskId } = message;
   const now = deps.clock();
-  const failed = await deps.store.failUnfinished(
-    taskId,
-    {
-      code: 'DeadLettered',
-      message: 'Delivered the maximum number of times without an outcome being recorded (worker crash or timeout).',
-    },
-    now,
-    Math.floor(now.getTime() / 1000) + deps.ttlDays * 86_400,
+  const expiresAt = expiresAtAfter(now, deps.ttlDays);
+  const result = await deps.store.failAbandoned(taskId, DEAD_LETTERED, now, expiresAt, deps.clockToleranceMs);
+  if (result.failed) {
+    deps.log.warn('task dead-lettered', { taskId, messageId: delivery.messageId });
+    // The message's type is informative only; the count goes to the service-wide dimension if it is missing.
+    deps.metrics?.record(TASK_COUNTS.deadLettered, message.type ?? '');
+    return;
+  }
+  const task = result.task;
+  const still = task && (task.status === TaskStatus.Queued || task.status === TaskStatus.Running);
+  deps.log.info(
+    still ? 'dead letter for a task that is still driven: left alone' : 'dead letter for a finished or unknown task',
+    { taskId, status: task?.status, attempt: task?.attempt },
   );
-  if (failed) {
-    deps.log.warn('task dead-lettered', { taskId, type: message.type, messageId: delivery.messageId });
-    deps.metrics?.record(TASK_COUNTS.deadLettered, message.type);
-  } else deps.log.info('dead letter for a task that already finished or is unknown', { taskId });
 }

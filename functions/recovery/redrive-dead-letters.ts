@@ -1,5 +1,5 @@
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
-import { TaskStatus } from '../../shared/task.js';
+import { DEAD_LETTERED_CODE, TaskStatus } from '../../shared/task.js';
 
 export interface RedriveDeps {
   readonly store: TaskStore;
@@ -42,7 +42,7 @@ async function deadLetteredTaskIds(store: TaskStore): Promise<string[]> {
   const ids: string[] = [];
   let cursor: ListCursor | undefined;
   do {
-    const page = await store.scan({ statuses: [TaskStatus.Failed], errorCode: 'DeadLettered' }, cursor);
+    const page = await store.scan({ statuses: [TaskStatus.Failed], errorCode: DEAD_LETTERED_CODE }, cursor);
     ids.push(...page.tasks.map((task) => task.taskId));
     cursor = page.cursor;
   } while (cursor);

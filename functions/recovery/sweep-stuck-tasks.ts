@@ -1,5 +1,6 @@
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
-import { type Task, TaskStatus } from '../../shared/task.js';
+import { isExpired, type Task, TaskStatus } from '../../shared/task.js';
+import { MAX_DELAY_SECONDS } from '../../shared/time.js';
 
 export interface SweepDeps {
   readonly store: TaskStore;
@@ -7,8 +8,8 @@ export interface SweepDeps {
   readonly clock: Clock;
   readonly log: Log;
   /**
-   * How long a task may sit QUEUED, or RUNNING past its lease, before its message is presumed lost.
-   * Must exceed the longest legitimate wait: delivery delay, retry backoff and visibility timeout.
+   * How long a task may sit QUEUED past the time it could run, or RUNNING past its lease, before its
+   * message is presumed lost. Must exceed the visibility timeout (settings validation checks it).
    */
   readonly staleAfterSeconds: number;
 }
@@ -16,6 +17,8 @@ export interface SweepDeps {
 export interface SweepReport {
   readonly scanned: number;
   readonly requeued: number;
+  /** The tasks re-enqueued, for the log and for checks (at most the first 100). */
+  readonly requeuedTaskIds: readonly string[];
 }
 
 /**
@@ -33,30 +36,31 @@ export async function sweepStuckTasks(
   const now = deps.clock().getTime();
   const staleBefore = options.all ? Number.POSITIVE_INFINITY : now - deps.staleAfterSeconds * 1000;
   let scanned = 0;
-  let requeued = 0;
+  const requeuedTaskIds: string[] = [];
   let cursor: ListCursor | undefined;
   do {
     const page = await deps.store.scan({ statuses: [TaskStatus.Queued, TaskStatus.Running] }, cursor);
     scanned += page.tasks.length;
-    for (const task of page.tasks.filter((t) => isStuck(t, staleBefore))) {
+    for (const task of page.tasks.filter((t) => !isExpired(t, now) && isStuck(t, staleBefore))) {
       await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
-      requeued++;
+      requeuedTaskIds.push(task.taskId);
       deps.log.warn('stuck task re-enqueued', { taskId: task.taskId, type: task.type, status: task.status });
     }
     cursor = page.cursor;
   } while (cursor);
+  const requeued = requeuedTaskIds.length;
   if (requeued > 0 || scanned > 0) deps.log.info('recovery sweep done', { scanned, requeued });
-  return { scanned, requeued };
+  return { scanned, requeued, requeuedTaskIds: requeuedTaskIds.slice(0, 100) };
 }
 
-/** A delayed task that never ran keeps the rest of its delay. */
+/** A task waiting for its delay or backoff keeps the rest of it (the claim would make it wait anyway). */
 function remainingDelay(task: Task, now: number): number | undefined {
-  if (!task.delaySeconds || task.attempt > 0) return undefined;
-  const remaining = Math.ceil((Date.parse(task.createdAt) + task.delaySeconds * 1000 - now) / 1000);
-  return remaining > 0 ? remaining : undefined;
+  if (task.runAtMs === undefined || task.runAtMs <= now) return undefined;
+  return Math.min(MAX_DELAY_SECONDS, Math.ceil((task.runAtMs - now) / 1000));
 }
 
+/** Silent for longer than any healthy task can be: past the time it could run, or past its lease. */
 function isStuck(task: Task, staleBefore: number): boolean {
-  if (task.status === TaskStatus.Queued) return Date.parse(task.updatedAt) <= staleBefore;
+  if (task.status === TaskStatus.Queued) return Math.max(Date.parse(task.updatedAt), task.runAtMs ?? 0) <= staleBefore;
   return (task.leaseExpiresAt ?? 0) <= staleBefore;
 }

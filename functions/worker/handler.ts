@@ -5,7 +5,7 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
-import { SERVICE_NAMES } from '../../shared/metric-names.js';
+import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type RunTaskDeps, runTask } from './run-task.js';
 
@@ -13,7 +13,9 @@ const config = loadConfig();
 const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
 const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
 const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
-  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
+    metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+  ),
   queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
   registry,
   clock: () => new Date(),
@@ -24,6 +26,7 @@ const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
   ttlDays: config.ttlDays,
   maxResultBytes: config.maxResultBytes,
   cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
+  leaseGraceMs: config.leaseGraceSeconds * 1000,
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -13,12 +13,13 @@ export interface ProgressReporter {
 
 /**
  * Throttled progress writes (leading and trailing edge). Each write is fenced on the attempt and
- * returns the item, so it also tells the worker, at no extra cost, that a cancel was requested.
+ * returns the item (or nothing once the attempt is no longer current), so it also tells the
+ * attempt, at no extra cost, that a cancel was requested or that it lost the task.
  */
 export function createProgressReporter(
   task: Pick<Task, 'taskId' | 'attempt'>,
   deps: { readonly store: TaskStore; readonly clock: Clock; readonly log: Log },
-  onCancelRequested: () => void,
+  watch: { observe(current: Task | undefined): void },
 ): ProgressReporter {
   let lastWriteAt = Number.NEGATIVE_INFINITY;
   let pending: TaskProgress | undefined;
@@ -34,7 +35,7 @@ export function createProgressReporter(
     lastWriteAt = now.getTime();
     deps.store.progress(task.taskId, task.attempt, progress, now).then(
       (current) => {
-        if (current?.cancelRequested) onCancelRequested();
+        if (!stopped) watch.observe(current);
       },
       (error: unknown) => deps.log.warn('progress write failed', { taskId: task.taskId, error }),
     );

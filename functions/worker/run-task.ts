@@ -1,13 +1,12 @@
-import * as z from 'zod';
-import { PermanentError } from '../../shared/errors.js';
-import { TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
+import { ItemTooLargeError } from '../../shared/errors.js';
+import { RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
-import { checkStorableJson } from '../../shared/storable-json.js';
-import { isTerminal, type Task, type TaskError } from '../../shared/task.js';
+import { isExpired, isTerminal, type Task, type TaskError, TaskStatus } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
+import { expiresAtAfter, MAX_VISIBILITY_SECONDS } from '../../shared/time.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
-import { createProgressReporter } from './progress-reporter.js';
+import { resultTooLarge, runAttempt } from './run-attempt.js';
 
 /** One SQS record, reduced to what the worker needs. */
 export interface TaskDelivery {
@@ -28,6 +27,11 @@ export interface RunTaskDeps {
   readonly retryMaxDelaySeconds: number;
   readonly ttlDays: number;
   readonly maxResultBytes: number;
+  /**
+   * Added to the invocation's end to make the lease: another delivery takes the task over only
+   * after it, so clocks that disagree by less than this never let two attempts overlap.
+   */
+  readonly leaseGraceMs: number;
   /** How often a running task's record is checked for a cancel request. @default never */
   readonly cancelCheckIntervalMs?: number;
   /** @default Math.random */
@@ -43,14 +47,6 @@ export class RetryLaterError extends Error {
     this.name = 'RetryLaterError';
   }
 }
-
-/** The handler is asked to stop this long before the invocation would be killed, to record the outcome. */
-const DEADLINE_MARGIN_MS = 3_000;
-/** Short timeouts (tests) keep most of their time: the margin is at most a tenth of it. */
-const deadlineMargin = (remainingMs: number) => Math.min(DEADLINE_MARGIN_MS, Math.floor(remainingMs / 10));
-const MAX_ERROR_MESSAGE = 1_000;
-/** SQS caps a message's visibility timeout at 12 hours. */
-const MAX_VISIBILITY_SECONDS = 43_200;
 
 /**
  * Claims the task a message names, runs its handler, and records the outcome. Resolves when the
@@ -77,195 +73,143 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   }
   const now = deps.clock();
   const remaining = deps.remainingTimeMs();
-  const claim = await deps.store.claim(message.taskId, now, now.getTime() + remaining);
-
-  if (!claim.claimed) {
-    const current = claim.task;
-    if (!current) {
-      deps.log.warn('message for an unknown task: dropped', { taskId: message.taskId, messageId: delivery.messageId });
-      return;
-    }
-    if (isTerminal(current.status)) {
-      deps.log.info('duplicate delivery of a finished task: acknowledged', { taskId: current.taskId });
-      return;
-    }
-    // Look again when the other claim's lease ends, not after the whole visibility timeout.
-    if (current.leaseExpiresAt !== undefined) {
-      const untilLeaseEnds = Math.ceil((current.leaseExpiresAt - now.getTime()) / 1000) + 1;
-      await deps.queue.retryLater(
-        delivery.receiptHandle,
-        Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, untilLeaseEnds)),
-      );
-    }
-    throw new RetryLaterError(`Task ${current.taskId} is ${current.status} under another claim.`);
-  }
+  const claim = await deps.store.claim(message.taskId, now, now.getTime() + remaining + deps.leaseGraceMs);
+  if (!claim.claimed) return notClaimed(claim.task, message.taskId, delivery, now, deps);
 
   const task = claim.task;
-  const log = (text: string, extra: Record<string, unknown> = {}) =>
-    deps.log.info(text, {
-      taskId: task.taskId,
-      type: task.type,
-      attempt: task.attempt,
-      messageId: delivery.messageId,
-      ...extra,
-    });
-  log('task started');
+  const context: LogContext = {
+    taskId: task.taskId,
+    type: task.type,
+    attempt: task.attempt,
+    messageId: delivery.messageId,
+  };
+  deps.log.info('task started', { ...context, claimedFrom: task.claimedFrom });
   deps.metrics?.record(TASK_COUNTS.started, task.type);
+  if (task.claimedFrom === TaskStatus.Running) deps.metrics?.record(RECOVERY_COUNTS.takenOver, task.type);
   if (task.attempt === 1) {
     // From the moment the task could run: a delay the caller asked for is not waiting.
     const runnableAt = Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000;
     deps.metrics?.record(TASK_TIMINGS.queueWaitMs, task.type, Math.max(0, now.getTime() - runnableAt));
   }
 
-  // Cancel asked while the previous worker was still on it, before that worker died.
+  // Cancel asked while the previous attempt was still on it, before that attempt died.
   if (task.cancelRequested) {
-    await finish(task, { status: 'CANCELLED' }, deps);
-    log('task cancelled before it ran');
+    await finish(task, { status: 'CANCELLED' }, context, deps);
     return;
   }
-  // A worker that crashed mid-attempt leaves the lease to expire; its attempts count too.
+  // An attempt that crashed mid-way leaves its lease to expire; its attempts count too.
   if (task.attempt > task.maxAttempts) {
-    await finish(task, { status: 'FAILED', error: attemptsExhausted(task) }, deps);
+    await finish(task, { status: 'FAILED', error: attemptsExhausted(task) }, context, deps);
     return;
   }
 
-  const outcome = await execute(task, remaining, deps);
+  const outcome = await runAttempt(task, remaining, deps);
   deps.metrics?.record(TASK_TIMINGS.durationMs, task.type, deps.clock().getTime() - now.getTime());
+  if (outcome.status === 'LOST') return;
   if (outcome.status !== 'RETRY') {
-    await finish(task, outcome, deps);
-    log('task finished', { status: outcome.status });
+    await finish(task, outcome, context, deps);
     return;
   }
   if (task.attempt >= task.maxAttempts) {
-    await finish(task, { status: 'FAILED', error: outcome.error }, deps);
-    log('task failed: no attempts left', { error: outcome.error });
+    await finish(task, { status: 'FAILED', error: outcome.error }, context, deps);
     return;
   }
-  if (!(await deps.store.release(task.taskId, task.attempt, outcome.error, deps.clock()))) {
-    deps.log.warn('stale attempt: task changed while running', { taskId: task.taskId, attempt: task.attempt });
-    return;
-  }
-  const delaySeconds = backoffSeconds(task.attempt, deps);
-  await deps.queue.retryLater(delivery.receiptHandle, delaySeconds);
-  log('task will be retried', { error: outcome.error, delaySeconds });
-  deps.metrics?.record(TASK_COUNTS.retried, task.type);
-  throw new RetryLaterError(`Task ${task.taskId} attempt ${task.attempt} failed: ${outcome.error.code}.`);
+  await retry(task, outcome.error, delivery, context, deps);
 }
 
-type AttemptOutcome = TaskOutcome | { readonly status: 'RETRY'; readonly error: TaskError };
-
-async function execute(task: Task, remainingMs: number, deps: RunTaskDeps): Promise<AttemptOutcome> {
-  const definition = deps.registry.get(task.type);
-  if (!definition) {
-    return { status: 'FAILED', error: { code: 'UnknownTaskType', message: `No handler for type "${task.type}".` } };
-  }
-  const payload = definition.payload.safeParse(task.payload);
-  if (!payload.success) {
-    return { status: 'FAILED', error: { code: 'InvalidPayload', message: z.prettifyError(payload.error) } };
-  }
-  const deadline = AbortSignal.timeout(Math.max(0, Math.floor(remainingMs - deadlineMargin(remainingMs))));
-  const cancellation = watchForCancel(task.taskId, deps, deadline);
-  const progress = createProgressReporter(task, deps, cancellation.cancel);
-  const signal = AbortSignal.any([deadline, cancellation.signal]);
-  try {
-    const result = await definition.run(payload.data, {
-      taskId: task.taskId,
-      attempt: task.attempt,
-      signal,
-      progress: progress.report,
-    });
-    // A handler that finished despite a cancel request did the work: report it as done.
-    return toSucceeded(result, resultBudget(task, deps.maxResultBytes));
-  } catch (error) {
-    if (cancellation.signal.aborted) return { status: 'CANCELLED' };
-    if (error instanceof PermanentError) return { status: 'FAILED', error: describe(error, error.code) };
-    if (deadline.aborted) {
-      return { status: 'RETRY', error: { code: 'Timeout', message: 'The attempt ran past its deadline.' } };
-    }
-    return { status: 'RETRY', error: describe(error, 'HandlerError') };
-  } finally {
-    cancellation.stop();
-    progress.stop();
-  }
-}
+/** What every log line about one attempt carries (taskId, type, attempt, messageId). */
+type LogContext = Readonly<Record<'taskId' | 'type' | 'messageId', string> & { attempt: number }>;
 
 /**
- * Re-reads the task now and then while it runs, and aborts when its owner asked to cancel. Short
- * tasks finish before the first check, so they cost no extra read.
+ * The task is not claimable now. The message is deleted when nothing is left to do (no such task,
+ * expired, finished); otherwise it waits, out of sight, until the task may be claimable again: the
+ * end of a live lease, or the `runAtMs` of a pending retry or delay. A duplicate message therefore
+ * never runs a task early, and never runs it beside the attempt that holds it.
  */
-function watchForCancel(
+async function notClaimed(
+  current: Task | undefined,
   taskId: string,
+  delivery: TaskDelivery,
+  now: Date,
   deps: RunTaskDeps,
-  deadline: AbortSignal,
-): { signal: AbortSignal; cancel: () => void; stop: () => void } {
-  const controller = new AbortController();
-  const cancel = () => controller.abort(new Error('Cancelled by its owner.'));
-  if (!deps.cancelCheckIntervalMs) return { signal: controller.signal, cancel, stop: () => {} };
-  const timer = setInterval(() => {
-    deps.store.get(taskId).then(
-      (current) => {
-        if (current?.cancelRequested) cancel();
-      },
-      (error: unknown) => deps.log.warn('cancel check failed', { taskId, error }),
-    );
-  }, deps.cancelCheckIntervalMs);
-  // Past the deadline the invocation is over, even if a handler that ignores its signal never settles.
-  const stop = () => {
-    clearInterval(timer);
-    deadline.removeEventListener('abort', stop);
-  };
-  deadline.addEventListener('abort', stop, { once: true });
-  return { signal: controller.signal, cancel, stop };
-}
-
-/** Results are stored as JSON: normalise now, and refuse what would not fit in the item. */
-/** Results must be what a DynamoDB map can hold (depth, number range); checked like payloads. */
-const StorableResult = z.unknown().superRefine(checkStorableJson);
-
-/** DynamoDB's item limit, less room for what completion adds (status, timestamps, error, progress). */
-const ITEM_LIMIT_BYTES = 400 * 1024;
-const ITEM_MARGIN_BYTES = 8 * 1024;
-
-/**
- * The result shares the task's item with its payload: the budget is the smaller of the setting and
- * what the item has left. The item's JSON length overestimates DynamoDB's size, which keeps this safe.
- */
-const resultBudget = (task: Task, maxResultBytes: number): number =>
-  Math.min(maxResultBytes, ITEM_LIMIT_BYTES - ITEM_MARGIN_BYTES - Buffer.byteLength(JSON.stringify(task)));
-
-function toSucceeded(result: unknown, maxBytes: number): AttemptOutcome {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(result ?? null);
-  } catch {
-    json = undefined; // BigInt, cycles
-  }
-  // A function or symbol stringifies to undefined. Either way the same result would fail again: no retry.
-  if (json === undefined) {
-    return { status: 'FAILED', error: { code: 'InvalidResult', message: 'The result is not JSON-serializable.' } };
-  }
-  if (Buffer.byteLength(json) > maxBytes) {
-    return {
-      status: 'FAILED',
-      error: { code: 'ResultTooLarge', message: `The result is larger than ${maxBytes} bytes; store it elsewhere.` },
-    };
-  }
-  const storable = StorableResult.safeParse(JSON.parse(json));
-  if (!storable.success) {
-    return { status: 'FAILED', error: { code: 'InvalidResult', message: z.prettifyError(storable.error) } };
-  }
-  return { status: 'SUCCEEDED', result: storable.data };
-}
-
-async function finish(task: Task, outcome: TaskOutcome, deps: RunTaskDeps): Promise<void> {
-  const now = deps.clock();
-  const expiresAt = Math.floor(now.getTime() / 1000) + deps.ttlDays * 86_400;
-  if (!(await deps.store.finish(task.taskId, task.attempt, outcome, now, expiresAt))) {
-    // Fencing: a newer attempt owns the task now, so this one's outcome is dropped on purpose.
-    deps.log.warn('stale attempt: outcome not recorded', { taskId: task.taskId, attempt: task.attempt });
+): Promise<void> {
+  if (!current || isExpired(current, now.getTime())) {
+    deps.log.warn('message for an unknown or expired task: dropped', { taskId, messageId: delivery.messageId });
     return;
   }
-  deps.metrics?.record(OUTCOME_COUNTS[outcome.status], task.type);
+  if (isTerminal(current.status)) {
+    deps.log.info('duplicate delivery of a finished task: acknowledged', { taskId, status: current.status });
+    return;
+  }
+  const claimableAt =
+    current.status === TaskStatus.Running ? (current.leaseExpiresAt ?? now.getTime()) : (current.runAtMs ?? 0);
+  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((claimableAt - now.getTime()) / 1000)));
+  await deps.queue.retryLater(delivery.receiptHandle, waitSeconds);
+  deps.metrics?.record(RECOVERY_COUNTS.deferred, current.type);
+  throw new RetryLaterError(`Task ${taskId} is ${current.status} and not claimable for ${waitSeconds} s.`);
+}
+
+/**
+ * A retryable failure: back to QUEUED with the backoff as `runAtMs`, and the message made visible
+ * again when the backoff ends. A cancel requested during the attempt ends the task CANCELLED
+ * instead, without spending another attempt.
+ */
+async function retry(
+  task: Task,
+  error: TaskError,
+  delivery: TaskDelivery,
+  context: LogContext,
+  deps: RunTaskDeps,
+): Promise<void> {
+  const now = deps.clock();
+  const delaySeconds = backoffSeconds(task.attempt, deps);
+  const released = await deps.store.release(task.taskId, task.attempt, error, now, now.getTime() + delaySeconds * 1000);
+  if (released === 'cancelRequested') {
+    await finish(task, { status: 'CANCELLED' }, context, deps);
+    return;
+  }
+  if (released === 'superseded') {
+    deps.log.warn('stale attempt: task changed while running', context);
+    return;
+  }
+  deps.log.info('task will be retried', { ...context, errorCode: error.code, delaySeconds });
+  deps.metrics?.record(TASK_COUNTS.retried, task.type);
+  try {
+    await deps.queue.retryLater(delivery.receiptHandle, delaySeconds);
+  } catch (visibilityError) {
+    // The message comes back after its visibility timeout instead; the claim still waits for runAtMs.
+    deps.log.warn('could not delay the retry; it follows the visibility timeout', {
+      ...context,
+      error: visibilityError,
+    });
+  }
+  throw new RetryLaterError(`Task ${task.taskId} attempt ${task.attempt} failed: ${error.code}.`);
+}
+
+async function finish(task: Task, outcome: TaskOutcome, context: LogContext, deps: RunTaskDeps): Promise<void> {
+  const now = deps.clock();
+  const expiresAt = expiresAtAfter(now, deps.ttlDays);
+  let recorded: boolean;
+  let final = outcome;
+  try {
+    recorded = await deps.store.finish(task.taskId, task.attempt, outcome, now, expiresAt);
+  } catch (error) {
+    if (!(error instanceof ItemTooLargeError) || outcome.status !== 'SUCCEEDED') throw error;
+    // The size check before this is an estimate; the table has the last word, and retrying cannot change it.
+    final = resultTooLarge(deps.maxResultBytes);
+    recorded = await deps.store.finish(task.taskId, task.attempt, final, now, expiresAt);
+  }
+  if (!recorded) {
+    // Fencing: a newer attempt owns the task now, so this one's outcome is dropped on purpose.
+    deps.log.warn('stale attempt: outcome not recorded', context);
+    return;
+  }
+  deps.log.info('task finished', {
+    ...context,
+    status: final.status,
+    ...(final.status === 'FAILED' && { errorCode: final.error.code }),
+  });
+  deps.metrics?.record(OUTCOME_COUNTS[final.status], task.type);
 }
 
 const OUTCOME_COUNTS = {
@@ -291,9 +235,4 @@ function attemptsExhausted(task: Task): TaskError {
       task.lastError?.message ?? 'none recorded (the worker stopped mid-attempt)'
     }`,
   };
-}
-
-function describe(error: unknown, code: string): TaskError {
-  const message = error instanceof Error ? error.message : String(error);
-  return { code, message: message.slice(0, MAX_ERROR_MESSAGE) };
 }

@@ -1,4 +1,5 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { randomUUID } from 'node:crypto';
+import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
   DeleteCommand,
@@ -10,36 +11,83 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import { ConflictError, DependencyUnavailableError } from '../errors.js';
-import type { ClaimResult, ListCursor, ListOptions, ScanFilter, TaskOutcome, TaskPage, TaskStore } from '../ports.js';
-import { type Task, type TaskError, type TaskProgress, TaskStatus } from '../task.js';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { DependencyUnavailableError, ItemTooLargeError } from '../errors.js';
+import type {
+  CancelResult,
+  ClaimResult,
+  CreateResult,
+  DiscardResult,
+  FailAbandonedResult,
+  ListCursor,
+  ListOptions,
+  ReleaseResult,
+  ScanFilter,
+  TaskOutcome,
+  TaskPage,
+  TaskStore,
+} from '../ports.js';
+import {
+  DEAD_LETTERED_CODE,
+  isExpired,
+  isTerminal,
+  type Task,
+  type TaskError,
+  type TaskProgress,
+  TaskStatus,
+} from '../task.js';
 import { TASK_TABLE } from '../task-table.js';
 import { toDependencyError } from './dependency-error.js';
 
 const DEPENDENCY = 'task table';
 
 /** `status`, `error` and `result` are DynamoDB reserved words, hence the name placeholders. */
-const STATUS = { '#status': 'status' } as const;
-const STATUS_AND_ERROR = { ...STATUS, '#error': 'error' } as const;
+const NAMES = { '#status': 'status', '#error': 'error', '#result': 'result' } as const;
+
+/** Claimable: QUEUED and due, or RUNNING past its lease; never once expired. */
+const CLAIMABLE =
+  'expiresAt > :nowS AND ((#status = :queued AND (attribute_not_exists(runAtMs) OR runAtMs <= :nowMs)) OR (#status = :running AND leaseExpiresAt < :nowMs))';
+
+/** A conditional write's outcome: applied, or refused with the item as it was (undefined if there is none). */
+type WriteOutcome =
+  | { readonly applied: true; readonly item?: Task }
+  | { readonly applied: false; readonly item?: Task };
+
+/** Reports writes recognised as their own after a lost reply (a metric in the functions). */
+export type WriteRecoveredListener = (operation: string) => void;
 
 export class DynamoTaskStore implements TaskStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly tableName: string,
+    private readonly onWriteRecovered: WriteRecoveredListener = () => {},
   ) {}
 
-  async create(task: Task, nowSeconds: number): Promise<void> {
-    const written = await this.conditional(() =>
-      this.db.send(
+  async create(task: Task, nowMs: number): Promise<CreateResult> {
+    const writeId = task.lastWriteId ?? randomUUID();
+    // Two rounds: an item that refused the put may be deleted (TTL) before we read it, freeing the id.
+    for (let round = 0; ; round++) {
+      const outcome = await this.write(
+        task.taskId,
         new PutCommand({
           TableName: this.tableName,
-          Item: task,
-          ConditionExpression: `attribute_not_exists(${TASK_TABLE.partitionKey}) OR expiresAt <= :now`,
-          ExpressionAttributeValues: { ':now': nowSeconds },
+          Item: { ...task, lastWriteId: writeId },
+          // An expired item may be replaced (TTL deletes it later anyway), but not while an attempt holds it.
+          ConditionExpression:
+            'attribute_not_exists(taskId) OR (expiresAt <= :nowS AND NOT (#status = :running AND leaseExpiresAt >= :nowMs))',
+          ExpressionAttributeNames: { '#status': NAMES['#status'] },
+          ExpressionAttributeValues: {
+            ':nowS': Math.floor(nowMs / 1000),
+            ':nowMs': nowMs,
+            ':running': TaskStatus.Running,
+          },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
-      ),
-    );
-    if (!written) throw new ConflictError(`Task ${task.taskId} already exists.`);
+      );
+      if (outcome.applied || this.recognised('create', outcome.item, writeId)) return { created: true };
+      if (outcome.item) return { created: false, existing: outcome.item };
+      if (round === 1) throw new DependencyUnavailableError(DEPENDENCY);
+    }
   }
 
   async get(taskId: string, options: { readonly ownerId?: string } = {}): Promise<Task | undefined> {
@@ -54,83 +102,80 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  async discard(taskId: string): Promise<void> {
-    await this.conditional(() =>
-      this.db.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: this.key(taskId),
-          ConditionExpression: '#status = :queued AND attempt = :zero',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: { ':queued': TaskStatus.Queued, ':zero': 0 },
-        }),
-      ),
+  async discard(taskId: string, createWriteId: string): Promise<DiscardResult> {
+    const outcome = await this.write(
+      taskId,
+      new DeleteCommand({
+        TableName: this.tableName,
+        Key: this.key(taskId),
+        ConditionExpression: '#status = :queued AND attempt = :zero AND lastWriteId = :created',
+        ExpressionAttributeNames: { '#status': NAMES['#status'] },
+        ExpressionAttributeValues: { ':queued': TaskStatus.Queued, ':zero': 0, ':created': createWriteId },
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
     );
+    // No item left: removed now, by our own earlier try whose reply was lost, or never written.
+    return outcome.applied || !outcome.item ? 'discarded' : 'kept';
+  }
+
+  async markReplayed(taskId: string, now: Date): Promise<boolean> {
+    const writeId = randomUUID();
+    const outcome = await this.update(taskId, writeId, {
+      UpdateExpression: 'SET updatedAt = :now',
+      ConditionExpression: '#status = :queued AND attempt = :zero',
+      ExpressionAttributeValues: { ':queued': TaskStatus.Queued, ':zero': 0, ':now': now.toISOString() },
+    });
+    return outcome.applied || this.recognised('markReplayed', outcome.item, writeId);
   }
 
   async claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult> {
-    let claimed: Task | undefined;
-    const won = await this.conditional(async () => {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(taskId),
-          UpdateExpression:
-            'SET #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease',
-          ConditionExpression: '#status = :queued OR (#status = :running AND leaseExpiresAt < :nowMs)',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: {
-            ':running': TaskStatus.Running,
-            ':queued': TaskStatus.Queued,
-            ':one': 1,
-            ':now': now.toISOString(),
-            ':nowMs': now.getTime(),
-            ':lease': leaseExpiresAt,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      claimed = Attributes as Task;
+    const writeId = randomUUID();
+    const outcome = await this.update(taskId, writeId, {
+      UpdateExpression:
+        // claimedFrom = #status reads the status before this update: RUNNING means a takeover.
+        'SET claimedFrom = #status, #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease REMOVE runAtMs',
+      ConditionExpression: CLAIMABLE,
+      ExpressionAttributeValues: {
+        ':running': TaskStatus.Running,
+        ':queued': TaskStatus.Queued,
+        ':one': 1,
+        ':now': now.toISOString(),
+        ':nowMs': now.getTime(),
+        ':nowS': Math.floor(now.getTime() / 1000),
+        ':lease': leaseExpiresAt,
+      },
     });
-    if (won && claimed) return { claimed: true, task: claimed };
-    // Rare path (duplicate delivery, live lease, unknown id): one read tells the caller which.
-    return { claimed: false, task: await this.get(taskId) };
+    if (outcome.applied && outcome.item) return { claimed: true, task: outcome.item };
+    if (this.recognised('claim', outcome.item, writeId) && outcome.item) return { claimed: true, task: outcome.item };
+    return { claimed: false, task: outcome.item };
   }
 
   async finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean> {
+    const writeId = randomUUID();
     const data =
       outcome.status === 'SUCCEEDED'
         ? { set: ', #result = :result', values: { ':result': outcome.result } }
         : outcome.status === 'FAILED'
           ? { set: ', #error = :error', values: { ':error': outcome.error } }
           : { set: '', values: {} };
-    return this.conditional(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(taskId),
-          UpdateExpression: `SET #status = :status, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt${data.set} REMOVE leaseExpiresAt`,
-          ConditionExpression: '#status = :running AND attempt = :attempt',
-          ExpressionAttributeNames: {
-            ...STATUS,
-            ...(outcome.status === 'SUCCEEDED' && { '#result': 'result' }),
-            ...(outcome.status === 'FAILED' && { '#error': 'error' }),
-          },
-          ExpressionAttributeValues: {
-            ':status': outcome.status,
-            ':running': TaskStatus.Running,
-            ':attempt': attempt,
-            ':now': now.toISOString(),
-            ':expiresAt': expiresAt,
-            ...data.values,
-          },
-        }),
-      ),
-    );
+    const written = await this.update(taskId, writeId, {
+      UpdateExpression: `SET #status = :status, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt${data.set} REMOVE leaseExpiresAt, runAtMs`,
+      ConditionExpression: '#status = :running AND attempt = :attempt',
+      ExpressionAttributeValues: {
+        ':status': outcome.status,
+        ':running': TaskStatus.Running,
+        ':attempt': attempt,
+        ':now': now.toISOString(),
+        ':expiresAt': expiresAt,
+        ...data.values,
+      },
+    });
+    return written.applied || this.recognised('finish', written.item, writeId);
   }
 
   async progress(taskId: string, attempt: number, progress: TaskProgress, now: Date): Promise<Task | undefined> {
-    return this.updateIf(taskId, {
+    // No write id: repeating the same progress write is harmless, and its condition still holds after the first.
+    const outcome = await this.update(taskId, undefined, {
       UpdateExpression: 'SET progress = :progress, updatedAt = :now',
       ConditionExpression: '#status = :running AND attempt = :attempt',
       ExpressionAttributeValues: {
@@ -140,74 +185,104 @@ export class DynamoTaskStore implements TaskStore {
         ':attempt': attempt,
       },
     });
+    return outcome.applied ? outcome.item : undefined;
   }
 
-  async release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean> {
-    return this.conditional(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(taskId),
-          UpdateExpression: 'SET #status = :queued, lastError = :error, updatedAt = :now REMOVE leaseExpiresAt',
-          ConditionExpression: '#status = :running AND attempt = :attempt',
-          ExpressionAttributeNames: STATUS,
-          ExpressionAttributeValues: {
-            ':queued': TaskStatus.Queued,
-            ':running': TaskStatus.Running,
-            ':attempt': attempt,
-            ':error': error,
-            ':now': now.toISOString(),
-          },
-        }),
-      ),
-    );
-  }
-
-  async failUnfinished(taskId: string, error: TaskError, now: Date, expiresAt: number): Promise<boolean> {
-    return this.conditional(() =>
-      this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(taskId),
-          UpdateExpression:
-            'SET #status = :failed, #error = :error, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt',
-          ConditionExpression: '#status IN (:queued, :running)',
-          ExpressionAttributeNames: STATUS_AND_ERROR,
-          ExpressionAttributeValues: {
-            ':failed': TaskStatus.Failed,
-            ':queued': TaskStatus.Queued,
-            ':running': TaskStatus.Running,
-            ':error': error,
-            ':now': now.toISOString(),
-            ':expiresAt': expiresAt,
-          },
-        }),
-      ),
-    );
-  }
-
-  async cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<Task | undefined> {
-    const common = { ':owner': ownerId, ':now': now.toISOString(), ':true': true };
-    const queued = await this.updateIf(taskId, {
+  async release(taskId: string, attempt: number, error: TaskError, now: Date, runAtMs: number): Promise<ReleaseResult> {
+    const writeId = randomUUID();
+    const outcome = await this.update(taskId, writeId, {
       UpdateExpression:
-        'SET #status = :cancelled, cancelRequested = :true, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt',
-      ConditionExpression: 'ownerId = :owner AND #status = :queued',
+        'SET #status = :queued, lastError = :error, updatedAt = :now, runAtMs = :runAt REMOVE leaseExpiresAt',
+      // A cancel asked during the attempt wins over its retry.
+      ConditionExpression: '#status = :running AND attempt = :attempt AND attribute_not_exists(cancelRequested)',
       ExpressionAttributeValues: {
-        ...common,
-        ':cancelled': TaskStatus.Cancelled,
         ':queued': TaskStatus.Queued,
+        ':running': TaskStatus.Running,
+        ':attempt': attempt,
+        ':error': error,
+        ':now': now.toISOString(),
+        ':runAt': runAtMs,
+      },
+    });
+    if (outcome.applied || this.recognised('release', outcome.item, writeId)) return 'released';
+    const current = outcome.item;
+    if (current?.status === TaskStatus.Running && current.attempt === attempt && current.cancelRequested) {
+      return 'cancelRequested';
+    }
+    return 'superseded';
+  }
+
+  async failAbandoned(
+    taskId: string,
+    error: TaskError,
+    now: Date,
+    expiresAt: number,
+    toleranceMs = 0,
+  ): Promise<FailAbandonedResult> {
+    const writeId = randomUUID();
+    const outcome = await this.update(taskId, writeId, {
+      UpdateExpression:
+        'SET #status = :failed, #error = :error, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs',
+      ConditionExpression: CLAIMABLE,
+      ExpressionAttributeValues: {
+        ':failed': TaskStatus.Failed,
+        ':queued': TaskStatus.Queued,
+        ':running': TaskStatus.Running,
+        ':error': error,
+        ':now': now.toISOString(),
+        ':nowMs': now.getTime() + toleranceMs,
+        ':nowS': Math.floor(now.getTime() / 1000),
         ':expiresAt': expiresAt,
       },
     });
-    if (queued) return queued;
-    const running = await this.updateIf(taskId, {
-      UpdateExpression: 'SET cancelRequested = :true, updatedAt = :now',
-      ConditionExpression: 'ownerId = :owner AND #status = :running',
-      ExpressionAttributeValues: { ...common, ':running': TaskStatus.Running },
-    });
-    if (running) return running;
+    if (outcome.applied || this.recognised('failAbandoned', outcome.item, writeId)) return { failed: true };
+    return { failed: false, task: outcome.item };
+  }
+
+  async cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<CancelResult | undefined> {
+    const common = { ':owner': ownerId, ':now': now.toISOString() };
+    // A race with the worker (claim, release) can move the task between the two writes: a few rounds settle it.
+    for (let round = 0; round < 4; round++) {
+      const writeId = randomUUID();
+      const queued = await this.update(taskId, writeId, {
+        UpdateExpression:
+          'SET #status = :cancelled, cancelRequested = :true, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE runAtMs',
+        ConditionExpression: 'ownerId = :owner AND expiresAt > :nowS AND #status = :queued',
+        ExpressionAttributeValues: {
+          ...common,
+          ':nowS': Math.floor(now.getTime() / 1000),
+          ':true': true,
+          ':cancelled': TaskStatus.Cancelled,
+          ':queued': TaskStatus.Queued,
+          ':expiresAt': expiresAt,
+        },
+      });
+      if (queued.applied && queued.item) return { task: queued.item, change: 'cancelled' };
+      const found = queued.item;
+      if (!found || found.ownerId !== ownerId || isExpired(found, now.getTime())) return undefined;
+      if (this.recognised('cancel', found, writeId)) return { task: found, change: 'cancelled' };
+      if (found.status === TaskStatus.Queued) continue;
+      if (isTerminal(found.status) || found.cancelRequested) return { task: found, change: 'none' };
+      // RUNNING: ask the attempt that holds it to stop. Not a state change: lastWriteId stays the claim's.
+      const running = await this.update(taskId, undefined, {
+        UpdateExpression: 'SET cancelRequested = :true, updatedAt = :now',
+        ConditionExpression: 'ownerId = :owner AND #status = :running AND attempt = :attempt',
+        ExpressionAttributeValues: {
+          ...common,
+          ':true': true,
+          ':running': TaskStatus.Running,
+          ':attempt': found.attempt,
+        },
+      });
+      if (running.applied && running.item) return { task: running.item, change: 'cancelRequested' };
+      const after = running.item;
+      if (!after) return undefined;
+      if (isTerminal(after.status) || (after.status === TaskStatus.Running && after.cancelRequested)) {
+        return { task: after, change: 'none' };
+      }
+    }
     const current = await this.get(taskId, { ownerId });
-    return current?.ownerId === ownerId ? current : undefined;
+    return current ? { task: current, change: 'none' } : undefined;
   }
 
   /**
@@ -267,7 +342,9 @@ export class DynamoTaskStore implements TaskStore {
         new ScanCommand({
           TableName: this.tableName,
           FilterExpression: filter.errorCode ? `${inStatuses} AND #error.code = :code` : inStatuses,
-          ExpressionAttributeNames: filter.errorCode ? STATUS_AND_ERROR : STATUS,
+          ExpressionAttributeNames: filter.errorCode
+            ? { '#status': NAMES['#status'], '#error': NAMES['#error'] }
+            : { '#status': NAMES['#status'] },
           ExpressionAttributeValues: { ...statuses, ...(filter.errorCode && { ':code': filter.errorCode }) },
           ExclusiveStartKey: cursor,
         }),
@@ -279,45 +356,81 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
+    const writeId = randomUUID();
     // attempt stays monotonic (it is the fencing token): the budget grows instead.
-    const updated = await this.updateIf(taskId, {
+    const outcome = await this.update(taskId, writeId, {
       UpdateExpression:
-        'SET #status = :queued, maxAttempts = attempt + :extra, updatedAt = :now REMOVE #error, finishedAt, leaseExpiresAt',
+        'SET #status = :queued, maxAttempts = attempt + :extra, updatedAt = :now REMOVE #error, finishedAt, leaseExpiresAt, runAtMs, cancelRequested',
       ConditionExpression: '#status = :failed AND #error.code = :deadLettered',
-      ExpressionAttributeNames: STATUS_AND_ERROR,
       ExpressionAttributeValues: {
         ':queued': TaskStatus.Queued,
         ':failed': TaskStatus.Failed,
-        ':deadLettered': 'DeadLettered',
+        ':deadLettered': DEAD_LETTERED_CODE,
         ':extra': extraAttempts,
         ':now': now.toISOString(),
       },
     });
-    return updated !== undefined;
+    return outcome.applied || this.recognised('requeueDeadLettered', outcome.item, writeId);
   }
 
-  /** A conditional update returning the new item, or undefined when the condition did not hold. */
-  private async updateIf(
+  /**
+   * A conditional UpdateItem returning the new item; `writeId` (when given) is stored as
+   * `lastWriteId`, so a retry of this very write can recognise it.
+   */
+  private update(
     taskId: string,
-    update: Pick<
-      UpdateCommandInput,
-      'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues' | 'ExpressionAttributeNames'
-    >,
-  ): Promise<Task | undefined> {
-    let updated: Task | undefined;
-    await this.conditional(async () => {
-      const { Attributes } = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(taskId),
-          ExpressionAttributeNames: STATUS,
-          ReturnValues: 'ALL_NEW',
-          ...update,
-        }),
-      );
-      updated = Attributes as Task;
-    });
-    return updated;
+    writeId: string | undefined,
+    update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeValues'>,
+  ): Promise<WriteOutcome> {
+    const expression = update.UpdateExpression ?? '';
+    const names = Object.fromEntries(
+      Object.entries(NAMES).filter(([placeholder]) =>
+        `${expression} ${update.ConditionExpression ?? ''}`.includes(placeholder),
+      ),
+    );
+    return this.write(
+      taskId,
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.key(taskId),
+        UpdateExpression: writeId ? withWriteId(expression) : expression,
+        ConditionExpression: update.ConditionExpression,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: { ...update.ExpressionAttributeValues, ...(writeId && { ':writeId': writeId }) },
+        ReturnValues: 'ALL_NEW',
+        ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      }),
+    );
+  }
+
+  /**
+   * Runs a conditional write. When the condition fails, the item as it was comes back with the
+   * error (ReturnValuesOnConditionCheckFailure); an emulator that does not return it costs a
+   * consistent read instead, which gives the same answer.
+   */
+  private async write(taskId: string, command: UpdateCommand | PutCommand | DeleteCommand): Promise<WriteOutcome> {
+    try {
+      const response = await this.db.send(command as UpdateCommand);
+      return { applied: true, item: response.Attributes as Task | undefined };
+    } catch (error) {
+      // By name as well: a second copy of the SDK in the bundle would defeat instanceof.
+      if (
+        error instanceof ConditionalCheckFailedException ||
+        (error as Error).name === ConditionalCheckFailedException.name
+      ) {
+        const old = (error as { Item?: Record<string, AttributeValue> }).Item;
+        return { applied: false, item: old ? (unmarshall(old) as Task) : await this.get(taskId) };
+      }
+      if (isItemTooLarge(error)) throw new ItemTooLargeError({ cause: error });
+      throw toDependencyError(DEPENDENCY, error);
+    }
+  }
+
+  /** True when the refused write found its own `writeId`: an earlier try of it was applied and its reply lost. */
+  private recognised(operation: string, item: Task | undefined, writeId: string): boolean {
+    const ours = item?.lastWriteId === writeId;
+    if (ours) this.onWriteRecovered(operation);
+    return ours;
   }
 
   /**
@@ -345,21 +458,13 @@ export class DynamoTaskStore implements TaskStore {
   private key(taskId: string): Record<string, string> {
     return { [TASK_TABLE.partitionKey]: taskId };
   }
-
-  /** Runs a conditional write: true if it was applied, false if its condition did not hold. */
-  private async conditional(write: () => Promise<unknown>): Promise<boolean> {
-    try {
-      await write();
-      return true;
-    } catch (error) {
-      // By name as well: a second copy of the SDK in the bundle would defeat instanceof.
-      if (
-        error instanceof ConditionalCheckFailedException ||
-        (error as Error).name === ConditionalCheckFailedException.name
-      ) {
-        return false;
-      }
-      throw toDependencyError(DEPENDENCY, error);
-    }
-  }
 }
+
+/** Adds `lastWriteId = :writeId` to the SET clause of an update expression. */
+function withWriteId(expression: string): string {
+  return expression.replace(/^SET /, 'SET lastWriteId = :writeId, ');
+}
+
+/** DynamoDB refuses an item over 400 KB with a ValidationException that names the item size. */
+const isItemTooLarge = (error: unknown): boolean =>
+  (error as Error | undefined)?.name === 'ValidationException' && /item size/i.test((error as Error).message);

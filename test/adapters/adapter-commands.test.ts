@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
-import { ConflictError, DependencyUnavailableError } from '../../shared/errors.js';
+import { DependencyUnavailableError, ItemTooLargeError } from '../../shared/errors.js';
 import type { Task } from '../../shared/task.js';
 
 const documents = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
@@ -20,22 +20,31 @@ afterEach(() => {
   sqsMock.reset();
 });
 
-const sdkError = (name: string, fault: 'client' | 'server') =>
-  Object.assign(new Error(`${name} from the service`), { name, $fault: fault, $metadata: {} });
+const sdkError = (name: string, fault: 'client' | 'server', message = `${name} from the service`) =>
+  Object.assign(new Error(message), { name, $fault: fault, $metadata: {} });
 
 const task = { taskId: 'id-1', status: 'QUEUED', attempt: 0 } as unknown as Task;
 
+const conditionFailed = (item?: Record<string, unknown>) =>
+  new ConditionalCheckFailedException({
+    message: 'The conditional request failed',
+    $metadata: {},
+    Item: item as never,
+  });
+
 describe('DynamoTaskStore commands', () => {
-  it('creates with a put conditioned on the id being new or expired', async () => {
+  it('creates with a put conditioned on the id being new, or expired and not held by a live lease', async () => {
     dynamoMock.on(PutCommand).resolves({});
 
-    await store.create(task, 1_000);
+    await store.create(task, 1_000_500);
 
     expect(dynamoMock.commandCalls(PutCommand)[0]?.args[0].input).toMatchObject({
       TableName: 'tasks',
-      Item: task,
-      ConditionExpression: 'attribute_not_exists(taskId) OR expiresAt <= :now',
-      ExpressionAttributeValues: { ':now': 1_000 },
+      Item: { ...task, lastWriteId: expect.any(String) },
+      ConditionExpression:
+        'attribute_not_exists(taskId) OR (expiresAt <= :nowS AND NOT (#status = :running AND leaseExpiresAt >= :nowMs))',
+      ExpressionAttributeValues: { ':nowS': 1_000, ':nowMs': 1_000_500 },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
     });
   });
 
@@ -48,9 +57,14 @@ describe('DynamoTaskStore commands', () => {
     expect(dynamoMock.calls()).toHaveLength(1);
     expect(dynamoMock.commandCalls(UpdateCommand)[0]?.args[0].input).toMatchObject({
       Key: { taskId: 'id-1' },
-      ConditionExpression: '#status = :queued OR (#status = :running AND leaseExpiresAt < :nowMs)',
+      ConditionExpression: expect.stringContaining('runAtMs <= :nowMs'),
       ReturnValues: 'ALL_NEW',
-      ExpressionAttributeValues: expect.objectContaining({ ':lease': 5_000, ':nowMs': 0 }),
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+      ExpressionAttributeValues: expect.objectContaining({
+        ':lease': 5_000,
+        ':nowMs': 0,
+        ':writeId': expect.any(String),
+      }),
     });
   });
 
@@ -65,16 +79,41 @@ describe('DynamoTaskStore commands', () => {
     });
   });
 
-  it('turns a failed condition on create into ConflictError', async () => {
-    dynamoMock.on(PutCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+  it('reads the refusing item from the failed condition itself, with no extra read', async () => {
+    dynamoMock
+      .on(PutCommand)
+      .rejects(conditionFailed({ taskId: { S: 'id-1' }, status: { S: 'RUNNING' }, attempt: { N: '1' } }));
 
-    await expect(store.create(task, 0)).rejects.toBeInstanceOf(ConflictError);
+    await expect(store.create(task, 0)).resolves.toEqual({
+      created: false,
+      existing: { taskId: 'id-1', status: 'RUNNING', attempt: 1 },
+    });
+    expect(dynamoMock.calls()).toHaveLength(1);
   });
 
-  it('turns a failed condition on finish into false', async () => {
-    dynamoMock.on(UpdateCommand).rejects(new ConditionalCheckFailedException({ message: 'no', $metadata: {} }));
+  it('recognises its own write in the refusing item: a retry of an applied write whose reply was lost', async () => {
+    dynamoMock.on(UpdateCommand).callsFake((input: { ExpressionAttributeValues: Record<string, unknown> }) => {
+      const writeId = String(input.ExpressionAttributeValues[':writeId']);
+      throw conditionFailed({ taskId: { S: 'id-1' }, status: { S: 'SUCCEEDED' }, lastWriteId: { S: writeId } });
+    });
+
+    await expect(store.finish('id-1', 1, { status: 'SUCCEEDED', result: 1 }, new Date(0), 1)).resolves.toBe(true);
+  });
+
+  it('turns a failed condition on finish by someone else into false', async () => {
+    dynamoMock.on(UpdateCommand).rejects(conditionFailed({ taskId: { S: 'id-1' }, lastWriteId: { S: 'theirs' } }));
 
     await expect(store.finish('id-1', 1, { status: 'CANCELLED' }, new Date(0), 1)).resolves.toBe(false);
+  });
+
+  it('turns an item DynamoDB refuses as too large into ItemTooLargeError', async () => {
+    dynamoMock
+      .on(UpdateCommand)
+      .rejects(sdkError('ValidationException', 'client', 'Item size to update has exceeded the maximum allowed size'));
+
+    await expect(store.finish('id-1', 1, { status: 'SUCCEEDED', result: 'x' }, new Date(0), 1)).rejects.toBeInstanceOf(
+      ItemTooLargeError,
+    );
   });
 
   it.each([

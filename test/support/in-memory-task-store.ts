@@ -1,14 +1,28 @@
-import { ConflictError } from '../../shared/errors.js';
+import { randomUUID } from 'node:crypto';
+import { ItemTooLargeError } from '../../shared/errors.js';
+import { dynamoItemSize } from '../../shared/item-size.js';
 import type {
+  CancelResult,
   ClaimResult,
+  CreateResult,
+  DiscardResult,
+  FailAbandonedResult,
   ListCursor,
   ListOptions,
+  ReleaseResult,
   ScanFilter,
   TaskOutcome,
   TaskPage,
   TaskStore,
 } from '../../shared/ports.js';
-import { type Task, type TaskError, type TaskProgress, TaskStatus } from '../../shared/task.js';
+import {
+  DEAD_LETTERED_CODE,
+  isExpired,
+  type Task,
+  type TaskError,
+  type TaskProgress,
+  TaskStatus,
+} from '../../shared/task.js';
 
 export type TaskStoreMethod = keyof TaskStore;
 
@@ -17,8 +31,12 @@ export interface TaskStoreCall {
   readonly taskId: string;
 }
 
-/** Removes the lease, as the Dynamo adapter's `REMOVE leaseExpiresAt` does. */
-const withoutLease = ({ leaseExpiresAt: _lease, ...task }: Task): Task => task;
+/** The adapter's claim condition: QUEUED and due, or RUNNING past its lease; never once expired. */
+const isClaimable = (task: Task, nowMs: number, expiryNowMs = nowMs): boolean =>
+  !isExpired(task, expiryNowMs) &&
+  ((task.status === TaskStatus.Queued && (task.runAtMs === undefined || task.runAtMs <= nowMs)) ||
+    // A missing lease compares false in DynamoDB, so such a RUNNING task is not claimable.
+    (task.status === TaskStatus.Running && task.leaseExpiresAt !== undefined && task.leaseExpiresAt < nowMs));
 
 /**
  * TaskStore with the conditional semantics of DynamoTaskStore (every write checks status and, where
@@ -31,7 +49,15 @@ export class InMemoryTaskStore implements TaskStore {
   private readonly items = new Map<string, Task>();
   private readonly failures = new Map<TaskStoreMethod, unknown[]>();
 
-  constructor(tasks: readonly Task[] = []) {
+  /**
+   * @param tasks the "given" state
+   * @param itemLimitBytes refuse a result that makes the item larger than this, as DynamoDB refuses
+   *   items over 400 KB. @default no limit
+   */
+  constructor(
+    tasks: readonly Task[] = [],
+    private readonly itemLimitBytes?: number,
+  ) {
     this.seed(...tasks);
   }
 
@@ -56,11 +82,16 @@ export class InMemoryTaskStore implements TaskStore {
     return this;
   }
 
-  async create(task: Task, nowSeconds: number): Promise<void> {
+  async create(task: Task, nowMs: number): Promise<CreateResult> {
     this.enter('create', task.taskId);
     const existing = this.items.get(task.taskId);
-    if (existing && existing.expiresAt > nowSeconds) throw new ConflictError(`Task ${task.taskId} already exists.`);
-    this.items.set(task.taskId, structuredClone(task));
+    const replaceable =
+      !existing ||
+      (existing.expiresAt <= Math.floor(nowMs / 1000) &&
+        !(existing.status === TaskStatus.Running && (existing.leaseExpiresAt ?? 0) >= nowMs));
+    if (!replaceable && existing) return { created: false, existing: structuredClone(existing) };
+    this.items.set(task.taskId, { ...structuredClone(task), lastWriteId: task.lastWriteId ?? randomUUID() });
+    return { created: true };
   }
 
   async get(taskId: string, options: { readonly ownerId?: string } = {}): Promise<Task | undefined> {
@@ -73,101 +104,134 @@ export class InMemoryTaskStore implements TaskStore {
     this.enter('progress', taskId);
     const current = this.items.get(taskId);
     if (current?.status !== TaskStatus.Running || current.attempt !== attempt) return undefined;
-    const updated: Task = { ...current, progress, updatedAt: now.toISOString() };
-    this.items.set(taskId, structuredClone(updated));
-    return structuredClone(updated);
+    return this.put({ ...current, progress, updatedAt: now.toISOString() });
   }
 
-  async discard(taskId: string): Promise<void> {
+  async discard(taskId: string, createWriteId: string): Promise<DiscardResult> {
     this.enter('discard', taskId);
     const current = this.items.get(taskId);
-    if (current?.status === TaskStatus.Queued && current.attempt === 0) this.items.delete(taskId);
+    if (!current) return 'discarded';
+    if (current.status !== TaskStatus.Queued || current.attempt !== 0 || current.lastWriteId !== createWriteId) {
+      return 'kept';
+    }
+    this.items.delete(taskId);
+    return 'discarded';
+  }
+
+  async markReplayed(taskId: string, now: Date): Promise<boolean> {
+    this.enter('markReplayed', taskId);
+    const current = this.items.get(taskId);
+    if (current?.status !== TaskStatus.Queued || current.attempt !== 0) return false;
+    this.put({ ...current, lastWriteId: randomUUID(), updatedAt: now.toISOString() });
+    return true;
   }
 
   async claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult> {
     this.enter('claim', taskId);
     const current = this.items.get(taskId);
-    const claimable =
-      current !== undefined &&
-      (current.status === TaskStatus.Queued ||
-        // A missing lease compares false in DynamoDB, so such a RUNNING task is not claimable.
-        (current.status === TaskStatus.Running &&
-          current.leaseExpiresAt !== undefined &&
-          current.leaseExpiresAt < now.getTime()));
-    if (!current || !claimable) return { claimed: false, task: current && structuredClone(current) };
-    const claimed: Task = {
-      ...current,
+    if (!current || !isClaimable(current, now.getTime())) {
+      return { claimed: false, task: current && structuredClone(current) };
+    }
+    const { runAtMs: _runAt, ...rest } = current;
+    const claimed = this.put({
+      ...rest,
+      claimedFrom: current.status,
       status: TaskStatus.Running,
       attempt: current.attempt + 1,
       startedAt: now.toISOString(),
       updatedAt: now.toISOString(),
       leaseExpiresAt,
-    };
-    this.items.set(taskId, claimed);
-    return { claimed: true, task: structuredClone(claimed) };
+      lastWriteId: randomUUID(),
+    });
+    return { claimed: true, task: claimed };
   }
 
   async finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean> {
     this.enter('finish', taskId);
     const current = this.items.get(taskId);
     if (current?.status !== TaskStatus.Running || current.attempt !== attempt) return false;
-    this.items.set(taskId, {
-      ...withoutLease(current),
+    if (this.itemLimitBytes !== undefined && outcome.status === 'SUCCEEDED') {
+      const size = dynamoItemSize({ ...current, result: outcome.result });
+      if (size > this.itemLimitBytes) throw new ItemTooLargeError();
+    }
+    const { leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
+    this.put({
+      ...rest,
       status: outcome.status,
       finishedAt: now.toISOString(),
       updatedAt: now.toISOString(),
       expiresAt,
+      lastWriteId: randomUUID(),
       ...(outcome.status === 'SUCCEEDED' && { result: structuredClone(outcome.result) }),
       ...(outcome.status === 'FAILED' && { error: structuredClone(outcome.error) }),
     });
     return true;
   }
 
-  async release(taskId: string, attempt: number, error: TaskError, now: Date): Promise<boolean> {
+  async release(taskId: string, attempt: number, error: TaskError, now: Date, runAtMs: number): Promise<ReleaseResult> {
     this.enter('release', taskId);
     const current = this.items.get(taskId);
-    if (current?.status !== TaskStatus.Running || current.attempt !== attempt) return false;
-    this.items.set(taskId, {
-      ...withoutLease(current),
+    if (current?.status !== TaskStatus.Running || current.attempt !== attempt) return 'superseded';
+    if (current.cancelRequested) return 'cancelRequested';
+    const { leaseExpiresAt: _lease, ...rest } = current;
+    this.put({
+      ...rest,
       status: TaskStatus.Queued,
       lastError: structuredClone(error),
       updatedAt: now.toISOString(),
+      runAtMs,
+      lastWriteId: randomUUID(),
     });
-    return true;
+    return 'released';
   }
 
-  async failUnfinished(taskId: string, error: TaskError, now: Date, expiresAt: number): Promise<boolean> {
-    this.enter('failUnfinished', taskId);
+  async failAbandoned(
+    taskId: string,
+    error: TaskError,
+    now: Date,
+    expiresAt: number,
+    toleranceMs = 0,
+  ): Promise<FailAbandonedResult> {
+    this.enter('failAbandoned', taskId);
     const current = this.items.get(taskId);
-    if (current?.status !== TaskStatus.Queued && current?.status !== TaskStatus.Running) return false;
-    this.items.set(taskId, {
-      ...withoutLease(current),
+    if (!current || !isClaimable(current, now.getTime() + toleranceMs, now.getTime())) {
+      return { failed: false, task: current && structuredClone(current) };
+    }
+    const { leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
+    this.put({
+      ...rest,
       status: TaskStatus.Failed,
       error: structuredClone(error),
       finishedAt: now.toISOString(),
       updatedAt: now.toISOString(),
       expiresAt,
+      lastWriteId: randomUUID(),
     });
-    return true;
+    return { failed: true };
   }
 
-  async cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<Task | undefined> {
+  async cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<CancelResult | undefined> {
     this.enter('cancel', taskId);
     const current = this.items.get(taskId);
-    if (current?.ownerId !== ownerId) return undefined;
+    if (current?.ownerId !== ownerId || isExpired(current, now.getTime())) return undefined;
     if (current.status === TaskStatus.Queued) {
-      this.items.set(taskId, {
-        ...current,
+      const { runAtMs: _runAt, ...rest } = current;
+      const task = this.put({
+        ...rest,
         status: TaskStatus.Cancelled,
         cancelRequested: true,
         finishedAt: now.toISOString(),
         updatedAt: now.toISOString(),
         expiresAt,
+        lastWriteId: randomUUID(),
       });
-    } else if (current.status === TaskStatus.Running) {
-      this.items.set(taskId, { ...current, cancelRequested: true, updatedAt: now.toISOString() });
+      return { task, change: 'cancelled' };
     }
-    return this.peek(taskId);
+    if (current.status === TaskStatus.Running && !current.cancelRequested) {
+      const task = this.put({ ...current, cancelRequested: true, updatedAt: now.toISOString() });
+      return { task, change: 'cancelRequested' };
+    }
+    return { task: structuredClone(current), change: 'none' };
   }
 
   /**
@@ -206,15 +270,29 @@ export class InMemoryTaskStore implements TaskStore {
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
     this.enter('requeueDeadLettered', taskId);
     const current = this.items.get(taskId);
-    if (current?.status !== TaskStatus.Failed || current.error?.code !== 'DeadLettered') return false;
-    const { error: _error, finishedAt: _finishedAt, leaseExpiresAt: _lease, ...rest } = current;
-    this.items.set(taskId, {
+    if (current?.status !== TaskStatus.Failed || current.error?.code !== DEAD_LETTERED_CODE) return false;
+    const {
+      error: _error,
+      finishedAt: _finishedAt,
+      leaseExpiresAt: _lease,
+      runAtMs: _runAt,
+      cancelRequested: _cancel,
+      ...rest
+    } = current;
+    this.put({
       ...rest,
       status: TaskStatus.Queued,
       maxAttempts: current.attempt + extraAttempts,
       updatedAt: now.toISOString(),
+      lastWriteId: randomUUID(),
     });
     return true;
+  }
+
+  /** Stores a copy of `task` and returns another. */
+  private put(task: Task): Task {
+    this.items.set(task.taskId, structuredClone(task));
+    return structuredClone(task);
   }
 
   /** Records the call, then throws the failure injected for it, if any. */

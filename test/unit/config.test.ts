@@ -19,6 +19,7 @@ const DISTINCT_SETTINGS: Settings = {
     ttlDays: 8,
     maxResultBytes: 2_002,
     cancelCheckSeconds: 9,
+    leaseGraceSeconds: 3,
   },
   recovery: { ...settings.recovery, staleAfterSeconds: 77 },
   auth: {
@@ -50,6 +51,7 @@ const REQUIRED = [
   ENV.maxResultBytes,
   ENV.cancelCheckSeconds,
   ENV.staleAfterSeconds,
+  ENV.leaseGraceSeconds,
 ];
 
 describe('loadConfig', () => {
@@ -66,6 +68,7 @@ describe('loadConfig', () => {
       maxResultBytes: 2_002,
       cancelCheckSeconds: 9,
       staleAfterSeconds: 77,
+      leaseGraceSeconds: 3,
       diagnosticTasks: false,
       iamPerSessionRoles: [
         { partition: 'aws', accountId: '123456789012', roleName: 'person' },

@@ -6,21 +6,30 @@ import { FakeClock, RecordingLog } from '../support/fakes.js';
 import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
 
 const TTL_DAYS = 7;
+const TOLERANCE_MS = 5_000;
+const NOW_MS = Date.parse('2026-11-02T10:00:00.750Z');
 
 function setup(tasks: readonly Task[]) {
   const store = new InMemoryTaskStore(tasks);
   const clock = new FakeClock();
   const log = new RecordingLog();
-  const deps: MarkDeadLetteredDeps = { store, clock: clock.now, log, ttlDays: TTL_DAYS };
+  const deps: MarkDeadLetteredDeps = {
+    store,
+    clock: clock.now,
+    log,
+    ttlDays: TTL_DAYS,
+    clockToleranceMs: TOLERANCE_MS,
+  };
   return { store, clock, log, deps };
 }
 
 describe('markDeadLettered', () => {
-  it.each<{ status: TaskStatus; attempt: number; leaseExpiresAt?: number }>([
-    { status: 'QUEUED', attempt: 0 },
-    { status: 'QUEUED', attempt: 2 },
-    { status: 'RUNNING', attempt: 5, leaseExpiresAt: Date.parse('2026-11-02T10:01:00Z') },
-  ])('marks a $status task at attempt $attempt FAILED DeadLettered', async (state) => {
+  it.each<{ case: string; status: TaskStatus; attempt: number; leaseExpiresAt?: number; runAtMs?: number }>([
+    { case: 'never claimed', status: 'QUEUED', attempt: 0 },
+    { case: 'due for a retry', status: 'QUEUED', attempt: 2, runAtMs: NOW_MS - 1 },
+    { case: 'whose backoff ends within the clock tolerance', status: 'QUEUED', attempt: 2, runAtMs: NOW_MS + 4_000 },
+    { case: 'past its lease (its worker crashed)', status: 'RUNNING', attempt: 5, leaseExpiresAt: NOW_MS - 1 },
+  ])('marks a $status task $case FAILED DeadLettered', async ({ case: _case, ...state }) => {
     const task = taskFactory(state);
     const { store, clock, log, deps } = setup([task]);
 
@@ -40,8 +49,26 @@ describe('markDeadLettered', () => {
       {
         level: 'warn',
         message: 'task dead-lettered',
-        data: { taskId: task.taskId, type: task.type, messageId: expect.any(String) },
+        data: { taskId: task.taskId, messageId: expect.any(String) },
       },
+    ]);
+  });
+
+  it.each<{ case: string; state: Partial<Task> }>([
+    {
+      case: 'an attempt under a live lease',
+      state: { status: 'RUNNING', attempt: 1, leaseExpiresAt: NOW_MS + 60_000 },
+    },
+    { case: 'a retry waiting for its backoff', state: { status: 'QUEUED', attempt: 1, runAtMs: NOW_MS + 60_000 } },
+  ])('leaves a task alone that $case still drives: a duplicate message was dead-lettered', async ({ state }) => {
+    const task = taskFactory(state);
+    const { store, log, deps } = setup([task]);
+
+    await markDeadLettered(sqsRecordFor(task), deps);
+
+    expect(store.peek(task.taskId)).toEqual(task);
+    expect(log.at('info').map((entry) => entry.message)).toEqual([
+      'dead letter for a task that is still driven: left alone',
     ]);
   });
 
@@ -90,7 +117,7 @@ describe('markDeadLettered', () => {
     const task = taskFactory({ status: 'RUNNING', attempt: 1 });
     const { store, deps } = setup([task]);
     const unavailable = new Error('table unavailable');
-    store.failNext('failUnfinished', unavailable);
+    store.failNext('failAbandoned', unavailable);
 
     await expect(markDeadLettered(sqsRecordFor(task), deps)).rejects.toBe(unavailable);
 

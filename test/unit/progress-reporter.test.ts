@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createProgressReporter } from '../../functions/worker/progress-reporter.js';
 import { taskFactory } from '../support/factories.js';
-import { FakeClock, RecordingLog } from '../support/fakes.js';
+import { FakeClock, RecordingLog, TEST_NOW } from '../support/fakes.js';
 import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
 
 function setup() {
@@ -9,9 +9,9 @@ function setup() {
   const task = taskFactory({ status: 'RUNNING', attempt: 1 });
   const store = new InMemoryTaskStore([task]);
   const write = vi.spyOn(store, 'progress');
-  const onCancel = vi.fn();
-  const reporter = createProgressReporter(task, { store, clock: clock.now, log: new RecordingLog() }, onCancel);
-  return { clock, task, store, write, onCancel, reporter };
+  const watch = { observe: vi.fn() };
+  const reporter = createProgressReporter(task, { store, clock: clock.now, log: new RecordingLog() }, watch);
+  return { clock, task, store, write, watch, reporter };
 }
 
 describe('progress reporter', () => {
@@ -61,14 +61,26 @@ describe('progress reporter', () => {
     expect(store.peek(task.taskId)?.progress?.message).toHaveLength(200);
   });
 
-  it('signals a cancel request it reads back from the write', async () => {
-    const { task, store, onCancel, reporter } = setup();
-    await store.cancel(task.taskId, task.ownerId, new Date(), 1);
+  it('passes the task it reads back from the write to the watch, cancel request included', async () => {
+    const { task, store, watch, reporter } = setup();
+    await store.cancel(task.taskId, task.ownerId, TEST_NOW, task.expiresAt);
 
     reporter.report(5);
     await vi.runAllTimersAsync();
 
-    expect(onCancel).toHaveBeenCalledOnce();
+    expect(watch.observe).toHaveBeenCalledExactlyOnceWith(expect.objectContaining({ cancelRequested: true }));
+  });
+
+  it('tells the watch when the write finds the attempt no longer current', async () => {
+    const { task, store, watch, reporter } = setup();
+    // Another delivery took the task over after this attempt's lease.
+    await store.claim(task.taskId, new Date(Date.parse(task.createdAt) + 1), 0);
+    store.seed({ ...task, attempt: 2 });
+
+    reporter.report(5);
+    await vi.runAllTimersAsync();
+
+    expect(watch.observe).toHaveBeenCalledExactlyOnceWith(undefined);
   });
 
   it('writes nothing after stop, even a pending trailing value', async () => {

@@ -54,6 +54,7 @@ describe('sweepStuckTasks', () => {
       createdAt: ago(0.5),
       updatedAt: ago(0.5),
       delaySeconds: 120,
+      runAtMs: Date.parse(ago(0.5)) + 120_000,
     });
     const { queue, deps } = setup([task]);
 
@@ -70,10 +71,9 @@ describe('sweepStuckTasks', () => {
     ];
     const { deps } = setup(tasks);
 
-    expect(await sweepStuckTasks({ ...deps, staleAfterSeconds: 1800 }, { all: true })).toEqual({
-      scanned: 2,
-      requeued: 2,
-    });
+    const report = await sweepStuckTasks({ ...deps, staleAfterSeconds: 1800 }, { all: true });
+
+    expect(report).toEqual({ scanned: 2, requeued: 2, requeuedTaskIds: [tasks[0]?.taskId, tasks[1]?.taskId] });
   });
 });
 

@@ -4,6 +4,7 @@ import { defineTask, type TaskContext, type TaskRegistry } from '../../functions
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { backoffSeconds, RetryLaterError, type RunTaskDeps, runTask } from '../../functions/worker/run-task.js';
 import { PermanentError } from '../../shared/errors.js';
+import { dynamoItemSize } from '../../shared/item-size.js';
 import type { Task } from '../../shared/task.js';
 import { sqsRecordFactory, sqsRecordFor, taskFactory } from '../support/factories.js';
 import { FakeTaskQueue } from '../support/fake-task-queue.js';
@@ -13,6 +14,7 @@ import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
 /** Plenty of time: the deadline signal fires remaining - 3 s after the start. */
 const REMAINING_MS = 60_000;
 const TTL_DAYS = 7;
+const LEASE_GRACE_MS = 5_000;
 
 /** A task type whose handler the test controls; by default it returns `{ ok: true }`. */
 function spyTaskType(run: (payload: unknown, ctx: TaskContext) => Promise<unknown> = async () => ({ ok: true })) {
@@ -37,6 +39,7 @@ function setup(tasks: readonly Task[], overrides: Partial<RunTaskDeps> = {}) {
     retryMaxDelaySeconds: 300,
     ttlDays: TTL_DAYS,
     maxResultBytes: 1024,
+    leaseGraceMs: LEASE_GRACE_MS,
     random: () => 0.5,
     ...overrides,
   };
@@ -54,11 +57,13 @@ describe('runTask', () => {
       ...task,
       status: 'SUCCEEDED',
       attempt: 1,
+      claimedFrom: 'QUEUED',
       result: { hello: ['world', 1] },
       startedAt: clock.now().toISOString(),
       updatedAt: clock.now().toISOString(),
       finishedAt: clock.now().toISOString(),
       expiresAt: clock.epochSeconds + TTL_DAYS * 86_400,
+      lastWriteId: expect.any(String),
     });
     expect(queue.retries).toEqual([]);
   });
@@ -116,7 +121,7 @@ describe('runTask', () => {
 
     expect(handler).not.toHaveBeenCalled();
     expect(store.peek(task.taskId)).toEqual(task);
-    expect(queue.retries.map((retry) => retry.delaySeconds)).toEqual([6]);
+    expect(queue.retries.map((retry) => retry.delaySeconds)).toEqual([5]);
   });
 
   it('takes over a running task whose lease expired, as the next attempt', async () => {
@@ -132,7 +137,7 @@ describe('runTask', () => {
     expect(store.peek(task.taskId)).toMatchObject({ status: 'SUCCEEDED', attempt: 2, result: { ok: true } });
   });
 
-  it('holds the lease until the end of the invocation while the handler runs', async () => {
+  it('holds the lease until the end of the invocation plus the grace while the handler runs', async () => {
     const task = taskFactory({ type: 'spy' });
     let leaseWhileRunning: number | undefined;
     const { store, clock, deps } = setup([task]);
@@ -143,7 +148,8 @@ describe('runTask', () => {
 
     await runTask(sqsRecordFor(task), { ...deps, registry });
 
-    expect(leaseWhileRunning).toBe(clock.epochMs + REMAINING_MS);
+    // Nobody may take over before the invocation must have ended, even with clocks LEASE_GRACE_MS apart.
+    expect(leaseWhileRunning).toBe(clock.epochMs + REMAINING_MS + LEASE_GRACE_MS);
     expect(store.peek(task.taskId)).not.toHaveProperty('leaseExpiresAt');
   });
 
@@ -301,10 +307,9 @@ describe('runTask', () => {
   it.each([
     { case: 'one byte over the limit', extra: 1, status: 'FAILED' },
     { case: 'exactly at the limit', extra: 0, status: 'SUCCEEDED' },
-  ])('handles a result $case ($status)', async ({ extra, status }) => {
-    const maxResultBytes = 100;
-    const skeleton = JSON.stringify({ text: '' }).length;
-    const payload = { text: 'x'.repeat(maxResultBytes - skeleton + extra) };
+  ])('handles a result $case, counted as DynamoDB counts it ($status)', async ({ extra, status }) => {
+    const payload = { text: 'x'.repeat(100), numbers: [-1, 2.5, 1e-7, 12_345] };
+    const maxResultBytes = dynamoItemSize({ result: payload }) - extra;
     const task = taskFactory({ type: 'echo', payload });
     const { store, deps } = setup([task], { maxResultBytes });
 
@@ -408,7 +413,7 @@ describe('runTask', () => {
     expect(log.at('warn')).toEqual([
       {
         level: 'warn',
-        message: 'message for an unknown task: dropped',
+        message: 'message for an unknown or expired task: dropped',
         data: { taskId: 'f47ac10b-58cc-4372-a567-0e02b2c3d479', messageId: record.messageId },
       },
     ]);
@@ -427,8 +432,8 @@ describe('runTask', () => {
     const task = taskFactory({ type: 'spy' });
     const { store, queue, clock, log, deps } = setup([task]);
     const { registry } = spyTaskType(async () => {
-      // Our lease runs out mid-attempt and a second worker claims the task.
-      clock.advance(REMAINING_MS + 1);
+      // Our lease (the invocation plus the grace) runs out mid-attempt and a second worker claims the task.
+      clock.advance(REMAINING_MS + LEASE_GRACE_MS + 1);
       await store.claim(task.taskId, clock.now(), clock.epochMs + REMAINING_MS);
       return outcome();
     });
@@ -438,7 +443,13 @@ describe('runTask', () => {
     expect(store.peek(task.taskId)).toMatchObject({ status: 'RUNNING', attempt: 2 });
     expect(store.peek(task.taskId)).not.toHaveProperty('result');
     expect(queue.retries).toEqual([]);
-    expect(log.at('warn')).toEqual([{ level: 'warn', message: warning, data: { taskId: task.taskId, attempt: 1 } }]);
+    expect(log.at('warn')).toEqual([
+      {
+        level: 'warn',
+        message: warning,
+        data: { taskId: task.taskId, type: 'spy', attempt: 1, messageId: expect.any(String) },
+      },
+    ]);
   });
 
   it('lets a store failure at claim propagate and logs it, so the message is delivered again', async () => {
@@ -472,18 +483,20 @@ describe('runTask', () => {
     expect(log.at('error')).toEqual([]);
   });
 
-  it('lets a failed retryLater propagate after releasing the task, so SQS redelivers it later', async () => {
+  it('keeps the message when the backoff cannot be set: it comes back after its visibility timeout', async () => {
     const task = taskFactory({ type: 'spy' });
     const { registry } = spyTaskType(async () => {
       throw new Error('busy');
     });
-    const { store, queue, deps } = setup([task], { registry });
-    const queueDown = new Error('queue unavailable');
-    queue.failNext('retryLater', queueDown);
+    const { store, queue, log, deps } = setup([task], { registry });
+    queue.failNext('retryLater', new Error('queue unavailable'));
 
-    await expect(runTask(sqsRecordFor(task), deps)).rejects.toBe(queueDown);
+    await expect(runTask(sqsRecordFor(task), deps)).rejects.toBeInstanceOf(RetryLaterError);
 
     expect(store.peek(task.taskId)).toMatchObject({ status: 'QUEUED', attempt: 1, lastError: { message: 'busy' } });
+    expect(log.at('warn').map((entry) => entry.message)).toEqual([
+      'could not delay the retry; it follows the visibility timeout',
+    ]);
   });
 });
 

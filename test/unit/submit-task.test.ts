@@ -60,6 +60,9 @@ describe('submitTask', () => {
       createdAt: clock.now().toISOString(),
       updatedAt: clock.now().toISOString(),
       expiresAt: clock.epochSeconds + 7 * 86_400,
+      // A duplicate or re-sent message waits for the rest of the delay.
+      runAtMs: clock.epochMs + 30_000,
+      lastWriteId: expect.any(String),
     });
     expect(store.peek('task-1')).toEqual(task);
     expect(queue.enqueued).toEqual([{ message: { taskId: 'task-1', type: 'echo' }, options: { delaySeconds: 30 } }]);
@@ -178,7 +181,7 @@ describe('submitTask', () => {
     expect(log.at('error')).toEqual([
       {
         level: 'error',
-        message: 'could not discard a task whose enqueue failed',
+        message: 'could not discard a task whose submission failed; the recovery sweep will run it',
         data: { taskId: 'task-1', error: discardError },
       },
     ]);
@@ -229,9 +232,9 @@ describe('submitTask with an Idempotency-Key', () => {
   });
 
   it('returns the same task for the same owner, key and body, writing and enqueuing once', async () => {
-    const { store, queue, deps } = setup();
+    const { store, queue, clock, deps } = setup();
     const first = await submitTask(submission(), deps);
-    await store.claim(first.task.taskId, new Date(), Date.now() + 60_000);
+    await store.claim(first.task.taskId, clock.now(), clock.epochMs + 60_000);
 
     const replay = await submitTask(submission(), deps);
 

@@ -7,7 +7,7 @@ import { defineTask, type TaskRegistry } from '../../functions/tasks/define-task
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { type RunTaskDeps, runTask } from '../../functions/worker/run-task.js';
 import { PermanentError } from '../../shared/errors.js';
-import { LOG_KEYS, TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
+import { LOG_KEYS, RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
 import type { Task } from '../../shared/task.js';
 import { hashOwnerId } from '../../shared/task-metrics.js';
 import { sqsRecordFor, TEST_OWNER, taskFactory } from '../support/factories.js';
@@ -54,6 +54,7 @@ function worker(tasks: readonly Task[], outcome: () => unknown = () => ({ ok: tr
     retryMaxDelaySeconds: 300,
     ttlDays: 7,
     maxResultBytes: 1024,
+    leaseGraceMs: 0,
     random: () => 0,
   };
   return { store, metrics, log, deps };
@@ -120,7 +121,8 @@ describe('the worker reports task metrics', () => {
 
     await runTask(sqsRecordFor(task), deps);
 
-    expect(metrics.names).toEqual([TASK_COUNTS.started, TASK_COUNTS.cancelled]);
+    // Claimed from RUNNING: the previous attempt's lease had expired, so this is a takeover as well.
+    expect(metrics.names).toEqual([TASK_COUNTS.started, RECOVERY_COUNTS.takenOver, TASK_COUNTS.cancelled]);
   });
 
   it('counts nothing for a duplicate delivery of a finished task', async () => {
@@ -205,7 +207,7 @@ describe('the API reports task metrics', () => {
 
 describe('the dead-letter handler reports task metrics', () => {
   it('counts a task it marks FAILED, and nothing for one already finished', async () => {
-    const stuck = taskFactory({ type: 'echo', status: 'RUNNING', attempt: 5 });
+    const stuck = taskFactory({ type: 'echo', status: 'RUNNING', attempt: 5, leaseExpiresAt: 0 });
     const done = taskFactory({ type: 'echo', status: 'SUCCEEDED', attempt: 1 });
     const metrics = new RecordingTaskMetrics();
     const deps = {
@@ -214,6 +216,7 @@ describe('the dead-letter handler reports task metrics', () => {
       log: new RecordingLog(),
       metrics,
       ttlDays: 7,
+      clockToleranceMs: 0,
     };
 
     await markDeadLettered(sqsRecordFor(stuck), deps);

@@ -1,0 +1,74 @@
+import type { TaskRegistry } from '../functions/tasks/define-task.js';
+import { ConfigError } from '../shared/errors.js';
+import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
+import { type Settings, visibilityTimeoutSeconds } from './settings.js';
+
+/** Lambda's longest timeout. */
+const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
+
+/**
+ * Every way the settings can contradict each other or an AWS limit, as sentences an operator can
+ * act on. The CDK stack and the local stack both refuse to start on any of them, so a setting that
+ * would lose or strand tasks fails at `cdk synth` or `npm start`, not in production.
+ */
+export function settingsProblems(s: Settings, registry: TaskRegistry): string[] {
+  const problems: string[] = [];
+  const visibility = visibilityTimeoutSeconds(s.worker);
+  const { worker, tasks, queue, recovery } = s;
+
+  if (worker.timeoutSeconds < 1 || worker.timeoutSeconds > MAX_LAMBDA_TIMEOUT_SECONDS) {
+    problems.push(
+      `worker.timeoutSeconds is ${worker.timeoutSeconds}: Lambda allows 1 to ${MAX_LAMBDA_TIMEOUT_SECONDS}.`,
+    );
+  }
+  if (visibility > MAX_VISIBILITY_SECONDS) {
+    problems.push(
+      `The visibility timeout (6 × worker.timeoutSeconds + maxBatchingWindowSeconds = ${visibility} s) exceeds SQS's ${MAX_VISIBILITY_SECONDS} s.`,
+    );
+  }
+  if (worker.maxConcurrency < 2) {
+    problems.push(`worker.maxConcurrency is ${worker.maxConcurrency}: an SQS event source mapping needs at least 2.`);
+  }
+  if (worker.batchSize < 1 || worker.batchSize > 10_000) {
+    problems.push(`worker.batchSize is ${worker.batchSize}: the mapping takes 1 to 10,000 records.`);
+  } else if (worker.batchSize > 10 && worker.maxBatchingWindowSeconds < 1) {
+    problems.push(`worker.batchSize ${worker.batchSize} above 10 needs maxBatchingWindowSeconds of at least 1.`);
+  }
+  if (tasks.retryMaxDelaySeconds < tasks.retryBaseDelaySeconds) {
+    problems.push(
+      `tasks.retryMaxDelaySeconds (${tasks.retryMaxDelaySeconds}) is below retryBaseDelaySeconds (${tasks.retryBaseDelaySeconds}).`,
+    );
+  }
+  if (tasks.retryMaxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+    problems.push(
+      `tasks.retryMaxDelaySeconds is ${tasks.retryMaxDelaySeconds}: a retry waits on its message's visibility, at most ${MAX_VISIBILITY_SECONDS} s in SQS.`,
+    );
+  }
+  if (recovery.staleAfterSeconds <= visibility + tasks.leaseGraceSeconds) {
+    problems.push(
+      `recovery.staleAfterSeconds (${recovery.staleAfterSeconds}) must exceed the visibility timeout plus the lease grace (${visibility + tasks.leaseGraceSeconds} s): a message held by a crashed invocation comes back only then, and the sweep would re-enqueue tasks that are not lost.`,
+    );
+  }
+  if (tasks.leaseGraceSeconds < 0) problems.push('tasks.leaseGraceSeconds must not be negative.');
+  if (tasks.cancelCheckSeconds < 1) problems.push('tasks.cancelCheckSeconds must be at least 1.');
+  if (tasks.ttlDays < 1) problems.push('tasks.ttlDays must be at least 1.');
+  for (const [type, definition] of registry) {
+    const attempts = definition.maxAttempts ?? tasks.defaultMaxAttempts;
+    if (attempts < 1) problems.push(`Task type "${type}" has maxAttempts ${attempts}: at least 1.`);
+    // Each attempt is one receive of the task's message; the receive after the last attempt records the exhaustion.
+    if (attempts >= queue.maxReceiveCount) {
+      problems.push(
+        `Task type "${type}" has ${attempts} attempts but queue.maxReceiveCount is ${queue.maxReceiveCount}: SQS would dead-letter its message before the worker records the last attempt's error. Raise maxReceiveCount above ${attempts}.`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** Throws one ConfigError listing every problem of {@link settingsProblems}. */
+export function assertValidSettings(s: Settings, registry: TaskRegistry): void {
+  const problems = settingsProblems(s, registry);
+  if (problems.length > 0) {
+    throw new ConfigError(`Invalid offload settings:\n${problems.map((problem) => `- ${problem}`).join('\n')}`);
+  }
+}

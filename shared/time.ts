@@ -1,0 +1,15 @@
+/** Time arithmetic every part of offload shares, so a unit or a limit is written once. */
+
+export const DAY_SECONDS = 86_400;
+
+/** SQS caps a message's visibility timeout (and so any wait set with ChangeMessageVisibility) at 12 hours. */
+export const MAX_VISIBILITY_SECONDS = 43_200;
+
+/** SQS caps a message's delivery delay at 15 minutes. */
+export const MAX_DELAY_SECONDS = 900;
+
+/** Epoch seconds of `date`, as DynamoDB's TTL attribute takes them. */
+export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
+
+/** The `expiresAt` (epoch seconds) of a task kept `ttlDays` from `now`. */
+export const expiresAtAfter = (now: Date, ttlDays: number): number => epochSeconds(now) + ttlDays * DAY_SECONDS;

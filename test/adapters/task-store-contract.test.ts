@@ -1,0 +1,275 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskStore } from '../../shared/ports.js';
+import type { Task } from '../../shared/task.js';
+import { dynamoHarness, inMemoryHarness, queuedTask, type TaskStoreHarness } from '../support/task-store-harness.js';
+
+/**
+ * The TaskStore contract, run against the in-memory fake the unit tests trust and against
+ * DynamoTaskStore on dynalite, each write also with its reply lost and retried by the SDK: the
+ * result must be the one the first try would have given. A fake that passes this behaves like the
+ * real store on every path the cores take.
+ */
+const t0 = new Date('2026-11-30T10:00:00.000Z');
+const at = (ms: number) => new Date(t0.getTime() + ms);
+const MINUTE = 60_000;
+const OWNER = 'jwt:owner-a';
+const error = { code: 'HandlerError', message: 'boom' };
+/** An expiry far in the future, for writes whose expiresAt the test does not look at. */
+const FAR = 99_999_999_999;
+
+describe.each([
+  ['InMemoryTaskStore', inMemoryHarness],
+  ['DynamoTaskStore on dynalite', () => dynamoHarness()],
+])('TaskStore contract: %s', (_name, makeHarness) => {
+  let harness: TaskStoreHarness;
+  let store: TaskStore;
+  beforeAll(async () => {
+    harness = await makeHarness();
+    store = harness.store;
+  });
+  afterAll(() => harness.stop());
+
+  /** Runs `write` once as is, and once more on a fresh task with its reply lost (`lose: true`). */
+  const modes = [
+    { lose: false, label: '' },
+    { lose: true, label: ', its reply lost and retried' },
+  ] as const;
+  const lose = (lost: boolean, method: keyof TaskStore) => {
+    if (lost) harness.loseNextReply(method);
+  };
+  const given = async (overrides: Partial<Task> = {}): Promise<Task> => {
+    const task = queuedTask(t0, { ownerId: OWNER, ...overrides });
+    expect(await store.create(task, t0.getTime())).toEqual({ created: true });
+    return task;
+  };
+  const running = async (lease = at(MINUTE).getTime()): Promise<Task> => {
+    const task = await given();
+    const claim = await store.claim(task.taskId, t0, lease);
+    if (!claim.claimed) throw new Error('setup: claim failed');
+    return claim.task;
+  };
+
+  describe('create', () => {
+    it.each(modes)('records a new task$label', async ({ lose: lost }) => {
+      const task = queuedTask(t0);
+      lose(lost, 'create');
+      expect(await store.create(task, t0.getTime())).toEqual({ created: true });
+      expect(await store.get(task.taskId)).toMatchObject({ status: 'QUEUED', attempt: 0, payload: task.payload });
+    });
+
+    it('returns the live task that holds the id', async () => {
+      const task = await given();
+      const result = await store.create({ ...task, payload: 'other', lastWriteId: 'other' }, t0.getTime());
+      expect(result).toMatchObject({ created: false, existing: { taskId: task.taskId, payload: task.payload } });
+    });
+
+    it('replaces an expired task, but not one an attempt still holds', async () => {
+      const expired = await given({ expiresAt: Math.floor(t0.getTime() / 1000) - 1 });
+      const held = await given({ expiresAt: Math.floor(t0.getTime() / 1000) + 1 });
+      await store.claim(held.taskId, t0, at(10 * MINUTE).getTime());
+      const later = at(5_000).getTime();
+
+      expect(await store.create({ ...expired, payload: 'new', lastWriteId: 'new' }, later)).toEqual({ created: true });
+      expect(await store.create({ ...held, payload: 'new', lastWriteId: 'new' }, later)).toMatchObject({
+        created: false,
+      });
+    });
+  });
+
+  describe('claim', () => {
+    it.each(modes)('takes a QUEUED task: RUNNING, attempt 1, leased$label', async ({ lose: lost }) => {
+      const task = await given();
+      lose(lost, 'claim');
+      const claim = await store.claim(task.taskId, at(1), at(MINUTE).getTime());
+      expect(claim).toMatchObject({
+        claimed: true,
+        task: { status: 'RUNNING', attempt: 1, leaseExpiresAt: at(MINUTE).getTime(), claimedFrom: 'QUEUED' },
+      });
+    });
+
+    it('refuses a task held by a live lease, a task waiting for its runAtMs, an expired task and an unknown id', async () => {
+      const held = await running(at(MINUTE).getTime());
+      const waiting = await given({ runAtMs: at(10_000).getTime() });
+      const expired = await given({ expiresAt: Math.floor(t0.getTime() / 1000) });
+      const now = at(5_000);
+
+      expect(await store.claim(held.taskId, now, at(2 * MINUTE).getTime())).toMatchObject({
+        claimed: false,
+        task: { status: 'RUNNING', attempt: 1 },
+      });
+      expect(await store.claim(waiting.taskId, now, at(2 * MINUTE).getTime())).toMatchObject({
+        claimed: false,
+        task: { status: 'QUEUED', runAtMs: at(10_000).getTime() },
+      });
+      expect(await store.claim(expired.taskId, now, at(2 * MINUTE).getTime())).toMatchObject({ claimed: false });
+      expect(await store.claim('00000000-0000-4000-8000-000000000000', now, 1)).toEqual({ claimed: false });
+    });
+
+    it.each(modes)('takes over a task whose lease expired, as the next attempt$label', async ({ lose: lost }) => {
+      const task = await running(at(1_000).getTime());
+      lose(lost, 'claim');
+      const takeover = await store.claim(task.taskId, at(1_001), at(MINUTE).getTime());
+      expect(takeover).toMatchObject({ claimed: true, task: { attempt: 2, claimedFrom: 'RUNNING' } });
+    });
+
+    it('claims a waiting task once its runAtMs has come', async () => {
+      const task = await given({ runAtMs: at(10_000).getTime() });
+      const claim = await store.claim(task.taskId, at(10_000), at(MINUTE).getTime());
+      expect(claim).toMatchObject({ claimed: true, task: { attempt: 1 } });
+      expect(claim.claimed && claim.task.runAtMs).toBeUndefined();
+    });
+  });
+
+  describe('finish', () => {
+    it.each(modes)('records the outcome of the current attempt$label', async ({ lose: lost }) => {
+      const task = await running();
+      lose(lost, 'finish');
+      expect(await store.finish(task.taskId, 1, { status: 'SUCCEEDED', result: { ok: 1 } }, at(2), 99)).toBe(true);
+      expect(await store.get(task.taskId)).toMatchObject({ status: 'SUCCEEDED', result: { ok: 1 }, expiresAt: 99 });
+      expect((await store.get(task.taskId))?.leaseExpiresAt).toBeUndefined();
+    });
+
+    it('refuses a stale attempt (fencing)', async () => {
+      const task = await running(at(1_000).getTime());
+      await store.claim(task.taskId, at(2_000), at(MINUTE).getTime());
+      expect(await store.finish(task.taskId, 1, { status: 'SUCCEEDED', result: 'late' }, at(3_000), 99)).toBe(false);
+      expect(await store.finish(task.taskId, 2, { status: 'FAILED', error }, at(3_000), 99)).toBe(true);
+    });
+  });
+
+  describe('progress', () => {
+    it('writes the current attempt’s progress and returns the task, cancel request included', async () => {
+      const task = await running();
+      await store.cancel(task.taskId, OWNER, at(1), FAR);
+      const written = await store.progress(task.taskId, 1, { percent: 40 }, at(2));
+      expect(written).toMatchObject({ progress: { percent: 40 }, cancelRequested: true });
+      expect(await store.progress(task.taskId, 2, { percent: 50 }, at(3))).toBeUndefined();
+    });
+  });
+
+  describe('release', () => {
+    it.each(modes)('puts the attempt back to QUEUED until runAtMs$label', async ({ lose: lost }) => {
+      const task = await running();
+      lose(lost, 'release');
+      expect(await store.release(task.taskId, 1, error, at(5), at(9_000).getTime())).toBe('released');
+      const released = await store.get(task.taskId);
+      expect(released).toMatchObject({ status: 'QUEUED', attempt: 1, lastError: error, runAtMs: at(9_000).getTime() });
+      expect(released?.leaseExpiresAt).toBeUndefined();
+    });
+
+    it('does not release an attempt whose owner asked to cancel: the worker ends it CANCELLED', async () => {
+      const task = await running();
+      await store.cancel(task.taskId, OWNER, at(1), FAR);
+      expect(await store.release(task.taskId, 1, error, at(5), at(9_000).getTime())).toBe('cancelRequested');
+      expect(await store.get(task.taskId)).toMatchObject({ status: 'RUNNING', cancelRequested: true });
+    });
+
+    it('reports a superseded attempt', async () => {
+      const task = await running(at(1_000).getTime());
+      await store.claim(task.taskId, at(2_000), at(MINUTE).getTime());
+      expect(await store.release(task.taskId, 1, error, at(3_000), at(9_000).getTime())).toBe('superseded');
+    });
+  });
+
+  describe('cancel', () => {
+    it.each(modes)('cancels a QUEUED task at once, reporting the change once$label', async ({ lose: lost }) => {
+      const task = await given();
+      lose(lost, 'cancel');
+      const first = await store.cancel(task.taskId, OWNER, at(1), FAR);
+      const again = await store.cancel(task.taskId, OWNER, at(1), FAR);
+      expect(first).toMatchObject({ change: 'cancelled', task: { status: 'CANCELLED', expiresAt: FAR } });
+      expect(again).toMatchObject({ change: 'none', task: { status: 'CANCELLED' } });
+    });
+
+    it.each(modes)('asks a RUNNING task to stop$label', async ({ lose: lost }) => {
+      const task = await running();
+      lose(lost, 'cancel');
+      expect(await store.cancel(task.taskId, OWNER, at(1), FAR)).toMatchObject({
+        change: 'cancelRequested',
+        task: { status: 'RUNNING', cancelRequested: true },
+      });
+      expect(await store.cancel(task.taskId, OWNER, at(2), FAR)).toMatchObject({ change: 'none' });
+    });
+
+    it('reports a finished task unchanged, and another owner’s or an expired task as missing', async () => {
+      const done = await running();
+      await store.finish(done.taskId, 1, { status: 'SUCCEEDED', result: 1 }, at(1), FAR);
+      const expired = await given({ expiresAt: Math.floor(t0.getTime() / 1000) });
+
+      expect(await store.cancel(done.taskId, OWNER, at(2), 99)).toMatchObject({
+        change: 'none',
+        task: { status: 'SUCCEEDED' },
+      });
+      expect(await store.cancel(done.taskId, 'jwt:someone-else', at(2), 99)).toBeUndefined();
+      expect(await store.cancel(expired.taskId, OWNER, at(2), 99)).toBeUndefined();
+      expect((await store.get(expired.taskId))?.status).toBe('QUEUED');
+    });
+  });
+
+  describe('discard and markReplayed', () => {
+    it.each(modes)('discards the never-enqueued task it created$label', async ({ lose: lost }) => {
+      const task = await given();
+      lose(lost, 'discard');
+      expect(await store.discard(task.taskId, task.lastWriteId ?? '')).toBe('discarded');
+      expect(await store.get(task.taskId)).toBeUndefined();
+    });
+
+    it('keeps a task that a worker claimed or a replay promised to another request', async () => {
+      const claimed = await given();
+      await store.claim(claimed.taskId, t0, at(MINUTE).getTime());
+      const replayed = await given();
+
+      expect(await store.markReplayed(replayed.taskId, at(1))).toBe(true);
+      expect(await store.discard(claimed.taskId, claimed.lastWriteId ?? '')).toBe('kept');
+      expect(await store.discard(replayed.taskId, replayed.lastWriteId ?? '')).toBe('kept');
+      expect(await store.markReplayed(claimed.taskId, at(1))).toBe(false);
+    });
+
+    it.each(modes)('marks a never-claimed task replayed$label', async ({ lose: lost }) => {
+      const task = await given();
+      lose(lost, 'markReplayed');
+      expect(await store.markReplayed(task.taskId, at(1))).toBe(true);
+    });
+  });
+
+  describe('failAbandoned (the dead-letter path)', () => {
+    it.each(modes)('fails a due QUEUED task and a RUNNING task past its lease$label', async ({ lose: lost }) => {
+      const queued = await given();
+      const crashed = await running(at(1_000).getTime());
+      lose(lost, 'failAbandoned');
+      expect(await store.failAbandoned(queued.taskId, error, at(2_000), 99)).toEqual({ failed: true });
+      lose(lost, 'failAbandoned');
+      expect(await store.failAbandoned(crashed.taskId, error, at(2_000), 99)).toEqual({ failed: true });
+      expect(await store.get(crashed.taskId)).toMatchObject({ status: 'FAILED', error, attempt: 1 });
+    });
+
+    it('leaves a task under a live lease, or waiting for its backoff, to what drives it', async () => {
+      const held = await running(at(MINUTE).getTime());
+      const waiting = await given({ runAtMs: at(MINUTE).getTime() });
+
+      expect(await store.failAbandoned(held.taskId, error, at(1_000), 99)).toMatchObject({
+        failed: false,
+        task: { status: 'RUNNING' },
+      });
+      expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ failed: false });
+      // Within the clock tolerance a backoff that is about to end counts as ended.
+      expect(await store.failAbandoned(waiting.taskId, error, at(MINUTE - 2_000), 99, 5_000)).toEqual({ failed: true });
+    });
+  });
+
+  describe('requeueDeadLettered (redrive)', () => {
+    it.each(modes)('puts a dead-lettered task back to QUEUED with more attempts$label', async ({ lose: lost }) => {
+      const task = await running(at(1_000).getTime());
+      await store.failAbandoned(task.taskId, { code: 'DeadLettered', message: 'x' }, at(2_000), FAR);
+      lose(lost, 'requeueDeadLettered');
+      expect(await store.requeueDeadLettered(task.taskId, 3, at(3_000))).toBe(true);
+      expect(await store.get(task.taskId)).toMatchObject({ status: 'QUEUED', attempt: 1, maxAttempts: 4 });
+      expect(await store.requeueDeadLettered(task.taskId, 3, at(4_000))).toBe(false);
+    });
+  });
+
+  it('lost the replies it was asked to lose (DynamoDB only)', () => {
+    if (harness.name.startsWith('InMemory')) expect(harness.lostReplies()).toBe(0);
+    else expect(harness.lostReplies()).toBeGreaterThanOrEqual(12);
+  });
+});

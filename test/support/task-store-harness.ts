@@ -1,0 +1,95 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import type { TaskStore } from '../../shared/ports.js';
+import type { Task } from '../../shared/task.js';
+import { type EmulatedAws, startEmulatedAws } from './emulated-aws.js';
+import { InMemoryTaskStore } from './in-memory-task-store.js';
+import { type LostReplies, loseReplies } from './lost-replies.js';
+
+/**
+ * One TaskStore under test, with the two things the contract and model tests need besides the
+ * port: a way to lose the next reply of a write, and a way to read an item without going through
+ * the store under test.
+ */
+export interface TaskStoreHarness {
+  readonly name: string;
+  readonly store: TaskStore;
+  /**
+   * The next write of `method` is applied but its reply lost, and retried. For the in-memory store a
+   * lost reply is indistinguishable from success by definition: a no-op. The contract holds the
+   * DynamoDB adapter to exactly that.
+   */
+  loseNextReply(method: keyof TaskStore): void;
+  /** Replies lost so far (the DynamoDB harness only): proves the injection happened. */
+  lostReplies(): number;
+  stop(): Promise<void>;
+}
+
+/** The DynamoDB operation behind each write of DynamoTaskStore. */
+const OPERATION: Partial<Record<keyof TaskStore, string>> = {
+  create: 'PutItem',
+  discard: 'DeleteItem',
+  markReplayed: 'UpdateItem',
+  claim: 'UpdateItem',
+  finish: 'UpdateItem',
+  progress: 'UpdateItem',
+  release: 'UpdateItem',
+  cancel: 'UpdateItem',
+  requeueDeadLettered: 'UpdateItem',
+  failAbandoned: 'UpdateItem',
+};
+
+export const inMemoryHarness = async (): Promise<TaskStoreHarness> => ({
+  name: 'InMemoryTaskStore',
+  store: new InMemoryTaskStore(),
+  loseNextReply: () => {},
+  lostReplies: () => 0,
+  stop: async () => {},
+});
+
+/** DynamoTaskStore against dynalite through a client whose replies can be lost inside the SDK's retry loop. */
+export async function dynamoHarness(aws?: EmulatedAws): Promise<TaskStoreHarness> {
+  const owned = aws === undefined;
+  const emulated = aws ?? (await startEmulatedAws());
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    endpoint: emulated.endpoints.dynamodb,
+  });
+  const replies: LostReplies = loseReplies(client);
+  const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return {
+    name: 'DynamoTaskStore (dynalite)',
+    store: new DynamoTaskStore(documents, emulated.resources.tableName),
+    loseNextReply: (method) => {
+      const operation = OPERATION[method];
+      if (operation) replies.loseNext(operation);
+    },
+    lostReplies: () => Object.values(replies.lost).reduce((sum, n) => sum + n, 0),
+    async stop() {
+      client.destroy();
+      if (owned) await emulated.stop();
+    },
+  };
+}
+
+/** A fresh QUEUED task with a unique id, as submit writes it. */
+export function queuedTask(now: Date, overrides: Partial<Task> = {}): Task {
+  return {
+    taskId: randomUUID(),
+    ownerId: 'jwt:owner-a',
+    type: 'echo',
+    status: 'QUEUED',
+    payload: { n: 1 },
+    payloadHash: 'hash',
+    attempt: 0,
+    maxAttempts: 3,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    expiresAt: Math.floor(now.getTime() / 1000) + 86_400,
+    lastWriteId: randomUUID(),
+    ...overrides,
+  };
+}
