@@ -8,8 +8,10 @@ import { TaskApi } from './constructs/task-api.js';
 import { TaskQueue } from './constructs/task-queue.js';
 import { TaskStore } from './constructs/task-store.js';
 import { TaskWorker } from './constructs/task-worker.js';
+import { createTaskRegistry } from '../functions/tasks/registry.js';
 import { functionEnvironment } from './function-environment.js';
 import { settings } from './settings.js';
+import { assertValidSettings } from './validate-settings.js';
 
 /**
  * offload: an HTTP API records tasks in DynamoDB and enqueues them on SQS; a worker Lambda runs them;
@@ -22,11 +24,14 @@ export class OffloadStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
 
+    const diagnosticTasks = [true, 'true'].includes(this.node.tryGetContext('diagnosticTasks'));
+    // Settings that would lose or strand tasks fail the synth, with every reason listed.
+    assertValidSettings(settings, createTaskRegistry({ diagnostic: diagnosticTasks }));
+
     const store = new TaskStore(this, 'TaskStore');
     const tasks = new TaskQueue(this, 'TaskQueue');
 
     const authMode = apiAuthModeFromContext(this);
-    const diagnosticTasks = [true, 'true'].includes(this.node.tryGetContext('diagnosticTasks'));
     const environment = functionEnvironment(
       { tableName: store.table.tableName, queueUrl: tasks.queue.queueUrl, diagnosticTasks },
       {

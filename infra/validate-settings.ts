@@ -11,9 +11,12 @@ const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
  * act on. The CDK stack and the local stack both refuse to start on any of them, so a setting that
  * would lose or strand tasks fails at `cdk synth` or `npm start`, not in production.
  */
-export function settingsProblems(s: Settings, registry: TaskRegistry): string[] {
+export function settingsProblems(
+  s: Settings,
+  registry: TaskRegistry,
+  visibility: number = visibilityTimeoutSeconds(s.worker),
+): string[] {
   const problems: string[] = [];
-  const visibility = visibilityTimeoutSeconds(s.worker);
   const { worker, tasks, queue, recovery } = s;
 
   if (worker.timeoutSeconds < 1 || worker.timeoutSeconds > MAX_LAMBDA_TIMEOUT_SECONDS) {
@@ -24,6 +27,11 @@ export function settingsProblems(s: Settings, registry: TaskRegistry): string[] 
   if (visibility > MAX_VISIBILITY_SECONDS) {
     problems.push(
       `The visibility timeout (6 × worker.timeoutSeconds + maxBatchingWindowSeconds = ${visibility} s) exceeds SQS's ${MAX_VISIBILITY_SECONDS} s.`,
+    );
+  }
+  if (visibility < worker.timeoutSeconds + tasks.leaseGraceSeconds + 1) {
+    problems.push(
+      `The visibility timeout (${visibility} s) must exceed worker.timeoutSeconds + tasks.leaseGraceSeconds (${worker.timeoutSeconds + tasks.leaseGraceSeconds} s): a message redelivered while the lease holds only waits, and each wait spends one of its maxReceiveCount receives.`,
     );
   }
   if (worker.maxConcurrency < 2) {
@@ -66,8 +74,8 @@ export function settingsProblems(s: Settings, registry: TaskRegistry): string[] 
 }
 
 /** Throws one ConfigError listing every problem of {@link settingsProblems}. */
-export function assertValidSettings(s: Settings, registry: TaskRegistry): void {
-  const problems = settingsProblems(s, registry);
+export function assertValidSettings(s: Settings, registry: TaskRegistry, visibility?: number): void {
+  const problems = settingsProblems(s, registry, visibility);
   if (problems.length > 0) {
     throw new ConfigError(`Invalid offload settings:\n${problems.map((problem) => `- ${problem}`).join('\n')}`);
   }

@@ -5,16 +5,17 @@ import { defineTask } from './define-task.js';
 const STEPS = 10;
 
 /**
+ * The longest sleep accepted: it must end well inside one attempt (the default worker timeout is
+ * 60 s, less the 3 s the worker keeps to record the outcome), or every attempt would time out.
+ */
+export const SLEEP_MAX_MS = 45_000;
+
+/**
  * Waits `ms` milliseconds in ten steps, reporting progress after each, and gives up when its signal
  * fires (deadline or cancel): a stand-in for slow work.
  */
 export const sleepTask = defineTask({
-  payload: z.strictObject({
-    ms: z
-      .int()
-      .min(0)
-      .max(15 * 60 * 1000),
-  }),
+  payload: z.strictObject({ ms: z.int().min(0).max(SLEEP_MAX_MS) }),
   run: async ({ ms }, { signal, progress }) => {
     for (let step = 1; step <= STEPS; step++) {
       await sleep(ms / STEPS, undefined, { signal });

@@ -2,8 +2,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
+import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { functionEnvironment } from '../function-environment.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
+import { assertValidSettings } from '../validate-settings.js';
 import { type DevKey, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
 import { captureEmf } from './emf-capture.js';
 import { startEmulators } from './emulators.js';
@@ -56,8 +58,11 @@ let running = false;
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (running) throw new Error('A local stack is already running in this process.');
-  running = true;
   const s = options.settings ?? defaultSettings;
+  const visibility = options.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(s.worker);
+  // The same checks as the CDK synth: settings that would lose or strand tasks refuse to start.
+  assertValidSettings(s, createTaskRegistry({ diagnostic: options.diagnosticTasks ?? false }), visibility);
+  running = true;
   const emulators = await startEmulators({ dataDir: options.dataDir });
   const clientConfig = {
     region: 'us-east-1',
@@ -68,11 +73,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodbEndpoint }),
     'local-stack',
   );
-  const resources = await provisionResources(
-    { dynamodb, sqs },
-    s,
-    options.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(s.worker),
-  );
+  const resources = await provisionResources({ dynamodb, sqs }, s, visibility);
 
   Object.assign(process.env, {
     ...functionEnvironment(

@@ -63,10 +63,11 @@ const chaosSettings: Settings = {
     retryMaxDelaySeconds: 2,
     cancelCheckSeconds: 1,
     defaultMaxAttempts: 10,
+    leaseGraceSeconds: 1,
   },
   local: { ...settings.local, pollWaitSeconds: 1 },
   // A submission whose client gave up after the record was written has no message: the sweep finds it.
-  recovery: { ...settings.recovery, staleAfterSeconds: 5, localIntervalSeconds: 2 },
+  recovery: { ...settings.recovery, staleAfterSeconds: 6, localIntervalSeconds: 2 },
 };
 
 /**
@@ -85,7 +86,7 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
     // Thousands of EMF lines would only flood the output; the run checks the table and the ledger.
     metrics: false,
     settings: chaosSettings,
-    visibilityTimeoutSeconds: 3,
+    visibilityTimeoutSeconds: 4,
     crashWorkerInvocation: () => {
       const crash = Math.random() < options.crashRate;
       if (crash) faults.workerCrash = (faults.workerCrash ?? 0) + 1;

@@ -2,14 +2,15 @@ import { type Settings, settings } from '../../infra/settings.js';
 
 /**
  * Settings for the e2e run of the local stack: the same shape as production, with times shrunk so
- * a crash is detected and dead-lettered in seconds instead of minutes.
+ * a crashed attempt is taken over in seconds instead of minutes. maxReceiveCount stays above the
+ * attempts, as settings validation demands.
  */
 export const e2eSettings: Settings = {
   ...settings,
   worker: { ...settings.worker, timeoutSeconds: 2 },
-  queue: { ...settings.queue, maxReceiveCount: 2 },
-  tasks: { ...settings.tasks, retryBaseDelaySeconds: 1, cancelCheckSeconds: 1 },
+  queue: { ...settings.queue, maxReceiveCount: 4 },
+  tasks: { ...settings.tasks, retryBaseDelaySeconds: 1, cancelCheckSeconds: 1, leaseGraceSeconds: 1 },
 };
 
-/** Longer than the worker timeout, so a redelivery finds the crashed attempt's lease expired. */
-export const e2eVisibilityTimeoutSeconds = 3;
+/** Longer than the worker timeout plus the lease grace, so a redelivery finds the crashed attempt's lease expired. */
+export const e2eVisibilityTimeoutSeconds = 4;

@@ -103,11 +103,12 @@ describe.runIf(inject('diagnosticTasks'))('failures', () => {
     expect(done).toMatchObject({ status: 'SUCCEEDED', attempts: 2, result: { attempt: 2 } });
   });
 
-  it('dead-letters a task whose worker keeps crashing, and marks it FAILED', async () => {
+  it('fails a task whose worker keeps crashing once its crashed attempts use up its budget', async () => {
     const { body } = await submit({ type: 'crash', payload: {} });
 
     const done = await waitForTask(body.taskId, { timeoutMs: 25_000 });
-    expect(done).toMatchObject({ status: 'FAILED', error: { code: 'DeadLettered' } });
+    // Three crashed attempts, each taken over after its lease; the fourth claim records the exhaustion.
+    expect(done).toMatchObject({ status: 'FAILED', attempts: 4, error: { code: 'AttemptsExhausted' } });
   });
 });
 

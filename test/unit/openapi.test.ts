@@ -64,7 +64,7 @@ describe('docs/openapi.json', () => {
     expect(document.components.schemas.SubmitSleepTask).toMatchObject({
       properties: {
         type: { const: 'sleep' },
-        payload: { properties: { ms: { type: 'integer', minimum: 0, maximum: 900_000 } }, required: ['ms'] },
+        payload: { properties: { ms: { type: 'integer', minimum: 0, maximum: 45_000 } }, required: ['ms'] },
         delaySeconds: { type: 'integer', minimum: 0, maximum: 900 },
       },
       required: ['type', 'payload'],
