@@ -44,7 +44,8 @@ const startedAt = new Date();
 const loadAtStart = round(loadavg()[0] ?? 0);
 progress(`${args.quick ? 'quick' : 'full'} run: starting the local stack`);
 const devKey = await generateDevKey();
-const stack = await startLocalStack({ port: 0, logLevel: 'SILENT', devKey });
+// Inline worker: the SDK call counters attach to the clients of this process (threads have their own).
+const stack = await startLocalStack({ port: 0, logLevel: 'SILENT', devKey, workerIsolation: 'inline' });
 const token = await mintDevToken(devKey, { sub: 'bench' });
 const http = new HttpClient(stack.url, CONCURRENCY * 2, { authorization: `Bearer ${token}` });
 

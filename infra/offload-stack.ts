@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { createTaskRegistry } from '../functions/tasks/registry.js';
 import { ApiAuth, apiAuthModeFromContext } from './constructs/api-auth.js';
 import { DeadLetterHandler } from './constructs/dead-letter-handler.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
@@ -8,7 +9,6 @@ import { TaskApi } from './constructs/task-api.js';
 import { TaskQueue } from './constructs/task-queue.js';
 import { TaskStore } from './constructs/task-store.js';
 import { TaskWorker } from './constructs/task-worker.js';
-import { createTaskRegistry } from '../functions/tasks/registry.js';
 import { functionEnvironment } from './function-environment.js';
 import { settings } from './settings.js';
 import { assertValidSettings } from './validate-settings.js';

@@ -1,8 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
+import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
-import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { functionEnvironment } from '../function-environment.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 import { assertValidSettings } from '../validate-settings.js';
@@ -12,10 +14,11 @@ import { startEmulators } from './emulators.js';
 import { startHttpFront } from './http-front.js';
 import { lambdaContext } from './lambda-context.js';
 import { createLocalAuthorizer } from './local-authorizer.js';
+import { LocalFunction, type ThreadSetup } from './local-function.js';
 import { startOpsConsole } from './ops-console.js';
 import { type LocalResources, provisionResources } from './provision.js';
 import { startRecoverySchedule } from './recovery-schedule.js';
-import { startEventSource } from './sqs-event-source.js';
+import { type SqsHandler, startEventSource } from './sqs-event-source.js';
 
 export interface LocalStackOptions {
   /** @default settings.local.host */
@@ -34,10 +37,33 @@ export interface LocalStackOptions {
   readonly devKey?: DevKey;
   /** Emit the functions' metrics (they feed the console). @default true */
   readonly metrics?: boolean;
-  /** Fault injection for chaos runs: see EventSourceOptions.crashInvocation. @default none */
-  readonly crashWorkerInvocation?: () => boolean;
+  /**
+   * Where worker invocations run: `thread` (the default) gives each its own execution environment,
+   * ended at the timeout as Lambda ends it; `inline` runs them in this process, where a timed-out
+   * handler cannot be stopped (the benchmark uses it: its SDK counters see this process's clients).
+   * @default 'thread'
+   */
+  readonly workerIsolation?: 'thread' | 'inline';
+  /** Loaded in every worker thread before the handler: tools for the thread's SDK clients (chaos faults). */
+  readonly workerThreadSetup?: ThreadSetup;
+  /** What `workerThreadSetup` reports from the threads. */
+  readonly onWorkerReport?: (payload: unknown) => void;
+  /** Fault injection for chaos runs. @default none */
+  readonly faults?: WorkerFaults;
+  /** Called with each recovery sweep's report. */
+  readonly onSweep?: (report: SweepReport) => void;
   /** Powertools log level of the functions. @default INFO */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+}
+
+/** Failures the chaos run injects into worker invocations. */
+export interface WorkerFaults {
+  /** True: the invocation runs but its response is dropped (the function died just before returning). */
+  readonly dropResponse?: () => boolean;
+  /** Milliseconds into the invocation at which its environment dies (a crash mid-attempt), or undefined. */
+  readonly killAfterMs?: (event: SQSEvent) => number | undefined;
+  /** True: the invocation dies before the handler runs (a poison batch that crashes at load), nothing claimed. */
+  readonly crashBeforeHandler?: (event: SQSEvent) => boolean;
 }
 
 export interface LocalStack {
@@ -91,9 +117,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // POWERTOOLS_DEV turns metrics off; the local console reads them (captureEmf below).
     POWERTOOLS_METRICS_DISABLED: options.metrics === false ? 'true' : 'false',
   });
-  const [api, worker, deadLetter, recovery] = await Promise.all([
+  const functionEnv = { ...process.env };
+  const [api, deadLetter, recovery] = await Promise.all([
     import('../../functions/api/handler.js'),
-    import('../../functions/worker/handler.js'),
     import('../../functions/dead-letter/handler.js'),
     import('../../functions/recovery/handler.js'),
   ]);
@@ -104,6 +130,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const opsConsole = startOpsConsole({ sqs, dynamodb, resources, onError });
   // The functions' EMF lines feed the console instead of the terminal, as CloudWatch takes them from the logs in AWS.
   const releaseStdout = captureEmf(opsConsole.addMetricEvents);
+  const worker = await workerHandler(s, functionEnv, options);
   const workerMapping = startEventSource({
     sqs,
     queueUrl: resources.queueUrl,
@@ -116,7 +143,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     maxConcurrency: s.worker.maxConcurrency,
     waitTimeSeconds: s.local.pollWaitSeconds,
     onError,
-    crashInvocation: options.crashWorkerInvocation,
+    crashInvocation: options.faults?.dropResponse,
   });
   const deadLetterMapping = startEventSource({
     sqs,
@@ -138,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: recovery.handler,
     context: () => lambdaContext('offload-recovery', s.recovery.timeoutSeconds * 1000, s.recovery.memoryMiB),
     intervalMs: s.recovery.localIntervalSeconds * 1000,
+    onReport: options.onSweep,
     log: {
       debug: () => {},
       info: (message) => options.logLevel !== 'SILENT' && console.log(`[local stack] ${message}`),
@@ -168,12 +196,56 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       recoverySchedule.stop();
       opsConsole.stop();
       await Promise.all([workerMapping.stop(), deadLetterMapping.stop()]);
+      await worker.stop();
       sqs.destroy();
       dynamodb.destroy();
       await emulators.stop();
       releaseStdout();
       running = false;
     },
+  };
+}
+
+/**
+ * The worker function as the event source mapping invokes it: in its own execution environments
+ * (threads ended at the timeout), or inline. Chaos faults wrap either.
+ */
+async function workerHandler(
+  s: Settings,
+  env: NodeJS.ProcessEnv,
+  options: LocalStackOptions,
+): Promise<{ handler: SqsHandler; stop(): Promise<void> }> {
+  const faults = options.faults;
+  const crashBeforeHandler = (event: SQSEvent) => {
+    if (faults?.crashBeforeHandler?.(event)) throw new Error('Runtime exited before the handler ran (injected)');
+  };
+  if (options.workerIsolation === 'inline') {
+    const { handler } = await import('../../functions/worker/handler.js');
+    return {
+      handler: async (event, context) => {
+        crashBeforeHandler(event);
+        return handler(event, context);
+      },
+      stop: async () => {},
+    };
+  }
+  const fn = new LocalFunction({
+    name: 'offload-worker',
+    handlerModule: new URL('../../functions/worker/handler.ts', import.meta.url).href,
+    timeoutMs: s.worker.timeoutSeconds * 1000,
+    memoryMiB: s.worker.memoryMiB,
+    env,
+    setup: options.workerThreadSetup,
+    onReport: options.onWorkerReport,
+    // Lines go through this process's stdout, where the EMF capture takes the metrics off, as in CloudWatch Logs.
+    onOutput: (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`),
+  });
+  return {
+    handler: async (event) => {
+      crashBeforeHandler(event);
+      return (await fn.invoke(event, { killAfterMs: faults?.killAfterMs?.(event) })) as SQSBatchResponse | undefined;
+    },
+    stop: () => fn.stop(),
   };
 }
 

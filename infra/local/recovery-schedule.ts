@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
-import { sweepStuckTasks } from '../../functions/recovery/sweep-stuck-tasks.js';
+import { type SweepReport, sweepStuckTasks } from '../../functions/recovery/sweep-stuck-tasks.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import type { Log } from '../../shared/ports.js';
@@ -13,9 +13,11 @@ export interface RecoveryScheduleOptions {
   readonly sqs: SQSClient;
   readonly resources: LocalResources;
   /** The recovery Lambda's handler, invoked on the interval as EventBridge invokes it in AWS. */
-  readonly handler: (event: ScheduledEvent, context: Context) => Promise<unknown>;
+  readonly handler: (event: ScheduledEvent, context: Context) => Promise<SweepReport>;
   readonly context: () => Context;
   readonly intervalMs: number;
+  /** Called with each scheduled sweep's report. */
+  readonly onReport?: (report: SweepReport) => void;
   readonly log: Log;
   readonly onError: (error: unknown) => void;
 }
@@ -45,7 +47,9 @@ export async function startRecoverySchedule(options: RecoveryScheduleOptions): P
     detail: {},
   };
   const timer = setInterval(() => {
-    options.handler({ ...event, time: new Date().toISOString() }, options.context()).catch(options.onError);
+    options
+      .handler({ ...event, time: new Date().toISOString() }, options.context())
+      .then((sweep) => options.onReport?.(sweep), options.onError);
   }, options.intervalMs);
   timer.unref();
   return { stop: () => clearInterval(timer) };

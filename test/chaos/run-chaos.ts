@@ -87,10 +87,12 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
     metrics: false,
     settings: chaosSettings,
     visibilityTimeoutSeconds: 4,
-    crashWorkerInvocation: () => {
-      const crash = Math.random() < options.crashRate;
-      if (crash) faults.workerCrash = (faults.workerCrash ?? 0) + 1;
-      return crash;
+    faults: {
+      dropResponse: () => {
+        const crash = Math.random() < options.crashRate;
+        if (crash) faults.workerCrash = (faults.workerCrash ?? 0) + 1;
+        return crash;
+      },
     },
   });
   const owner = 'chaos';

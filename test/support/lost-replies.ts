@@ -8,7 +8,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
  * the first try left behind, exactly as it does in AWS.
  */
 export interface LostReplies {
-  /** The next call of `operation` (e.g. `UpdateItem`) loses its reply once. */
+  /** The next call of `operation` (e.g. `UpdateItem`) loses its reply once, if the service applies it. */
   loseNext(operation: string): void;
   /** Every call loses its reply with this probability (chaos); 0 turns it off. */
   setRate(rate: number, random?: () => number): void;
@@ -32,10 +32,11 @@ export function loseReplies(client: DynamoDBClient | SQSClient): LostReplies {
   (client.middlewareStack as unknown as MiddlewareStack).add(
     (next, context) => async (args) => {
       const operation = String(context.commandName).replace(/Command$/, '');
-      const result = await next(args);
+      // The armed loss applies to the next call of the operation, whether or not the service applies it.
       const index = pending.indexOf(operation);
+      if (index >= 0) pending.splice(index, 1);
+      const result = await next(args);
       if (index >= 0 || (rate > 0 && random() < rate)) {
-        if (index >= 0) pending.splice(index, 1);
         lost[operation] = (lost[operation] ?? 0) + 1;
         throw lostReply(operation);
       }

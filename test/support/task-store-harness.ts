@@ -57,6 +57,7 @@ export async function dynamoHarness(aws?: EmulatedAws): Promise<TaskStoreHarness
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     endpoint: emulated.endpoints.dynamodb,
+    retryStrategy: quickRetries,
   });
   const replies: LostReplies = loseReplies(client);
   const documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
@@ -73,6 +74,27 @@ export async function dynamoHarness(aws?: EmulatedAws): Promise<TaskStoreHarness
       if (owned) await emulated.stop();
     },
   };
+}
+
+/**
+ * The SDK's standard retry decisions (transient and throttling errors, three tries) without its
+ * backoff delays: the tests care what a retry finds, not how long it waited.
+ */
+const quickRetries = {
+  mode: 'standard',
+  acquireInitialRetryToken: async () => retryToken(0),
+  refreshRetryTokenForRetry: async (
+    token: ReturnType<typeof retryToken>,
+    info: { error?: unknown; errorType: string },
+  ) => {
+    if (info.errorType === 'CLIENT_ERROR' || token.getRetryCount() >= 2) throw info.error;
+    return retryToken(token.getRetryCount() + 1);
+  },
+  recordSuccess: () => {},
+};
+
+function retryToken(count: number) {
+  return { getRetryCount: () => count, getRetryDelay: () => 0 };
 }
 
 /** A fresh QUEUED task with a unique id, as submit writes it. */

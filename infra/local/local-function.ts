@@ -1,0 +1,185 @@
+import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
+
+/** A module a thread loads before the handler, to attach measuring or fault-injecting tools to its SDK clients. */
+export interface ThreadSetup {
+  /** File URL of a module exporting `setUpThread(options, report)`. */
+  readonly module: string;
+  /** Structured-cloneable options passed to it. */
+  readonly options?: unknown;
+}
+
+export interface LocalFunctionOptions {
+  /** Shown in the Lambda context and in errors. */
+  readonly name: string;
+  /** File URL of the module that exports `handler`. */
+  readonly handlerModule: string;
+  readonly timeoutMs: number;
+  readonly memoryMiB: number;
+  /** The function's environment, fixed when the stack starts (threads are started lazily, later). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly setup?: ThreadSetup;
+  /** What the setup module reports from a thread. */
+  readonly onReport?: (payload: unknown) => void;
+  /** Each line the function prints, as Lambda takes stdout and stderr to CloudWatch Logs. */
+  readonly onOutput: (line: string, stream: 'stdout' | 'stderr') => void;
+}
+
+/** An invocation that did not return: it timed out, its environment was ended, or the handler threw. */
+export class InvocationError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'timeout' | 'killed' | 'crashed' | 'handler',
+  ) {
+    super(message);
+    this.name = 'InvocationError';
+  }
+}
+
+interface Environment {
+  readonly worker: Worker;
+  readonly ready: Promise<void>;
+  pending?: { id: number; resolve: (value: unknown) => void; reject: (error: Error) => void };
+}
+
+/**
+ * A Lambda function of the local stack. Each invocation runs in an execution environment (a worker
+ * thread) that serves one invocation at a time and is reused while warm. An invocation that outlives
+ * its timeout ends its environment, as Lambda does: the handler stops mid-flight, writes nothing
+ * more, and the next invocation starts a fresh environment (a cold start).
+ */
+export class LocalFunction {
+  private readonly idle: Environment[] = [];
+  private readonly all = new Set<Environment>();
+  private nextId = 0;
+  private stopped = false;
+
+  constructor(private readonly options: LocalFunctionOptions) {}
+
+  /**
+   * Runs one invocation. `killAfterMs` ends the environment that long into it (fault injection: a
+   * crash, such as running out of memory, mid-invocation).
+   */
+  async invoke(event: unknown, faults: { readonly killAfterMs?: number } = {}): Promise<unknown> {
+    if (this.stopped) throw new InvocationError(`${this.options.name} is stopped`, 'killed');
+    const environment = this.idle.pop() ?? this.start();
+    // Lambda's timeout counts from the invocation, not from the environment's initialisation.
+    await environment.ready;
+    const id = this.nextId++;
+    const deadline = Date.now() + this.options.timeoutMs;
+    return new Promise((resolve, reject) => {
+      const timers: NodeJS.Timeout[] = [];
+      const settle = () => {
+        for (const timer of timers) clearTimeout(timer);
+        environment.pending = undefined;
+      };
+      const end = (error: InvocationError) => {
+        settle();
+        void this.retire(environment);
+        reject(error);
+      };
+      timers.push(
+        setTimeout(
+          () => end(new InvocationError(`Task timed out after ${this.options.timeoutMs} ms`, 'timeout')),
+          this.options.timeoutMs,
+        ),
+      );
+      if (faults.killAfterMs !== undefined) {
+        timers.push(
+          setTimeout(() => end(new InvocationError('Runtime exited (injected crash)', 'killed')), faults.killAfterMs),
+        );
+      }
+      environment.pending = {
+        id,
+        resolve: (value) => {
+          settle();
+          this.reuse(environment);
+          resolve(value);
+        },
+        reject: (error) => {
+          settle();
+          // A handler that threw leaves a working environment; one that crashed or was ended does not.
+          if (error instanceof InvocationError && error.reason === 'handler') this.reuse(environment);
+          reject(error);
+        },
+      };
+      environment.worker.postMessage({ id, event, deadline });
+    });
+  }
+
+  /** Ends every environment; invocations in flight reject. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.all].map((environment) => this.retire(environment)));
+  }
+
+  private start(): Environment {
+    const { options } = this;
+    const worker = new Worker(new URL('./lambda-thread.mjs', import.meta.url), {
+      workerData: {
+        handlerModule: options.handlerModule,
+        setupModule: options.setup?.module,
+        setupOptions: options.setup?.options,
+        functionName: options.name,
+        memoryMiB: options.memoryMiB,
+      },
+      env: { ...options.env },
+      stdout: true,
+      stderr: true,
+    });
+    for (const stream of ['stdout', 'stderr'] as const) {
+      createInterface({ input: worker[stream], crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) =>
+        options.onOutput(line, stream),
+      );
+    }
+    let ready!: () => void;
+    let failed!: (error: Error) => void;
+    const environment: Environment = {
+      worker,
+      ready: new Promise<void>((resolve, reject) => {
+        ready = resolve;
+        failed = reject;
+      }),
+    };
+    worker.on('message', (message: ThreadMessage) => {
+      if (message.kind === 'ready') ready();
+      else if (message.kind === 'report') options.onReport?.(message.payload);
+      else if (message.kind === 'result' && environment.pending?.id === message.id) {
+        environment.pending.resolve(message.result);
+      } else if (message.kind === 'error' && environment.pending?.id === message.id) {
+        environment.pending.reject(new InvocationError(message.message, 'handler'));
+      }
+    });
+    const crashed = (error: Error) => {
+      failed(error);
+      environment.pending?.reject(
+        new InvocationError(`${options.name} environment crashed: ${error.message}`, 'crashed'),
+      );
+      this.all.delete(environment);
+    };
+    worker.on('error', crashed);
+    worker.on('exit', (code) => {
+      if (this.all.has(environment)) crashed(new Error(`exited with code ${code}`));
+    });
+    this.all.add(environment);
+    return environment;
+  }
+
+  private reuse(environment: Environment): void {
+    if (this.all.has(environment) && !this.stopped) this.idle.push(environment);
+  }
+
+  private async retire(environment: Environment): Promise<void> {
+    this.all.delete(environment);
+    const index = this.idle.indexOf(environment);
+    if (index >= 0) this.idle.splice(index, 1);
+    environment.pending?.reject(new InvocationError(`${this.options.name} environment ended`, 'killed'));
+    await environment.worker.terminate();
+  }
+}
+
+type ThreadMessage =
+  | { readonly kind: 'ready' }
+  | { readonly kind: 'report'; readonly payload: unknown }
+  | { readonly kind: 'result'; readonly id: number; readonly result: unknown }
+  | { readonly kind: 'error'; readonly id: number; readonly message: string };
