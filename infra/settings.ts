@@ -75,9 +75,10 @@ const defaults = {
     /**
      * A task QUEUED this long past the time it could run (`runAtMs`: after its delay or retry
      * backoff), or RUNNING this long past its lease, has lost its message and is re-enqueued. Must
-     * exceed the visibility timeout: a message in a crashed invocation comes back only after it.
+     * exceed maxReceiveCount × the visibility timeout (30 min by default): until then a message
+     * whose invocations crash is still on its way to the dead-letter queue, which is not a loss.
      */
-    staleAfterSeconds: 30 * 60,
+    staleAfterSeconds: 45 * 60,
     /**
      * How often the sweep runs in AWS (EventBridge schedule). Each run scans the whole table (about
      * 0.02 read units per task), so every 15 minutes cost $1.5 per million tasks kept 7 days; hourly, $0.4.

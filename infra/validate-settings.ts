@@ -52,9 +52,12 @@ export function settingsProblems(
       `tasks.retryMaxDelaySeconds is ${tasks.retryMaxDelaySeconds}: a retry waits on its message's visibility, at most ${MAX_VISIBILITY_SECONDS} s in SQS.`,
     );
   }
-  if (recovery.staleAfterSeconds <= visibility + tasks.leaseGraceSeconds) {
+  // A message whose invocations keep crashing is not lost: SQS hands it to the dead-letter queue
+  // after maxReceiveCount visibility timeouts. The sweep must not mistake that wait for a loss.
+  const deadLetterHorizon = queue.maxReceiveCount * visibility + tasks.leaseGraceSeconds;
+  if (recovery.staleAfterSeconds <= deadLetterHorizon) {
     problems.push(
-      `recovery.staleAfterSeconds (${recovery.staleAfterSeconds}) must exceed the visibility timeout plus the lease grace (${visibility + tasks.leaseGraceSeconds} s): a message held by a crashed invocation comes back only then, and the sweep would re-enqueue tasks that are not lost.`,
+      `recovery.staleAfterSeconds (${recovery.staleAfterSeconds}) must exceed maxReceiveCount × the visibility timeout + the lease grace (${deadLetterHorizon} s): until then a task's message may still be on its way to the dead-letter queue, and the sweep would re-enqueue a task that is not lost.`,
     );
   }
   if (tasks.leaseGraceSeconds < 0) problems.push('tasks.leaseGraceSeconds must not be negative.');

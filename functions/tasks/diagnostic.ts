@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BroadcastChannel as NodeBroadcastChannel } from 'node:worker_threads';
 import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
 import { defineTask } from './define-task.js';
@@ -28,36 +29,68 @@ export const flakyTask = defineTask({
   },
 });
 
-/** One execution of a `ledger` task, as the chaos run checks them. */
-export interface ExecutionRecord {
-  readonly taskId: string;
-  readonly attempt: number;
-  readonly startedAt: number;
-  readonly endedAt: number;
-  readonly outcome: 'ok' | 'aborted';
-}
+/** Name of the BroadcastChannel `ledger` executions are announced on. */
+export const LEDGER_CHANNEL = 'offload-ledger';
 
-const LEDGER_LIMIT = 100_000;
+/**
+ * One event of a `ledger` execution, as the chaos run checks them: `start`, then `end` with how it
+ * ended. An execution whose environment was ended (timeout, crash) announces no end.
+ */
+export type LedgerEvent =
+  | { readonly event: 'start'; readonly taskId: string; readonly attempt: number; readonly at: number }
+  | {
+      readonly event: 'end';
+      readonly taskId: string;
+      readonly attempt: number;
+      readonly at: number;
+      readonly outcome: 'ok' | 'aborted' | 'retryable' | 'permanent';
+    };
 
-/** In-process record of every `ledger` execution, read by the chaos run (which runs the stack in-process). */
-export const executionLedger: ExecutionRecord[] = [];
+/**
+ * The chaos run executes worker invocations in threads of its own process: a BroadcastChannel
+ * reaches it from any of them (and nobody, harmlessly, in Lambda).
+ */
+let ledger: NodeBroadcastChannel | undefined;
+const announce = (event: LedgerEvent) => {
+  if (!ledger) {
+    ledger = new NodeBroadcastChannel(LEDGER_CHANNEL);
+    // Announcing must not keep a thread or process alive.
+    ledger.unref();
+  }
+  ledger.postMessage(event);
+};
 
-/** Works for `ms` milliseconds (honouring its signal) and appends the execution to the ledger. */
+/**
+ * Works for `ms` milliseconds (honouring its signal) and announces the execution on the ledger;
+ * fails retryably on its first `failures` attempts, or permanently when `permanent`.
+ */
 export const ledgerTask = defineTask({
-  payload: z.strictObject({ ms: z.int().min(0).max(10_000) }),
-  run: async ({ ms }, { taskId, attempt, signal }) => {
-    const startedAt = Date.now();
-    let outcome: ExecutionRecord['outcome'] = 'ok';
+  payload: z.strictObject({
+    ms: z.int().min(0).max(10_000),
+    failures: z.int().min(0).max(100).default(0),
+    permanent: z.boolean().default(false),
+    /** A free label, so a test can tell its tasks apart in the table. */
+    label: z.string().max(64).optional(),
+  }),
+  run: async ({ ms, failures, permanent }, { taskId, attempt, signal }) => {
+    announce({ event: 'start', taskId, attempt, at: Date.now() });
+    const end = (outcome: 'ok' | 'aborted' | 'retryable' | 'permanent') =>
+      announce({ event: 'end', taskId, attempt, at: Date.now(), outcome });
     try {
       await sleep(ms, undefined, { signal });
     } catch (error) {
-      outcome = 'aborted';
+      end('aborted');
       throw error;
-    } finally {
-      if (executionLedger.length < LEDGER_LIMIT) {
-        executionLedger.push({ taskId, attempt, startedAt, endedAt: Date.now(), outcome });
-      }
     }
+    if (permanent) {
+      end('permanent');
+      throw new PermanentError('LedgerPermanent', 'Failed permanently on purpose.');
+    }
+    if (attempt <= failures) {
+      end('retryable');
+      throw new Error(`Ledger failure on attempt ${attempt}.`);
+    }
+    end('ok');
     return { taskId, attempt };
   },
 });

@@ -37,8 +37,9 @@ export class InvocationError extends Error {
 }
 
 interface Environment {
-  readonly worker: Worker;
-  readonly ready: Promise<void>;
+  /** Set when the environment boots (cold starts take turns). */
+  worker?: Worker;
+  ready: Promise<void>;
   pending?: { id: number; resolve: (value: unknown) => void; reject: (error: Error) => void };
 }
 
@@ -53,6 +54,12 @@ export class LocalFunction {
   private readonly all = new Set<Environment>();
   private nextId = 0;
   private stopped = false;
+  /**
+   * Cold starts take turns, two at a time: on a 2-core machine ten at once would each take as long
+   * as all ten, so every message of the burst would wait that long.
+   */
+  private readonly bootLanes: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
+  private nextLane = 0;
 
   constructor(private readonly options: LocalFunctionOptions) {}
 
@@ -65,6 +72,7 @@ export class LocalFunction {
     const environment = this.idle.pop() ?? this.start();
     // Lambda's timeout counts from the invocation, not from the environment's initialisation.
     await environment.ready;
+    if (this.stopped) throw new InvocationError(`${this.options.name} is stopped`, 'killed');
     const id = this.nextId++;
     const deadline = Date.now() + this.options.timeoutMs;
     return new Promise((resolve, reject) => {
@@ -103,8 +111,15 @@ export class LocalFunction {
           reject(error);
         },
       };
-      environment.worker.postMessage({ id, event, deadline });
+      environment.worker?.postMessage({ id, event, deadline });
     });
+  }
+
+  /** Starts `count` environments ahead of traffic, as provisioned concurrency keeps them warm. */
+  async warm(count: number): Promise<void> {
+    const started = Array.from({ length: count }, () => this.start());
+    await Promise.all(started.map((environment) => environment.ready));
+    for (const environment of started) this.reuse(environment);
   }
 
   /** Ends every environment; invocations in flight reject. */
@@ -113,8 +128,19 @@ export class LocalFunction {
     await Promise.all([...this.all].map((environment) => this.retire(environment)));
   }
 
+  /** A new environment, booted once the cold starts queued before it in its lane are done. */
   private start(): Environment {
+    const environment: Environment = { ready: Promise.resolve() };
+    const lane = this.nextLane++ % this.bootLanes.length;
+    environment.ready = (this.bootLanes[lane] ?? Promise.resolve()).then(() => this.boot(environment));
+    this.bootLanes[lane] = environment.ready.catch(() => {});
+    this.all.add(environment);
+    return environment;
+  }
+
+  private boot(environment: Environment): Promise<void> {
     const { options } = this;
+    if (!this.all.has(environment)) return Promise.reject(new InvocationError(`${options.name} is stopped`, 'killed'));
     const worker = new Worker(new URL('./lambda-thread.mjs', import.meta.url), {
       workerData: {
         handlerModule: options.handlerModule,
@@ -127,42 +153,34 @@ export class LocalFunction {
       stdout: true,
       stderr: true,
     });
+    environment.worker = worker;
     for (const stream of ['stdout', 'stderr'] as const) {
       createInterface({ input: worker[stream], crlfDelay: Number.POSITIVE_INFINITY }).on('line', (line) =>
         options.onOutput(line, stream),
       );
     }
-    let ready!: () => void;
-    let failed!: (error: Error) => void;
-    const environment: Environment = {
-      worker,
-      ready: new Promise<void>((resolve, reject) => {
-        ready = resolve;
-        failed = reject;
-      }),
-    };
-    worker.on('message', (message: ThreadMessage) => {
-      if (message.kind === 'ready') ready();
-      else if (message.kind === 'report') options.onReport?.(message.payload);
-      else if (message.kind === 'result' && environment.pending?.id === message.id) {
-        environment.pending.resolve(message.result);
-      } else if (message.kind === 'error' && environment.pending?.id === message.id) {
-        environment.pending.reject(new InvocationError(message.message, 'handler'));
-      }
+    return new Promise<void>((ready, failed) => {
+      worker.on('message', (message: ThreadMessage) => {
+        if (message.kind === 'ready') ready();
+        else if (message.kind === 'report') options.onReport?.(message.payload);
+        else if (message.kind === 'result' && environment.pending?.id === message.id) {
+          environment.pending.resolve(message.result);
+        } else if (message.kind === 'error' && environment.pending?.id === message.id) {
+          environment.pending.reject(new InvocationError(message.message, 'handler'));
+        }
+      });
+      const crashed = (error: Error) => {
+        failed(error);
+        environment.pending?.reject(
+          new InvocationError(`${options.name} environment crashed: ${error.message}`, 'crashed'),
+        );
+        this.all.delete(environment);
+      };
+      worker.on('error', crashed);
+      worker.on('exit', (code) => {
+        if (this.all.has(environment)) crashed(new Error(`exited with code ${code}`));
+      });
     });
-    const crashed = (error: Error) => {
-      failed(error);
-      environment.pending?.reject(
-        new InvocationError(`${options.name} environment crashed: ${error.message}`, 'crashed'),
-      );
-      this.all.delete(environment);
-    };
-    worker.on('error', crashed);
-    worker.on('exit', (code) => {
-      if (this.all.has(environment)) crashed(new Error(`exited with code ${code}`));
-    });
-    this.all.add(environment);
-    return environment;
   }
 
   private reuse(environment: Environment): void {
@@ -174,7 +192,7 @@ export class LocalFunction {
     const index = this.idle.indexOf(environment);
     if (index >= 0) this.idle.splice(index, 1);
     environment.pending?.reject(new InvocationError(`${this.options.name} environment ended`, 'killed'));
-    await environment.worker.terminate();
+    await environment.worker?.terminate();
   }
 }
 

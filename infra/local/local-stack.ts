@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
@@ -9,7 +9,7 @@ import { functionEnvironment } from '../function-environment.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 import { assertValidSettings } from '../validate-settings.js';
 import { type DevKey, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
-import { captureEmf } from './emf-capture.js';
+import { captureEmf, type EmfEvent } from './emf-capture.js';
 import { startEmulators } from './emulators.js';
 import { startHttpFront } from './http-front.js';
 import { lambdaContext } from './lambda-context.js';
@@ -44,6 +44,8 @@ export interface LocalStackOptions {
    * @default 'thread'
    */
   readonly workerIsolation?: 'thread' | 'inline';
+  /** Worker environments started before any traffic, as provisioned concurrency keeps them. @default 0 */
+  readonly prewarmWorkers?: number;
   /** Loaded in every worker thread before the handler: tools for the thread's SDK clients (chaos faults). */
   readonly workerThreadSetup?: ThreadSetup;
   /** What `workerThreadSetup` reports from the threads. */
@@ -52,6 +54,8 @@ export interface LocalStackOptions {
   readonly faults?: WorkerFaults;
   /** Called with each recovery sweep's report. */
   readonly onSweep?: (report: SweepReport) => void;
+  /** Called with the functions' metric events (EMF), as the console gets them. */
+  readonly onMetricEvents?: (events: EmfEvent[]) => void;
   /** Powertools log level of the functions. @default INFO */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
@@ -62,8 +66,11 @@ export interface WorkerFaults {
   readonly dropResponse?: () => boolean;
   /** Milliseconds into the invocation at which its environment dies (a crash mid-attempt), or undefined. */
   readonly killAfterMs?: (event: SQSEvent) => number | undefined;
-  /** True: the invocation dies before the handler runs (a poison batch that crashes at load), nothing claimed. */
-  readonly crashBeforeHandler?: (event: SQSEvent) => boolean;
+  /**
+   * True: the worker fails this record before claiming its task (say the claim keeps throwing for
+   * that item), so only its message comes back, each time one receive closer to the dead-letter queue.
+   */
+  readonly failBeforeClaim?: (record: SQSRecord) => boolean;
 }
 
 export interface LocalStack {
@@ -129,7 +136,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   };
   const opsConsole = startOpsConsole({ sqs, dynamodb, resources, onError });
   // The functions' EMF lines feed the console instead of the terminal, as CloudWatch takes them from the logs in AWS.
-  const releaseStdout = captureEmf(opsConsole.addMetricEvents);
+  const releaseStdout = captureEmf((events) => {
+    opsConsole.addMetricEvents(events);
+    options.onMetricEvents?.(events);
+  });
   const worker = await workerHandler(s, functionEnv, options);
   const workerMapping = startEventSource({
     sqs,
@@ -137,7 +147,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     queueArn: resources.queueArn,
     handler: worker.handler,
     context: () => lambdaContext('offload-worker', s.worker.timeoutSeconds * 1000, s.worker.memoryMiB),
-    timeoutMs: s.worker.timeoutSeconds * 1000,
+    timeoutMs: worker.timeoutMs,
     batchSize: s.worker.batchSize,
     maxBatchingWindowSeconds: s.worker.maxBatchingWindowSeconds,
     maxConcurrency: s.worker.maxConcurrency,
@@ -214,20 +224,22 @@ async function workerHandler(
   s: Settings,
   env: NodeJS.ProcessEnv,
   options: LocalStackOptions,
-): Promise<{ handler: SqsHandler; stop(): Promise<void> }> {
+): Promise<{ handler: SqsHandler; timeoutMs?: number; stop(): Promise<void> }> {
   const faults = options.faults;
-  const crashBeforeHandler = (event: SQSEvent) => {
-    if (faults?.crashBeforeHandler?.(event)) throw new Error('Runtime exited before the handler ran (injected)');
-  };
+  /** Takes the records `failBeforeClaim` picks out of the batch and reports them failed, as the handler would. */
+  const withRecordFaults =
+    (invoke: SqsHandler): SqsHandler =>
+    async (event, context) => {
+      const failing = new Set(event.Records.filter((record) => faults?.failBeforeClaim?.(record)));
+      const rest = event.Records.filter((record) => !failing.has(record));
+      const response = rest.length > 0 ? await invoke({ Records: rest }, context) : undefined;
+      const failures = [...failing].map((record) => ({ itemIdentifier: record.messageId }));
+      return { batchItemFailures: [...(response?.batchItemFailures ?? []), ...failures] };
+    };
   if (options.workerIsolation === 'inline') {
     const { handler } = await import('../../functions/worker/handler.js');
-    return {
-      handler: async (event, context) => {
-        crashBeforeHandler(event);
-        return handler(event, context);
-      },
-      stop: async () => {},
-    };
+    const timeoutMs = s.worker.timeoutSeconds * 1000;
+    return { handler: faults ? withRecordFaults(handler) : handler, timeoutMs, stop: async () => {} };
   }
   const fn = new LocalFunction({
     name: 'offload-worker',
@@ -240,13 +252,11 @@ async function workerHandler(
     // Lines go through this process's stdout, where the EMF capture takes the metrics off, as in CloudWatch Logs.
     onOutput: (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`),
   });
-  return {
-    handler: async (event) => {
-      crashBeforeHandler(event);
-      return (await fn.invoke(event, { killAfterMs: faults?.killAfterMs?.(event) })) as SQSBatchResponse | undefined;
-    },
-    stop: () => fn.stop(),
-  };
+  if (options.prewarmWorkers) await fn.warm(options.prewarmWorkers);
+  const invoke: SqsHandler = async (event) =>
+    (await fn.invoke(event, { killAfterMs: faults?.killAfterMs?.(event) })) as SQSBatchResponse | undefined;
+  // The environment enforces the timeout itself, from the end of its cold start as Lambda counts it.
+  return { handler: faults ? withRecordFaults(invoke) : invoke, stop: () => fn.stop() };
 }
 
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');

@@ -11,8 +11,11 @@ export interface EventSourceOptions {
   readonly handler: SqsHandler;
   /** Builds the context of one invocation (its clock starts at the call). */
   readonly context: () => Context;
-  /** Invocation timeout: past it the batch counts as failed, as when Lambda kills a function. */
-  readonly timeoutMs: number;
+  /**
+   * Invocation timeout: past it the batch counts as failed, as when Lambda kills a function. Leave it
+   * out when the handler enforces its own (a LocalFunction ends the environment and rejects).
+   */
+  readonly timeoutMs?: number;
   readonly batchSize: number;
   readonly maxBatchingWindowSeconds: number;
   /** Pollers, hence invocations, running at once. */
@@ -93,12 +96,14 @@ async function receive(options: EventSourceOptions, max: number, waitSeconds: nu
 
 async function invoke(options: EventSourceOptions, messages: Message[]): Promise<void> {
   const records = messages.map((message) => toSqsRecord(message, options.queueArn));
-  const response = await withTimeout(options.handler({ Records: records }, options.context()), options.timeoutMs).catch(
-    (error: unknown) => {
-      options.onError?.(error);
-      return 'failed' as const;
-    },
-  );
+  const invocation = options.handler({ Records: records }, options.context());
+  const response = await (options.timeoutMs === undefined
+    ? invocation
+    : withTimeout(invocation, options.timeoutMs)
+  ).catch((error: unknown) => {
+    options.onError?.(error);
+    return 'failed' as const;
+  });
   if (response === 'failed' || options.crashInvocation?.()) return;
   const failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
   const done = records.filter((record) => !failed.has(record.messageId));

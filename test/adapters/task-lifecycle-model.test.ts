@@ -85,6 +85,7 @@ abstract class TaskCommand implements fc.AsyncCommand<Model, Real> {
   async run(model: Model, real: Real): Promise<void> {
     const id = model.ids[this.slot] ?? '';
     await this.apply(model, real, id, new Date(model.now));
+    real.harness.clearLostReplies();
     await expectState(model, real, id);
   }
   lose(real: Real, method: keyof TaskStore): void {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskStore } from '../../shared/ports.js';
 import type { Task } from '../../shared/task.js';
 import { dynamoHarness, inMemoryHarness, queuedTask, type TaskStoreHarness } from '../support/task-store-harness.js';
@@ -28,6 +28,7 @@ describe.each([
     store = harness.store;
   });
   afterAll(() => harness.stop());
+  afterEach(() => harness.clearLostReplies());
 
   /** Runs `write` once as is, and once more on a fresh task with its reply lost (`lose: true`). */
   const modes = [

@@ -1,28 +1,38 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { onSdkClientCreated } from '../../shared/aws/clients.js';
+import { loseReplies } from '../support/lost-replies.js';
 
 export interface FaultRates {
-  /** Share of calls that fail (half before reaching the service, half after it applied the call). */
+  /**
+   * Share of calls that fail outside the SDK's retries (half before reaching the service, half
+   * after it applied the call), so our code sees the fault.
+   */
   readonly error: number;
+  /**
+   * Share of calls whose reply is lost inside the SDK's retry loop: the service applied the call and
+   * the SDK sends it again, against the state the first try left (the commonest AWS failure).
+   */
+  readonly lostReply: number;
   /** Share of calls delayed by up to `maxLatencyMs`. */
   readonly latency: number;
   readonly maxLatencyMs: number;
 }
 
-/** Faults injected so far, by "Service.Operation" and kind. */
+/** Faults injected so far, by "Service.Operation:kind". */
 export type FaultCounts = Record<string, number>;
 
 /**
- * Attaches fault-injecting middleware to every SDK client the functions build from now on. It sits
- * in the initialize step, outside the SDK's own retries, so our code sees each fault: a lost request,
- * or a lost response to a request the service did apply (the case that makes retries unsafe).
+ * Attaches fault-injecting middleware to every SDK client the functions build from now on (in this
+ * thread: the local stack's worker threads call this from their setup). `onFault` hears each one.
  */
-export function injectSdkFaults(rates: FaultRates, random: () => number = Math.random): FaultCounts {
-  const counts: FaultCounts = {};
-  const count = (key: string) => {
-    counts[key] = (counts[key] ?? 0) + 1;
-  };
+export function injectSdkFaults(
+  rates: FaultRates,
+  onFault: (key: string) => void,
+  random = Math.random,
+  /** A fault decided by the call itself (scripted scenarios), on top of the random ones. */
+  script?: (operation: string, input: Record<string, unknown>) => 'lostRequest' | undefined,
+): void {
   onSdkClientCreated((client: DynamoDBClient | SQSClient, origin) => {
     if (origin !== 'function') return;
     const service = client.config.serviceId;
@@ -32,25 +42,29 @@ export function injectSdkFaults(rates: FaultRates, random: () => number = Math.r
       (next, context) => async (args) => {
         const operation = `${service}.${String(context.commandName).replace(/Command$/, '')}`;
         if (random() < rates.latency) {
-          count(`${operation}:latency`);
+          onFault(`${operation}:latency`);
           await new Promise((resolve) => setTimeout(resolve, random() * rates.maxLatencyMs));
+        }
+        if (script?.(operation, (args as { input?: Record<string, unknown> }).input ?? {}) === 'lostRequest') {
+          onFault(`${operation}:scripted`);
+          throw injected(operation);
         }
         const roll = random();
         if (roll < rates.error / 2) {
-          count(`${operation}:lostRequest`);
+          onFault(`${operation}:lostRequest`);
           throw injected(operation);
         }
         const result = await next(args);
         if (roll < rates.error) {
-          count(`${operation}:lostResponse`);
+          onFault(`${operation}:lostResponse`);
           throw injected(operation);
         }
         return result;
       },
       { step: 'initialize', name: 'chaosFaults', priority: 'high' },
     );
+    loseReplies(client, (lost) => onFault(`${service}.${lost}:lostReply`)).setRate(rates.lostReply, random);
   });
-  return counts;
 }
 
 type Handler = (args: unknown) => Promise<unknown>;
@@ -67,4 +81,14 @@ function injected(operation: string): Error {
     $fault: 'server',
     $metadata: { httpStatusCode: 503 },
   });
+}
+
+/** Fault counts summed by kind: `sdk_lostRequest`, `sdk_lostResponse`, `sdk_lostReply`, `sdk_latency`. */
+export function summarize(counts: FaultCounts): Record<string, number> {
+  const byKind: Record<string, number> = {};
+  for (const [key, n] of Object.entries(counts)) {
+    const kind = key.split(':')[1] ?? key;
+    byKind[`sdk_${kind}`] = (byKind[`sdk_${kind}`] ?? 0) + n;
+  }
+  return byKind;
 }

@@ -1,25 +1,42 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BroadcastChannel } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { taskIdFromKey } from '../../functions/api/submit-task.js';
-import { executionLedger } from '../../functions/tasks/diagnostic.js';
+import { redriveDeadLetters } from '../../functions/recovery/redrive-dead-letters.js';
+import { LEDGER_CHANNEL, type LedgerEvent } from '../../functions/tasks/diagnostic.js';
 import { mintDevToken } from '../../infra/local/dev-key.js';
+import type { EmfEvent } from '../../infra/local/emf-capture.js';
 import { startLocalStack } from '../../infra/local/local-stack.js';
 import { type Settings, settings } from '../../infra/settings.js';
-import { isTerminal, type Task } from '../../shared/task.js';
-import { type FaultCounts, injectSdkFaults } from './fault-injector.js';
+import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import { RECOVERY_COUNTS, TASK_COUNTS } from '../../shared/metric-names.js';
+import type { Log } from '../../shared/ports.js';
+import { DEAD_LETTERED_CODE, isTerminal, type Task } from '../../shared/task.js';
+import { type FaultCounts, type FaultRates, injectSdkFaults, summarize } from './fault-injector.js';
 
 export interface ChaosOptions {
   readonly tasks: number;
   /** Submissions in flight at once. */
   readonly concurrency: number;
-  readonly sdkErrorRate: number;
-  readonly sdkLatencyRate: number;
-  readonly crashRate: number;
+  readonly faults: FaultRates;
+  /** Share of worker invocations whose environment dies mid-way (a crash mid-attempt). */
+  readonly killRate: number;
+  /** Share of worker invocations that run but whose response is lost (no message deleted). */
+  readonly dropResponseRate: number;
+  /** Share of tasks that get a second message. */
   readonly duplicateRate: number;
+  /** Share of tasks cancelled at a random moment of their life. */
   readonly cancelRate: number;
+  /** Share of submissions sent without an Idempotency-Key. */
+  readonly keylessRate: number;
+  /** Tasks whose records the worker fails before claiming, until the dead-letter queue takes them. */
+  readonly poisonTasks: number;
+  /** Keyless submissions whose send and discard both fail: a 503 that leaves a record for the sweep. */
+  readonly orphanProbes: number;
   /** Give up waiting for tasks to finish after this long. */
   readonly settleTimeoutMs: number;
 }
@@ -27,114 +44,256 @@ export interface ChaosOptions {
 export const DEFAULT_CHAOS: ChaosOptions = {
   tasks: 1_000,
   concurrency: 16,
-  sdkErrorRate: 0.1,
-  sdkLatencyRate: 0.1,
-  crashRate: 0.05,
+  faults: { error: 0.06, lostReply: 0.05, latency: 0.1, maxLatencyMs: 50 },
+  killRate: 0.01,
+  dropResponseRate: 0.02,
   duplicateRate: 0.05,
   cancelRate: 0.05,
-  settleTimeoutMs: 120_000,
+  keylessRate: 0.2,
+  poisonTasks: 2,
+  orphanProbes: 2,
+  settleTimeoutMs: 150_000,
 };
+
+/** How often each recovery path ran: a path that never ran proved nothing, so the run fails. */
+export interface ChaosPaths {
+  /** A retryable failure put its attempt back to QUEUED (TaskRetried). */
+  readonly release: number;
+  /** A message found its task not claimable yet and was made to wait (MessageDeferred). */
+  readonly retryLater: number;
+  /** A claim took over an attempt whose lease had expired (TaskTakenOver). */
+  readonly claimTakeover: number;
+  /** The dead-letter handler failed an abandoned task (FAILED DeadLettered, seen in the table). */
+  readonly deadLetter: number;
+  /** The recovery sweep re-enqueued a task whose message was missing. */
+  readonly sweepReenqueue: number;
+  /** The operator's redrive put a dead-lettered task back to work. */
+  readonly redrive: number;
+  /** A write whose reply was lost was recognised as our own (WriteRecovered). */
+  readonly lostReplyRecovery: number;
+}
+
+/** Broken promises, each counted; every one must be 0. */
+export interface ChaosViolations {
+  /** Accepted tasks missing from the table. */
+  readonly lost: number;
+  /** Tasks not terminal when the run gave up waiting. */
+  readonly stuck: number;
+  /** Two executions of one task running at the same time. */
+  readonly overlappingExecutions: number;
+  /** An execution that started after its task was recorded SUCCEEDED or CANCELLED. */
+  readonly executionAfterTerminal: number;
+  /** A final status other than what the last execution allowed to finish says. */
+  readonly statusMismatch: number;
+  /** A sweep re-enqueue of a task whose submission was accepted without any 503. */
+  readonly unexplainedSweepReenqueue: number;
+  /** An Idempotency-Key that ended up with more than one task. */
+  readonly keysWithManyTasks: number;
+}
 
 export interface ChaosReport {
   readonly tasks: number;
   readonly accepted: number;
   readonly terminal: number;
   readonly lost: number;
-  readonly doubleEffects: number;
   readonly stuck: number;
+  readonly doubleEffects: number;
   readonly keysWithManyTasks: number;
   readonly submitRetries: number;
   /** HTTP statuses of the submissions that had to be retried. */
   readonly rejectedWith: Record<string, number>;
   readonly byStatus: Record<string, number>;
   readonly executions: number;
+  readonly paths: ChaosPaths;
+  readonly violations: ChaosViolations;
   readonly faultsInjected: Record<string, number>;
+  /** A few of the tasks left unfinished, to start an investigation from. */
+  readonly stuckSample: readonly Partial<Task>[];
   readonly seconds: number;
 }
 
-/** Short timings so redeliveries happen in seconds; maxReceiveCount high so faults alone rarely dead-letter. */
+/** A run passes when no violation happened and every path ran. */
+export const chaosPassed = (report: ChaosReport): boolean =>
+  Object.values(report.violations).every((n) => n === 0) && Object.values(report.paths).every((n) => n > 0);
+
+/**
+ * The deployed queue and attempt settings (maxReceiveCount 5, 3 attempts); only times shrink, so
+ * that a crash is taken over in seconds: a 3-s worker, a 5-s visibility timeout, and a sweep stale
+ * time that keeps the production ratio to the dead-letter horizon (45 min to 30 min).
+ */
+const VISIBILITY_SECONDS = 5;
 const chaosSettings: Settings = {
   ...settings,
-  worker: { ...settings.worker, timeoutSeconds: 2 },
-  queue: { ...settings.queue, maxReceiveCount: 20 },
+  worker: { ...settings.worker, timeoutSeconds: 3 },
   tasks: {
     ...settings.tasks,
     retryBaseDelaySeconds: 1,
     retryMaxDelaySeconds: 2,
     cancelCheckSeconds: 1,
-    defaultMaxAttempts: 10,
     leaseGraceSeconds: 1,
   },
   local: { ...settings.local, pollWaitSeconds: 1 },
-  // A submission whose client gave up after the record was written has no message: the sweep finds it.
-  recovery: { ...settings.recovery, staleAfterSeconds: 6, localIntervalSeconds: 2 },
+  recovery: {
+    ...settings.recovery,
+    staleAfterSeconds: Math.ceil(1.5 * (settings.queue.maxReceiveCount * VISIBILITY_SECONDS + 1)),
+    localIntervalSeconds: 2,
+  },
 };
 
+const ORPHAN_LABEL = 'orphan-probe';
+const OWNER = 'chaos';
+
 /**
- * Drives tasks through the HTTP API of an in-process local stack while SDK calls fail and stall,
- * worker invocations crash, messages are duplicated and tasks cancelled; then checks that every
- * accepted task ended exactly once. One run per process: the stack and the fault hooks are global.
+ * Drives tasks through the HTTP API of an in-process local stack while SDK calls fail, stall and
+ * lose replies (inside and outside the SDK's retries), worker environments die mid-attempt or
+ * before the handler, responses are dropped, messages duplicated and tasks cancelled at random
+ * moments; dead-lettered tasks are redriven as an operator would. Then it checks every promise of
+ * the lifecycle. One run per process: the stack and the fault hooks are global.
  */
 export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<ChaosReport> {
   const started = Date.now();
-  const sdkFaults = injectSdkFaults({ error: options.sdkErrorRate, latency: options.sdkLatencyRate, maxLatencyMs: 50 });
-  const faults: FaultCounts = { workerCrash: 0, duplicateDelivery: 0, cancel: 0 };
+  const faultCounts: FaultCounts = {};
+  const countFault = (key: string) => {
+    faultCounts[key] = (faultCounts[key] ?? 0) + 1;
+  };
+  const harnessFaults: FaultCounts = { workerKilled: 0, responseDropped: 0, poisonRecord: 0, duplicate: 0, cancel: 0 };
+  const bump = (key: string) => {
+    harnessFaults[key] = (harnessFaults[key] ?? 0) + 1;
+  };
+
+  // The API, dead-letter and sweep run in this thread; the worker in threads that load thread-faults.ts.
+  const orphans = new Map<string, Set<string>>();
+  injectSdkFaults(options.faults, countFault, Math.random, (operation, input) =>
+    orphanProbeFault(operation, input, orphans, options.orphanProbes),
+  );
+  const ledger = collectLedger();
+  const metrics = new Map<string, number>();
+  const sweptIds: string[] = [];
+  let swept = 0;
+  const poisoned = new Set<string>();
+  const cured = new Set<string>();
+
   const stack = await startLocalStack({
     port: 0,
     diagnosticTasks: true,
     logLevel: 'SILENT',
-    // Thousands of EMF lines would only flood the output; the run checks the table and the ledger.
-    metrics: false,
     settings: chaosSettings,
-    visibilityTimeoutSeconds: 4,
+    visibilityTimeoutSeconds: VISIBILITY_SECONDS,
+    // Ten cold starts at once on two cores would outlast the short visibility timeout of the run.
+    prewarmWorkers: chaosSettings.worker.maxConcurrency,
+    workerThreadSetup: { module: new URL('./thread-faults.ts', import.meta.url).href, options: options.faults },
+    onWorkerReport: (payload) => countFault((payload as { fault: string }).fault),
+    onMetricEvents: (events) => addMetrics(metrics, events),
+    onSweep: (report) => {
+      swept += report.requeued;
+      sweptIds.push(...report.requeuedTaskIds);
+    },
     faults: {
-      dropResponse: () => {
-        const crash = Math.random() < options.crashRate;
-        if (crash) faults.workerCrash = (faults.workerCrash ?? 0) + 1;
-        return crash;
+      dropResponse: () => roll(options.dropResponseRate, () => bump('responseDropped')),
+      killAfterMs: () =>
+        roll(options.killRate, () => bump('workerKilled')) ? Math.floor(Math.random() * 2_500) : undefined,
+      failBeforeClaim: (record) => {
+        const taskId = taskIdOf(record.body);
+        const poison = poisoned.has(taskId) && !cured.has(taskId);
+        if (poison) bump('poisonRecord');
+        return poison;
       },
     },
   });
-  const owner = 'chaos';
-  const token = await mintDevToken(stack.devKey, { sub: owner });
+  const token = await mintDevToken(stack.devKey, { sub: OWNER });
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.endpoints.sqs, credentials });
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: stack.endpoints.dynamodb, credentials });
   const documents = DynamoDBDocumentClient.from(dynamodb);
+  const operator = {
+    store: new DynamoTaskStore(documents, stack.resources.tableName),
+    queue: new SqsTaskQueue(sqs, stack.resources.queueUrl),
+    clock: () => new Date(),
+    log: silentLog,
+  };
 
   try {
-    const target = { url: stack.url, token, sqs, queueUrl: stack.resources.queueUrl };
-    const submissions = await submitAll(stack.url, token, options, (s) => disturb(s, target, options, faults));
-    const accepted = submissions.filter((s) => s.taskId !== undefined);
+    const disturbances: Promise<void>[] = [];
+    const submissions = plan(options, poisoned);
+    await submitAll(stack.url, token, submissions, options.concurrency, (submission) => {
+      disturbances.push(disturb(submission, stack.url, token, sqs, stack.resources.queueUrl, options, bump));
+    });
+    await Promise.all(disturbances);
 
-    const tasks = await settle(documents, stack.resources.tableName, options.settleTimeoutMs);
+    // The operator's part: once a dead-lettered task's cause is gone (cured), redrive it.
+    const redriven = new Set<string>();
+    const tasks = await settle(documents, stack.resources.tableName, options.settleTimeoutMs, async (all) => {
+      const deadLettered = all.filter((t) => t.error?.code === DEAD_LETTERED_CODE && !redriven.has(t.taskId));
+      for (const task of deadLettered) {
+        cured.add(task.taskId);
+        redriven.add(task.taskId);
+      }
+      if (deadLettered.length > 0) {
+        await redriveDeadLetters({ taskIds: deadLettered.map((t) => t.taskId), extraAttempts: 3 }, operator);
+      }
+      return deadLettered.length === 0;
+    });
+
+    const accepted = submissions.filter((s) => s.taskId !== undefined);
     const byId = new Map(tasks.map((task) => [task.taskId, task]));
     const byStatus: Record<string, number> = {};
     for (const task of tasks) byStatus[task.status] = (byStatus[task.status] ?? 0) + 1;
+    const executions = ledger.executions(chaosSettings.worker.timeoutSeconds * 1000);
+    const checks = checkExecutions(byId, executions);
     const keyCounts = new Map<string, number>();
     for (const task of tasks) {
       if (task.idempotencyKey) keyCounts.set(task.idempotencyKey, (keyCounts.get(task.idempotencyKey) ?? 0) + 1);
     }
-    const acceptedTasks = accepted.map((s) => byId.get(s.taskId ?? ''));
+    const keysWithManyTasks =
+      [...keyCounts.values()].filter((n) => n > 1).length +
+      accepted.filter((s) => s.key !== undefined && s.taskId !== taskIdFromKey(`jwt:${OWNER}`, s.key)).length;
+    const acceptedWithout503 = new Set(accepted.filter((s) => !s.statuses.includes(503)).map((s) => s.taskId));
+    const violations: ChaosViolations = {
+      lost: accepted.filter((s) => !byId.has(s.taskId ?? '')).length,
+      stuck: tasks.filter((task) => !isTerminal(task.status)).length,
+      overlappingExecutions: checks.overlapping,
+      executionAfterTerminal: checks.afterTerminal,
+      statusMismatch: checks.statusMismatch,
+      unexplainedSweepReenqueue: sweptIds.filter((id) => acceptedWithout503.has(id)).length,
+      keysWithManyTasks,
+    };
+    const metric = (name: string) => metrics.get(name) ?? 0;
     return {
       tasks: options.tasks,
       accepted: accepted.length,
-      terminal: acceptedTasks.filter((task) => task && isTerminal(task.status)).length,
-      lost: acceptedTasks.filter((task) => !task).length,
-      doubleEffects: countDoubleEffects(byId),
-      stuck: tasks.filter((task) => !isTerminal(task.status)).length,
-      // Every retried submission must map to its key's one task.
-      keysWithManyTasks:
-        [...keyCounts.values()].filter((n) => n > 1).length +
-        accepted.filter((s) => s.taskId !== taskIdFromKey(`jwt:${owner}`, s.key)).length,
-      submitRetries: submissions.reduce((sum, s) => sum + s.retries, 0),
+      terminal: accepted.filter((s) => isTerminal(byId.get(s.taskId ?? '')?.status ?? 'QUEUED')).length,
+      lost: violations.lost,
+      stuck: violations.stuck,
+      doubleEffects: checks.overlapping + checks.afterTerminal,
+      keysWithManyTasks,
+      submitRetries: submissions.reduce((sum, s) => sum + s.statuses.length, 0),
       rejectedWith: countBy(submissions.flatMap((s) => s.statuses)),
       byStatus,
-      executions: executionLedger.length,
-      faultsInjected: { ...faults, ...summarize(sdkFaults) },
+      executions: executions.length,
+      paths: {
+        release: metric(TASK_COUNTS.retried),
+        retryLater: metric(RECOVERY_COUNTS.deferred),
+        claimTakeover: metric(RECOVERY_COUNTS.takenOver),
+        // Seen in the table rather than in the dead-letter handler's metric: that handler runs in this
+        // process, whose console a test runner may take over, while the worker threads' lines always reach us.
+        deadLetter: redriven.size,
+        sweepReenqueue: swept,
+        redrive: redriven.size,
+        lostReplyRecovery: metric(RECOVERY_COUNTS.writeRecovered),
+      },
+      violations,
+      faultsInjected: { ...harnessFaults, ...summarize(faultCounts) },
+      stuckSample: tasks
+        .filter((task) => !isTerminal(task.status))
+        .slice(0, 5)
+        .map(({ payload: _payload, payloadHash: _hash, ...task }) => ({
+          ...task,
+          swept: sweptIds.includes(task.taskId),
+        })),
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
+    ledger.close();
     sqs.destroy();
     dynamodb.destroy();
     await stack.stop();
@@ -142,97 +301,121 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
 }
 
 interface Submission {
-  readonly key: string;
+  /** Absent for a keyless submission: each try may then create a task of its own. */
+  readonly key?: string;
   readonly body: string;
+  /** Statuses of the tries that were refused. */
   readonly statuses: number[];
   taskId?: string;
-  retries: number;
 }
 
-/** Each submission retries with its Idempotency-Key until the API accepts it, as a careful client does. */
+/** The workload: mostly short tasks, some flaky, some failing for good, some too long for their worker. */
+function plan(options: ChaosOptions, poisoned: Set<string>): Submission[] {
+  return Array.from({ length: options.tasks }, (_, i) => {
+    const orphanProbe = i < options.orphanProbes;
+    const poison = !orphanProbe && i < options.orphanProbes + options.poisonTasks;
+    const keyless = orphanProbe || (!poison && Math.random() < options.keylessRate);
+    const key = keyless ? undefined : randomUUID();
+    if (poison && key) poisoned.add(taskIdFromKey(`jwt:${OWNER}`, key));
+    const kind = Math.random();
+    // Long ones run 1-3.5 s against a 3-s worker: some end in time, some time out on every attempt.
+    const payload =
+      kind < 0.1
+        ? { ms: random(0, 100), failures: random(1, 2) }
+        : kind < 0.15
+          ? { ms: random(0, 100), permanent: true }
+          : kind < 0.2
+            ? { ms: random(1_000, 3_500) }
+            : { ms: random(0, 200) };
+    // Fixed per submission: a keyed retry must send the same body, or its key is (rightly) refused with 409.
+    const body = JSON.stringify({
+      type: 'ledger',
+      payload: orphanProbe ? { ...payload, label: ORPHAN_LABEL } : payload,
+    });
+    return { ...(key && { key }), body, statuses: [] };
+  });
+}
+
+/** Each submission retries until the API accepts it, as a careful client does (with its key, when it has one). */
 async function submitAll(
   url: string,
   token: string,
-  options: ChaosOptions,
-  disturb: (accepted: Submission) => Promise<void>,
-): Promise<Submission[]> {
-  const submissions: Submission[] = Array.from({ length: options.tasks }, () => ({
-    key: randomUUID(),
-    // Fixed per submission: a retry must send the same body, or its key is (rightly) refused with 409.
-    body: JSON.stringify({ type: 'ledger', payload: { ms: Math.floor(Math.random() * 200) } }),
-    retries: 0,
-    statuses: [],
-  }));
+  submissions: Submission[],
+  concurrency: number,
+  onAccepted: (submission: Submission) => void,
+): Promise<void> {
   let next = 0;
   const submitOne = async (submission: Submission) => {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < 30; attempt++) {
       const response = await fetch(`${url}/tasks`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${token}`,
           'content-type': 'application/json',
-          'idempotency-key': submission.key,
+          ...(submission.key && { 'idempotency-key': submission.key }),
         },
         body: submission.body,
       }).catch(() => undefined);
       if (response?.ok) {
         submission.taskId = ((await response.json()) as { taskId: string }).taskId;
-        await disturb(submission);
+        onAccepted(submission);
         return;
       }
-      if (response) submission.statuses.push(response.status);
+      submission.statuses.push(response?.status ?? 0);
       await response?.body?.cancel();
-      submission.retries++;
       await sleep(20 * 2 ** Math.min(attempt, 5) * Math.random());
     }
   };
   await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
+    Array.from({ length: concurrency }, async () => {
       while (next < submissions.length) {
         const submission = submissions[next++];
         if (submission) await submitOne(submission);
       }
     }),
   );
-  return submissions;
 }
 
-/** Right after acceptance: a duplicate delivery (a second message, as SQS sometimes sends) or a cancellation. */
+/** At a random moment after acceptance: a duplicate message (as SQS sometimes sends one) or a cancellation. */
 async function disturb(
   submission: Submission,
-  target: { url: string; token: string; sqs: SQSClient; queueUrl: string },
+  url: string,
+  token: string,
+  sqs: SQSClient,
+  queueUrl: string,
   options: ChaosOptions,
-  faults: FaultCounts,
+  bump: (key: string) => void,
 ): Promise<void> {
   await Promise.all([
     (async () => {
-      if (Math.random() < options.duplicateRate) {
-        faults.duplicateDelivery = (faults.duplicateDelivery ?? 0) + 1;
-        await target.sqs.send(
-          new SendMessageCommand({
-            QueueUrl: target.queueUrl,
-            MessageBody: JSON.stringify({ taskId: submission.taskId, type: 'ledger' }),
-            DelaySeconds: Math.floor(Math.random() * 3),
-          }),
-        );
-      }
+      if (!roll(options.duplicateRate, () => bump('duplicate'))) return;
+      await sleep(Math.random() * 1_500);
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify({ taskId: submission.taskId }) }),
+      );
     })(),
     (async () => {
-      if (Math.random() < options.cancelRate) {
-        await sleep(Math.random() * 100);
-        faults.cancel = (faults.cancel ?? 0) + 1;
-        const response = await fetch(`${target.url}/tasks/${submission.taskId}`, {
-          method: 'DELETE',
-          headers: { authorization: `Bearer ${target.token}` },
-        }).catch(() => undefined);
-        await response?.body?.cancel();
-      }
+      if (!roll(options.cancelRate, () => bump('cancel'))) return;
+      await sleep(Math.random() * 1_500);
+      const response = await fetch(`${url}/tasks/${submission.taskId}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${token}` },
+      }).catch(() => undefined);
+      await response?.body?.cancel();
     })(),
   ]);
 }
 
-/** Reads the table directly (no injected faults) until nothing is QUEUED or RUNNING, or time runs out. */
-async function settle(documents: DynamoDBDocumentClient, tableName: string, timeoutMs: number): Promise<Task[]> {
+/**
+ * Reads the table directly (no injected faults) until nothing is QUEUED or RUNNING and `operator`
+ * has nothing left to do, or time runs out.
+ */
+async function settle(
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  timeoutMs: number,
+  operator: (tasks: Task[]) => Promise<boolean>,
+): Promise<Task[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const tasks: Task[] = [];
@@ -242,31 +425,141 @@ async function settle(documents: DynamoDBDocumentClient, tableName: string, time
       tasks.push(...((page.Items ?? []) as Task[]));
       cursor = page.LastEvaluatedKey;
     } while (cursor);
-    if (tasks.every((task) => isTerminal(task.status)) || Date.now() > deadline) return tasks;
-    await sleep(250);
+    const idle = await operator(tasks);
+    if ((idle && tasks.every((task) => isTerminal(task.status))) || Date.now() > deadline) return tasks;
+    await sleep(500);
   }
 }
 
-/**
- * An execution that started after its task was recorded SUCCEEDED ran a finished task again; two
- * executions of one task that overlap in time ran it twice at once. Both count.
- */
-function countDoubleEffects(tasks: ReadonlyMap<string, Task>): number {
-  const runs = new Map<string, typeof executionLedger>();
-  for (const record of executionLedger) runs.set(record.taskId, [...(runs.get(record.taskId) ?? []), record]);
-  let doubles = 0;
-  for (const [taskId, records] of runs) {
-    const task = tasks.get(taskId);
-    const finishedAt = task?.status === 'SUCCEEDED' && task.finishedAt ? Date.parse(task.finishedAt) : Infinity;
-    const sorted = [...records].sort((a, b) => a.startedAt - b.startedAt);
-    sorted.forEach((record, i) => {
-      if (record.startedAt > finishedAt) doubles++;
-      const previous = sorted[i - 1];
-      if (previous && record.startedAt < previous.endedAt) doubles++;
-    });
-  }
-  return doubles;
+interface Execution {
+  readonly taskId: string;
+  readonly attempt: number;
+  readonly startedAt: number;
+  /** When it ended; for one whose environment was ended, the latest it can have run to. */
+  readonly endedAt: number;
+  /** Undefined when its environment was ended before it could say. */
+  readonly outcome?: 'ok' | 'aborted' | 'retryable' | 'permanent';
 }
+
+/** Listens to the `ledger` task's announcements from every worker thread. */
+function collectLedger() {
+  const events: LedgerEvent[] = [];
+  const channel = new BroadcastChannel(LEDGER_CHANNEL);
+  channel.onmessage = (message) => events.push((message as { data: LedgerEvent }).data);
+  return {
+    executions(workerTimeoutMs: number): Execution[] {
+      const ends = new Map<string, LedgerEvent & { event: 'end' }>();
+      for (const event of events) if (event.event === 'end') ends.set(`${event.taskId}/${event.attempt}`, event);
+      return events.flatMap((event) => {
+        if (event.event !== 'start') return [];
+        const end = ends.get(`${event.taskId}/${event.attempt}`);
+        return [
+          {
+            taskId: event.taskId,
+            attempt: event.attempt,
+            startedAt: event.at,
+            endedAt: end?.at ?? event.at + workerTimeoutMs,
+            outcome: end?.outcome,
+          },
+        ];
+      });
+    },
+    close: () => channel.close(),
+  };
+}
+
+/** Overlaps, executions after a terminal state, and final states the executions do not explain. */
+function checkExecutions(tasks: ReadonlyMap<string, Task>, executions: readonly Execution[]) {
+  const byTask = new Map<string, Execution[]>();
+  for (const execution of executions)
+    byTask.set(execution.taskId, [...(byTask.get(execution.taskId) ?? []), execution]);
+  let overlapping = 0;
+  let afterTerminal = 0;
+  let statusMismatch = 0;
+  for (const [taskId, runs] of byTask) {
+    const task = tasks.get(taskId);
+    const sorted = [...runs].sort((a, b) => a.startedAt - b.startedAt);
+    sorted.forEach((run, i) => {
+      const previous = sorted[i - 1];
+      if (previous && run.startedAt < previous.endedAt) overlapping++;
+    });
+    const finishedAt =
+      (task?.status === 'SUCCEEDED' || task?.status === 'CANCELLED') && task.finishedAt
+        ? Date.parse(task.finishedAt)
+        : Number.POSITIVE_INFINITY;
+    afterTerminal += sorted.filter((run) => run.startedAt > finishedAt).length;
+    // The last execution that ran to its end decides a SUCCEEDED or a permanently FAILED task.
+    const last = [...sorted].reverse().find((run) => run.outcome !== undefined);
+    if (task?.status === 'SUCCEEDED') {
+      const result = task.result as { attempt?: number } | undefined;
+      if (!last || last.outcome !== 'ok' || last.attempt !== task.attempt || result?.attempt !== task.attempt) {
+        statusMismatch++;
+      }
+    } else if (task?.status === 'FAILED' && task.error?.code === 'LedgerPermanent') {
+      if (!last || last.outcome !== 'permanent' || last.attempt !== task.attempt) statusMismatch++;
+    }
+  }
+  return { overlapping, afterTerminal, statusMismatch };
+}
+
+/**
+ * The scripted fault behind `orphanProbes`: a keyless probe's first send and the discard that
+ * follows it both fail, so the API answers 503 and the record stays for the recovery sweep, the one
+ * way a 503 can leave work behind. The sweep's own send for it then goes through.
+ */
+function orphanProbeFault(
+  operation: string,
+  input: Record<string, unknown>,
+  orphans: Map<string, Set<string>>,
+  limit: number,
+): 'lostRequest' | undefined {
+  if (operation === 'DynamoDB.PutItem') {
+    const item = input.Item as { taskId?: string; payload?: { label?: string } } | undefined;
+    // A candidate until its record is written (the put itself may fail): its send proves that.
+    if (item?.payload?.label === ORPHAN_LABEL && item.taskId) orphans.set(item.taskId, new Set(['candidate']));
+    return undefined;
+  }
+  const taskId =
+    operation === 'SQS.SendMessage'
+      ? (JSON.parse(String(input.MessageBody ?? '{}')) as { taskId?: string }).taskId
+      : operation === 'DynamoDB.DeleteItem'
+        ? (input.Key as { taskId?: string } | undefined)?.taskId
+        : undefined;
+  const failed = taskId === undefined ? undefined : orphans.get(taskId);
+  if (!failed || failed.has(operation)) return undefined;
+  if (failed.has('candidate')) {
+    const confirmed = [...orphans.values()].filter((state) => !state.has('candidate')).length;
+    if (operation !== 'SQS.SendMessage' || confirmed >= limit) return undefined;
+    failed.delete('candidate');
+  }
+  failed.add(operation);
+  return 'lostRequest';
+}
+
+function addMetrics(totals: Map<string, number>, events: readonly EmfEvent[]): void {
+  // One event per EMF document: its values count once, whatever dimension sets the document declares.
+  for (const event of events) {
+    for (const metric of event.metrics) {
+      totals.set(metric.name, (totals.get(metric.name) ?? 0) + metric.values.reduce((a, b) => a + b, 0));
+    }
+  }
+}
+
+function taskIdOf(body: string): string {
+  try {
+    return String((JSON.parse(body) as { taskId?: string }).taskId);
+  } catch {
+    return '';
+  }
+}
+
+function roll(rate: number, onHit: () => void): boolean {
+  const hit = Math.random() < rate;
+  if (hit) onHit();
+  return hit;
+}
+
+const random = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
 function countBy(values: readonly (string | number)[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -274,11 +567,4 @@ function countBy(values: readonly (string | number)[]): Record<string, number> {
   return counts;
 }
 
-function summarize(counts: FaultCounts): Record<string, number> {
-  const byKind: Record<string, number> = {};
-  for (const [key, n] of Object.entries(counts)) {
-    const kind = key.split(':')[1] ?? key;
-    byKind[`sdk_${kind}`] = (byKind[`sdk_${kind}`] ?? 0) + n;
-  }
-  return byKind;
-}
+const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };

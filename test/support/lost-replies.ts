@@ -8,8 +8,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
  * the first try left behind, exactly as it does in AWS.
  */
 export interface LostReplies {
-  /** The next call of `operation` (e.g. `UpdateItem`) loses its reply once, if the service applies it. */
+  /** The next call of `operation` (e.g. `UpdateItem`) that the service applies loses its reply once. */
   loseNext(operation: string): void;
+  /** Forgets losses armed but not yet spent. */
+  clear(): void;
   /** Every call loses its reply with this probability (chaos); 0 turns it off. */
   setRate(rate: number, random?: () => number): void;
   /** Replies lost so far, by operation. */
@@ -24,20 +26,27 @@ interface MiddlewareStack {
   ): void;
 }
 
-export function loseReplies(client: DynamoDBClient | SQSClient): LostReplies {
+export function loseReplies(
+  client: DynamoDBClient | SQSClient,
+  onLost: (operation: string) => void = () => {},
+): LostReplies {
   const pending: string[] = [];
+  const retried = new WeakSet<object>();
   const lost: Record<string, number> = {};
   let rate = 0;
   let random = Math.random;
   (client.middlewareStack as unknown as MiddlewareStack).add(
     (next, context) => async (args) => {
       const operation = String(context.commandName).replace(/Command$/, '');
-      // The armed loss applies to the next call of the operation, whether or not the service applies it.
-      const index = pending.indexOf(operation);
-      if (index >= 0) pending.splice(index, 1);
       const result = await next(args);
+      // A request loses at most one reply: its retry (the same args) goes through.
+      if (retried.has(args as object)) return result;
+      const index = pending.indexOf(operation);
       if (index >= 0 || (rate > 0 && random() < rate)) {
+        if (index >= 0) pending.splice(index, 1);
+        retried.add(args as object);
         lost[operation] = (lost[operation] ?? 0) + 1;
+        onLost(operation);
         throw lostReply(operation);
       }
       return result;
@@ -46,6 +55,9 @@ export function loseReplies(client: DynamoDBClient | SQSClient): LostReplies {
   );
   return {
     loseNext: (operation) => pending.push(operation),
+    clear: () => {
+      pending.length = 0;
+    },
     setRate: (value, source = Math.random) => {
       rate = value;
       random = source;

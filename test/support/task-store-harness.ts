@@ -22,6 +22,8 @@ export interface TaskStoreHarness {
    * DynamoDB adapter to exactly that.
    */
   loseNextReply(method: keyof TaskStore): void;
+  /** Forgets losses armed but not spent (a write whose condition failed applied nothing to lose). */
+  clearLostReplies(): void;
   /** Replies lost so far (the DynamoDB harness only): proves the injection happened. */
   lostReplies(): number;
   stop(): Promise<void>;
@@ -45,6 +47,7 @@ export const inMemoryHarness = async (): Promise<TaskStoreHarness> => ({
   name: 'InMemoryTaskStore',
   store: new InMemoryTaskStore(),
   loseNextReply: () => {},
+  clearLostReplies: () => {},
   lostReplies: () => 0,
   stop: async () => {},
 });
@@ -68,6 +71,7 @@ export async function dynamoHarness(aws?: EmulatedAws): Promise<TaskStoreHarness
       const operation = OPERATION[method];
       if (operation) replies.loseNext(operation);
     },
+    clearLostReplies: () => replies.clear(),
     lostReplies: () => Object.values(replies.lost).reduce((sum, n) => sum + n, 0),
     async stop() {
       client.destroy();

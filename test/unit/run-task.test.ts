@@ -275,8 +275,8 @@ describe('runTask', () => {
   );
 
   it('asks a handler to stop at the deadline and retries the task with code Timeout', async () => {
-    const task = taskFactory({ type: 'sleep', payload: { ms: 60_000 } });
-    // A 20 ms invocation: the deadline signal fires within it, well before the 60 s sleep ends.
+    const task = taskFactory({ type: 'sleep', payload: { ms: 40_000 } });
+    // A 20 ms invocation: the deadline signal fires within it, well before the 40 s sleep ends.
     const { store, queue, deps } = setup([task], { remainingTimeMs: () => 20 });
     const started = performance.now();
 
