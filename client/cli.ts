@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { LIST_PAGE_SIZE } from '../shared/api-routes.js';
 import {
   OffloadApiError,
   OffloadClientError,
@@ -131,7 +132,9 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .command('list')
     .description('list your tasks, newest first')
     .addOption(new Option('--status <status>', 'only tasks in this status').choices(STATUSES))
-    .addOption(new Option('--limit <n>', 'page size (1-100)').argParser(integer(1, 100)))
+    .addOption(
+      new Option('--limit <n>', `page size (1-${LIST_PAGE_SIZE.max})`).argParser(integer(1, LIST_PAGE_SIZE.max)),
+    )
     .option('--cursor <cursor>', 'the next page, as printed by the previous one')
     .option('--json', 'print machine-readable JSON only')
     .action(async (options: { status?: TaskStatus; limit?: number; cursor?: string; json?: boolean }) => {

@@ -71,7 +71,7 @@ export interface ResultOptions<Result> {
 
 export interface ListOptions {
   readonly status?: TaskStatus;
-  /** 1-100. @default 20 */
+  /** 1-50. @default 20 */
   readonly limit?: number;
   readonly cursor?: string;
   readonly signal?: AbortSignal;

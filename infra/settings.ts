@@ -49,6 +49,16 @@ const defaults = {
     /** Largest task result stored; a larger one fails the task with ResultTooLarge. */
     maxResultBytes: 256 * 1024,
   },
+  store: {
+    /**
+     * On-demand ceilings of the task table and its owner index, in request units per second: a runaway
+     * caller meets throttling (503 ServiceUnavailable, the DynamoDB throttling alarm) instead of an open-ended
+     * bill. At these numbers reads cost at most $1.80 and writes $9 an hour (us-east-1). A small task takes
+     * about 4 write units and 1 read unit end to end; a 256 KiB payload makes each of its writes 256 units.
+     */
+    maxReadRequestUnitsPerSecond: 4_000,
+    maxWriteRequestUnitsPerSecond: 4_000,
+  },
   dlq: {
     batchSize: 10,
     /** Dead-letter Lambda timeout: well within the DLQ's visibility timeout. */

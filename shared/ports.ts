@@ -34,6 +34,37 @@ export interface TaskPage {
 }
 
 /**
+ * The attributes a listing reads: everything a caller sees of a task but its result, plus what the
+ * store filters on. Neither the payload nor the result (up to 256 KiB each) is read for a listing.
+ */
+export const TASK_SUMMARY_ATTRIBUTES = [
+  'taskId',
+  'ownerId',
+  'type',
+  'status',
+  'attempt',
+  'maxAttempts',
+  'createdAt',
+  'updatedAt',
+  'startedAt',
+  'finishedAt',
+  'progress',
+  'error',
+  'lastError',
+  'cancelRequested',
+  'expiresAt',
+] as const satisfies ReadonlyArray<keyof Task>;
+
+/** A task as a listing reads it (see {@link TASK_SUMMARY_ATTRIBUTES}). */
+export type TaskSummary = Pick<Task, (typeof TASK_SUMMARY_ATTRIBUTES)[number]>;
+
+export interface TaskSummaryPage {
+  readonly tasks: readonly TaskSummary[];
+  /** Present when more tasks may follow. */
+  readonly cursor?: ListCursor;
+}
+
+/**
  * Durable task state. Every state change is one conditional write, so concurrent workers and
  * duplicate deliveries cannot both win (DESIGN.md §4).
  */
@@ -67,8 +98,11 @@ export interface TaskStore {
    * turns into CANCELLED. Returns the task as it is afterwards, or undefined if the owner has no such task.
    */
   cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<Task | undefined>;
-  /** The owner's tasks, newest first. A status filter may return short pages: follow the cursor. */
-  listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage>;
+  /**
+   * The owner's tasks, newest first, as summaries (no payload, no result). A status filter may return
+   * short pages: follow the cursor.
+   */
+  listByOwner(ownerId: string, options: ListOptions): Promise<TaskSummaryPage>;
   /**
    * A page of tasks in one of `statuses` (optionally failed with `errorCode`), across all owners: a
    * full-table scan, for the recovery sweep and operator commands only.

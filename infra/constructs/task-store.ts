@@ -3,6 +3,7 @@ import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } fr
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { TASK_TABLE } from '../../shared/task-table.js';
+import { settings } from '../settings.js';
 
 /** The DynamoDB table that holds every task, keyed by `taskId`, with the owner index that serves listing. */
 export class TaskStore extends Construct {
@@ -14,7 +15,10 @@ export class TaskStore extends Construct {
     const { ownerIndex } = TASK_TABLE;
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: TASK_TABLE.partitionKey, type: AttributeType.STRING },
-      billing: Billing.onDemand(),
+      billing: Billing.onDemand({
+        maxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
+        maxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
+      }),
       encryption: TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: TASK_TABLE.ttlAttribute,
@@ -29,6 +33,8 @@ export class TaskStore extends Construct {
           // Keys only: claims, progress and completions then never write to the index (with ALL,
           // each of them did, doubling the write units per task). Listing reads the page's items.
           projectionType: ProjectionType.KEYS_ONLY,
+          maxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
+          maxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
         },
       ],
     });

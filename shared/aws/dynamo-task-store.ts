@@ -11,7 +11,18 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { ConflictError, DependencyUnavailableError } from '../errors.js';
-import type { ClaimResult, ListCursor, ListOptions, ScanFilter, TaskOutcome, TaskPage, TaskStore } from '../ports.js';
+import {
+  type ClaimResult,
+  type ListCursor,
+  type ListOptions,
+  type ScanFilter,
+  TASK_SUMMARY_ATTRIBUTES,
+  type TaskOutcome,
+  type TaskPage,
+  type TaskStore,
+  type TaskSummary,
+  type TaskSummaryPage,
+} from '../ports.js';
 import { type Task, type TaskError, type TaskProgress, TaskStatus } from '../task.js';
 import { TASK_TABLE } from '../task-table.js';
 import { toDependencyError } from './dependency-error.js';
@@ -212,9 +223,11 @@ export class DynamoTaskStore implements TaskStore {
 
   /**
    * The owner index holds keys only, so a page is a Query for the ids and one BatchGetItem for the
-   * items (eventually consistent: half a read unit each). Filters apply to the items read.
+   * items (eventually consistent). The BatchGetItem projects the summary attributes: that keeps a
+   * page's bytes small, but DynamoDB bills each read on the whole item all the same (half a read unit
+   * per started 4 KB), so the page size is what bounds the cost. Filters apply to the items read.
    */
-  async listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage> {
+  async listByOwner(ownerId: string, options: ListOptions): Promise<TaskSummaryPage> {
     const { ownerIndex, partitionKey } = TASK_TABLE;
     try {
       const { Items: keys = [], LastEvaluatedKey } = await this.db.send(
@@ -232,7 +245,7 @@ export class DynamoTaskStore implements TaskStore {
       const tasks = keys
         .map((key) => items.get(String(key[partitionKey])))
         .filter(
-          (task): task is Task =>
+          (task): task is TaskSummary =>
             task !== undefined &&
             task.ownerId === ownerId &&
             task.expiresAt > options.nowSeconds &&
@@ -244,16 +257,27 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  /** BatchGetItem with its retry of unprocessed keys (throttling hands some back). */
-  private async batchGet(taskIds: readonly string[]): Promise<Map<string, Task>> {
-    const found = new Map<string, Task>();
+  /** BatchGetItem of the summary attributes, with its retry of unprocessed keys (throttling hands some back). */
+  private async batchGet(taskIds: readonly string[]): Promise<Map<string, TaskSummary>> {
+    const found = new Map<string, TaskSummary>();
+    const names = Object.fromEntries(TASK_SUMMARY_ATTRIBUTES.map((name, i) => [`#a${i}`, name]));
     let pending: Record<string, unknown>[] = taskIds.map((taskId) => this.key(taskId));
     for (let round = 0; pending.length > 0; round++) {
       if (round === 5) throw new DependencyUnavailableError(DEPENDENCY);
       const { Responses, UnprocessedKeys } = await this.db.send(
-        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }),
+        new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: pending,
+              ProjectionExpression: Object.keys(names).join(', '),
+              ExpressionAttributeNames: names,
+            },
+          },
+        }),
       );
-      for (const item of Responses?.[this.tableName] ?? []) found.set((item as Task).taskId, item as Task);
+      for (const item of Responses?.[this.tableName] ?? []) {
+        found.set((item as TaskSummary).taskId, item as TaskSummary);
+      }
       pending = (UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Record<string, unknown>[];
     }
     return found;

@@ -222,6 +222,30 @@ describe('task table', () => {
     });
   });
 
+  it('caps the on-demand throughput of the table and its owner index at the ceilings from settings', () => {
+    const ceiling = {
+      MaxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
+      MaxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
+    };
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: ceiling.MaxWriteRequestUnits },
+      Replicas: [
+        Match.objectLike({
+          ReadOnDemandThroughputSettings: { MaxReadRequestUnits: ceiling.MaxReadRequestUnits },
+          GlobalSecondaryIndexes: [
+            Match.objectLike({
+              IndexName: TASK_TABLE.ownerIndex.name,
+              ReadOnDemandThroughputSettings: { MaxReadRequestUnits: ceiling.MaxReadRequestUnits },
+            }),
+          ],
+        }),
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: ceiling.MaxWriteRequestUnits } }),
+      ],
+    });
+  });
+
   it('expires tasks through TTL on expiresAt', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TimeToLiveSpecification: { AttributeName: TASK_TABLE.ttlAttribute, Enabled: true },
