@@ -15,6 +15,12 @@ const defaults = {
     throttleRateLimit: 100,
     /** Burst of requests allowed by the HTTP API stage. */
     throttleBurstLimit: 200,
+    /**
+     * Route limits of the public routes (`/health`, `/openapi.json`): anyone can call them without a
+     * token, and each call runs the API Lambda, so they get far less than the stage's limits.
+     */
+    publicRouteRateLimit: 5,
+    publicRouteBurstLimit: 10,
     timeoutSeconds: 10,
     memoryMiB: 512,
   },

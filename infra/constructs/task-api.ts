@@ -2,9 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  CfnStage,
   HttpApi,
   type HttpMethod,
   HttpNoneAuthorizer,
+  type HttpRoute,
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
@@ -79,12 +81,14 @@ export class TaskApi extends Construct {
       // The generated default stage has neither access logs nor throttling: ours below has both.
       createDefaultStage: false,
     });
+    const publicRoutes: HttpRoute[] = [];
     for (const routeKey of Object.values(API_ROUTES)) {
       const [method, path] = routeKey.split(' ') as [HttpMethod, string];
       const isPublic = PUBLIC_ROUTES.has(routeKey);
       // Public routes serve no task data and read neither table nor queue (README "Security model").
       const authorizer = isPublic ? new HttpNoneAuthorizer() : undefined;
       const routes = this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+      if (isPublic) publicRoutes.push(...routes);
       for (const route of isPublic ? routes : []) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -105,6 +109,17 @@ export class TaskApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
       },
     });
+    // Anyone may call the public routes, and each call invokes the API Lambda: they get route limits of
+    // their own, far below the stage's, so a flood of them is throttled by API Gateway for nothing.
+    const publicThrottle = {
+      ThrottlingRateLimit: settings.api.publicRouteRateLimit,
+      ThrottlingBurstLimit: settings.api.publicRouteBurstLimit,
+    };
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+      [...PUBLIC_ROUTES].map((routeKey) => [routeKey, publicThrottle]),
+    );
+    // Route settings name routes by key: the routes must exist before the stage refers to them.
+    for (const route of publicRoutes) this.stage.node.addDependency(route);
   }
 
   /** Base URL of the API, ending in `/`. */

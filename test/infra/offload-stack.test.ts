@@ -16,7 +16,7 @@ const { stack, template } = synthOffloadStack();
 const paths = constructPathsByLogicalId(stack);
 const id = (path: string) => logicalIdOf(stack, path);
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 const resource = (path: string) => template.toJSON().Resources[id(path)] as Resource;
 const property = <T>(path: string, name: string) => resource(path).Properties[name] as T;
 
@@ -116,6 +116,22 @@ describe('HTTP API', () => {
         ThrottlingBurstLimit: settings.api.throttleBurstLimit,
       },
     });
+  });
+
+  it('throttles the public routes, which anyone may call, far below the stage', () => {
+    const limits = {
+      ThrottlingRateLimit: settings.api.publicRouteRateLimit,
+      ThrottlingBurstLimit: settings.api.publicRouteBurstLimit,
+    };
+    expect(property('TaskApi/DefaultStage', 'RouteSettings')).toEqual(
+      Object.fromEntries([...PUBLIC_ROUTES].map((routeKey) => [routeKey, limits])),
+    );
+    expect(limits.ThrottlingRateLimit).toBeLessThan(settings.api.throttleRateLimit / 10);
+    // The stage may name a route only once the route exists.
+    const publicRouteIds = Object.entries(template.findResources('AWS::ApiGatewayV2::Route'))
+      .filter(([, route]) => PUBLIC_ROUTES.has(route.Properties.RouteKey))
+      .map(([logicalId]) => logicalId);
+    expect(resource('TaskApi/DefaultStage').DependsOn).toEqual(expect.arrayContaining(publicRouteIds));
   });
 
   it('writes JSON access logs with the request id to a log group with a retention', () => {
