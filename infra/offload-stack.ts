@@ -9,17 +9,21 @@ import { TaskQueue } from './constructs/task-queue.js';
 import { TaskStore } from './constructs/task-store.js';
 import { TaskWorker } from './constructs/task-worker.js';
 import { functionEnvironment } from './function-environment.js';
+import { checkReservedConcurrency, settings } from './settings.js';
 
 /**
  * offload: an HTTP API records tasks in DynamoDB and enqueues them on SQS; a worker Lambda runs them;
  * a dead-letter handler fails the ones SQS gives up on.
  *
  * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience` (see ApiAuth), `diagnosticTasks`,
- * `alarmEmail` (subscribed to the alarm topic).
+ * `alarmEmail` (subscribed to the alarm topic), `accountConcurrency` (the account's Lambda quota, when it
+ * is not settings.lambda.accountConcurrency).
  */
 export class OffloadStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
+    // Reservations that do not fit the account fail the deployment late and half done: refuse them here.
+    checkReservedConcurrency(settings, contextNumber(this, 'accountConcurrency') ?? settings.lambda.accountConcurrency);
 
     const store = new TaskStore(this, 'TaskStore');
     const tasks = new TaskQueue(this, 'TaskQueue');
@@ -61,4 +65,14 @@ export class OffloadStack extends Stack {
       new CfnOutput(this, 'UserPoolClientId', { value: auth.userPoolClient.userPoolClientId });
     }
   }
+}
+
+/** A whole-number context value (`-c name=N` arrives as a string); undefined when absent. */
+function contextNumber(scope: Construct, name: string): number | undefined {
+  const value = scope.node.tryGetContext(name) as unknown;
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0)
+    throw new Error(`Context ${name} must be a whole number, got "${value}".`);
+  return number;
 }

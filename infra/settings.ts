@@ -23,6 +23,12 @@ const defaults = {
     publicRouteBurstLimit: 10,
     timeoutSeconds: 10,
     memoryMiB: 512,
+    /**
+     * Reserved concurrency of the API Lambda: its ceiling and its guarantee. With a slow table, 100
+     * requests/s × a 10 s timeout would be 1,000 concurrent executions, an account's whole default
+     * quota, and the worker would starve; past this many the API is throttled (API Gateway answers 5xx).
+     */
+    reservedConcurrency: 100,
   },
   worker: {
     /** Lambda timeout: also the longest a single attempt of a task may run. */
@@ -32,7 +38,7 @@ const defaults = {
     batchSize: 10,
     /** 0 = invoke as soon as a receive returns messages: lowest pickup latency. */
     maxBatchingWindowSeconds: 0,
-    /** Concurrent invocations the event source mapping may run (AWS minimum is 2). */
+    /** Concurrent invocations the event source mapping may run (AWS minimum is 2); also the worker's reserved concurrency. */
     maxConcurrency: 10,
   },
   queue: {
@@ -67,6 +73,8 @@ const defaults = {
   },
   dlq: {
     batchSize: 10,
+    /** Concurrent invocations of the dead-letter mapping (AWS minimum is 2); also the function's reserved concurrency. */
+    maxConcurrency: 2,
     /** Dead-letter Lambda timeout: well within the DLQ's visibility timeout. */
     timeoutSeconds: 30,
     memoryMiB: 256,
@@ -102,6 +110,13 @@ const defaults = {
       evaluationMinutes: 5,
     },
   },
+  lambda: {
+    /**
+     * The account's Lambda concurrency quota in the region (1,000 by default; new accounts may have less).
+     * The functions' reservations must fit in it; `-c accountConcurrency=N` overrides it at synth.
+     */
+    accountConcurrency: 1_000,
+  },
   local: {
     host: '127.0.0.1',
     port: 3000,
@@ -120,4 +135,43 @@ export const settings: Settings = defaults;
  */
 export function visibilityTimeoutSeconds(worker: Settings['worker'] = settings.worker): number {
   return 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds;
+}
+
+/** Lambda keeps this much of an account's concurrency for the functions without a reservation. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * Reserved concurrency of each offload function, derived from settings: the worker's and the dead-letter
+ * handler's equal their event source mappings' maximum (fewer would throttle the mapping), and the
+ * recovery sweep gets one, so two sweeps never overlap.
+ */
+export function reservedConcurrency(s: Settings = settings) {
+  return {
+    api: s.api.reservedConcurrency,
+    worker: s.worker.maxConcurrency,
+    deadLetter: s.dlq.maxConcurrency,
+    recovery: 1,
+  };
+}
+
+/**
+ * Throws, at synth, when the reservations cannot be deployed: together they must leave the
+ * {@link LAMBDA_UNRESERVED_MINIMUM} of the account's concurrency that Lambda keeps unreserved.
+ */
+export function checkReservedConcurrency(
+  s: Settings = settings,
+  accountConcurrency: number = s.lambda.accountConcurrency,
+): void {
+  const reserved = reservedConcurrency(s);
+  const total = Object.values(reserved).reduce((sum, n) => sum + n, 0);
+  const available = accountConcurrency - LAMBDA_UNRESERVED_MINIMUM;
+  if (total > available) {
+    const parts = Object.entries(reserved).map(([name, n]) => `${name} ${n}`);
+    throw new Error(
+      `The offload functions reserve ${total} concurrent executions (${parts.join(' + ')}), but an account with a ` +
+        `concurrency quota of ${accountConcurrency} can reserve only ${Math.max(0, available)} (Lambda keeps ` +
+        `${LAMBDA_UNRESERVED_MINIMUM} unreserved). Lower settings.api.reservedConcurrency, worker.maxConcurrency or ` +
+        'dlq.maxConcurrency, or raise the quota (Service Quotas) and pass -c accountConcurrency=N.',
+    );
+  }
 }

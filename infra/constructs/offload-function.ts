@@ -17,6 +17,8 @@ export interface OffloadFunctionProps {
   readonly memoryMiB: number;
   /** Environment variables, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /** Concurrent executions reserved for the function: both its share of the account and its ceiling. */
+  readonly reservedConcurrency: number;
   /**
    * How long the function's log events are kept.
    * @default RetentionDays.ONE_MONTH
@@ -47,6 +49,7 @@ export function offloadFunction(scope: Construct, props: OffloadFunctionProps): 
     architecture: LAMBDA_ARCHITECTURE,
     timeout: Duration.seconds(props.timeoutSeconds),
     memorySize: props.memoryMiB,
+    reservedConcurrentExecutions: props.reservedConcurrency,
     role,
     logGroup,
     loggingFormat: LoggingFormat.JSON,

@@ -5,7 +5,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { settings } from '../settings.js';
+import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
 
@@ -41,6 +41,7 @@ export class RecoverySweep extends Construct {
       timeoutSeconds: settings.recovery.timeoutSeconds,
       memoryMiB: settings.recovery.memoryMiB,
       environment: props.environment,
+      reservedConcurrency: reservedConcurrency().recovery,
     });
     // A full scan: the sweep looks at every unfinished task, across owners.
     props.store.grantItemActions(this.handler, 'dynamodb:Scan');

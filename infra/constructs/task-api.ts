@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
-  CfnStage,
+  type CfnStage,
   HttpApi,
   type HttpMethod,
   HttpNoneAuthorizer,
@@ -18,7 +18,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
-import { settings } from '../settings.js';
+import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
 
@@ -54,6 +54,7 @@ export class TaskApi extends Construct {
       timeoutSeconds: settings.api.timeoutSeconds,
       memoryMiB: settings.api.memoryMiB,
       environment: props.environment,
+      reservedConcurrency: reservedConcurrency().api,
     });
     // DeleteItem: a task whose enqueue failed is removed again, so a retry with the same Idempotency-Key starts afresh.
     // Query on the table: reads by id are owner-scoped queries. BatchGetItem: listing reads the page's items.

@@ -4,7 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { settings } from '../settings.js';
+import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
 
@@ -31,6 +31,8 @@ export class TaskWorker extends Construct {
       timeoutSeconds: worker.timeoutSeconds,
       memoryMiB: worker.memoryMiB,
       environment: props.environment,
+      // As many as the event source mapping may run: guaranteed, so a busy API cannot starve the worker.
+      reservedConcurrency: reservedConcurrency().worker,
     });
     // Claim, progress and completion are conditional UpdateItems; GetItem reads a task the claim did not return.
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');

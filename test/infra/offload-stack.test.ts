@@ -4,7 +4,12 @@ import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { functionEnvironment } from '../../infra/function-environment.js';
-import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
+import {
+  checkReservedConcurrency,
+  LAMBDA_UNRESERVED_MINIMUM,
+  settings,
+  visibilityTimeoutSeconds,
+} from '../../infra/settings.js';
 import { API_ROUTES, DEFAULT_ROUTE, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { ENV } from '../../shared/env-names.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
@@ -24,13 +29,29 @@ const property = <T>(path: string, name: string) => resource(path).Properties[na
 const TRACING_GRANTS = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
 const FUNCTIONS = [
-  { owner: 'TaskApi', timeoutSeconds: settings.api.timeoutSeconds, memoryMiB: settings.api.memoryMiB },
-  { owner: 'TaskWorker', timeoutSeconds: settings.worker.timeoutSeconds, memoryMiB: settings.worker.memoryMiB },
-  { owner: 'DeadLetterHandler', timeoutSeconds: settings.dlq.timeoutSeconds, memoryMiB: settings.dlq.memoryMiB },
+  {
+    owner: 'TaskApi',
+    timeoutSeconds: settings.api.timeoutSeconds,
+    memoryMiB: settings.api.memoryMiB,
+    reserved: settings.api.reservedConcurrency,
+  },
+  {
+    owner: 'TaskWorker',
+    timeoutSeconds: settings.worker.timeoutSeconds,
+    memoryMiB: settings.worker.memoryMiB,
+    reserved: settings.worker.maxConcurrency,
+  },
+  {
+    owner: 'DeadLetterHandler',
+    timeoutSeconds: settings.dlq.timeoutSeconds,
+    memoryMiB: settings.dlq.memoryMiB,
+    reserved: settings.dlq.maxConcurrency,
+  },
   {
     owner: 'RecoverySweep',
     timeoutSeconds: settings.recovery.timeoutSeconds,
     memoryMiB: settings.recovery.memoryMiB,
+    reserved: 1,
   },
 ];
 
@@ -187,6 +208,7 @@ describe('task queue', () => {
       FunctionName: { Ref: id('DeadLetterHandler/Function') },
       EventSourceArn: { 'Fn::GetAtt': [id('TaskQueue/DeadLetterQueue'), 'Arn'] },
       BatchSize: settings.dlq.batchSize,
+      ScalingConfig: { MaximumConcurrency: settings.dlq.maxConcurrency },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
@@ -290,7 +312,11 @@ describe('task table', () => {
   });
 });
 
-describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB }) => {
+describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, reserved }) => {
+  it(`reserves ${reserved} concurrent executions: its guaranteed share and its ceiling`, () => {
+    expect(property(`${owner}/Function`, 'ReservedConcurrentExecutions')).toBe(reserved);
+  });
+
   it('runs on the newest Node.js runtime, on arm64, with timeout and memory from settings', () => {
     expect(resource(`${owner}/Function`).Properties).toMatchObject({
       Runtime: Runtime.NODEJS_24_X.name,
@@ -406,6 +432,47 @@ describe('outputs', () => {
   it('points ApiUrl at the $default stage', () => {
     const url = template.findOutputs('ApiUrl').ApiUrl?.Value;
     expect(describeValue(url)).toMatch(/^https:\/\/TaskApi\/HttpApi\.execute-api\.AWS::Region\.AWS::URLSuffix\/$/);
+  });
+});
+
+describe('reserved concurrency', () => {
+  const reservedInTemplate = () =>
+    Object.values(template.findResources('AWS::Lambda::Function')).reduce(
+      (sum, fn) => sum + (fn.Properties.ReservedConcurrentExecutions as number),
+      0,
+    );
+
+  it('leaves the 100 executions Lambda keeps unreserved in an account with the default quota', () => {
+    expect(reservedInTemplate()).toBeLessThanOrEqual(settings.lambda.accountConcurrency - LAMBDA_UNRESERVED_MINIMUM);
+  });
+
+  it('keeps the API from taking what the worker needs: both reserved, the API bounded below the quota', () => {
+    expect(property('TaskApi/Function', 'ReservedConcurrentExecutions')).toBeLessThan(
+      settings.lambda.accountConcurrency,
+    );
+    expect(property('TaskWorker/Function', 'ReservedConcurrentExecutions')).toBeGreaterThanOrEqual(
+      settings.worker.maxConcurrency,
+    );
+  });
+
+  it.each([
+    [{ accountConcurrency: 150 }, /reserve only 50 \(Lambda keeps 100 unreserved\)/],
+    [{ accountConcurrency: '10' }, /reserve only 0/],
+    [{ accountConcurrency: 'lots' }, /accountConcurrency must be a whole number/],
+  ])('refuses to synthesize with context %j', (context, message) => {
+    expect(() => synthOffloadStack({ context })).toThrow(message);
+  });
+
+  it('synthesizes for an account whose quota just fits', () => {
+    const quota = reservedInTemplate() + LAMBDA_UNRESERVED_MINIMUM;
+    expect(() => synthOffloadStack({ context: { accountConcurrency: String(quota) } })).not.toThrow();
+  });
+
+  it.each([
+    ['a larger API reservation', { ...settings, api: { ...settings.api, reservedConcurrency: 890 } }],
+    ['more worker concurrency', { ...settings, worker: { ...settings.worker, maxConcurrency: 800 } }],
+  ])('names every reservation in the error for %s', (_case, changed) => {
+    expect(() => checkReservedConcurrency(changed)).toThrow(/api \d+ \+ worker \d+ \+ deadLetter 2 \+ recovery 1/);
   });
 });
 
