@@ -6,6 +6,10 @@ export interface FunctionResources {
   readonly queueUrl: string;
   /** Registers the diagnostic task types (fail, crash) used by the e2e suite. */
   readonly diagnosticTasks?: boolean;
+  /** The Secrets Manager secret holding the deployment key (in AWS): its ARN, never its value. */
+  readonly deploymentKeySecretArn?: string;
+  /** The file holding the deployment key (local stack, tests). */
+  readonly deploymentKeyFile?: string;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -23,6 +27,8 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.cancelCheckSeconds]: String(s.tasks.cancelCheckSeconds),
     [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
+    ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
+    ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),
     [ENV.logLevel]: s.observability.logLevel,
   };
 }

@@ -1,7 +1,9 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { TASK_TABLE } from '../shared/task-table.js';
 import { ApiAuth, apiAuthModeFromContext } from './constructs/api-auth.js';
 import { DeadLetterHandler } from './constructs/dead-letter-handler.js';
+import { DeploymentKey } from './constructs/deployment-key.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { RecoverySweep } from './constructs/recovery-sweep.js';
 import { TaskApi } from './constructs/task-api.js';
@@ -28,31 +30,41 @@ export class OffloadStack extends Stack {
     const store = new TaskStore(this, 'TaskStore');
     const tasks = new TaskQueue(this, 'TaskQueue');
 
+    const deploymentKey = new DeploymentKey(this, 'DeploymentKey');
+
     const diagnosticTasks = [true, 'true'].includes(this.node.tryGetContext('diagnosticTasks'));
     const environment = functionEnvironment({
       tableName: store.table.tableName,
       queueUrl: tasks.queue.queueUrl,
       diagnosticTasks,
+      deploymentKeySecretArn: deploymentKey.secret.secretArn,
     });
 
     const auth = new ApiAuth(this, 'ApiAuth', { mode: apiAuthModeFromContext(this) });
     const api = new TaskApi(this, 'TaskApi', { store, queue: tasks.queue, authorizer: auth.authorizer, environment });
+    // Only the API hashes owners for its logs; the other functions never read the key.
+    deploymentKey.grantRead(api.handler);
 
     const worker = new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment });
 
-    new DeadLetterHandler(this, 'DeadLetterHandler', {
+    const deadLetterHandler = new DeadLetterHandler(this, 'DeadLetterHandler', {
       store,
       deadLetterQueue: tasks.deadLetterQueue,
       environment,
     });
 
-    new RecoverySweep(this, 'RecoverySweep', { store, queue: tasks.queue, environment });
+    const recoverySweep = new RecoverySweep(this, 'RecoverySweep', { store, queue: tasks.queue, environment });
 
     const operations = new OperationsDashboard(this, 'Operations', {
       httpApi: api.httpApi,
       queue: tasks.queue,
       deadLetterQueue: tasks.deadLetterQueue,
       worker: worker.handler,
+      deadLetterHandler: deadLetterHandler.handler,
+      recoverySweep: recoverySweep.handler,
+      tableName: store.table.tableName,
+      ownerIndexName: TASK_TABLE.ownerIndex.name,
+      accessLogs: api.accessLogs,
       alarmEmail: this.node.tryGetContext('alarmEmail'),
     });
 
@@ -60,6 +72,10 @@ export class OffloadStack extends Stack {
     new CfnOutput(this, 'DashboardUrl', { value: operations.url, description: 'CloudWatch dashboard of the stack' });
     new CfnOutput(this, 'TableName', { value: store.table.tableName });
     new CfnOutput(this, 'QueueUrl', { value: tasks.queue.queueUrl });
+    new CfnOutput(this, 'DeploymentKeySecretArn', {
+      value: deploymentKey.secret.secretArn,
+      description: 'The deployment key (its ARN, not its value): npm run owner-hash -- --secret-arn',
+    });
     if (auth.userPool && auth.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: auth.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: auth.userPoolClient.userPoolClientId });

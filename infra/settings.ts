@@ -107,6 +107,20 @@ const defaults = {
       workerErrorRatePercent: 5,
       /** API responses with a 5xx status, in percent of requests. */
       apiServerErrorRatePercent: 1,
+      /** Requests API Gateway throttled (429), in percent of requests: callers keep hitting the route limits. */
+      apiThrottledRatePercent: 5,
+      /** DynamoDB throttle events per minute, table and owner index, reads and writes: the ceilings are reached. */
+      tableThrottleEventsPerMinute: 10,
+      /**
+       * Failed invocations of the dead-letter handler (crash, timeout; a record it cannot mark is retried, not
+       * an error) within `evaluationMinutes`: dead-lettered tasks stay unfinished.
+       */
+      deadLetterHandlerErrors: 0,
+      /**
+       * Failed invocations of the recovery sweep within one sweep interval. EventBridge retries a failed run
+       * twice, so more than 2 means a whole run failed.
+       */
+      recoverySweepErrors: 2,
       evaluationMinutes: 5,
     },
   },

@@ -18,6 +18,8 @@ const ConfigSchema = z.object({
   [ENV.cancelCheckSeconds]: count.pipe(z.number().min(1)),
   [ENV.staleAfterSeconds]: count,
   [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
+  [ENV.deploymentKeySecretArn]: z.string().startsWith('arn:').optional(),
+  [ENV.deploymentKeyFile]: z.string().min(1).optional(),
   [ENV.dynamodbEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
   [ENV.sqsEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -37,6 +39,8 @@ export interface Config {
   readonly staleAfterSeconds: number;
   /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
   readonly diagnosticTasks: boolean;
+  /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */
+  readonly deploymentKey: { readonly secretArn?: string; readonly file?: string };
   /** Emulator endpoints for the local stack; undefined in AWS. */
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string };
 }
@@ -62,6 +66,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cancelCheckSeconds: e[ENV.cancelCheckSeconds],
     staleAfterSeconds: e[ENV.staleAfterSeconds],
     diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
+    deploymentKey: {
+      ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),
+      ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
+    },
     endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
   };
 }

@@ -121,6 +121,21 @@ export interface TaskQueue {
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
 }
 
+/**
+ * The deployment's one secret key. Features never use it directly: each derives a key of its own for
+ * a named purpose (HKDF-SHA256), so a key that leaks from one use says nothing about another.
+ */
+export interface DeploymentKey {
+  /** 32 bytes for `purpose` (see KEY_PURPOSES in shared/deployment-key.ts); the same purpose gets the same key. */
+  deriveKey(purpose: string): Buffer;
+}
+
+/** Where the deployment key comes from: Secrets Manager in AWS, a local file for `npm start`. */
+export interface KeyRing {
+  /** Loads the key on the first call and keeps it; a failed load is tried again on the next call. */
+  deploymentKey(): Promise<DeploymentKey>;
+}
+
 /** The subset of a structured logger the cores use; Powertools Logger satisfies it. */
 export interface Log {
   debug(message: string, ...extra: Record<string, unknown>[]): void;

@@ -132,6 +132,8 @@ export class TaskApi extends Construct {
 /** One JSON object per request, so Logs Insights can filter on any field. */
 const accessLogFields = {
   requestId: '$context.requestId',
+  // The dimension of the metric filter that counts throttled requests (OperationsDashboard).
+  apiId: '$context.apiId',
   requestTime: '$context.requestTime',
   sourceIp: '$context.identity.sourceIp',
   userAgent: '$context.identity.userAgent',

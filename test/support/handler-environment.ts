@@ -1,14 +1,22 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { functionEnvironment } from '../../infra/function-environment.js';
 import { ENV } from '../../shared/env-names.js';
 import type { EmulatedAws } from './emulated-aws.js';
 
-/** Points the handler modules at the emulators, exactly as the local stack does, before they are imported. */
-export function useEmulatorEnvironment(aws: EmulatedAws, options: { diagnosticTasks?: boolean } = {}): void {
+/**
+ * Points the handler modules at the emulators, exactly as the local stack does, before they are imported.
+ * Returns the path of the deployment key file the functions create on first use (under the OS temp dir).
+ */
+export function useEmulatorEnvironment(aws: EmulatedAws, options: { diagnosticTasks?: boolean } = {}): string {
+  const deploymentKeyFile = join(tmpdir(), `offload-test-${randomUUID()}`, 'deployment-key');
   Object.assign(process.env, {
     ...functionEnvironment({
       tableName: aws.resources.tableName,
       queueUrl: aws.resources.queueUrl,
       diagnosticTasks: options.diagnosticTasks,
+      deploymentKeyFile,
     }),
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
@@ -19,4 +27,5 @@ export function useEmulatorEnvironment(aws: EmulatedAws, options: { diagnosticTa
     // Keeps EMF lines out of the test output; test/handlers/observability.test.ts turns them back on.
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
+  return deploymentKeyFile;
 }

@@ -64,8 +64,19 @@ describe('loadConfig', () => {
       cancelCheckSeconds: 9,
       staleAfterSeconds: 77,
       diagnosticTasks: false,
+      deploymentKey: {},
       endpoints: { dynamodb: undefined, sqs: undefined },
     });
+  });
+
+  it.each([
+    [
+      { deploymentKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:offload-key-AbCdEf' },
+      { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:offload-key-AbCdEf' },
+    ],
+    [{ deploymentKeyFile: '/data/deployment-key' }, { file: '/data/deployment-key' }],
+  ])('reads where the deployment key is from what infra gives (%j), never the key itself', (resources, expected) => {
+    expect(loadConfig(functionEnvironment({ ...RESOURCES, ...resources })).deploymentKey).toEqual(expected);
   });
 
   it('reads the default settings as they are', () => {
@@ -118,6 +129,7 @@ describe('loadConfig', () => {
     { name: ENV.retryMaxDelaySeconds, value: '43201' },
     { name: ENV.diagnosticTasks, value: 'yes' },
     { name: ENV.dynamodbEndpoint, value: '127.0.0.1 8000' },
+    { name: ENV.deploymentKeySecretArn, value: 'offload-key' },
   ])('throws a ConfigError naming $name when it is $value', ({ name, value }) => {
     expect(configErrorOf({ ...validEnv(), [name]: value }).message).toContain(name);
   });
