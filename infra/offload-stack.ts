@@ -4,6 +4,7 @@ import { TASK_TABLE } from '../shared/task-table.js';
 import { ApiAuth, apiAuthModeFromContext } from './constructs/api-auth.js';
 import { DeadLetterHandler } from './constructs/dead-letter-handler.js';
 import { DeploymentKey } from './constructs/deployment-key.js';
+import { EncryptionKey } from './constructs/encryption-key.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { RecoverySweep } from './constructs/recovery-sweep.js';
 import { TaskApi } from './constructs/task-api.js';
@@ -19,7 +20,8 @@ import { checkReservedConcurrency, settings } from './settings.js';
  *
  * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience` (see ApiAuth), `diagnosticTasks`,
  * `alarmEmail` (subscribed to the alarm topic), `accountConcurrency` (the account's Lambda quota, when it
- * is not settings.lambda.accountConcurrency).
+ * is not settings.lambda.accountConcurrency), `customerManagedKey` (`true`: one KMS key of the stack's
+ * for all data at rest, see settings.encryption).
  */
 export class OffloadStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
@@ -27,10 +29,13 @@ export class OffloadStack extends Stack {
     // Reservations that do not fit the account fail the deployment late and half done: refuse them here.
     checkReservedConcurrency(settings, contextNumber(this, 'accountConcurrency') ?? settings.lambda.accountConcurrency);
 
-    const store = new TaskStore(this, 'TaskStore');
-    const tasks = new TaskQueue(this, 'TaskQueue');
+    const customerManagedKey = contextFlag(this, 'customerManagedKey') ?? settings.encryption.customerManagedKey;
+    const encryptionKey = customerManagedKey ? new EncryptionKey(this, 'EncryptionKey').key : undefined;
 
-    const deploymentKey = new DeploymentKey(this, 'DeploymentKey');
+    const store = new TaskStore(this, 'TaskStore', { encryptionKey });
+    const tasks = new TaskQueue(this, 'TaskQueue', { encryptionKey });
+
+    const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
 
     const diagnosticTasks = [true, 'true'].includes(this.node.tryGetContext('diagnosticTasks'));
     const environment = functionEnvironment({
@@ -41,19 +46,31 @@ export class OffloadStack extends Stack {
     });
 
     const auth = new ApiAuth(this, 'ApiAuth', { mode: apiAuthModeFromContext(this) });
-    const api = new TaskApi(this, 'TaskApi', { store, queue: tasks.queue, authorizer: auth.authorizer, environment });
+    const api = new TaskApi(this, 'TaskApi', {
+      store,
+      queue: tasks.queue,
+      authorizer: auth.authorizer,
+      environment,
+      encryptionKey,
+    });
     // Only the API hashes owners for its logs; the other functions never read the key.
     deploymentKey.grantRead(api.handler);
 
-    const worker = new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment });
+    const worker = new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment, encryptionKey });
 
     const deadLetterHandler = new DeadLetterHandler(this, 'DeadLetterHandler', {
       store,
       deadLetterQueue: tasks.deadLetterQueue,
       environment,
+      encryptionKey,
     });
 
-    const recoverySweep = new RecoverySweep(this, 'RecoverySweep', { store, queue: tasks.queue, environment });
+    const recoverySweep = new RecoverySweep(this, 'RecoverySweep', {
+      store,
+      queue: tasks.queue,
+      environment,
+      encryptionKey,
+    });
 
     const operations = new OperationsDashboard(this, 'Operations', {
       httpApi: api.httpApi,
@@ -65,6 +82,7 @@ export class OffloadStack extends Stack {
       tableName: store.table.tableName,
       ownerIndexName: TASK_TABLE.ownerIndex.name,
       accessLogs: api.accessLogs,
+      encryptionKey,
       alarmEmail: this.node.tryGetContext('alarmEmail'),
     });
 
@@ -91,4 +109,13 @@ function contextNumber(scope: Construct, name: string): number | undefined {
   if (!Number.isInteger(number) || number < 0)
     throw new Error(`Context ${name} must be a whole number, got "${value}".`);
   return number;
+}
+
+/** A boolean context value (`-c name=true` arrives as a string); undefined when absent. */
+function contextFlag(scope: Construct, name: string): boolean | undefined {
+  const value = scope.node.tryGetContext(name) as unknown;
+  if (value === undefined) return undefined;
+  if ([true, 'true'].includes(value as boolean | string)) return true;
+  if ([false, 'false'].includes(value as boolean | string)) return false;
+  throw new Error(`Context ${name} must be true or false, got "${String(value)}".`);
 }

@@ -124,6 +124,14 @@ const defaults = {
       evaluationMinutes: 5,
     },
   },
+  encryption: {
+    /**
+     * Encrypt the task table, queues, alarm topic, log groups and deployment key with one customer-managed
+     * KMS key made by the stack (rotated yearly, retained with the table), instead of the AWS managed keys.
+     * Costs $1 a month plus requests; `-c customerManagedKey=true` turns it on at deploy time.
+     */
+    customerManagedKey: false,
+  },
   lambda: {
     /**
      * The account's Lambda concurrency quota in the region (1,000 by default; new accounts may have less).

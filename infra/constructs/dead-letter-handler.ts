@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -24,6 +25,11 @@ export interface DeadLetterHandlerProps {
    * @default settings.dlq.memoryMiB
    */
   readonly memoryMiB?: number;
+  /**
+   * Encrypts the function's log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /** Marks the tasks whose messages reached the dead-letter queue FAILED, so none stays QUEUED or RUNNING. */
@@ -40,6 +46,7 @@ export class DeadLetterHandler extends Construct {
       memoryMiB: props.memoryMiB ?? settings.dlq.memoryMiB,
       environment: props.environment,
       reservedConcurrency: reservedConcurrency().deadLetter,
+      logEncryptionKey: props.encryptionKey,
     });
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     this.handler.addEventSource(

@@ -12,8 +12,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -30,6 +29,7 @@ import {
   type TaskMetricName,
 } from '../../shared/metric-names.js';
 import { type Settings, settings } from '../settings.js';
+import { grantCloudWatchAlarms } from './encryption-key.js';
 
 export interface OperationsDashboardProps {
   /** The task API whose requests, errors and latency are shown. */
@@ -64,6 +64,11 @@ export interface OperationsDashboardProps {
    */
   readonly alarmEmail?: string;
   /**
+   * Encrypts the alarm topic.
+   * @default a key of the topic's own, which only CloudWatch alarms of this account may use besides the account
+   */
+  readonly encryptionKey?: IKey;
+  /**
    * Alarm thresholds.
    * @default settings.observability.alarms
    */
@@ -97,11 +102,14 @@ export class OperationsDashboard extends Construct {
     const thresholds = props.thresholds ?? settings.observability.alarms;
 
     // CloudWatch cannot publish to a topic under the AWS managed SNS key: it needs a key that trusts it.
-    const topicKey = new Key(this, 'AlarmTopicKey', {
-      description: 'Encrypts the offload alarm topic',
-      enableKeyRotation: true,
-    });
-    topicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    let topicKey = props.encryptionKey;
+    if (!topicKey) {
+      topicKey = new Key(this, 'AlarmTopicKey', {
+        description: 'Encrypts the offload alarm topic',
+        enableKeyRotation: true,
+      });
+      grantCloudWatchAlarms(topicKey);
+    }
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       displayName: 'offload alarms',
       masterKey: topicKey,

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -21,6 +22,11 @@ export interface RecoverySweepProps {
    * @default settings.recovery.intervalMinutes
    */
   readonly intervalMinutes?: number;
+  /**
+   * Encrypts the function's log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /**
@@ -42,10 +48,12 @@ export class RecoverySweep extends Construct {
       memoryMiB: settings.recovery.memoryMiB,
       environment: props.environment,
       reservedConcurrency: reservedConcurrency().recovery,
+      logEncryptionKey: props.encryptionKey,
     });
     // A full scan: the sweep looks at every unfinished task, across owners.
     props.store.grantItemActions(this.handler, 'dynamodb:Scan');
     props.queue.grant(this.handler, 'sqs:SendMessage');
+    props.queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     this.rule = new Rule(this, 'Schedule', {
       description: 'Runs the offload recovery sweep',

@@ -13,6 +13,7 @@ import {
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -36,6 +37,11 @@ export interface TaskApiProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly accessLogRetention?: RetentionDays;
+  /**
+   * Encrypts the function's log group and the access log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /** The HTTP API (the routes of `API_ROUTES` plus the catch-all) and the Lambda behind it. */
@@ -55,6 +61,7 @@ export class TaskApi extends Construct {
       memoryMiB: settings.api.memoryMiB,
       environment: props.environment,
       reservedConcurrency: reservedConcurrency().api,
+      logEncryptionKey: props.encryptionKey,
     });
     // DeleteItem: a task whose enqueue failed is removed again, so a retry with the same Idempotency-Key starts afresh.
     // Query on the table: reads by id are owner-scoped queries. BatchGetItem: listing reads the page's items.
@@ -70,6 +77,8 @@ export class TaskApi extends Construct {
     props.store.grantQueryByOwner(this.handler);
     // Not grantSendMessages: the handler has the queue URL and needs neither GetQueueUrl nor GetQueueAttributes.
     props.queue.grant(this.handler, 'sqs:SendMessage');
+    // Under a customer key, sending encrypts the message body.
+    props.queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     const integration = new HttpLambdaIntegration('TaskRoutes', this.handler, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
@@ -100,6 +109,7 @@ export class TaskApi extends Construct {
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH,
+      encryptionKey: props.encryptionKey,
     });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,

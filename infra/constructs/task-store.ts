@@ -1,16 +1,43 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  Billing,
+  type CfnGlobalTable,
+  ProjectionType,
+  TableEncryptionV2,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { settings } from '../settings.js';
+import { grantKeyUse } from './encryption-key.js';
+
+export interface TaskStoreProps {
+  /**
+   * Encrypts the table (and its backups).
+   * @default the AWS managed key of DynamoDB
+   */
+  readonly encryptionKey?: IKey;
+}
+
+/** DynamoDB actions that change items: their callers also need to encrypt under a customer key. */
+const WRITE_ACTIONS = new Set([
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+]);
 
 /** The DynamoDB table that holds every task, keyed by `taskId`, with the owner index that serves listing. */
 export class TaskStore extends Construct {
   public readonly table: TableV2;
+  public readonly encryptionKey?: IKey;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: TaskStoreProps = {}) {
     super(scope, id);
+    this.encryptionKey = props.encryptionKey;
 
     const { ownerIndex } = TASK_TABLE;
     this.table = new TableV2(this, 'Table', {
@@ -38,15 +65,24 @@ export class TaskStore extends Construct {
         },
       ],
     });
+    if (props.encryptionKey) {
+      // TableEncryptionV2.customerManagedKey needs the stack's region at synth (to name each replica's key);
+      // this stack is region-agnostic and has one replica, so the key goes straight onto that replica.
+      (this.table.node.defaultChild as CfnGlobalTable).addPropertyOverride('Replicas.0.SSESpecification', {
+        KMSMasterKeyId: props.encryptionKey.keyArn,
+      });
+    }
   }
 
   /** Grants item actions (e.g. `dynamodb:GetItem`) on the table itself, not on its indexes. */
   public grantItemActions(grantee: IGrantable, ...actions: string[]): Grant {
+    grantKeyUse(this.encryptionKey, grantee, { write: actions.some((action) => WRITE_ACTIONS.has(action)) });
     return Grant.addToPrincipal({ grantee, actions, resourceArns: [this.table.tableArn] });
   }
 
   /** Grants `dynamodb:Query` on the owner index only, which is all that listing needs. */
   public grantQueryByOwner(grantee: IGrantable): Grant {
+    grantKeyUse(this.encryptionKey, grantee, { write: false });
     return Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:Query'],

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -15,6 +16,11 @@ export interface TaskWorkerProps {
   readonly queue: IQueue;
   /** Environment of the worker Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /**
+   * Encrypts the function's log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /** The Lambda that runs tasks, fed by the task queue in batches with partial batch failures. */
@@ -33,6 +39,7 @@ export class TaskWorker extends Construct {
       environment: props.environment,
       // As many as the event source mapping may run: guaranteed, so a busy API cannot starve the worker.
       reservedConcurrency: reservedConcurrency().worker,
+      logEncryptionKey: props.encryptionKey,
     });
     // Claim, progress and completion are conditional UpdateItems; GetItem reads a task the claim did not return.
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');

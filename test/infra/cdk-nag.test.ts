@@ -22,6 +22,7 @@ describe.each([
   ['Cognito', {}],
   ['JWT', { jwtIssuer: 'https://login.example.com/', jwtAudience: 'offload-api' }],
   ['IAM', { auth: 'iam' }],
+  ['Cognito and a customer-managed key', { customerManagedKey: 'true' }],
 ])('AwsSolutions checks with %s auth', (_mode, context) => {
   it('report no unacknowledged finding', () => {
     const { report } = synthWithChecks({ context });
