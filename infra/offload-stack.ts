@@ -50,6 +50,7 @@ export class OffloadStack extends Stack {
       store,
       queue: tasks.queue,
       authorizer: auth.authorizer,
+      authorizationScopes: auth.authorizationScopes,
       environment,
       encryptionKey,
     });

@@ -124,6 +124,13 @@ const defaults = {
       evaluationMinutes: 5,
     },
   },
+  auth: {
+    /**
+     * Lifetime of the access and ID tokens of the stand-in Cognito user pool (5 to 1,440): a stolen token is
+     * good for this long. Clients renew with their refresh token (30 days).
+     */
+    cognitoTokenMinutes: 15,
+  },
   encryption: {
     /**
      * Encrypt the task table, queues, alarm topic, log groups and deployment key with one customer-managed

@@ -30,6 +30,11 @@ export interface TaskApiProps {
   readonly queue: IQueue;
   /** Applied to every route. */
   readonly authorizer: IHttpRouteAuthorizer;
+  /**
+   * Scopes every protected route requires: a token must carry one of them.
+   * @default none
+   */
+  readonly authorizationScopes?: readonly string[];
   /** Environment of the API Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
   /**
@@ -86,6 +91,8 @@ export class TaskApi extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'offload: submit background tasks and fetch their results',
       defaultAuthorizer: props.authorizer,
+      // Every route but the public ones, the catch-all included.
+      ...(props.authorizationScopes?.length && { defaultAuthorizationScopes: [...props.authorizationScopes] }),
       // The catch-all route lets the handler answer unknown paths (404) and methods (405) in the API's error format.
       defaultIntegration: integration,
       // The generated default stage has neither access logs nor throttling: ours below has both.
@@ -97,7 +104,8 @@ export class TaskApi extends Construct {
       const isPublic = PUBLIC_ROUTES.has(routeKey);
       // Public routes serve no task data and read neither table nor queue (README "Security model").
       const authorizer = isPublic ? new HttpNoneAuthorizer() : undefined;
-      const routes = this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+      const authorizationScopes = isPublic ? [] : undefined;
+      const routes = this.httpApi.addRoutes({ path, methods: [method], integration, authorizer, authorizationScopes });
       if (isPublic) publicRoutes.push(...routes);
       for (const route of isPublic ? routes : []) {
         Validations.of(route).acknowledge({
