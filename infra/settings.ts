@@ -70,6 +70,11 @@ const defaults = {
      */
     maxReadRequestUnitsPerSecond: 4_000,
     maxWriteRequestUnitsPerSecond: 4_000,
+    /**
+     * Days of point-in-time recovery (1 to 35). Deleted and expired tasks stay restorable this long: an
+     * erasure (npm run purge-owner) is complete only then.
+     */
+    pointInTimeRecoveryDays: 35,
   },
   dlq: {
     batchSize: 10,

@@ -47,7 +47,10 @@ export class TaskStore extends Construct {
         maxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
       }),
       encryption: TableEncryptionV2.awsManagedKey(),
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      pointInTimeRecoverySpecification: {
+        pointInTimeRecoveryEnabled: true,
+        recoveryPeriodInDays: settings.store.pointInTimeRecoveryDays,
+      },
       timeToLiveAttribute: TASK_TABLE.ttlAttribute,
       // Tasks are user data: neither a stack deletion nor a replacement may drop them.
       deletionProtection: true,

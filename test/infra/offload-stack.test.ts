@@ -253,7 +253,10 @@ describe('task table', () => {
         Replicas: [
           Match.objectLike({
             DeletionProtectionEnabled: true,
-            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+            PointInTimeRecoverySpecification: {
+              PointInTimeRecoveryEnabled: true,
+              RecoveryPeriodInDays: settings.store.pointInTimeRecoveryDays,
+            },
           }),
         ],
       },
