@@ -157,6 +157,8 @@ function timeImport(dir: string, sourceMaps: boolean): number {
     ...functionEnvironment({
       tableName: 'offload-tasks',
       queueUrl: `${dummyEndpoint}/000000000000/offload-tasks`,
+      // Read on the first request with a caller, never at init: the ARN only has to be well-formed.
+      deploymentKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:offload-bench',
     }),
     [ENV.dynamodbEndpoint]: dummyEndpoint,
     [ENV.sqsEndpoint]: dummyEndpoint,

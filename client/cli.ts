@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { LIST_PAGE_SIZE } from '../shared/api-routes.js';
 import {
   OffloadApiError,
   OffloadClientError,
@@ -54,24 +55,44 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   let exitCode: number = EXIT.ok;
   const program = new Command('offload')
     .description('Submit offload tasks, follow them and fetch their results.')
-    .option('--url <url>', `API base URL (env OFFLOAD_URL, default ${DEFAULT_URL})`)
-    .option('--token <token>', 'bearer token (env OFFLOAD_TOKEN)')
+    .option('--url <url>', `API base URL (env OFFLOAD_URL, default ${DEFAULT_URL}); https unless local`)
+    .option('--token-stdin', 'read the bearer token from stdin (default: env OFFLOAD_TOKEN)')
+    .option('--insecure-http', 'allow plain http to a host other than this machine (exposes the token)')
+    // Not offered: a token on the command line shows in `ps` and shell history. Explained when used.
+    .addOption(new Option('--token <token>').hideHelp())
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
     .showHelpAfterError();
 
-  const client = () => {
-    const { url, token } = program.opts<{ url?: string; token?: string }>();
+  let stdinToken: Promise<string> | undefined;
+  const tokenFromStdin = () => {
+    stdinToken ??= (async () => {
+      if (!io.readStdin) throw new UsageError('Cannot read the token from stdin here.');
+      const token = (await io.readStdin()).split('\n')[0]?.trim() ?? '';
+      if (!token) throw new UsageError('--token-stdin: stdin held no token.');
+      return token;
+    })();
+    return stdinToken;
+  };
+  const client = async () => {
+    const options = program.opts<{ url?: string; token?: string; tokenStdin?: boolean; insecureHttp?: boolean }>();
+    if (options.token !== undefined) {
+      throw new UsageError(
+        '--token is not supported: a token on the command line shows in ps and shell history. ' +
+          'Set OFFLOAD_TOKEN, or pipe it in with --token-stdin.',
+      );
+    }
     // Any type and payload: the server validates them; the typed client is for code.
     return new OffloadClient<TaskTypeMap>({
-      baseUrl: url ?? io.env.OFFLOAD_URL ?? DEFAULT_URL,
-      token: token ?? io.env.OFFLOAD_TOKEN,
+      baseUrl: options.url ?? io.env.OFFLOAD_URL ?? DEFAULT_URL,
+      token: options.tokenStdin ? await tokenFromStdin() : io.env.OFFLOAD_TOKEN,
+      allowInsecureHttp: options.insecureHttp ?? false,
       fetch: io.fetch,
     });
   };
   const print = (value: unknown) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   const wait = async (id: string, options: { json?: boolean; timeout?: number }) => {
-    exitCode = await waitAndReport(client(), id, options, io);
+    exitCode = await waitAndReport(await client(), id, options, io);
   };
 
   program
@@ -85,8 +106,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
     .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
+      if (payloadArg === '@-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
+        throw new UsageError('The payload and the token cannot both come from stdin: use OFFLOAD_TOKEN or @file.');
+      }
+      const api = await client();
       const payload = await parsePayload(payloadArg, io);
-      const task = await client().submit(type, payload, {
+      const task = await api.submit(type, payload, {
         idempotencyKey: options.idempotencyKey,
         delaySeconds: options.delay,
         signal: io.signal,
@@ -102,7 +127,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .argument('<id>', 'task id')
     .option('--json', 'print machine-readable JSON only')
     .action(async (id: string, options: { json?: boolean }) => {
-      const task = await client().get(id, { signal: io.signal });
+      const task = await (await client()).get(id, { signal: io.signal });
       if (options.json) print(task);
       else io.stdout.write(describeTask(task));
     });
@@ -121,7 +146,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .argument('<id>', 'task id')
     .option('--json', 'print machine-readable JSON only')
     .action(async (id: string, options: { json?: boolean }) => {
-      const task = await client().task(id).cancel({ signal: io.signal });
+      const task = await (await client()).task(id).cancel({ signal: io.signal });
       if (options.json) print(task);
       else
         io.stdout.write(`${task.taskId} ${task.cancelRequested ? `${task.status}, cancel requested` : task.status}\n`);
@@ -131,11 +156,13 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .command('list')
     .description('list your tasks, newest first')
     .addOption(new Option('--status <status>', 'only tasks in this status').choices(STATUSES))
-    .addOption(new Option('--limit <n>', 'page size (1-100)').argParser(integer(1, 100)))
+    .addOption(
+      new Option('--limit <n>', `page size (1-${LIST_PAGE_SIZE.max})`).argParser(integer(1, LIST_PAGE_SIZE.max)),
+    )
     .option('--cursor <cursor>', 'the next page, as printed by the previous one')
     .option('--json', 'print machine-readable JSON only')
     .action(async (options: { status?: TaskStatus; limit?: number; cursor?: string; json?: boolean }) => {
-      const listing = await client().list({ ...options, signal: io.signal });
+      const listing = await (await client()).list({ ...options, signal: io.signal });
       if (options.json) return void print(listing);
       for (const task of listing.tasks) {
         io.stdout.write(`${task.taskId}  ${task.status.padEnd(9)}  ${task.type.padEnd(12)}  ${task.createdAt}\n`);
@@ -282,6 +309,9 @@ function reportError(error: unknown, io: CliIo): number {
     const details = error.details.map((detail) => `\n  ${detail.path}: ${detail.message}`).join('');
     const requestId = error.requestId ? ` (requestId ${error.requestId})` : '';
     return fail(EXIT.apiError, `${error.status} ${error.code}: ${error.message}${requestId}${details}`);
+  }
+  if (error instanceof OffloadClientError && ['InsecureUrl', 'InvalidUrl'].includes(error.code)) {
+    return fail(EXIT.usage, `${error.code}: ${error.message}`);
   }
   if (error instanceof OffloadClientError) return fail(EXIT.apiError, `${error.code}: ${error.message}`);
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;

@@ -24,6 +24,7 @@ export type {
   TaskListing,
   TaskProgress,
   TaskStatus,
+  TaskSummary,
   TaskTypeMap,
   TaskTypeShape,
   TaskView,

@@ -33,8 +33,21 @@ export interface PollOptions {
 }
 
 export interface OffloadClientOptions {
-  /** The API's base URL, e.g. `http://127.0.0.1:3000` or the stack's `ApiUrl` output. */
+  /**
+   * The API's base URL, e.g. the stack's `ApiUrl` output or `http://127.0.0.1:3000`. It must be https,
+   * unless it names this machine (localhost, 127.x.x.x, [::1]) or `allowInsecureHttp` is set.
+   */
   readonly baseUrl: string;
+  /**
+   * Allows plain http to a host other than this machine: the token and every payload and result would
+   * cross the network readable by anyone on the path. For test networks only. @default false
+   */
+  readonly allowInsecureHttp?: boolean;
+  /**
+   * Longest wait a server's `Retry-After` can impose, on a retry or between polls: a header asking for
+   * hours (a misconfigured proxy, a hostile server) cannot park the caller. @default 60000
+   */
+  readonly maxRetryAfterMs?: number;
   /** Bearer token, or a function that returns a fresh one for each request. */
   readonly token?: string | (() => string | Promise<string>);
   /** @default globalThis.fetch */
@@ -71,7 +84,7 @@ export interface ResultOptions<Result> {
 
 export interface ListOptions {
   readonly status?: TaskStatus;
-  /** 1-100. @default 20 */
+  /** 1-50. @default 20 */
   readonly limit?: number;
   readonly cursor?: string;
   readonly signal?: AbortSignal;
@@ -116,6 +129,7 @@ export class OffloadClient<Types extends TaskTypeMap = DefaultTaskTypes> {
   readonly #random: () => number;
 
   constructor(options: OffloadClientOptions) {
+    checkBaseUrl(options.baseUrl, options.allowInsecureHttp ?? false);
     this.#baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.#options = options;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
@@ -192,7 +206,7 @@ export class OffloadClient<Types extends TaskTypeMap = DefaultTaskTypes> {
       // Back off with jitter, but never sooner than the server asked; poll once more at the deadline.
       const backoffMs = Math.min(maxDelayMs, initialDelayMs * 2 ** poll);
       const jitteredMs = backoffMs / 2 + (this.#random() * backoffMs) / 2;
-      await this.#sleep(Math.min(remainingMs, Math.max(retryAfterMs(headers) ?? 0, jitteredMs)), signal);
+      await this.#sleep(Math.min(remainingMs, Math.max(this.#retryAfter(headers) ?? 0, jitteredMs)), signal);
     }
   }
 
@@ -230,12 +244,18 @@ export class OffloadClient<Types extends TaskTypeMap = DefaultTaskTypes> {
       }
       if (RETRYABLE_STATUSES.has(response.status) && attempt < maxAttempts) {
         await response.body?.cancel();
-        const delayMs = retryAfterMs(response.headers) ?? backoff(attempt, baseDelayMs, maxDelayMs, this.#random);
+        const delayMs = this.#retryAfter(response.headers) ?? backoff(attempt, baseDelayMs, maxDelayMs, this.#random);
         await this.#sleep(delayMs, init.signal);
         continue;
       }
       throw await toApiError(response);
     }
+  }
+
+  /** The server's Retry-After, capped at maxRetryAfterMs. */
+  #retryAfter(headers: Headers): number | undefined {
+    const asked = retryAfterMs(headers);
+    return asked === undefined ? undefined : Math.min(asked, this.#options.maxRetryAfterMs ?? 60_000);
   }
 
   async #authHeaders(): Promise<Record<string, string>> {
@@ -246,6 +266,28 @@ export class OffloadClient<Types extends TaskTypeMap = DefaultTaskTypes> {
 }
 
 const taskPath = (taskId: string) => `/tasks/${encodeURIComponent(taskId)}`;
+
+/** Names this machine: plain http to it never crosses a network. */
+const isLoopbackHostname = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
+
+/** https, or http to this machine (or anywhere with allowInsecureHttp); anything else throws InsecureUrl or InvalidUrl. */
+function checkBaseUrl(baseUrl: string, allowInsecureHttp: boolean): void {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new OffloadClientError('InvalidUrl', `Not a URL: ${baseUrl}`);
+  }
+  if (url.protocol === 'https:') return;
+  if (url.protocol !== 'http:') throw new OffloadClientError('InvalidUrl', `The API URL must be https: ${baseUrl}`);
+  if (isLoopbackHostname(url.hostname) || allowInsecureHttp) return;
+  throw new OffloadClientError(
+    'InsecureUrl',
+    `Refusing plain http to ${url.host}: the token, payloads and results would cross the network unencrypted. ` +
+      'Use https (allowInsecureHttp, or --insecure-http in the CLI, to do it anyway).',
+  );
+}
 
 /** fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, ...) is in its cause. */
 function networkError(baseUrl: string, error: unknown): OffloadClientError {

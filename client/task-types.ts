@@ -34,8 +34,11 @@ export type TaskView<Result = unknown> = Omit<ApiTaskView, 'result'> & {
   readonly result?: Result;
 };
 
+/** A task in a listing: its view without the result (`client.get(id)` has that). */
+export type TaskSummary = Omit<TaskView, 'result'>;
+
 export interface TaskListing {
-  readonly tasks: readonly TaskView[];
+  readonly tasks: readonly TaskSummary[];
   /** Pass as `cursor` to get the next page; absent on the last page. */
   readonly nextCursor?: string;
 }

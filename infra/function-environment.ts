@@ -6,6 +6,10 @@ export interface FunctionResources {
   readonly queueUrl: string;
   /** Registers the diagnostic task types (fail, crash) used by the e2e suite. */
   readonly diagnosticTasks?: boolean;
+  /** The Secrets Manager secret holding the deployment key (in AWS): its ARN, never its value. */
+  readonly deploymentKeySecretArn?: string;
+  /** The file holding the deployment key (local stack, tests). */
+  readonly deploymentKeyFile?: string;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -24,6 +28,8 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
     [ENV.leaseGraceSeconds]: String(s.tasks.leaseGraceSeconds),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
+    ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
+    ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),

@@ -15,8 +15,20 @@ const defaults = {
     throttleRateLimit: 100,
     /** Burst of requests allowed by the HTTP API stage. */
     throttleBurstLimit: 200,
+    /**
+     * Route limits of the public routes (`/health`, `/openapi.json`): anyone can call them without a
+     * token, and each call runs the API Lambda, so they get far less than the stage's limits.
+     */
+    publicRouteRateLimit: 5,
+    publicRouteBurstLimit: 10,
     timeoutSeconds: 10,
     memoryMiB: 512,
+    /**
+     * Reserved concurrency of the API Lambda: its ceiling and its guarantee. With a slow table, 100
+     * requests/s × a 10 s timeout would be 1,000 concurrent executions, an account's whole default
+     * quota, and the worker would starve; past this many the API is throttled (API Gateway answers 5xx).
+     */
+    reservedConcurrency: 100,
   },
   auth: {
     /**
@@ -27,6 +39,11 @@ const defaults = {
      * `arn:aws:iam::123456789012:role/people`; CDK context `iamPerSessionRoles` replaces the list.
      */
     iamPerSessionRoles: [] as string[],
+    /**
+     * Lifetime of the access and ID tokens of the stand-in Cognito user pool (5 to 1,440): a stolen token is
+     * good for this long. Clients renew with their refresh token (30 days).
+     */
+    cognitoTokenMinutes: 15,
   },
   worker: {
     /** Lambda timeout: also the longest a single attempt of a task may run. */
@@ -36,7 +53,7 @@ const defaults = {
     batchSize: 10,
     /** 0 = invoke as soon as a receive returns messages: lowest pickup latency. */
     maxBatchingWindowSeconds: 0,
-    /** Concurrent invocations the event source mapping may run (AWS minimum is 2). */
+    /** Concurrent invocations the event source mapping may run (AWS minimum is 2); also the worker's reserved concurrency. */
     maxConcurrency: 10,
   },
   queue: {
@@ -65,8 +82,25 @@ const defaults = {
     /** Largest task result stored; a larger one fails the task with ResultTooLarge. */
     maxResultBytes: 256 * 1024,
   },
+  store: {
+    /**
+     * On-demand ceilings of the task table and its owner index, in request units per second: a runaway
+     * caller meets throttling (503 ServiceUnavailable, the DynamoDB throttling alarm) instead of an open-ended
+     * bill. At these numbers reads cost at most $1.80 and writes $9 an hour (us-east-1). A small task takes
+     * about 4 write units and 1 read unit end to end; a 256 KiB payload makes each of its writes 256 units.
+     */
+    maxReadRequestUnitsPerSecond: 4_000,
+    maxWriteRequestUnitsPerSecond: 4_000,
+    /**
+     * Days of point-in-time recovery (1 to 35). Deleted and expired tasks stay restorable this long: an
+     * erasure (npm run purge-owner) is complete only then.
+     */
+    pointInTimeRecoveryDays: 35,
+  },
   dlq: {
     batchSize: 10,
+    /** Concurrent invocations of the dead-letter mapping (AWS minimum is 2); also the function's reserved concurrency. */
+    maxConcurrency: 2,
     /** Dead-letter Lambda timeout: well within the DLQ's visibility timeout. */
     timeoutSeconds: 30,
     memoryMiB: 256,
@@ -101,8 +135,37 @@ const defaults = {
       workerErrorRatePercent: 5,
       /** API responses with a 5xx status, in percent of requests. */
       apiServerErrorRatePercent: 1,
+      /** Requests API Gateway throttled (429), in percent of requests: callers keep hitting the route limits. */
+      apiThrottledRatePercent: 5,
+      /** DynamoDB throttle events per minute, table and owner index, reads and writes: the ceilings are reached. */
+      tableThrottleEventsPerMinute: 10,
+      /**
+       * Failed invocations of the dead-letter handler (crash, timeout; a record it cannot mark is retried, not
+       * an error) within `evaluationMinutes`: dead-lettered tasks stay unfinished.
+       */
+      deadLetterHandlerErrors: 0,
+      /**
+       * Failed invocations of the recovery sweep within one sweep interval. EventBridge retries a failed run
+       * twice, so more than 2 means a whole run failed.
+       */
+      recoverySweepErrors: 2,
       evaluationMinutes: 5,
     },
+  },
+  encryption: {
+    /**
+     * Encrypt the task table, queues, alarm topic, log groups and deployment key with one customer-managed
+     * KMS key made by the stack (rotated yearly, retained with the table), instead of the AWS managed keys.
+     * Costs $1 a month plus requests; `-c customerManagedKey=true` turns it on at deploy time.
+     */
+    customerManagedKey: false,
+  },
+  lambda: {
+    /**
+     * The account's Lambda concurrency quota in the region (1,000 by default; new accounts may have less).
+     * The functions' reservations must fit in it; `-c accountConcurrency=N` overrides it at synth.
+     */
+    accountConcurrency: 1_000,
   },
   local: {
     host: '127.0.0.1',
@@ -122,4 +185,43 @@ export const settings: Settings = defaults;
  */
 export function visibilityTimeoutSeconds(worker: Settings['worker'] = settings.worker): number {
   return 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds;
+}
+
+/** Lambda keeps this much of an account's concurrency for the functions without a reservation. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
+/**
+ * Reserved concurrency of each offload function, derived from settings: the worker's and the dead-letter
+ * handler's equal their event source mappings' maximum (fewer would throttle the mapping), and the
+ * recovery sweep gets one, so two sweeps never overlap.
+ */
+export function reservedConcurrency(s: Settings = settings) {
+  return {
+    api: s.api.reservedConcurrency,
+    worker: s.worker.maxConcurrency,
+    deadLetter: s.dlq.maxConcurrency,
+    recovery: 1,
+  };
+}
+
+/**
+ * Throws, at synth, when the reservations cannot be deployed: together they must leave the
+ * {@link LAMBDA_UNRESERVED_MINIMUM} of the account's concurrency that Lambda keeps unreserved.
+ */
+export function checkReservedConcurrency(
+  s: Settings = settings,
+  accountConcurrency: number = s.lambda.accountConcurrency,
+): void {
+  const reserved = reservedConcurrency(s);
+  const total = Object.values(reserved).reduce((sum, n) => sum + n, 0);
+  const available = accountConcurrency - LAMBDA_UNRESERVED_MINIMUM;
+  if (total > available) {
+    const parts = Object.entries(reserved).map(([name, n]) => `${name} ${n}`);
+    throw new Error(
+      `The offload functions reserve ${total} concurrent executions (${parts.join(' + ')}), but an account with a ` +
+        `concurrency quota of ${accountConcurrency} can reserve only ${Math.max(0, available)} (Lambda keeps ` +
+        `${LAMBDA_UNRESERVED_MINIMUM} unreserved). Lower settings.api.reservedConcurrency, worker.maxConcurrency or ` +
+        'dlq.maxConcurrency, or raise the quota (Service Quotas) and pass -c accountConcurrency=N.',
+    );
+  }
 }

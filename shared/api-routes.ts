@@ -18,3 +18,10 @@ export const PUBLIC_ROUTES: ReadonlySet<ApiRouteKey> = new Set<ApiRouteKey>([API
 
 /** Catch-all route: requests no route matches reach the handler, which answers 404 or 405 in the API's error format. */
 export const DEFAULT_ROUTE = '$default';
+
+/**
+ * Tasks per `GET /tasks` page. Listing reads each task of a page from the table, and DynamoDB bills a
+ * read on the whole item (up to 400 KB: 50 read units) whatever is projected, so the maximum bounds a
+ * page's worst-case read cost: 50 tasks, at most 2,500 read units (README "Limits").
+ */
+export const LIST_PAGE_SIZE = { default: 20, max: 50 } as const;

@@ -36,6 +36,8 @@ const ConfigSchema = z.object({
   [ENV.leaseGraceSeconds]: count,
   [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
   [ENV.iamPerSessionRoles]: roleArnList,
+  [ENV.deploymentKeySecretArn]: z.string().startsWith('arn:').optional(),
+  [ENV.deploymentKeyFile]: z.string().min(1).optional(),
   [ENV.dynamodbEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
   [ENV.sqsEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
 });
@@ -59,6 +61,8 @@ export interface Config {
   readonly diagnosticTasks: boolean;
   /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
   readonly iamPerSessionRoles: readonly RoleRef[];
+  /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */
+  readonly deploymentKey: { readonly secretArn?: string; readonly file?: string };
   /** Emulator endpoints for the local stack; undefined in AWS. */
   readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string };
 }
@@ -86,6 +90,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseGraceSeconds: e[ENV.leaseGraceSeconds],
     diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
     iamPerSessionRoles: e[ENV.iamPerSessionRoles],
+    deploymentKey: {
+      ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),
+      ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
+    },
     endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
   };
 }

@@ -18,6 +18,10 @@ export const ENV = {
   diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
   /** Comma-separated role ARNs whose sessions each own their tasks; unset when there are none. */
   iamPerSessionRoles: 'OFFLOAD_IAM_PER_SESSION_ROLES',
+  /** ARN of the Secrets Manager secret that holds the deployment key (in AWS); never the key itself. */
+  deploymentKeySecretArn: 'DEPLOYMENT_KEY_SECRET_ARN',
+  /** Path of the file that holds the deployment key (local stack and tests), created on first use. */
+  deploymentKeyFile: 'DEPLOYMENT_KEY_FILE',
   /** Read by Powertools Logger itself (not by shared/config); set from settings.observability.logLevel. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */

@@ -16,6 +16,17 @@ export const METRIC_DIMENSIONS = {
   service: 'service',
   /** Only for registered task types, so a client cannot create metrics by inventing type names. */
   taskType: 'TaskType',
+  /** The HTTP API of an access-log metric, as API Gateway's own metrics name it. */
+  apiId: 'ApiId',
+} as const;
+
+/**
+ * Metrics a metric filter makes from the API's access log (namespace METRICS_NAMESPACE, dimension
+ * `ApiId`): HTTP APIs publish no metric of their own for the requests they throttle.
+ */
+export const ACCESS_LOG_METRICS = {
+  /** Requests API Gateway answered 429 (route or account limits). */
+  throttled: 'ApiThrottledRequests',
 } as const;
 
 /** Counts, one per task event. */
@@ -70,7 +81,8 @@ export const SERVICE_NAMES = {
 
 /**
  * Keys of the structured log lines. `ownerHash` stands in for `ownerId`: the owner is a user identity
- * (a JWT subject), so logs carry a truncated SHA-256 of it, enough to group one owner's lines.
+ * (a JWT subject, an IAM ARN), so logs carry a keyed hash of it (shared/owner-hash.ts), enough to group
+ * one owner's lines and to join them with the access log on `requestId`, useless without the deployment key.
  */
 export const LOG_KEYS = {
   taskId: 'taskId',
@@ -80,4 +92,11 @@ export const LOG_KEYS = {
   messageId: 'messageId',
   requestId: 'requestId',
   ownerHash: 'ownerHash',
+  /** The API Gateway route key of a request (`GET /tasks`). */
+  routeKey: 'routeKey',
+  /** The HTTP status the API answered. */
+  statusCode: 'statusCode',
 } as const;
+
+/** The message of the API's one line per request (functions/api/routes.ts). */
+export const API_REQUEST_LOG_MESSAGE = 'api request';

@@ -66,6 +66,37 @@ export interface TaskPage {
 }
 
 /**
+ * The attributes a listing reads: everything a caller sees of a task but its result, plus what the
+ * store filters on. Neither the payload nor the result (up to 256 KiB each) is read for a listing.
+ */
+export const TASK_SUMMARY_ATTRIBUTES = [
+  'taskId',
+  'ownerId',
+  'type',
+  'status',
+  'attempt',
+  'maxAttempts',
+  'createdAt',
+  'updatedAt',
+  'startedAt',
+  'finishedAt',
+  'progress',
+  'error',
+  'lastError',
+  'cancelRequested',
+  'expiresAt',
+] as const satisfies ReadonlyArray<keyof Task>;
+
+/** A task as a listing reads it (see {@link TASK_SUMMARY_ATTRIBUTES}). */
+export type TaskSummary = Pick<Task, (typeof TASK_SUMMARY_ATTRIBUTES)[number]>;
+
+export interface TaskSummaryPage {
+  readonly tasks: readonly TaskSummary[];
+  /** Present when more tasks may follow. */
+  readonly cursor?: ListCursor;
+}
+
+/**
  * Durable task state. Every state change is one conditional write, so concurrent workers and
  * duplicate deliveries cannot both win (docs/architecture.md, "States"). Every write also
  * recognises its own earlier success: when its reply was lost and the SDK's retry then failed the
@@ -116,8 +147,11 @@ export interface TaskStore {
    * turns into CANCELLED. Undefined if the owner has no such live task.
    */
   cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<CancelResult | undefined>;
-  /** The owner's tasks, newest first. A status filter may return short pages: follow the cursor. */
-  listByOwner(ownerId: string, options: ListOptions): Promise<TaskPage>;
+  /**
+   * The owner's tasks, newest first, as summaries (no payload, no result). A status filter may return
+   * short pages: follow the cursor.
+   */
+  listByOwner(ownerId: string, options: ListOptions): Promise<TaskSummaryPage>;
   /**
    * A page of tasks in one of `statuses` (optionally failed with `errorCode`), across all owners: a
    * full-table scan, for the recovery sweep and operator commands only.
@@ -145,6 +179,21 @@ export interface TaskQueue {
   enqueue(message: TaskMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
   /** Makes a received message visible again after `delaySeconds` (retry backoff, a lease or a delay to wait out). */
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+}
+
+/**
+ * The deployment's one secret key. Features never use it directly: each derives a key of its own for
+ * a named purpose (HKDF-SHA256), so a key that leaks from one use says nothing about another.
+ */
+export interface DeploymentKey {
+  /** 32 bytes for `purpose` (see KEY_PURPOSES in shared/deployment-key.ts); the same purpose gets the same key. */
+  deriveKey(purpose: string): Buffer;
+}
+
+/** Where the deployment key comes from: Secrets Manager in AWS, a local file for `npm start`. */
+export interface KeyRing {
+  /** Loads the key on the first call and keeps it; a failed load is tried again on the next call. */
+  deploymentKey(): Promise<DeploymentKey>;
 }
 
 /** The subset of a structured logger the cores use; Powertools Logger satisfies it. */

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { TaskMetricName } from './metric-names.js';
 
 /**
@@ -9,6 +8,3 @@ export interface TaskMetrics {
   /** Records `value` (1 for counts, milliseconds for timings) for a task of `type`. */
   record(name: TaskMetricName, type: string, value?: number): void;
 }
-
-/** A stable, non-reversible stand-in for an owner id in logs. */
-export const hashOwnerId = (ownerId: string): string => createHash('sha256').update(ownerId).digest('hex').slice(0, 16);

@@ -104,7 +104,26 @@ export interface TaskView {
   readonly cancelRequested?: true;
 }
 
-export function toTaskView(task: Task): TaskView {
+/** The attributes a view is built from: never the owner, the payload or the bookkeeping. */
+type ViewedAttributes =
+  | 'taskId'
+  | 'type'
+  | 'status'
+  | 'attempt'
+  | 'maxAttempts'
+  | 'createdAt'
+  | 'updatedAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'progress'
+  | 'error'
+  | 'lastError'
+  | 'cancelRequested';
+
+/** A task in a listing (`GET /tasks`): the view without the result; fetch the task for that. */
+export type TaskSummaryView = Omit<TaskView, 'result'>;
+
+export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskView {
   return {
     taskId: task.taskId,
     type: task.type,
@@ -121,6 +140,11 @@ export function toTaskView(task: Task): TaskView {
     ...(task.lastError && !isTerminal(task.status) && { lastError: task.lastError }),
     ...(task.cancelRequested && !isTerminal(task.status) && { cancelRequested: true }),
   };
+}
+
+/** The view of a listed task: whatever the store hands over, the result is never part of it. */
+export function toTaskSummaryView(task: Pick<Task, ViewedAttributes>): TaskSummaryView {
+  return toTaskView({ ...task, result: undefined });
 }
 
 /** Items outlive their TTL until DynamoDB gets round to deleting them (and dynalite never does). */

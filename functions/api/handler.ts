@@ -1,12 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
 import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { toHttpRequest, toLambdaResult } from './api-gateway-event.js';
+import { errorResponse } from './http.js';
 import { type ApiDeps, handleApiRequest } from './routes.js';
 
 const config = loadConfig();
@@ -24,6 +27,9 @@ const deps: ApiDeps = {
   defaultMaxAttempts: config.defaultMaxAttempts,
   ttlDays: config.ttlDays,
 };
+// Loaded on the first request that has a caller, then kept for the container's life.
+const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
+let ownerHash: OwnerHash | undefined;
 
 export const handler = async (
   event: APIGatewayProxyEventV2,
@@ -32,9 +38,18 @@ export const handler = async (
   logger.addContext(context);
   logger.resetKeys();
   logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext.requestId });
+  const request = toHttpRequest(event, { perSessionRoles: config.iamPerSessionRoles });
   try {
-    const request = toHttpRequest(event, { perSessionRoles: config.iamPerSessionRoles });
-    return toLambdaResult(await handleApiRequest(request, deps));
+    if (request.ownerId !== undefined) {
+      try {
+        ownerHash ??= ownerHasher(await keyRing.deploymentKey());
+      } catch (error) {
+        return toLambdaResult(errorResponse(error, request.requestId, logger, config.retryAfterSeconds));
+      }
+      // Every line of this invocation names the caller the same way as the request line.
+      logger.appendKeys({ [LOG_KEYS.ownerHash]: ownerHash(request.ownerId) });
+    }
+    return toLambdaResult(await handleApiRequest(request, { ...deps, ownerHash }));
   } finally {
     metrics.flush();
   }

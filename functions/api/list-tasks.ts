@@ -1,7 +1,8 @@
 import * as z from 'zod';
 import { ValidationError } from '../../shared/errors.js';
-import type { Clock, ListCursor, TaskStore } from '../../shared/ports.js';
-import { type TaskView, toTaskView } from '../../shared/task.js';
+import type { Clock, ListCursor, TaskStore, TaskSummary } from '../../shared/ports.js';
+import { type TaskSummaryView, toTaskSummaryView } from '../../shared/task.js';
+import { ownerIndexKey, TASK_TABLE } from '../../shared/task-table.js';
 import { ListQuery } from './schemas.js';
 import { issuesToDetails } from './validation.js';
 
@@ -11,11 +12,17 @@ export interface ListTasksDeps {
 }
 
 export interface TaskListing {
-  readonly tasks: readonly TaskView[];
+  readonly tasks: readonly TaskSummaryView[];
   readonly nextCursor?: string;
 }
 
-/** The caller's own tasks, newest first, a page at a time. */
+/**
+ * The JSON of a page's tasks stays under this many bytes: a page ends early (with a cursor) rather
+ * than grow towards Lambda's 6 MB response limit, whatever its tasks' error and progress messages hold.
+ */
+export const LIST_PAGE_MAX_BYTES = 1024 * 1024;
+
+/** The caller's own tasks, newest first, a page of summaries at a time. */
 export async function listTasks(
   input: { ownerId: string; query: Readonly<Record<string, string | undefined>> },
   deps: ListTasksDeps,
@@ -31,13 +38,35 @@ export async function listTasks(
     cursor: cursor === undefined ? undefined : decodeCursor(cursor, input.ownerId),
     nowSeconds: Math.floor(deps.clock().getTime() / 1000),
   });
-  return {
-    tasks: page.tasks.map(toTaskView),
-    ...(page.cursor && { nextCursor: encodeCursor(page.cursor) }),
-  };
+  const { tasks, cutAfter } = withinBudget(page.tasks);
+  const next = cutAfter ? ownerIndexKey(cutAfter) : page.cursor;
+  return { tasks, ...(next && { nextCursor: encodeCursor(next) }) };
 }
 
-const CursorSchema = z.record(z.string(), z.string());
+/** The page's first tasks whose JSON fits the byte budget (one at least), and the last one kept if some were left. */
+function withinBudget(page: readonly TaskSummary[]): { tasks: TaskSummaryView[]; cutAfter?: TaskSummary } {
+  const tasks: TaskSummaryView[] = [];
+  let bytes = 0;
+  for (const [index, task] of page.entries()) {
+    const view = toTaskSummaryView(task);
+    bytes += Buffer.byteLength(JSON.stringify(view)) + 1;
+    if (bytes > LIST_PAGE_MAX_BYTES && tasks.length > 0) return { tasks, cutAfter: page[index - 1] };
+    tasks.push(view);
+  }
+  return { tasks };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Exactly the owner index key the store hands back (shared/task-table.ts `ownerIndexKey`): anything
+ * else would reach DynamoDB as an `ExclusiveStartKey` it rejects, a 500 for what is the caller's error.
+ */
+const CursorSchema = z.strictObject({
+  [TASK_TABLE.partitionKey]: z.string().regex(UUID),
+  [TASK_TABLE.ownerIndex.partitionKey]: z.string().min(1),
+  [TASK_TABLE.ownerIndex.sortKey]: z.iso.datetime(),
+});
 
 const encodeCursor = (cursor: ListCursor): string => Buffer.from(JSON.stringify(cursor)).toString('base64url');
 
@@ -50,6 +79,6 @@ function decodeCursor(text: string, ownerId: string): ListCursor {
   } catch {
     throw invalid();
   }
-  if (cursor.ownerId !== ownerId) throw invalid();
+  if (cursor[TASK_TABLE.ownerIndex.partitionKey] !== ownerId) throw invalid();
   return cursor;
 }

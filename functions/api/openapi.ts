@@ -8,6 +8,7 @@ import {
   SubmitBody,
   TaskListingSchema,
   TaskStatusSchema,
+  TaskSummarySchema,
   TaskViewSchema,
 } from './schemas.js';
 
@@ -43,6 +44,7 @@ export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskD
       {
         TaskStatus: TaskStatusSchema,
         TaskView: TaskViewSchema,
+        TaskSummary: TaskSummarySchema,
         TaskListing: TaskListingSchema,
         ErrorBody: ErrorBodySchema,
         GatewayError: GatewayErrorSchema,
@@ -141,7 +143,7 @@ function paths(): JsonObject {
       summary: 'List your tasks, newest first',
       parameters: queryParameters(ListQuery),
       responses: {
-        '200': { description: 'A page of tasks.', content: json(ref('TaskListing')) },
+        '200': { description: 'A page of task summaries.', content: json(ref('TaskListing')) },
         ...pick('400', '401', '405', '429', '431', '500', '503'),
       },
     },

@@ -1,5 +1,7 @@
 import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
+import type { OwnerHash } from '../../shared/owner-hash.js';
 import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
@@ -27,10 +29,30 @@ export interface ApiDeps {
   readonly ttlDays: number;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /**
+   * Keyed hash of the caller for the request's log line; the handler sets it once the deployment key is
+   * loaded. @default the line carries no owner
+   */
+  readonly ownerHash?: OwnerHash;
 }
 
-/** Dispatches on the API Gateway route key; errors of every route are shaped in one place. */
+/**
+ * Dispatches on the API Gateway route key; errors of every route are shaped in one place. Logs one line
+ * per request with the request id and the owner's hash: the access log has the request id but cannot
+ * name the caller (API Gateway cannot compute a keyed hash), so operators join the two on `requestId`.
+ */
 export async function handleApiRequest(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const response = await route(request, deps);
+  deps.log.info(API_REQUEST_LOG_MESSAGE, {
+    [LOG_KEYS.requestId]: request.requestId,
+    [LOG_KEYS.routeKey]: request.routeKey.slice(0, 100),
+    [LOG_KEYS.statusCode]: response.statusCode,
+    ...(request.ownerId && deps.ownerHash && { [LOG_KEYS.ownerHash]: deps.ownerHash(request.ownerId) }),
+  });
+  return response;
+}
+
+async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
   try {
     checkRequestLimits(request);
     requireCallerUnlessPublic(request);

@@ -1,7 +1,8 @@
 import * as z from 'zod';
+import { LIST_PAGE_SIZE } from '../../shared/api-routes.js';
 import type { ErrorDetail } from '../../shared/errors.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
-import { TaskStatus, type TaskView } from '../../shared/task.js';
+import { TaskStatus, type TaskSummaryView, type TaskView } from '../../shared/task.js';
 
 /**
  * The zod schemas of the HTTP contract. The API validates requests with them and the OpenAPI
@@ -20,7 +21,7 @@ export const SubmitBody = z.strictObject({
 /** `GET /tasks` query string. */
 export const ListQuery = z.strictObject({
   status: z.enum(Object.values(TaskStatus)).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
+  limit: z.coerce.number().int().min(1).max(LIST_PAGE_SIZE.max).default(LIST_PAGE_SIZE.default),
   cursor: z.string().max(2048).optional(),
 });
 
@@ -61,8 +62,13 @@ export const TaskViewSchema = z.object({
     .meta({ description: 'The owner asked a RUNNING task to stop; it will end CANCELLED.' }),
 });
 
+/** A task in a listing: the view without its result (`toTaskSummaryView` in shared/task.ts). */
+export const TaskSummarySchema = TaskViewSchema.omit({ result: true });
+
 export const TaskListingSchema = z.object({
-  tasks: z.array(TaskViewSchema),
+  tasks: z.array(TaskSummarySchema).meta({
+    description: 'Summaries: no `result` (fetch the task for it). A page ends early rather than exceed 1 MiB.',
+  }),
   nextCursor: z.string().optional().meta({ description: 'Pass as `cursor` for the next page; absent on the last.' }),
 });
 
@@ -84,4 +90,5 @@ export const GatewayErrorSchema = z.object({ message: z.string() });
 // Compile-time proof that the schemas describe what the code returns.
 type Assignable<T extends U, U> = T;
 export type TaskViewMatchesSchema = Assignable<TaskView, z.output<typeof TaskViewSchema>>;
+export type TaskSummaryMatchesSchema = Assignable<TaskSummaryView, z.output<typeof TaskSummarySchema>>;
 export type ErrorDetailMatchesSchema = Assignable<ErrorDetail, z.output<typeof ErrorDetailSchema>>;

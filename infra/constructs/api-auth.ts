@@ -1,10 +1,27 @@
-import { Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import type { IHttpRouteAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { AccountRecovery, FeaturePlan, Mfa, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import {
+  AccountRecovery,
+  FeaturePlan,
+  Mfa,
+  OAuthScope,
+  ResourceServerScope,
+  UserPool,
+  type UserPoolClient,
+  type UserPoolClientOptions,
+} from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
 import { parseRoleArn } from '../../shared/iam-arn.js';
 import { settings as defaults, type Settings } from '../settings.js';
+
+/**
+ * The scope Cognito puts on every access token its sign-in API (SRP) issues. ID tokens carry no scope,
+ * so a route that requires it accepts access tokens only, which is what an API should take.
+ */
+export const COGNITO_ACCESS_TOKEN_SCOPE = 'aws.cognito.signin.user.admin';
+/** The resource server and scope of the API, for tokens from the OAuth endpoints (only with cognitoCallbackUrls). */
+export const TASKS_RESOURCE_SERVER = { identifier: 'offload', scope: 'tasks' } as const;
 
 /**
  * Who may call the API. The API handler derives the task owner from the caller (functions/api/owner.ts):
@@ -13,9 +30,21 @@ import { settings as defaults, type Settings } from '../settings.js';
  */
 export type ApiAuthMode =
   /** An external OpenID Connect issuer, e.g. the organisation's identity provider. */
-  | { readonly kind: 'jwt'; readonly issuer: string; readonly audience: readonly string[] }
-  /** A user pool created by this stack, for when no issuer is given. */
-  | { readonly kind: 'cognito' }
+  | {
+      readonly kind: 'jwt';
+      readonly issuer: string;
+      readonly audience: readonly string[];
+      /** A token must carry one of these in its `scope` claim. @default none required */
+      readonly scopes?: readonly string[];
+    }
+  /**
+   * A user pool created by this stack, for when no issuer is given. `oauth`: the authorization code grant
+   * for these callback URLs, on the hosted domain `domainPrefix`.auth.<region>.amazoncognito.com.
+   */
+  | {
+      readonly kind: 'cognito';
+      readonly oauth?: { readonly callbackUrls: readonly string[]; readonly domainPrefix: string };
+    }
   /** SigV4-signed calls from AWS principals and Cognito identity-pool users. */
   | {
       readonly kind: 'iam';
@@ -26,7 +55,8 @@ export type ApiAuthMode =
 /**
  * Reads the auth mode from CDK context: `auth=iam` (with `iamPerSessionRoles`, comma-separated role
  * ARNs, replacing `settings.auth.iamPerSessionRoles`), else `jwtIssuer` + `jwtAudience`
- * (comma-separated), else a Cognito user pool.
+ * (comma-separated, `jwtScopes` optional), else a Cognito user pool (`cognitoCallbackUrls` +
+ * `cognitoDomainPrefix` turn on its OAuth code grant).
  */
 export function apiAuthModeFromContext(scope: Construct, settings: Settings = defaults): ApiAuthMode {
   const auth = scope.node.tryGetContext('auth') as string | undefined;
@@ -48,12 +78,29 @@ export function apiAuthModeFromContext(scope: Construct, settings: Settings = de
     throw new Error(`Unknown auth "${auth}": use "jwt" (the default) or "iam".`);
   }
   const issuer = scope.node.tryGetContext('jwtIssuer') as string | undefined;
-  if (issuer === undefined) return { kind: 'cognito' };
+  if (issuer === undefined) return { kind: 'cognito', ...cognitoOAuthFromContext(scope) };
   const audience = contextList(scope.node.tryGetContext('jwtAudience'));
   if (audience.length === 0) {
     throw new Error('jwtIssuer needs jwtAudience: API Gateway accepts a token only for a listed audience.');
   }
-  return { kind: 'jwt', issuer, audience };
+  const scopes = contextList(scope.node.tryGetContext('jwtScopes'));
+  return { kind: 'jwt', issuer, audience, ...(scopes.length > 0 && { scopes }) };
+}
+
+/** No OAuth flow unless both callback URLs and a domain prefix are given. */
+function cognitoOAuthFromContext(scope: Construct): { oauth?: { callbackUrls: string[]; domainPrefix: string } } {
+  const callbackUrls = contextList(scope.node.tryGetContext('cognitoCallbackUrls'));
+  const domainPrefix = scope.node.tryGetContext('cognitoDomainPrefix') as string | undefined;
+  if (callbackUrls.length === 0 && domainPrefix === undefined) return {};
+  if (callbackUrls.length === 0 || !domainPrefix) {
+    throw new Error('cognitoCallbackUrls and cognitoDomainPrefix go together: the code grant needs both.');
+  }
+  for (const url of callbackUrls) {
+    if (!url.startsWith('https://') && !/^http:\/\/localhost(:\d+)?\//.test(url)) {
+      throw new Error(`Callback URL ${url} must be https (http only for localhost).`);
+    }
+  }
+  return { oauth: { callbackUrls, domainPrefix } };
 }
 
 /** The CLI passes `-c key=a,b` as a string; cdk.json may hold an array. */
@@ -70,6 +117,8 @@ export interface ApiAuthProps {
 /** The authorizer every API route uses, and the Cognito user pool behind it when the stack provides one. */
 export class ApiAuth extends Construct {
   public readonly authorizer: IHttpRouteAuthorizer;
+  /** Scopes every protected route requires (a token must carry one of them); none under IAM. */
+  public readonly authorizationScopes: readonly string[];
   /** Only in `cognito` mode. */
   public readonly userPool?: UserPool;
   /** Only in `cognito` mode. */
@@ -82,9 +131,11 @@ export class ApiAuth extends Construct {
     switch (mode.kind) {
       case 'iam':
         this.authorizer = new HttpIamAuthorizer();
+        this.authorizationScopes = [];
         break;
       case 'jwt':
         this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', mode.issuer, { jwtAudience: [...mode.audience] });
+        this.authorizationScopes = mode.scopes ?? [];
         break;
       case 'cognito': {
         const userPool = new UserPool(this, 'UserPool', {
@@ -98,29 +149,49 @@ export class ApiAuth extends Construct {
             requireDigits: true,
             requireSymbols: true,
           },
-          mfa: Mfa.OPTIONAL,
+          // TOTP for everyone. Cognito accepts "required" only when a pool is created, not on an existing one.
+          mfa: Mfa.REQUIRED,
           mfaSecondFactor: { otp: true, sms: false },
           accountRecovery: AccountRecovery.EMAIL_ONLY,
           featurePlan: FeaturePlan.ESSENTIALS,
         });
-        Validations.of(userPool).acknowledge(
-          {
-            id: 'AwsSolutions-COG2',
-            reason:
-              'MFA is optional (TOTP): scripts and the e2e suite sign in with a password. ' +
-              'Production deployments pass jwtIssuer and enforce MFA in their own identity provider.',
-          },
-          {
-            id: 'AwsSolutions-COG8',
-            reason:
-              'The Plus tier (threat protection) is billed per monthly active user; this pool is the ' +
-              'stand-in identity provider used when no jwtIssuer is given.',
-          },
-        );
+        Validations.of(userPool).acknowledge({
+          id: 'AwsSolutions-COG8',
+          reason:
+            'The Plus tier (threat protection) is billed per monthly active user; this pool is the ' +
+            'stand-in identity provider used when no jwtIssuer is given.',
+        });
+        const tokenValidity = Duration.minutes(defaults.auth.cognitoTokenMinutes);
+        let oauth: Pick<UserPoolClientOptions, 'oAuth' | 'disableOAuth'> = { disableOAuth: true };
+        const scopes = [COGNITO_ACCESS_TOKEN_SCOPE];
+        if (mode.oauth) {
+          const tasksScope = new ResourceServerScope({
+            scopeName: TASKS_RESOURCE_SERVER.scope,
+            scopeDescription: 'Submit, read, list and cancel your tasks',
+          });
+          const server = userPool.addResourceServer('TasksResourceServer', {
+            identifier: TASKS_RESOURCE_SERVER.identifier,
+            scopes: [tasksScope],
+          });
+          userPool.addDomain('Domain', { cognitoDomain: { domainPrefix: mode.oauth.domainPrefix } });
+          oauth = {
+            oAuth: {
+              // The code grant (with PKCE on the client) only: no implicit grant handing tokens to the URL.
+              flows: { authorizationCodeGrant: true, implicitCodeGrant: false },
+              scopes: [OAuthScope.OPENID, OAuthScope.resourceServer(server, tasksScope)],
+              callbackUrls: [...mode.oauth.callbackUrls],
+            },
+          };
+          scopes.push(`${TASKS_RESOURCE_SERVER.identifier}/${TASKS_RESOURCE_SERVER.scope}`);
+        }
         const userPoolClient = userPool.addClient('ApiClient', {
           // A public client: CLIs and tests cannot keep a secret.
           generateSecret: false,
-          authFlows: { userSrp: true, userPassword: true },
+          // SRP only: the password never leaves the client (USER_PASSWORD_AUTH would send it to Cognito).
+          authFlows: { userSrp: true },
+          ...oauth,
+          accessTokenValidity: tokenValidity,
+          idTokenValidity: tokenValidity,
           preventUserExistenceErrors: true,
           enableTokenRevocation: true,
         });
@@ -129,6 +200,8 @@ export class ApiAuth extends Construct {
         this.authorizer = new HttpUserPoolAuthorizer('UserPoolAuthorizer', userPool, {
           userPoolClients: [userPoolClient],
         });
+        // Access tokens only: an ID token has no scope claim, and the API is no place for one.
+        this.authorizationScopes = scopes;
         break;
       }
     }

@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { settings } from '../settings.js';
+import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
 
@@ -24,6 +25,11 @@ export interface DeadLetterHandlerProps {
    * @default settings.dlq.memoryMiB
    */
   readonly memoryMiB?: number;
+  /**
+   * Encrypts the function's log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /** Marks the tasks whose messages reached the dead-letter queue FAILED, so none stays QUEUED or RUNNING. */
@@ -39,10 +45,17 @@ export class DeadLetterHandler extends Construct {
       timeoutSeconds: props.timeoutSeconds ?? settings.dlq.timeoutSeconds,
       memoryMiB: props.memoryMiB ?? settings.dlq.memoryMiB,
       environment: props.environment,
+      reservedConcurrency: reservedConcurrency().deadLetter,
+      logEncryptionKey: props.encryptionKey,
     });
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
     this.handler.addEventSource(
-      new SqsEventSource(props.deadLetterQueue, { batchSize: settings.dlq.batchSize, reportBatchItemFailures: true }),
+      new SqsEventSource(props.deadLetterQueue, {
+        batchSize: settings.dlq.batchSize,
+        // Within the reservation: a mapping allowed more than the function may run would be throttled.
+        maxConcurrency: settings.dlq.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
     );
   }
 }

@@ -1,5 +1,6 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -17,11 +18,18 @@ export interface OffloadFunctionProps {
   readonly memoryMiB: number;
   /** Environment variables, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /** Concurrent executions reserved for the function: both its share of the account and its ceiling. */
+  readonly reservedConcurrency: number;
   /**
    * How long the function's log events are kept.
    * @default RetentionDays.ONE_MONTH
    */
   readonly logRetention?: RetentionDays;
+  /**
+   * Encrypts the function's log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: IKey;
 }
 
 /**
@@ -30,7 +38,10 @@ export interface OffloadFunctionProps {
  * to be the construct that owns the function.
  */
 export function offloadFunction(scope: Construct, props: OffloadFunctionProps): NodejsFunction {
-  const logGroup = new LogGroup(scope, 'LogGroup', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+  const logGroup = new LogGroup(scope, 'LogGroup', {
+    retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+    encryptionKey: props.logEncryptionKey,
+  });
   // An own role instead of AWSLambdaBasicExecutionRole: that managed policy may write to any log group.
   const role = new Role(scope, 'Role', { assumedBy: new ServicePrincipal('lambda.amazonaws.com') });
   logGroup.grantWrite(role);
@@ -47,6 +58,7 @@ export function offloadFunction(scope: Construct, props: OffloadFunctionProps): 
     architecture: LAMBDA_ARCHITECTURE,
     timeout: Duration.seconds(props.timeoutSeconds),
     memorySize: props.memoryMiB,
+    reservedConcurrentExecutions: props.reservedConcurrency,
     role,
     logGroup,
     loggingFormat: LoggingFormat.JSON,

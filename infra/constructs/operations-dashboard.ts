@@ -12,14 +12,15 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import { Key } from 'aws-cdk-lib/aws-kms';
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
+  ACCESS_LOG_METRICS,
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
   METRICS_SERVICE,
@@ -28,6 +29,7 @@ import {
   type TaskMetricName,
 } from '../../shared/metric-names.js';
 import { type Settings, settings } from '../settings.js';
+import { grantCloudWatchAlarms } from './encryption-key.js';
 
 export interface OperationsDashboardProps {
   /** The task API whose requests, errors and latency are shown. */
@@ -38,11 +40,34 @@ export interface OperationsDashboardProps {
   readonly deadLetterQueue: IQueue;
   /** The worker Lambda. */
   readonly worker: IFunction;
+  /** The dead-letter handler Lambda. */
+  readonly deadLetterHandler: IFunction;
+  /** The recovery sweep Lambda. */
+  readonly recoverySweep: IFunction;
+  /**
+   * Minutes between recovery sweeps: the sweep alarm's period.
+   * @default settings.recovery.intervalMinutes
+   */
+  readonly recoveryIntervalMinutes?: number;
+  /** Name of the task table; its throttle events are charted and alarmed. */
+  readonly tableName: string;
+  /** Name of the table's owner index. */
+  readonly ownerIndexName: string;
+  /**
+   * The API's access log group. HTTP APIs publish no metric for the requests they throttle, so a metric
+   * filter counts the 429s there; each access log line must carry `status` and `apiId`.
+   */
+  readonly accessLogs: ILogGroup;
   /**
    * Address subscribed to the alarm topic (it must confirm the subscription).
    * @default no subscription
    */
   readonly alarmEmail?: string;
+  /**
+   * Encrypts the alarm topic.
+   * @default a key of the topic's own, which only CloudWatch alarms of this account may use besides the account
+   */
+  readonly encryptionKey?: IKey;
   /**
    * Alarm thresholds.
    * @default settings.observability.alarms
@@ -55,8 +80,8 @@ const WIDTH = 8;
 const HEIGHT = 6;
 
 /**
- * The operator's view: a CloudWatch dashboard (API, queue, worker, task metrics) and alarms on the
- * four symptoms that need a person, all sent to one SNS topic.
+ * The operator's view: a CloudWatch dashboard (API, queue, worker, table, task metrics) and alarms on
+ * the symptoms that need a person, all sent to one SNS topic.
  */
 export class OperationsDashboard extends Construct {
   public readonly dashboard: Dashboard;
@@ -66,6 +91,10 @@ export class OperationsDashboard extends Construct {
     readonly oldestMessageAge: Alarm;
     readonly workerErrorRate: Alarm;
     readonly apiServerErrorRate: Alarm;
+    readonly apiThrottledRate: Alarm;
+    readonly tableThrottling: Alarm;
+    readonly deadLetterHandlerErrors: Alarm;
+    readonly recoverySweepErrors: Alarm;
   };
 
   constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
@@ -73,11 +102,14 @@ export class OperationsDashboard extends Construct {
     const thresholds = props.thresholds ?? settings.observability.alarms;
 
     // CloudWatch cannot publish to a topic under the AWS managed SNS key: it needs a key that trusts it.
-    const topicKey = new Key(this, 'AlarmTopicKey', {
-      description: 'Encrypts the offload alarm topic',
-      enableKeyRotation: true,
-    });
-    topicKey.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    let topicKey = props.encryptionKey;
+    if (!topicKey) {
+      topicKey = new Key(this, 'AlarmTopicKey', {
+        description: 'Encrypts the offload alarm topic',
+        enableKeyRotation: true,
+      });
+      grantCloudWatchAlarms(topicKey);
+    }
     this.alarmTopic = new Topic(this, 'AlarmTopic', {
       displayName: 'offload alarms',
       masterKey: topicKey,
@@ -85,11 +117,41 @@ export class OperationsDashboard extends Construct {
     });
     if (props.alarmEmail) this.alarmTopic.addSubscription(new EmailSubscription(props.alarmEmail));
 
+    new MetricFilter(this, 'ApiThrottledFilter', {
+      logGroup: props.accessLogs,
+      filterPattern: FilterPattern.stringValue('$.status', '=', '429'),
+      metricNamespace: METRICS_NAMESPACE,
+      metricName: ACCESS_LOG_METRICS.throttled,
+      metricValue: '1',
+      // Per API, so that two stacks in one account and region do not add up.
+      dimensions: { [METRIC_DIMENSIONS.apiId]: '$.apiId' },
+    });
     const api = {
       requests: props.httpApi.metricCount({ period: PERIOD, statistic: 'Sum', label: 'Requests' }),
       clientErrors: props.httpApi.metricClientError({ period: PERIOD, statistic: 'Sum', label: '4xx' }),
       serverErrors: props.httpApi.metricServerError({ period: PERIOD, statistic: 'Sum', label: '5xx' }),
+      throttled: new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: ACCESS_LOG_METRICS.throttled,
+        dimensionsMap: { [METRIC_DIMENSIONS.apiId]: props.httpApi.apiId },
+        period: PERIOD,
+        statistic: 'Sum',
+        label: '429 (throttled)',
+      }),
     };
+    const tableThrottleEvents = throttleEventsOf(props.tableName, props.ownerIndexName);
+    const evaluationWindow = Duration.minutes(thresholds.evaluationMinutes);
+    const sweepInterval = Duration.minutes(props.recoveryIntervalMinutes ?? settings.recovery.intervalMinutes);
+    const deadLetterHandlerErrors = props.deadLetterHandler.metricErrors({
+      period: evaluationWindow,
+      statistic: 'Sum',
+      label: 'Dead-letter handler errors',
+    });
+    const recoverySweepErrors = props.recoverySweep.metricErrors({
+      period: sweepInterval,
+      statistic: 'Sum',
+      label: 'Recovery sweep errors',
+    });
     const worker = {
       invocations: props.worker.metricInvocations({ period: PERIOD, statistic: 'Sum', label: 'Invocations' }),
       errors: props.worker.metricErrors({ period: PERIOD, statistic: 'Sum', label: 'Errors' }),
@@ -139,6 +201,49 @@ export class OperationsDashboard extends Construct {
         evaluationPeriods: thresholds.evaluationMinutes,
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
+      apiThrottledRate: new Alarm(this, 'ApiThrottledRateAlarm', {
+        alarmDescription:
+          `Over ${thresholds.apiThrottledRatePercent}% of API requests are throttled (429): a caller keeps hitting ` +
+          'the route limits. The access log names the routes; the API log line with the same requestId, the ownerHash.',
+        metric: new MathExpression({
+          // No 429 in a minute leaves the filter's metric without a data point: that is 0 %.
+          expression: 'IF(whole > 0, 100 * FILL(part, 0) / whole, 0)',
+          usingMetrics: { part: api.throttled, whole: api.requests },
+          label: 'API 429 rate (%)',
+          period: PERIOD,
+        }),
+        threshold: thresholds.apiThrottledRatePercent,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: thresholds.evaluationMinutes,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      tableThrottling: new Alarm(this, 'TableThrottlingAlarm', {
+        alarmDescription:
+          `DynamoDB throttles over ${thresholds.tableThrottleEventsPerMinute} requests a minute on the task table: ` +
+          'the on-demand ceilings (settings.store) are reached, and callers get 503.',
+        metric: tableThrottleEvents,
+        threshold: thresholds.tableThrottleEventsPerMinute,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: thresholds.evaluationMinutes,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      deadLetterHandlerErrors: new Alarm(this, 'DeadLetterHandlerErrorsAlarm', {
+        alarmDescription:
+          'The dead-letter handler failed (crash, timeout): dead-lettered tasks may stay QUEUED or RUNNING.',
+        metric: deadLetterHandlerErrors,
+        threshold: thresholds.deadLetterHandlerErrors,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      recoverySweepErrors: new Alarm(this, 'RecoverySweepErrorsAlarm', {
+        alarmDescription: 'A recovery sweep failed with its retries: tasks whose message was lost are not re-enqueued.',
+        metric: recoverySweepErrors,
+        threshold: thresholds.recoverySweepErrors,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
     };
     const action = new SnsAction(this.alarmTopic);
     for (const alarm of Object.values(this.alarms)) {
@@ -155,7 +260,7 @@ export class OperationsDashboard extends Construct {
     );
     this.dashboard.addWidgets(
       graph('API requests (per minute)', 'Requests', [api.requests]),
-      graph('API errors (per minute)', 'Responses', [api.clientErrors, api.serverErrors]),
+      graph('API errors (per minute)', 'Responses', [api.clientErrors, api.serverErrors, api.throttled]),
       graph('API latency (ms)', 'Milliseconds', [
         props.httpApi.metricLatency({ period: PERIOD, statistic: 'p50', label: 'p50' }),
         props.httpApi.metricLatency({ period: PERIOD, statistic: 'p99', label: 'p99' }),
@@ -189,6 +294,11 @@ export class OperationsDashboard extends Construct {
       graph('Worker concurrency (instances)', 'Instances', [
         props.worker.metric('ConcurrentExecutions', { period: PERIOD, statistic: 'Maximum', label: 'Concurrent' }),
       ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Table throttle events (per minute)', 'Events', [tableThrottleEvents]),
+      graph('Dead-letter handler errors', 'Invocations', [deadLetterHandlerErrors]),
+      graph('Recovery sweep errors', 'Invocations', [recoverySweepErrors]),
     );
     const counts: Array<[TaskMetricName, string]> = [
       [TASK_COUNTS.submitted, 'Submitted'],
@@ -245,6 +355,29 @@ function byTaskType(name: TaskMetricName): MathExpression {
     expression: `SEARCH('${schema} MetricName="${name}" ${METRIC_DIMENSIONS.service}="${METRICS_SERVICE}"', 'Sum', ${PERIOD.toSeconds()})`,
     usingMetrics: {},
     label: '',
+    period: PERIOD,
+  });
+}
+
+/** Read and write throttle events of the table and its index, summed: whichever ceiling a caller reaches. */
+function throttleEventsOf(tableName: string, indexName: string): MathExpression {
+  const event = (metricName: string, index?: string) =>
+    new Metric({
+      namespace: 'AWS/DynamoDB',
+      metricName,
+      dimensionsMap: { TableName: tableName, ...(index && { GlobalSecondaryIndexName: index }) },
+      statistic: 'Sum',
+      period: PERIOD,
+    });
+  return new MathExpression({
+    expression: 'FILL(reads, 0) + FILL(writes, 0) + FILL(indexReads, 0) + FILL(indexWrites, 0)',
+    usingMetrics: {
+      reads: event('ReadThrottleEvents'),
+      writes: event('WriteThrottleEvents'),
+      indexReads: event('ReadThrottleEvents', indexName),
+      indexWrites: event('WriteThrottleEvents', indexName),
+    },
+    label: 'Throttle events',
     period: PERIOD,
   });
 }

@@ -2,10 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { settings } from '../settings.js';
+import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
 
@@ -21,6 +22,11 @@ export interface RecoverySweepProps {
    * @default settings.recovery.intervalMinutes
    */
   readonly intervalMinutes?: number;
+  /**
+   * Encrypts the function's log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /**
@@ -41,10 +47,13 @@ export class RecoverySweep extends Construct {
       timeoutSeconds: settings.recovery.timeoutSeconds,
       memoryMiB: settings.recovery.memoryMiB,
       environment: props.environment,
+      reservedConcurrency: reservedConcurrency().recovery,
+      logEncryptionKey: props.encryptionKey,
     });
     // A full scan: the sweep looks at every unfinished task, across owners.
     props.store.grantItemActions(this.handler, 'dynamodb:Scan');
     props.queue.grant(this.handler, 'sqs:SendMessage');
+    props.queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     this.rule = new Rule(this, 'Schedule', {
       description: 'Runs the offload recovery sweep',

@@ -2,21 +2,24 @@ import { fileURLToPath } from 'node:url';
 import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
+  type CfnStage,
   HttpApi,
   type HttpMethod,
   HttpNoneAuthorizer,
+  type HttpRoute,
   HttpStage,
   type IHttpRouteAuthorizer,
   LogGroupLogDestination,
   PayloadFormatVersion,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
-import { settings } from '../settings.js';
+import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
 
@@ -27,6 +30,11 @@ export interface TaskApiProps {
   readonly queue: IQueue;
   /** Applied to every route. */
   readonly authorizer: IHttpRouteAuthorizer;
+  /**
+   * Scopes every protected route requires: a token must carry one of them.
+   * @default none
+   */
+  readonly authorizationScopes?: readonly string[];
   /** Environment of the API Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
   /**
@@ -34,6 +42,11 @@ export interface TaskApiProps {
    * @default RetentionDays.ONE_MONTH
    */
   readonly accessLogRetention?: RetentionDays;
+  /**
+   * Encrypts the function's log group and the access log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /** The HTTP API (the routes of `API_ROUTES` plus the catch-all) and the Lambda behind it. */
@@ -52,6 +65,8 @@ export class TaskApi extends Construct {
       timeoutSeconds: settings.api.timeoutSeconds,
       memoryMiB: settings.api.memoryMiB,
       environment: props.environment,
+      reservedConcurrency: reservedConcurrency().api,
+      logEncryptionKey: props.encryptionKey,
     });
     // DeleteItem: a task whose enqueue failed is removed again, so a retry with the same Idempotency-Key starts afresh.
     // Query on the table: reads by id are owner-scoped queries. BatchGetItem: listing reads the page's items.
@@ -67,6 +82,8 @@ export class TaskApi extends Construct {
     props.store.grantQueryByOwner(this.handler);
     // Not grantSendMessages: the handler has the queue URL and needs neither GetQueueUrl nor GetQueueAttributes.
     props.queue.grant(this.handler, 'sqs:SendMessage');
+    // Under a customer key, sending encrypts the message body.
+    props.queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
 
     const integration = new HttpLambdaIntegration('TaskRoutes', this.handler, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
@@ -74,17 +91,22 @@ export class TaskApi extends Construct {
     this.httpApi = new HttpApi(this, 'HttpApi', {
       description: 'offload: submit background tasks and fetch their results',
       defaultAuthorizer: props.authorizer,
+      // Every route but the public ones, the catch-all included.
+      ...(props.authorizationScopes?.length && { defaultAuthorizationScopes: [...props.authorizationScopes] }),
       // The catch-all route lets the handler answer unknown paths (404) and methods (405) in the API's error format.
       defaultIntegration: integration,
       // The generated default stage has neither access logs nor throttling: ours below has both.
       createDefaultStage: false,
     });
+    const publicRoutes: HttpRoute[] = [];
     for (const routeKey of Object.values(API_ROUTES)) {
       const [method, path] = routeKey.split(' ') as [HttpMethod, string];
       const isPublic = PUBLIC_ROUTES.has(routeKey);
       // Public routes serve no task data and read neither table nor queue (README "Security model").
       const authorizer = isPublic ? new HttpNoneAuthorizer() : undefined;
-      const routes = this.httpApi.addRoutes({ path, methods: [method], integration, authorizer });
+      const authorizationScopes = isPublic ? [] : undefined;
+      const routes = this.httpApi.addRoutes({ path, methods: [method], integration, authorizer, authorizationScopes });
+      if (isPublic) publicRoutes.push(...routes);
       for (const route of isPublic ? routes : []) {
         Validations.of(route).acknowledge({
           id: 'AwsSolutions-APIG4',
@@ -95,6 +117,7 @@ export class TaskApi extends Construct {
 
     this.accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.accessLogRetention ?? RetentionDays.ONE_MONTH,
+      encryptionKey: props.encryptionKey,
     });
     this.stage = new HttpStage(this, 'DefaultStage', {
       httpApi: this.httpApi,
@@ -105,6 +128,17 @@ export class TaskApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
       },
     });
+    // Anyone may call the public routes, and each call invokes the API Lambda: they get route limits of
+    // their own, far below the stage's, so a flood of them is throttled by API Gateway for nothing.
+    const publicThrottle = {
+      ThrottlingRateLimit: settings.api.publicRouteRateLimit,
+      ThrottlingBurstLimit: settings.api.publicRouteBurstLimit,
+    };
+    (this.stage.node.defaultChild as CfnStage).routeSettings = Object.fromEntries(
+      [...PUBLIC_ROUTES].map((routeKey) => [routeKey, publicThrottle]),
+    );
+    // Route settings name routes by key: the routes must exist before the stage refers to them.
+    for (const route of publicRoutes) this.stage.node.addDependency(route);
   }
 
   /** Base URL of the API, ending in `/`. */
@@ -116,6 +150,8 @@ export class TaskApi extends Construct {
 /** One JSON object per request, so Logs Insights can filter on any field. */
 const accessLogFields = {
   requestId: '$context.requestId',
+  // The dimension of the metric filter that counts throttled requests (OperationsDashboard).
+  apiId: '$context.apiId',
   requestTime: '$context.requestTime',
   sourceIp: '$context.identity.sourceIp',
   userAgent: '$context.identity.userAgent',

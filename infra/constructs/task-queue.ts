@@ -1,20 +1,32 @@
 import { Duration } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { settings, visibilityTimeoutSeconds } from '../settings.js';
+
+export interface TaskQueueProps {
+  /**
+   * Encrypts both queues.
+   * @default SQS-managed encryption (SSE-SQS)
+   */
+  readonly encryptionKey?: IKey;
+}
 
 /** The task queue and its dead-letter queue, both encrypted and reachable over TLS only. */
 export class TaskQueue extends Construct {
   public readonly queue: Queue;
   public readonly deadLetterQueue: Queue;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: TaskQueueProps = {}) {
     super(scope, id);
+    const encryption = props.encryptionKey
+      ? { encryption: QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+      : { encryption: QueueEncryption.SQS_MANAGED };
 
     const visibilityTimeout = Duration.seconds(visibilityTimeoutSeconds());
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...encryption,
       enforceSSL: true,
       // A message keeps its original enqueue time when moved, so the DLQ must outlive the source queue's retention.
       retentionPeriod: Duration.days(settings.queue.deadLetterRetentionDays),
@@ -23,7 +35,7 @@ export class TaskQueue extends Construct {
     });
 
     this.queue = new Queue(this, 'Queue', {
-      encryption: QueueEncryption.SQS_MANAGED,
+      ...encryption,
       enforceSSL: true,
       retentionPeriod: Duration.days(settings.queue.retentionDays),
       visibilityTimeout,

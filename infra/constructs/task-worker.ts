@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { settings } from '../settings.js';
+import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskStore } from './task-store.js';
 
@@ -15,6 +16,11 @@ export interface TaskWorkerProps {
   readonly queue: IQueue;
   /** Environment of the worker Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /**
+   * Encrypts the function's log group.
+   * @default CloudWatch Logs' own encryption
+   */
+  readonly encryptionKey?: IKey;
 }
 
 /** The Lambda that runs tasks, fed by the task queue in batches with partial batch failures. */
@@ -31,6 +37,9 @@ export class TaskWorker extends Construct {
       timeoutSeconds: worker.timeoutSeconds,
       memoryMiB: worker.memoryMiB,
       environment: props.environment,
+      // As many as the event source mapping may run: guaranteed, so a busy API cannot starve the worker.
+      reservedConcurrency: reservedConcurrency().worker,
+      logEncryptionKey: props.encryptionKey,
     });
     // Claim, progress and completion are conditional UpdateItems; GetItem reads a task the claim did not return.
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');

@@ -28,6 +28,14 @@ export function devKeyPath(dataDir?: string): string {
   return dataDir ? join(dataDir, KEY_FILE) : fileURLToPath(new URL(`../../.offload/${KEY_FILE}`, import.meta.url));
 }
 
+/**
+ * Where the local stack keeps its deployment key (the stand-in for the Secrets Manager secret, see
+ * shared/file-key-ring.ts): next to the dev key, so it lives as long as the tasks and logs it hashes.
+ */
+export function deploymentKeyPath(dataDir?: string): string {
+  return join(dirname(devKeyPath(dataDir)), 'deployment-key');
+}
+
 export async function generateDevKey(): Promise<DevKey> {
   const { privateKey } = await generateKeyPair(DEV_TOKEN_ALGORITHM, { extractable: true });
   const jwk = await exportJWK(privateKey);

@@ -20,8 +20,8 @@ export type LocalAuthorizer = (authorizationHeader: string | undefined) => Promi
 /**
  * Plays an API Gateway HTTP API JWT authorizer whose identity source is the Authorization header:
  * the token alone or after `Bearer`; RS256 signature by a key whose `kid` matches; `iss` equal to the
- * issuer; `aud` (or, without one, `client_id`) among the audiences; `exp`, `nbf` and `iat` checked
- * against the clock. The verified claims reach the handler the way API Gateway passes them: every
+ * issuer; `aud` (or, without one, `client_id`) among the audiences; `exp` present, and `exp`, `nbf` and
+ * `iat` checked against the clock. The verified claims reach the handler the way API Gateway passes them: every
  * value a string. Hand-written on jose because no library emulates the authorizer.
  */
 export function createLocalAuthorizer(
@@ -35,7 +35,12 @@ export function createLocalAuthorizer(
     const token = header?.trim().replace(/^bearer(\s+|$)/i, '');
     if (!token) return { authorized: false };
     try {
-      const { payload } = await jwtVerify(token, keys, { issuer, algorithms: [DEV_TOKEN_ALGORITHM] });
+      // `exp` is required: a real issuer's tokens always carry it, and one that never expires is a forgery risk.
+      const { payload } = await jwtVerify(token, keys, {
+        issuer,
+        algorithms: [DEV_TOKEN_ALGORITHM],
+        requiredClaims: ['exp'],
+      });
       const audience = payload.aud ?? payload.client_id;
       const offered = Array.isArray(audience) ? audience : [audience];
       if (!offered.some((value) => typeof value === 'string' && audiences.includes(value))) {
@@ -54,7 +59,11 @@ export function createLocalAuthorizer(
 /** The `error_description` API Gateway would send; never the token itself. */
 function reasonOf(error: unknown): string {
   if (error instanceof errors.JWTExpired) return 'the token has expired';
-  if (error instanceof errors.JWTClaimValidationFailed) return `the token has an invalid ${error.claim} claim`;
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    return error.reason === 'missing'
+      ? `the token has no ${error.claim} claim`
+      : `the token has an invalid ${error.claim} claim`;
+  }
   if (error instanceof errors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
   if (error instanceof errors.JWKSNoMatchingKey) return 'the token was not signed by a known key';
   return 'the token is malformed';

@@ -8,7 +8,7 @@ import { ENV } from '../../shared/env-names.js';
 import { functionEnvironment } from '../function-environment.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 import { assertValidSettings } from '../validate-settings.js';
-import { type DevKey, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
+import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
 import { captureEmf, type EmfEvent } from './emf-capture.js';
 import { startEmulators } from './emulators.js';
 import { startHttpFront } from './http-front.js';
@@ -110,7 +110,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   Object.assign(process.env, {
     ...functionEnvironment(
-      { tableName: resources.tableName, queueUrl: resources.queueUrl, diagnosticTasks: options.diagnosticTasks },
+      {
+        tableName: resources.tableName,
+        queueUrl: resources.queueUrl,
+        diagnosticTasks: options.diagnosticTasks,
+        deploymentKeyFile: deploymentKeyPath(options.dataDir),
+      },
       s,
     ),
     [ENV.dynamodbEndpoint]: emulators.dynamodbEndpoint,

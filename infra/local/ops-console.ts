@@ -55,7 +55,8 @@ const ASSETS: Record<string, { file: string; type: string }> = {
  * GetQueueAttributes; tasks by status from a table scan (fine for a local table, not for production).
  *
  * No authentication: it exists only in the local stack, bound to loopback by default, and a page a
- * browser navigates to cannot send a Bearer token. It shows ids, types, states and error codes of every
+ * browser navigates to cannot send a Bearer token. It answers loopback Host names only, so a rebound DNS
+ * name cannot read it from another site. It shows ids, types, states and error codes of every
  * owner's tasks, never payloads or results.
  */
 export function startOpsConsole(options: OpsConsoleOptions): OpsConsole {
@@ -75,6 +76,14 @@ export function startOpsConsole(options: OpsConsoleOptions): OpsConsole {
     async handle(request, response) {
       const path = new URL(request.url ?? '/', 'http://local').pathname.replace(/\/$/, '') || '/';
       if (path !== CONSOLE_PATHS.state && !(path in ASSETS)) return false;
+      if (!isLoopbackHost(request.headers.host)) {
+        // DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1 is same-origin with
+        // "the console" to the browser, but its requests still say Host: evil.example.
+        response
+          .writeHead(403, { 'content-type': 'text/plain' })
+          .end('Forbidden: the console answers loopback names only');
+        return true;
+      }
       if (request.method !== 'GET') {
         response.writeHead(405, { allow: 'GET', 'content-type': 'text/plain' }).end('Method Not Allowed');
         return true;
@@ -92,6 +101,19 @@ export function startOpsConsole(options: OpsConsoleOptions): OpsConsole {
     },
     stop: () => clearInterval(timer),
   };
+}
+
+/**
+ * Whether a Host header names this machine's loopback interface: `localhost`, `127.x.x.x` or `[::1]`, with
+ * or without a port. Anything else (no header, another name) is refused by the console.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const match = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d{1,5}))?$/.exec(host.trim().toLowerCase());
+  if (!match) return false;
+  const [, ipv6, name] = match;
+  if (ipv6 !== undefined) return ipv6 === '::1';
+  return name === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(name ?? '');
 }
 
 async function queueDepth(options: OpsConsoleOptions): Promise<QueueDepth> {

@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import type { Task } from '../../shared/task.js';
@@ -55,5 +56,26 @@ describe('DynamoTaskStore listing against dynalite', () => {
 
     expect([...first.tasks, ...rest.tasks].map((t) => t.createdAt)).toEqual([at(3), at(2), at(1)]);
     expect(running.tasks.map((t) => t.taskId)).toEqual([tasks[0]?.taskId]);
+  });
+
+  it('lists summaries: every attribute a listing shows, neither payload nor result nor bookkeeping', async () => {
+    const owner = `summarised-${sequence}`;
+    const done = newTask({
+      ownerId: owner,
+      status: 'SUCCEEDED',
+      attempt: 1,
+      result: { r: 'RESULT' },
+      idempotencyKey: 'key',
+      startedAt: t0.toISOString(),
+      finishedAt: t0.toISOString(),
+      progress: { percent: 100 },
+      lastError: { code: 'Flaky', message: 'once' },
+    });
+    await aws.documents.send(new PutCommand({ TableName: aws.resources.tableName, Item: done }));
+
+    const { tasks } = await store.listByOwner(owner, { limit: 10, nowSeconds: 0 });
+
+    const { payload: _p, result: _r, payloadHash: _h, idempotencyKey: _k, ...summary } = done;
+    expect(tasks).toEqual([summary]);
   });
 });

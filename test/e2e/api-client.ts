@@ -5,6 +5,12 @@ export const apiUrl = inject('apiUrl');
 /** The suite's caller: minted by the global setup for the local stack, API_TOKEN for a deployed one. */
 const apiToken = inject('apiToken');
 
+/** The owner id the API derives from the suite's token (`jwt:` + its `sub`), as listing cursors carry it. */
+export function callerOwnerId(): string {
+  const payload = apiToken.split('.')[1] ?? '';
+  return `jwt:${(JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { sub?: string }).sub}`;
+}
+
 export interface ApiResponse<T = Record<string, unknown>> {
   readonly status: number;
   readonly headers: Headers;
@@ -42,6 +48,24 @@ export interface TaskBody {
 
 export const submit = (body: unknown) =>
   call<TaskBody>('POST', '/tasks', { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+/**
+ * The caller's newest tasks over several pages of the largest size (other tests submit concurrently, so
+ * a test's own tasks may not all be on the first page); `query` is added to each page's query string.
+ */
+export async function listNewest(query = '', { pages = 4, token }: { pages?: number; token?: string | null } = {}) {
+  const tasks: TaskBody[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < pages; page++) {
+    const path = `/tasks?limit=50${query}${cursor ? `&cursor=${cursor}` : ''}`;
+    const response = await call<{ tasks: TaskBody[]; nextCursor?: string }>('GET', path, { token });
+    if (response.status !== 200) throw new Error(`GET ${path} answered ${response.status}`);
+    tasks.push(...response.body.tasks);
+    cursor = response.body.nextCursor;
+    if (!cursor) break;
+  }
+  return tasks;
+}
 
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 

@@ -59,7 +59,7 @@ describe.concurrent('the offload CLI', () => {
     const cancelled = await offload('cancel', id, '--json');
     const [status, listing] = await Promise.all([
       offload('status', id, '--json'),
-      offload('list', '--status', 'CANCELLED', '--limit', '100', '--json'),
+      offload('list', '--status', 'CANCELLED', '--limit', '50', '--json'),
     ]);
 
     expect(submitted.code).toBe(0);

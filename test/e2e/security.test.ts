@@ -83,7 +83,7 @@ describe.runIf(otherApiToken)("another owner's task", () => {
   it('is not in the other owner’s listing', async () => {
     const { body: task } = await submit({ type: 'echo', payload: 'mine' });
 
-    const listing = await call<{ tasks: TaskBody[] }>('GET', '/tasks?limit=100', asOther);
+    const listing = await call<{ tasks: TaskBody[] }>('GET', '/tasks?limit=50', asOther);
 
     expect(listing.status).toBe(200);
     expect(listing.body.tasks.map((t) => t.taskId)).not.toContain(task.taskId);

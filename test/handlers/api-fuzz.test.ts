@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,12 +157,37 @@ const path = fc.oneof(
   anyString.map((text) => `/${text}`),
 );
 const taskId = fc.oneof({ weight: 1, arbitrary: uuid }, { weight: 3, arbitrary: anyString });
+/**
+ * Cursors as a caller could forge them: base64url JSON shaped like the owner index key, with the
+ * caller's own owner id or another's, keys missing, extra, empty, too long or of the wrong type.
+ */
+const keyValue = fc.oneof(
+  { weight: 3, arbitrary: anyString },
+  { weight: 1, arbitrary: edgyJson },
+  { weight: 1, arbitrary: fc.constant('') },
+);
+const forgedCursor = fc
+  .record(
+    {
+      taskId: fc.oneof(uuid, keyValue),
+      ownerId: fc.oneof(fc.constantFrom('jwt:alice', 'jwt:bob', 'jwt:carol'), keyValue),
+      createdAt: fc.oneof(
+        fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+        keyValue,
+      ),
+      extra: keyValue,
+    },
+    { requiredKeys: [] },
+  )
+  .chain((key) => fc.oneof(fc.constant(key), edgyJson))
+  .map((value) => Buffer.from(JSON.stringify(value) ?? 'null').toString('base64url'));
+const cursor = fc.oneof({ weight: 1, arbitrary: anyString }, { weight: 2, arbitrary: forgedCursor });
 const query = fc.oneof(
   fc.record(
     {
       status: fc.oneof(fc.constantFrom('QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'), anyString),
       limit: fc.oneof(edgeNumber.map(String), anyString),
-      cursor: anyString,
+      cursor,
     },
     { requiredKeys: [] },
   ),
@@ -254,7 +281,38 @@ const chaotic: fc.Arbitrary<APIGatewayProxyEventV2> = fc
 
 const event = fc.oneof({ weight: 1, arbitrary: plausible }, { weight: 7, arbitrary: chaotic });
 
+/** Listings by owners with forged cursors, and by carol, whose tasks' results add up to more than 6 MB. */
+const listing: fc.Arbitrary<APIGatewayProxyEventV2> = fc
+  .record({
+    sub: fc.constantFrom('alice', 'bob', 'carol', 'carol'),
+    limit: fc.option(fc.oneof(fc.integer({ min: 1, max: 50 }).map(String), edgeNumber.map(String)), { nil: undefined }),
+    status: fc.option(fc.constantFrom('SUCCEEDED', 'QUEUED'), { nil: undefined }),
+    cursor: fc.option(forgedCursor, { nil: undefined, freq: 2 }),
+  })
+  .map(({ sub, limit, status, cursor }) => {
+    const query = Object.fromEntries(
+      Object.entries({ limit, status, cursor }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
+    return httpApiEvent({ routeKey: API_ROUTES.listTasks, path: '/tasks', jwtSub: sub, query });
+  });
+
 // ── the property ───────────────────────────────────────────────────────────────────────────────
+
+/** Lambda refuses a synchronous response over 6 MB: API Gateway would answer 500 in the handler's place. */
+const LAMBDA_RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024;
+
+/** What every answer must be: 2xx or 4xx, JSON in the contract shape, small enough for Lambda to return. */
+function checkAnswer(result: APIGatewayProxyStructuredResultV2): number {
+  const status = result.statusCode ?? 0;
+  expect(status).toBeGreaterThanOrEqual(200);
+  expect(status).toBeLessThan(500);
+  expect(Buffer.byteLength(JSON.stringify(result))).toBeLessThan(LAMBDA_RESPONSE_LIMIT_BYTES);
+  expect(result.headers?.['content-type']).toBe('application/json');
+  const parsed = JSON.parse(String(result.body));
+  if (status >= 400) ErrorBody.parse(parsed);
+  else SuccessBody.parse(parsed);
+  return status;
+}
 
 const countItems = async (): Promise<number> => {
   let count = 0;
@@ -278,15 +336,8 @@ describe(`the API handler under ${RUNS} generated requests`, () => {
     await fc.assert(
       fc.asyncProperty(event, async (generated) => {
         const result = (await handler(generated, testContext())) as APIGatewayProxyStructuredResultV2;
-        const status = result.statusCode ?? 0;
+        const status = checkAnswer(result);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
-
-        expect(status).toBeGreaterThanOrEqual(200);
-        expect(status).toBeLessThan(500);
-        expect(result.headers?.['content-type']).toBe('application/json');
-        const parsed = JSON.parse(String(result.body));
-        if (status >= 400) ErrorBody.parse(parsed);
-        else SuccessBody.parse(parsed);
         if (status === 202 && generated.routeKey === API_ROUTES.submitTask) created++;
       }),
       { numRuns: RUNS },
@@ -296,5 +347,47 @@ describe(`the API handler under ${RUNS} generated requests`, () => {
     expect((await countItems()) - before).toBe(created);
     // The generators reach every outcome: a suite that only ever saw 401s would prove nothing.
     for (const expected of [200, 202, 400, 401, 404, 405, 413, 415]) expect(statuses.get(expected)).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('the API handler under generated listings', () => {
+  beforeAll(async () => {
+    // 17 tasks with a 380 KB result each: 6.5 MB of results, more than one Lambda response can carry.
+    const result = { blob: 'r'.repeat(380_000) };
+    for (let n = 0; n < 17; n++) {
+      await aws.documents.send(
+        new PutCommand({
+          TableName: aws.resources.tableName,
+          Item: {
+            taskId: randomUUID(),
+            ownerId: 'jwt:carol',
+            type: 'echo',
+            status: 'SUCCEEDED',
+            payload: {},
+            payloadHash: 'hash',
+            attempt: 1,
+            maxAttempts: 3,
+            createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+            updatedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+            result,
+            expiresAt: Math.floor(Date.now() / 1000) + 3_600,
+          },
+        }),
+      );
+    }
+  });
+
+  it('answers forged cursors and pages of oversized tasks with 2xx or 4xx, never 5xx or over 6 MB', async () => {
+    const statuses = new Map<number, number>();
+
+    await fc.assert(
+      fc.asyncProperty(listing, async (generated) => {
+        const status = checkAnswer((await handler(generated, testContext())) as APIGatewayProxyStructuredResultV2);
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }),
+      { numRuns: 1_000 },
+    );
+
+    for (const expected of [200, 400]) expect(statuses.get(expected)).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -1,8 +1,9 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
+import { taskFactory } from '../support/factories.js';
 import { useEmulatorEnvironment } from '../support/handler-environment.js';
 import { type HttpEventInput, httpApiEvent, iamCaller, testContext } from '../support/lambda-events.js';
 
@@ -130,5 +131,49 @@ describe('API handler with a payload 2.0 event', () => {
 
     expect(response.statusCode).toBe(200);
     expect(response.json).toEqual({ status: 'ok' });
+  });
+
+  it('answers 400, not 500, for a cursor with the caller’s own owner id and a key DynamoDB would reject', async () => {
+    // {"ownerId":"jwt:dev"}: reached DynamoDB as an ExclusiveStartKey without the table key.
+    const response = await invoke({
+      routeKey: 'GET /tasks',
+      path: '/tasks',
+      jwtSub: 'dev',
+      query: { cursor: 'eyJvd25lcklkIjoiand0OmRldiJ9' },
+    });
+
+    expect(response.statusCode).toBe(400);
+    expect(response.json.error.code).toBe('InvalidCursor');
+  });
+
+  it('lists tasks whose results add up to more than Lambda’s 6 MB response as summaries, in a small page', async () => {
+    const ownerId = 'jwt:hoarder';
+    const result = { blob: 'r'.repeat(300_000) };
+    const tasks = Array.from({ length: 25 }, (_, n) =>
+      taskFactory({
+        ownerId,
+        status: 'SUCCEEDED',
+        attempt: 1,
+        result,
+        payload: { blob: 'p'.repeat(50_000) },
+        createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString(),
+        expiresAt: Math.floor(Date.now() / 1000) + 3600,
+      }),
+    );
+    for (const task of tasks)
+      await aws.documents.send(new PutCommand({ TableName: aws.resources.tableName, Item: task }));
+
+    const response = await invoke({
+      routeKey: 'GET /tasks',
+      path: '/tasks',
+      jwtSub: 'hoarder',
+      query: { limit: '25' },
+    });
+
+    expect(response.statusCode).toBe(200);
+    expect(Buffer.byteLength(String(response.body))).toBeLessThan(64 * 1024);
+    expect(response.json.tasks).toHaveLength(25);
+    expect(response.json.tasks[0]).not.toHaveProperty('result');
+    expect(response.json.tasks[0]).toMatchObject({ taskId: tasks[24]?.taskId, status: 'SUCCEEDED' });
   });
 });

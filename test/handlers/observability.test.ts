@@ -1,7 +1,10 @@
+import { createHash } from 'node:crypto';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toSqsRecord } from '../../infra/local/sqs-event-source.js';
+import { FileKeyRing } from '../../shared/file-key-ring.js';
 import {
+  API_REQUEST_LOG_MESSAGE,
   LOG_KEYS,
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
@@ -9,7 +12,7 @@ import {
   TASK_COUNTS,
   TASK_TIMINGS,
 } from '../../shared/metric-names.js';
-import { hashOwnerId } from '../../shared/task-metrics.js';
+import { ownerHasher } from '../../shared/owner-hash.js';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
 import { useEmulatorEnvironment } from '../support/handler-environment.js';
 import { httpApiEvent, sqsEvent, testContext } from '../support/lambda-events.js';
@@ -17,10 +20,11 @@ import { httpApiEvent, sqsEvent, testContext } from '../support/lambda-events.js
 let aws: EmulatedAws;
 let api: typeof import('../../functions/api/handler.js').handler;
 let worker: typeof import('../../functions/worker/handler.js').handler;
+let deploymentKeyFile: string;
 
 beforeAll(async () => {
   aws = await startEmulatedAws();
-  useEmulatorEnvironment(aws);
+  deploymentKeyFile = useEmulatorEnvironment(aws);
   // What the stack sets from settings; the other handler tests keep the functions quiet.
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
@@ -85,18 +89,35 @@ describe('handlers in a Lambda-like environment', () => {
     });
   });
 
-  it('the API logs the submission with the request id and a hash of the owner, never the owner', () => {
+  it('the API logs the submission with the request id and a keyed hash of the owner, never the owner', async () => {
+    const expectedHash = ownerHasher(await new FileKeyRing(deploymentKeyFile).deploymentKey())('jwt:alice');
     const submitted = logLines(submitOutput).find((line) => line.message === 'task submitted');
     expect(submitted).toMatchObject({
       service: SERVICE_NAMES.api,
       level: 'INFO',
       [LOG_KEYS.taskId]: taskId,
       [LOG_KEYS.type]: 'echo',
-      [LOG_KEYS.ownerHash]: hashOwnerId('jwt:alice'),
+      [LOG_KEYS.ownerHash]: expectedHash,
       [LOG_KEYS.requestId]: expect.any(String),
       function_request_id: expect.any(String),
     });
-    expect(JSON.stringify(submitOutput)).not.toContain('"alice"');
+    expect(JSON.stringify(submitOutput)).not.toContain('alice');
+    // Not the bare SHA-256 anyone could compute from a guessed owner id.
+    expect(expectedHash).not.toBe(createHash('sha256').update('jwt:alice').digest('hex').slice(0, 16));
+  });
+
+  it('the API logs one line per request that joins the access log on requestId', () => {
+    const requests = logLines(submitOutput).filter((line) => line.message === API_REQUEST_LOG_MESSAGE);
+    const submitted = logLines(submitOutput).find((line) => line.message === 'task submitted');
+    expect(requests).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        [LOG_KEYS.requestId]: submitted?.[LOG_KEYS.requestId],
+        [LOG_KEYS.routeKey]: 'POST /tasks',
+        [LOG_KEYS.statusCode]: 202,
+        [LOG_KEYS.ownerHash]: submitted?.[LOG_KEYS.ownerHash],
+      }),
+    ]);
   });
 
   it('the worker emits start, success, duration and queue wait for the task type', () => {

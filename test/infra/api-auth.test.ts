@@ -1,5 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COGNITO_ACCESS_TOKEN_SCOPE, TASKS_RESOURCE_SERVER } from '../../infra/constructs/api-auth.js';
+import { settings } from '../../infra/settings.js';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { ENV } from '../../shared/env-names.js';
 import { buildOffloadStack, logicalIdOf, removeSynthOutput, synthOffloadStack } from './synth-offload-stack.js';
@@ -109,6 +111,93 @@ describe('the Cognito user pool', () => {
   it('has a public client: no secret for CLIs and tests to leak', () => {
     template.hasResourceProperties('AWS::Cognito::UserPoolClient', { GenerateSecret: false });
   });
+
+  it('requires TOTP multi-factor authentication of every user', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      MfaConfiguration: 'ON',
+      EnabledMfas: ['SOFTWARE_TOKEN_MFA'],
+    });
+  });
+
+  it('signs in with SRP only: the password never reaches Cognito', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
+    });
+  });
+
+  it('has no OAuth flow, callback URL or hosted domain unless configured', () => {
+    const [client] = Object.values(template.findResources('AWS::Cognito::UserPoolClient'));
+    expect(client?.Properties.AllowedOAuthFlowsUserPoolClient).toBe(false);
+    for (const property of ['AllowedOAuthFlows', 'AllowedOAuthScopes', 'CallbackURLs']) {
+      expect(client?.Properties[property]).toBeUndefined();
+    }
+    template.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);
+  });
+
+  it('issues access and ID tokens that expire after the minutes from settings', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      AccessTokenValidity: settings.auth.cognitoTokenMinutes,
+      IdTokenValidity: settings.auth.cognitoTokenMinutes,
+      TokenValidityUnits: { AccessToken: 'minutes', IdToken: 'minutes' },
+    });
+    expect(settings.auth.cognitoTokenMinutes).toBeLessThanOrEqual(15);
+  });
+
+  it('accepts access tokens only: every protected route requires the scope ID tokens lack', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route'));
+    for (const route of routes) {
+      const expected = PUBLIC_ROUTES.has(route.Properties.RouteKey) ? undefined : [COGNITO_ACCESS_TOKEN_SCOPE];
+      expect(route.Properties.AuthorizationScopes).toEqual(expected);
+    }
+  });
+});
+
+describe('the Cognito user pool with cognitoCallbackUrls and cognitoDomainPrefix', () => {
+  const { template } = synthOffloadStack({
+    context: { cognitoCallbackUrls: 'https://app.example.org/callback', cognitoDomainPrefix: 'offload-example' },
+  });
+  const tasksScope = `${TASKS_RESOURCE_SERVER.identifier}/${TASKS_RESOURCE_SERVER.scope}`;
+
+  it('offers the authorization code grant only, for the given callback, with the tasks scope', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      AllowedOAuthFlowsUserPoolClient: true,
+      AllowedOAuthFlows: ['code'],
+      CallbackURLs: ['https://app.example.org/callback'],
+    });
+    const [client] = Object.values(template.findResources('AWS::Cognito::UserPoolClient'));
+    // The second scope is the resource server's identifier (a reference) joined with "/tasks".
+    expect(client?.Properties.AllowedOAuthScopes).toEqual(['openid', expect.anything()]);
+    expect(JSON.stringify(client?.Properties.AllowedOAuthScopes[1])).toContain(`/${TASKS_RESOURCE_SERVER.scope}`);
+    template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
+      Identifier: TASKS_RESOURCE_SERVER.identifier,
+      Scopes: [Match.objectLike({ ScopeName: TASKS_RESOURCE_SERVER.scope })],
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: 'offload-example' });
+  });
+
+  it('lets routes take either kind of access token', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      RouteKey: API_ROUTES.listTasks,
+      AuthorizationScopes: [COGNITO_ACCESS_TOKEN_SCOPE, tasksScope],
+    });
+  });
+});
+
+describe('scopes under other auth modes', () => {
+  it.each([
+    [{ jwtIssuer: issuer, jwtAudience: 'offload-api' }, undefined],
+    [
+      { jwtIssuer: issuer, jwtAudience: 'offload-api', jwtScopes: 'offload/tasks,offload/admin' },
+      ['offload/tasks', 'offload/admin'],
+    ],
+    [{ auth: 'iam' }, undefined],
+  ])('with %j requires %j on a protected route', (context, scopes) => {
+    const { template } = synthOffloadStack({ context });
+    const [route] = Object.values(
+      template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: API_ROUTES.submitTask } }),
+    );
+    expect(route?.Properties.AuthorizationScopes).toEqual(scopes);
+  });
 });
 
 describe('iamPerSessionRoles context', () => {
@@ -146,6 +235,9 @@ describe('invalid auth context', () => {
       },
       /takes IAM role ARNs .* got arn:aws:sts::123456789012:assumed-role\/a\/b\.$/,
     ],
+    [{ cognitoCallbackUrls: 'https://app.example.org/cb' }, /go together/],
+    [{ cognitoDomainPrefix: 'offload' }, /go together/],
+    [{ cognitoCallbackUrls: 'http://app.example.org/cb', cognitoDomainPrefix: 'offload' }, /must be https/],
   ])('rejects %j', (context, message) => {
     expect(() => buildOffloadStack({ context })).toThrow(message);
   });

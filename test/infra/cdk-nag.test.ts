@@ -22,6 +22,11 @@ describe.each([
   ['Cognito', {}],
   ['JWT', { jwtIssuer: 'https://login.example.com/', jwtAudience: 'offload-api' }],
   ['IAM', { auth: 'iam' }],
+  ['Cognito and a customer-managed key', { customerManagedKey: 'true' }],
+  [
+    'Cognito with the OAuth code grant',
+    { cognitoCallbackUrls: 'https://app.example.org/callback', cognitoDomainPrefix: 'offload-example' },
+  ],
 ])('AwsSolutions checks with %s auth', (_mode, context) => {
   it('report no unacknowledged finding', () => {
     const { report } = synthWithChecks({ context });
@@ -64,7 +69,8 @@ describe('the checks', () => {
         // No authorizer on the public routes (shared/api-routes.ts PUBLIC_ROUTES).
         'AwsSolutions-APIG4 Offload/TaskApi/HttpApi/GET--health',
         'AwsSolutions-APIG4 Offload/TaskApi/HttpApi/GET--openapi.json',
-        'AwsSolutions-COG2 Offload/ApiAuth/UserPool',
+        // Rotating the deployment key is an operator decision (infra/constructs/deployment-key.ts).
+        'AwsSolutions-SMG4 Offload/DeploymentKey/Secret',
         'AwsSolutions-COG8 Offload/ApiAuth/UserPool',
         ...tracedRoles,
       ].sort(),

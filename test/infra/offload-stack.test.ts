@@ -4,7 +4,12 @@ import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import { functionEnvironment } from '../../infra/function-environment.js';
-import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
+import {
+  checkReservedConcurrency,
+  LAMBDA_UNRESERVED_MINIMUM,
+  settings,
+  visibilityTimeoutSeconds,
+} from '../../infra/settings.js';
 import { API_ROUTES, DEFAULT_ROUTE, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { ENV } from '../../shared/env-names.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
@@ -16,7 +21,7 @@ const { stack, template } = synthOffloadStack();
 const paths = constructPathsByLogicalId(stack);
 const id = (path: string) => logicalIdOf(stack, path);
 
-type Resource = { Type: string; Properties: Record<string, unknown> };
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
 const resource = (path: string) => template.toJSON().Resources[id(path)] as Resource;
 const property = <T>(path: string, name: string) => resource(path).Properties[name] as T;
 
@@ -24,13 +29,29 @@ const property = <T>(path: string, name: string) => resource(path).Properties[na
 const TRACING_GRANTS = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
 const FUNCTIONS = [
-  { owner: 'TaskApi', timeoutSeconds: settings.api.timeoutSeconds, memoryMiB: settings.api.memoryMiB },
-  { owner: 'TaskWorker', timeoutSeconds: settings.worker.timeoutSeconds, memoryMiB: settings.worker.memoryMiB },
-  { owner: 'DeadLetterHandler', timeoutSeconds: settings.dlq.timeoutSeconds, memoryMiB: settings.dlq.memoryMiB },
+  {
+    owner: 'TaskApi',
+    timeoutSeconds: settings.api.timeoutSeconds,
+    memoryMiB: settings.api.memoryMiB,
+    reserved: settings.api.reservedConcurrency,
+  },
+  {
+    owner: 'TaskWorker',
+    timeoutSeconds: settings.worker.timeoutSeconds,
+    memoryMiB: settings.worker.memoryMiB,
+    reserved: settings.worker.maxConcurrency,
+  },
+  {
+    owner: 'DeadLetterHandler',
+    timeoutSeconds: settings.dlq.timeoutSeconds,
+    memoryMiB: settings.dlq.memoryMiB,
+    reserved: settings.dlq.maxConcurrency,
+  },
   {
     owner: 'RecoverySweep',
     timeoutSeconds: settings.recovery.timeoutSeconds,
     memoryMiB: settings.recovery.memoryMiB,
+    reserved: 1,
   },
 ];
 
@@ -118,6 +139,22 @@ describe('HTTP API', () => {
     });
   });
 
+  it('throttles the public routes, which anyone may call, far below the stage', () => {
+    const limits = {
+      ThrottlingRateLimit: settings.api.publicRouteRateLimit,
+      ThrottlingBurstLimit: settings.api.publicRouteBurstLimit,
+    };
+    expect(property('TaskApi/DefaultStage', 'RouteSettings')).toEqual(
+      Object.fromEntries([...PUBLIC_ROUTES].map((routeKey) => [routeKey, limits])),
+    );
+    expect(limits.ThrottlingRateLimit).toBeLessThan(settings.api.throttleRateLimit / 10);
+    // The stage may name a route only once the route exists.
+    const publicRouteIds = Object.entries(template.findResources('AWS::ApiGatewayV2::Route'))
+      .filter(([, route]) => PUBLIC_ROUTES.has(route.Properties.RouteKey))
+      .map(([logicalId]) => logicalId);
+    expect(resource('TaskApi/DefaultStage').DependsOn).toEqual(expect.arrayContaining(publicRouteIds));
+  });
+
   it('writes JSON access logs with the request id to a log group with a retention', () => {
     const accessLog = property<{ DestinationArn: unknown; Format: string }>(
       'TaskApi/DefaultStage',
@@ -171,6 +208,7 @@ describe('task queue', () => {
       FunctionName: { Ref: id('DeadLetterHandler/Function') },
       EventSourceArn: { 'Fn::GetAtt': [id('TaskQueue/DeadLetterQueue'), 'Arn'] },
       BatchSize: settings.dlq.batchSize,
+      ScalingConfig: { MaximumConcurrency: settings.dlq.maxConcurrency },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
   });
@@ -215,10 +253,37 @@ describe('task table', () => {
         Replicas: [
           Match.objectLike({
             DeletionProtectionEnabled: true,
-            PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+            PointInTimeRecoverySpecification: {
+              PointInTimeRecoveryEnabled: true,
+              RecoveryPeriodInDays: settings.store.pointInTimeRecoveryDays,
+            },
           }),
         ],
       },
+    });
+  });
+
+  it('caps the on-demand throughput of the table and its owner index at the ceilings from settings', () => {
+    const ceiling = {
+      MaxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
+      MaxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
+    };
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: ceiling.MaxWriteRequestUnits },
+      Replicas: [
+        Match.objectLike({
+          ReadOnDemandThroughputSettings: { MaxReadRequestUnits: ceiling.MaxReadRequestUnits },
+          GlobalSecondaryIndexes: [
+            Match.objectLike({
+              IndexName: TASK_TABLE.ownerIndex.name,
+              ReadOnDemandThroughputSettings: { MaxReadRequestUnits: ceiling.MaxReadRequestUnits },
+            }),
+          ],
+        }),
+      ],
+      GlobalSecondaryIndexes: [
+        Match.objectLike({ WriteOnDemandThroughputSettings: { MaxWriteRequestUnits: ceiling.MaxWriteRequestUnits } }),
+      ],
     });
   });
 
@@ -250,7 +315,11 @@ describe('task table', () => {
   });
 });
 
-describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB }) => {
+describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, reserved }) => {
+  it(`reserves ${reserved} concurrent executions: its guaranteed share and its ceiling`, () => {
+    expect(property(`${owner}/Function`, 'ReservedConcurrentExecutions')).toBe(reserved);
+  });
+
   it('runs on the newest Node.js runtime, on arm64, with timeout and memory from settings', () => {
     expect(resource(`${owner}/Function`).Properties).toMatchObject({
       Runtime: Runtime.NODEJS_24_X.name,
@@ -273,9 +342,27 @@ describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB })
       ...functionEnvironment({ tableName: 'table', queueUrl: 'queue' }),
       [ENV.tableName]: { Ref: id('TaskStore/Table') },
       [ENV.queueUrl]: { Ref: id('TaskQueue/Queue') },
+      // The secret's ARN, never its value.
+      [ENV.deploymentKeySecretArn]: { Ref: id('DeploymentKey/Secret') },
       NODE_OPTIONS: '--enable-source-maps',
     };
     expect(property(`${owner}/Function`, 'Environment')).toEqual({ Variables: expected });
+  });
+});
+
+describe('deployment key', () => {
+  it('is generated by CloudFormation inside Secrets Manager: no value in the template', () => {
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    const secret = resource('DeploymentKey/Secret').Properties;
+    expect(secret.GenerateSecretString).toEqual({ PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false });
+    expect(secret.SecretString).toBeUndefined();
+  });
+
+  it('is readable by the API function alone', () => {
+    const readers = FUNCTIONS.map(({ owner }) => owner).filter((owner) =>
+      grantsOf(owner).some((grant) => grant.startsWith('secretsmanager:')),
+    );
+    expect(readers).toEqual(['TaskApi']);
   });
 });
 
@@ -292,6 +379,8 @@ describe('permissions', () => {
         'dynamodb:BatchGetItem TaskStore/Table',
         `dynamodb:Query TaskStore/Table/index/${TASK_TABLE.ownerIndex.name}`,
         'sqs:SendMessage TaskQueue/Queue',
+        // The deployment key, for the keyed owner hash in its logs.
+        'secretsmanager:GetSecretValue DeploymentKey/Secret',
         'logs:CreateLogStream TaskApi/LogGroup',
         'logs:PutLogEvents TaskApi/LogGroup',
         ...TRACING_GRANTS,
@@ -359,13 +448,54 @@ describe('permissions', () => {
 });
 
 describe('outputs', () => {
-  it.each(['ApiUrl', 'TableName', 'QueueUrl'])('outputs %s', (name) => {
+  it.each(['ApiUrl', 'TableName', 'QueueUrl', 'DeploymentKeySecretArn'])('outputs %s', (name) => {
     template.hasOutput(name, {});
   });
 
   it('points ApiUrl at the $default stage', () => {
     const url = template.findOutputs('ApiUrl').ApiUrl?.Value;
     expect(describeValue(url)).toMatch(/^https:\/\/TaskApi\/HttpApi\.execute-api\.AWS::Region\.AWS::URLSuffix\/$/);
+  });
+});
+
+describe('reserved concurrency', () => {
+  const reservedInTemplate = () =>
+    Object.values(template.findResources('AWS::Lambda::Function')).reduce(
+      (sum, fn) => sum + (fn.Properties.ReservedConcurrentExecutions as number),
+      0,
+    );
+
+  it('leaves the 100 executions Lambda keeps unreserved in an account with the default quota', () => {
+    expect(reservedInTemplate()).toBeLessThanOrEqual(settings.lambda.accountConcurrency - LAMBDA_UNRESERVED_MINIMUM);
+  });
+
+  it('keeps the API from taking what the worker needs: both reserved, the API bounded below the quota', () => {
+    expect(property('TaskApi/Function', 'ReservedConcurrentExecutions')).toBeLessThan(
+      settings.lambda.accountConcurrency,
+    );
+    expect(property('TaskWorker/Function', 'ReservedConcurrentExecutions')).toBeGreaterThanOrEqual(
+      settings.worker.maxConcurrency,
+    );
+  });
+
+  it.each([
+    [{ accountConcurrency: 150 }, /reserve only 50 \(Lambda keeps 100 unreserved\)/],
+    [{ accountConcurrency: '10' }, /reserve only 0/],
+    [{ accountConcurrency: 'lots' }, /accountConcurrency must be a whole number/],
+  ])('refuses to synthesize with context %j', (context, message) => {
+    expect(() => synthOffloadStack({ context })).toThrow(message);
+  });
+
+  it('synthesizes for an account whose quota just fits', () => {
+    const quota = reservedInTemplate() + LAMBDA_UNRESERVED_MINIMUM;
+    expect(() => synthOffloadStack({ context: { accountConcurrency: String(quota) } })).not.toThrow();
+  });
+
+  it.each([
+    ['a larger API reservation', { ...settings, api: { ...settings.api, reservedConcurrency: 890 } }],
+    ['more worker concurrency', { ...settings, worker: { ...settings.worker, maxConcurrency: 800 } }],
+  ])('names every reservation in the error for %s', (_case, changed) => {
+    expect(() => checkReservedConcurrency(changed)).toThrow(/api \d+ \+ worker \d+ \+ deadLetter 2 \+ recovery 1/);
   });
 });
 

@@ -2,12 +2,14 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { settings } from '../../infra/settings.js';
 import {
+  ACCESS_LOG_METRICS,
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
   METRICS_SERVICE,
   TASK_COUNTS,
   TASK_TIMINGS,
 } from '../../shared/metric-names.js';
+import { TASK_TABLE } from '../../shared/task-table.js';
 import { constructPathsByLogicalId, logicalIdOf, removeSynthOutput, synthOffloadStack } from './synth-offload-stack.js';
 
 afterAll(removeSynthOutput);
@@ -16,6 +18,8 @@ const { stack, template } = synthOffloadStack();
 const paths = constructPathsByLogicalId(stack);
 const id = (path: string) => logicalIdOf(stack, path);
 const thresholds = settings.observability.alarms;
+/** DLQ not empty, oldest message, worker errors, API 5xx, API 429, table throttling, dead-letter handler, sweep. */
+const ALARM_COUNT = 8;
 
 /** A token in the dashboard body as readable text: the construct path it points at. */
 function tokenText(part: Record<string, unknown>): string {
@@ -67,7 +71,11 @@ describe('operations dashboard', () => {
     ['API requests (per minute)', ['AWS/ApiGateway Count ApiId=TaskApi/HttpApi Sum']],
     [
       'API errors (per minute)',
-      ['AWS/ApiGateway 4xx ApiId=TaskApi/HttpApi Sum', 'AWS/ApiGateway 5xx ApiId=TaskApi/HttpApi Sum'],
+      [
+        'AWS/ApiGateway 4xx ApiId=TaskApi/HttpApi Sum',
+        'AWS/ApiGateway 5xx ApiId=TaskApi/HttpApi Sum',
+        `${METRICS_NAMESPACE} ${ACCESS_LOG_METRICS.throttled} ${METRIC_DIMENSIONS.apiId}=TaskApi/HttpApi Sum`,
+      ],
     ],
     [
       'API latency (ms)',
@@ -97,6 +105,8 @@ describe('operations dashboard', () => {
       ],
     ],
     ['Worker duration p99 (ms)', ['AWS/Lambda Duration FunctionName=TaskWorker/Function p99']],
+    ['Dead-letter handler errors', ['AWS/Lambda Errors FunctionName=DeadLetterHandler/Function Sum']],
+    ['Recovery sweep errors', ['AWS/Lambda Errors FunctionName=RecoverySweep/Function Sum']],
     ['Worker concurrency (instances)', ['AWS/Lambda ConcurrentExecutions FunctionName=TaskWorker/Function Maximum']],
     ['Task throughput by outcome (per minute)', Object.values(TASK_COUNTS).map((name) => task(name, 'Sum'))],
     ['Task duration, one attempt (ms)', [task(TASK_TIMINGS.durationMs, 'p50'), task(TASK_TIMINGS.durationMs, 'p99')]],
@@ -133,7 +143,13 @@ describe('operations dashboard', () => {
   });
 
   it('shows the state of every alarm', () => {
-    expect(widget('Alarms').properties.alarms).toHaveLength(4);
+    expect(widget('Alarms').properties.alarms).toHaveLength(ALARM_COUNT);
+  });
+
+  it('charts the throttle events of the table and its owner index', () => {
+    expect(linesOf('Table throttle events (per minute)')[0]).toBe(
+      'FILL(reads, 0) + FILL(writes, 0) + FILL(indexReads, 0) + FILL(indexWrites, 0)',
+    );
   });
 
   it('outputs DashboardUrl pointing at the dashboard in the CloudWatch console', () => {
@@ -214,9 +230,98 @@ describe('alarms', () => {
     });
   });
 
-  it('sends every alarm and its recovery to the topic, and only those four exist', () => {
+  it('fires when more API requests than the threshold from settings are throttled (429)', () => {
+    const api = { Ref: id('TaskApi/HttpApi') };
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: thresholds.apiThrottledRatePercent,
+      EvaluationPeriods: thresholds.evaluationMinutes,
+      AlarmActions: [topic],
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'IF(whole > 0, 100 * FILL(part, 0) / whole, 0)' }),
+        metricStat(METRICS_NAMESPACE, ACCESS_LOG_METRICS.throttled, METRIC_DIMENSIONS.apiId, api, 'Sum'),
+        metricStat('AWS/ApiGateway', 'Count', 'ApiId', api, 'Sum'),
+      ]),
+    });
+  });
+
+  it('counts the 429s from the access log, per API (HTTP APIs publish no throttle metric)', () => {
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: id('TaskApi/AccessLogs') },
+      FilterPattern: '{ $.status = "429" }',
+      MetricTransformations: [
+        {
+          MetricNamespace: METRICS_NAMESPACE,
+          MetricName: ACCESS_LOG_METRICS.throttled,
+          MetricValue: '1',
+          Dimensions: [{ Key: METRIC_DIMENSIONS.apiId, Value: '$.apiId' }],
+        },
+      ],
+    });
+    const accessLog = template.toJSON().Resources[id('TaskApi/DefaultStage')].Properties.AccessLogSettings;
+    expect(JSON.parse(accessLog.Format)).toMatchObject({ status: '$context.status', apiId: '$context.apiId' });
+  });
+
+  it('fires when DynamoDB throttles the table or its index more often than the threshold from settings', () => {
+    const table = { Ref: id('TaskStore/Table') };
+    const throttleEvents = (name: string, index?: string) =>
+      Match.objectLike({
+        MetricStat: Match.objectLike({
+          Metric: {
+            Namespace: 'AWS/DynamoDB',
+            MetricName: name,
+            Dimensions: [
+              ...(index ? [{ Name: 'GlobalSecondaryIndexName', Value: index }] : []),
+              { Name: 'TableName', Value: table },
+            ],
+          },
+          Stat: 'Sum',
+        }),
+      });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: thresholds.tableThrottleEventsPerMinute,
+      EvaluationPeriods: thresholds.evaluationMinutes,
+      AlarmActions: [topic],
+      Metrics: Match.arrayWith([
+        throttleEvents('ReadThrottleEvents'),
+        throttleEvents('WriteThrottleEvents'),
+        throttleEvents('ReadThrottleEvents', TASK_TABLE.ownerIndex.name),
+        throttleEvents('WriteThrottleEvents', TASK_TABLE.ownerIndex.name),
+      ]),
+    });
+  });
+
+  it.each([
+    [
+      'the dead-letter handler',
+      'DeadLetterHandler/Function',
+      thresholds.deadLetterHandlerErrors,
+      thresholds.evaluationMinutes,
+    ],
+    ['the recovery sweep', 'RecoverySweep/Function', thresholds.recoverySweepErrors, settings.recovery.intervalMinutes],
+  ])('fires when %s fails more often than the threshold from settings', (_name, path, threshold, minutes) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: threshold,
+      EvaluationPeriods: 1,
+      AlarmActions: [topic],
+      Metrics: [
+        Match.objectLike({
+          MetricStat: Match.objectLike({
+            Metric: {
+              Namespace: 'AWS/Lambda',
+              MetricName: 'Errors',
+              Dimensions: [{ Name: 'FunctionName', Value: { Ref: id(path) } }],
+            },
+            Period: minutes * 60,
+            Stat: 'Sum',
+          }),
+        }),
+      ],
+    });
+  });
+
+  it('sends every alarm and its recovery to the topic, and only those exist', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(ALARM_COUNT);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);

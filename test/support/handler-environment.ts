@@ -1,13 +1,20 @@
+import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { functionEnvironment } from '../../infra/function-environment.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
 import type { EmulatedAws } from './emulated-aws.js';
 
-/** Points the handler modules at the emulators, exactly as the local stack does, before they are imported. */
+/**
+ * Points the handler modules at the emulators, exactly as the local stack does, before they are imported.
+ * Returns the path of the deployment key file the functions create on first use (under the OS temp dir).
+ */
 export function useEmulatorEnvironment(
   aws: EmulatedAws,
   options: { diagnosticTasks?: boolean; iamPerSessionRoles?: readonly string[] } = {},
-): void {
+): string {
+  const deploymentKeyFile = join(tmpdir(), `offload-test-${randomUUID()}`, 'deployment-key');
   // Unset when the list is empty: a list set by an earlier test file must not linger.
   delete process.env[ENV.iamPerSessionRoles];
   Object.assign(process.env, {
@@ -16,8 +23,12 @@ export function useEmulatorEnvironment(
         tableName: aws.resources.tableName,
         queueUrl: aws.resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
+        deploymentKeyFile,
       },
-      { ...settings, auth: { iamPerSessionRoles: options.iamPerSessionRoles ?? settings.auth.iamPerSessionRoles } },
+      {
+        ...settings,
+        auth: { ...settings.auth, iamPerSessionRoles: options.iamPerSessionRoles ?? settings.auth.iamPerSessionRoles },
+      },
     ),
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
@@ -28,4 +39,5 @@ export function useEmulatorEnvironment(
     // Keeps EMF lines out of the test output; test/handlers/observability.test.ts turns them back on.
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
+  return deploymentKeyFile;
 }

@@ -12,6 +12,7 @@ export interface HttpEventInput {
   readonly body?: string;
   readonly headers?: Record<string, string>;
   readonly pathParameters?: Record<string, string>;
+  readonly query?: Record<string, string>;
   /** Adds the JWT authorizer context API Gateway fills for a verified token. */
   readonly jwtSub?: string;
   /** Adds the IAM authorizer context API Gateway fills for a SigV4-signed request; see {@link iamCaller}. */
@@ -122,9 +123,10 @@ export function httpApiEvent(input: HttpEventInput): APIGatewayProxyEventV2 {
     version: '2.0',
     routeKey: input.routeKey,
     rawPath: input.path,
-    rawQueryString: '',
+    rawQueryString: new URLSearchParams(input.query).toString(),
     headers: { host: 'api.example.com', ...input.headers },
     ...(input.pathParameters && { pathParameters: input.pathParameters }),
+    ...(input.query && { queryStringParameters: input.query }),
     requestContext: {
       accountId: '123456789012',
       apiId: 'api',

@@ -23,6 +23,7 @@ const DISTINCT_SETTINGS: Settings = {
   },
   recovery: { ...settings.recovery, staleAfterSeconds: 77 },
   auth: {
+    ...settings.auth,
     iamPerSessionRoles: ['arn:aws:iam::123456789012:role/people/person', 'arn:aws-cn:iam::210987654321:role/staff'],
   },
 };
@@ -74,8 +75,19 @@ describe('loadConfig', () => {
         { partition: 'aws', accountId: '123456789012', roleName: 'person' },
         { partition: 'aws-cn', accountId: '210987654321', roleName: 'staff' },
       ],
+      deploymentKey: {},
       endpoints: { dynamodb: undefined, sqs: undefined },
     });
+  });
+
+  it.each([
+    [
+      { deploymentKeySecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:offload-key-AbCdEf' },
+      { secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:offload-key-AbCdEf' },
+    ],
+    [{ deploymentKeyFile: '/data/deployment-key' }, { file: '/data/deployment-key' }],
+  ])('reads where the deployment key is from what infra gives (%j), never the key itself', (resources, expected) => {
+    expect(loadConfig(functionEnvironment({ ...RESOURCES, ...resources })).deploymentKey).toEqual(expected);
   });
 
   it('reads the default settings as they are', () => {
@@ -131,6 +143,7 @@ describe('loadConfig', () => {
     { name: ENV.iamPerSessionRoles, value: 'person' },
     { name: ENV.iamPerSessionRoles, value: 'arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:user/b' },
     { name: ENV.iamPerSessionRoles, value: 'arn:aws:sts::123456789012:assumed-role/person/alice' },
+    { name: ENV.deploymentKeySecretArn, value: 'offload-key' },
   ])('throws a ConfigError naming $name when it is $value', ({ name, value }) => {
     expect(configErrorOf({ ...validEnv(), [name]: value }).message).toContain(name);
   });

@@ -119,6 +119,21 @@ describe('the local JWT authorizer', () => {
       },
       /nbf/,
     ],
+    [
+      // A real issuer's tokens always expire; one that never does is a forgery or a misconfigured issuer.
+      'a token without exp',
+      async () => {
+        const signingKey = await import('jose').then(({ importJWK }) => importJWK(key.privateJwk, 'RS256'));
+        return new SignJWT({})
+          .setProtectedHeader({ alg: 'RS256', kid: key.kid })
+          .setSubject('a')
+          .setIssuer(DEV_TOKEN_ISSUER)
+          .setAudience(DEV_TOKEN_AUDIENCE)
+          .setIssuedAt()
+          .sign(signingKey);
+      },
+      /no exp claim/,
+    ],
   ])('refuses %s', async (_case, header, reason) => {
     const verdict = await createLocalAuthorizer(key)(await header());
 

@@ -284,3 +284,68 @@ describe('OffloadClient.list and cancel', () => {
     expect(task.status).toBe('CANCELLED');
   });
 });
+
+describe('OffloadClient transport safety', () => {
+  const ok = () => json(200, { tasks: [] });
+  const fetchOk: typeof globalThis.fetch = async () => ok();
+
+  it.each(['https://api.example.com', 'http://127.0.0.1:3000', 'http://localhost:3000/', 'http://[::1]:3000'])(
+    'accepts %s',
+    async (baseUrl) => {
+      await expect(new OffloadClient({ baseUrl, fetch: fetchOk }).list()).resolves.toEqual({ tasks: [] });
+    },
+  );
+
+  it.each([
+    ['http://api.example.com', 'InsecureUrl'],
+    ['http://10.0.0.5:3000', 'InsecureUrl'],
+    ['http://127.0.0.1.nip.io', 'InsecureUrl'],
+    ['ftp://api.example.com', 'InvalidUrl'],
+    ['api.example.com', 'InvalidUrl'],
+  ])(
+    'refuses %s when the client is made, before anything is sent (the token would travel in clear)',
+    (baseUrl, code) => {
+      const construct = () => new OffloadClient({ baseUrl, token: 't', fetch: fetchOk });
+
+      expect(construct).toThrow(OffloadClientError);
+      expect(construct).toThrow(expect.objectContaining({ code }));
+    },
+  );
+
+  it('talks plain http to another host only when told to', async () => {
+    const client = new OffloadClient({ baseUrl: 'http://api.test.internal', allowInsecureHttp: true, fetch: fetchOk });
+
+    await expect(client.list()).resolves.toEqual({ tasks: [] });
+  });
+
+  it('waits no longer than a minute however long Retry-After asks, on retries and between polls', async () => {
+    const { client, sleeps } = fakeApi([
+      json(503, { error: { code: 'ServiceUnavailable', message: 'm', requestId: 'r' } }, { 'retry-after': '86400' }),
+      json(202, view()),
+      json(200, view({ status: 'RUNNING' }), { 'retry-after': '3600' }),
+      json(200, view({ status: 'SUCCEEDED', result: 1 })),
+    ]);
+
+    const task = await client.submit('echo', 1);
+    await task.result();
+
+    expect(sleeps).toEqual([60_000, 60_000]);
+  });
+
+  it('takes a lower cap when given one', async () => {
+    const sleeps: number[] = [];
+    const answers = [json(429, { message: 'Too Many Requests' }, { 'retry-after': '30' }), json(200, view())];
+    const client = new OffloadClient({
+      baseUrl: 'https://api.example.com',
+      maxRetryAfterMs: 5_000,
+      fetch: async () => answers.shift() ?? ok(),
+      sleep: async (ms) => {
+        sleeps.push(ms);
+      },
+    });
+
+    await client.get(TASK_ID);
+
+    expect(sleeps).toEqual([5_000]);
+  });
+});

@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { type CliIo, EXIT, runCli } from '../../client/cli.js';
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly requests: { readonly url: string; readonly authorization: string | null }[];
+}
+
+/** Runs the CLI in-process against a fake API that lists nothing; records what it sent. */
+async function run(args: string[], options: { env?: Record<string, string>; stdin?: string } = {}): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const requests: Run['requests'] = [];
+  const io: CliIo = {
+    stdout: { write: (text: string) => (stdout += text) },
+    stderr: { write: (text: string) => (stderr += text) },
+    env: { OFFLOAD_URL: 'https://api.example.com', ...options.env },
+    ...(options.stdin !== undefined && { readStdin: async () => options.stdin ?? '' }),
+    fetch: async (input, init) => {
+      requests.push({ url: String(input), authorization: new Headers(init?.headers).get('authorization') });
+      return new Response(JSON.stringify({ tasks: [] }), { headers: { 'content-type': 'application/json' } });
+    },
+  };
+  const code = await runCli(args, io);
+  return { code, stdout, stderr, requests };
+}
+
+describe('the offload CLI’s token', () => {
+  it('comes from OFFLOAD_TOKEN', async () => {
+    const result = await run(['list', '--json'], { env: { OFFLOAD_TOKEN: 'from-env' } });
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.requests.map((request) => request.authorization)).toEqual(['Bearer from-env']);
+  });
+
+  it('comes from the first line of stdin with --token-stdin, ahead of the environment', async () => {
+    const result = await run(['--token-stdin', 'list', '--json'], {
+      env: { OFFLOAD_TOKEN: 'from-env' },
+      stdin: 'from-stdin\nignored\n',
+    });
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.requests.map((request) => request.authorization)).toEqual(['Bearer from-stdin']);
+  });
+
+  it('is refused on the command line, where ps and shell history would show it', async () => {
+    const result = await run(['--token', 'secret-token', 'list']);
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toMatch(/OFFLOAD_TOKEN|--token-stdin/);
+    expect(result.stderr).not.toContain('secret-token');
+    expect(result.requests).toEqual([]);
+  });
+
+  it.each([
+    ['an empty stdin', ['--token-stdin', 'list'], ''],
+    ['a payload from stdin as well', ['--token-stdin', 'submit', 'echo', '@-'], 'tok\n'],
+  ])('is a usage error with %s', async (_case, args, stdin) => {
+    const result = await run(args, { stdin });
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.requests).toEqual([]);
+  });
+});
+
+describe('the offload CLI’s URL', () => {
+  it('refuses plain http to another host (exit 2), sending nothing', async () => {
+    const result = await run(['list'], { env: { OFFLOAD_URL: 'http://api.example.com', OFFLOAD_TOKEN: 't' } });
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toContain('InsecureUrl');
+    expect(result.requests).toEqual([]);
+  });
+
+  it('takes plain http to another host with --insecure-http, and to this machine without it', async () => {
+    const remote = await run(['--insecure-http', 'list'], { env: { OFFLOAD_URL: 'http://api.test.internal' } });
+    const local = await run(['list'], { env: { OFFLOAD_URL: 'http://127.0.0.1:3000' } });
+
+    expect([remote.code, local.code]).toEqual([EXIT.ok, EXIT.ok]);
+    expect([...remote.requests, ...local.requests].map((request) => request.url)).toEqual([
+      'http://api.test.internal/tasks',
+      'http://127.0.0.1:3000/tasks',
+    ]);
+  });
+});
