@@ -492,11 +492,11 @@ function checkExecutions(tasks: ReadonlyMap<string, Task>, executions: readonly 
     const last = [...sorted].reverse().find((run) => run.outcome !== undefined);
     if (task?.status === 'SUCCEEDED') {
       const result = task.result as { attempt?: number } | undefined;
-      if (!last || last.outcome !== 'ok' || last.attempt !== task.attempt || result?.attempt !== task.attempt) {
+      if (last?.outcome !== 'ok' || last.attempt !== task.attempt || result?.attempt !== task.attempt) {
         statusMismatch++;
       }
     } else if (task?.status === 'FAILED' && task.error?.code === 'LedgerPermanent') {
-      if (!last || last.outcome !== 'permanent' || last.attempt !== task.attempt) statusMismatch++;
+      if (last?.outcome !== 'permanent' || last.attempt !== task.attempt) statusMismatch++;
     }
   }
   return { overlapping, afterTerminal, statusMismatch };
