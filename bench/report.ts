@@ -182,31 +182,36 @@ export function formatReport(r: Report): string {
       ],
     ),
     '',
-    table(
-      [
-        'Cold start',
-        'minified',
-        'source map',
-        'zip',
-        'zip w/o map',
-        'init ms',
-        'init w/o source maps',
-        'baseline init ms',
-        'ratio',
-      ],
-      Object.entries(r.coldStart).map(([name, c]) => [
-        name,
-        kb(c.bytes),
-        kb(c.sourceMapBytes),
-        kb(c.zipBytes),
-        kb(c.zipBytesWithoutSourceMap),
-        c.initMs,
-        c.initMsWithoutSourceMaps,
-        `${c.baselineInitMs} (${kb(c.baselineBytes)})`,
-        c.ratio,
-      ]),
-    ),
+    formatColdStart(r.coldStart),
   ].join('\n');
+}
+
+/** The cold-start table (also printed alone by `npm run bench -- --only cold-start`). */
+export function formatColdStart(coldStart: Report['coldStart']): string {
+  return table(
+    [
+      'Cold start',
+      'minified',
+      'source map',
+      'zip',
+      'zip w/o map',
+      'init ms',
+      'init w/o source maps',
+      'baseline init ms',
+      'ratio',
+    ],
+    Object.entries(coldStart).map(([name, c]) => [
+      name,
+      kb(c.bytes),
+      kb(c.sourceMapBytes),
+      kb(c.zipBytes),
+      kb(c.zipBytesWithoutSourceMap),
+      c.initMs,
+      c.initMsWithoutSourceMaps,
+      `${c.baselineInitMs} (${kb(c.baselineBytes)})`,
+      c.ratio,
+    ]),
+  );
 }
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
