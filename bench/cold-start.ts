@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import { App, Stack } from 'aws-cdk-lib';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS, LAMBDA_RUNTIME } from '../infra/bundling.js';
+import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_RUNTIME } from '../infra/bundling.js';
 import { functionEnvironment } from '../infra/function-environment.js';
 import { ENV } from '../shared/env-names.js';
 import { median, round } from './stats.js';
@@ -28,12 +28,13 @@ const BASELINES = {
 export interface ColdStartFigure {
   /** Minified bundle (index.mjs). */
   readonly bytes: number;
+  /** index.mjs.map, trimmed to our own sources (infra/trim-source-map.ts). */
   readonly sourceMapBytes: number;
   /** Deployment package: index.mjs + index.mjs.map, deflated as a zip would hold them. */
   readonly zipBytes: number;
   readonly zipBytesWithoutSourceMap: number;
+  /** Median import time of the bundle in a fresh process, with the function's deployed environment. */
   readonly initMs: number;
-  readonly initMsWithoutSourceMaps: number;
   readonly baseline: string;
   readonly baselineBytes: number;
   readonly baselineZipBytes: number;
@@ -53,7 +54,8 @@ interface Bundle {
 /**
  * Bundles each function with CDK's own NodejsFunction and the construct's options (infra/bundling.ts),
  * so the bundle is the one `cdk deploy` uploads, then times the import of each bundle in fresh `node`
- * processes, interleaved with its baseline so machine noise hits both alike.
+ * processes, interleaved with its baseline so machine noise hits both alike. The baselines are bundled
+ * and run the same way: a bare handler deployed like ours.
  */
 export async function measureColdStart(runs: number): Promise<Record<string, ColdStartFigure>> {
   const functions = FUNCTIONS.filter((f) => existsSync(repoFile(f.entry)));
@@ -67,10 +69,7 @@ export async function measureColdStart(runs: number): Promise<Record<string, Col
     const samples = new Map<string, number[]>();
     const record = (key: string, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
     for (let run = 0; run < runs; run++) {
-      for (const [name, bundle] of Object.entries(bundles)) {
-        record(name, timeImport(bundle.dir, true));
-        if (!name.startsWith('baseline-')) record(`${name} (no source maps)`, timeImport(bundle.dir, false));
-      }
+      for (const [name, bundle] of Object.entries(bundles)) record(name, timeImport(bundle.dir));
     }
     const initOf = (key: string) => round(median(samples.get(key) ?? []));
     return Object.fromEntries(
@@ -85,7 +84,6 @@ export async function measureColdStart(runs: number): Promise<Record<string, Col
           zipBytes: bundle.zipBytes,
           zipBytesWithoutSourceMap: bundle.zipBytesWithoutSourceMap,
           initMs,
-          initMsWithoutSourceMaps: initOf(`${f.name} (no source maps)`),
           baseline: BASELINES[f.baseline],
           baselineBytes: baseline.bytes,
           baselineZipBytes: baseline.zipBytes,
@@ -149,8 +147,11 @@ function zipSize(files: readonly { file: string; data: Buffer }[]): number {
 
 const PROBE = repoFile('bench/cold-start/probe.mjs');
 
-/** One fresh process, the function's environment pointing at an endpoint nothing listens on. */
-function timeImport(dir: string, sourceMaps: boolean): number {
+/**
+ * One fresh process, the function's environment pointing at an endpoint nothing listens on. The
+ * functions set no NODE_OPTIONS (infra/constructs/offload-function.ts), so neither does this.
+ */
+function timeImport(dir: string): number {
   const dummyEndpoint = 'http://127.0.0.1:9';
   const env = {
     PATH: process.env.PATH ?? '',
@@ -165,7 +166,6 @@ function timeImport(dir: string, sourceMaps: boolean): number {
     AWS_SECRET_ACCESS_KEY: 'bench',
     AWS_LAMBDA_FUNCTION_NAME: 'offload-bench',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-    ...(sourceMaps && { NODE_OPTIONS: LAMBDA_NODE_OPTIONS }),
   };
   const output = execFileSync(process.execPath, [PROBE, pathToFileURL(join(dir, 'index.mjs')).href], {
     env,

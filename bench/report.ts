@@ -189,17 +189,7 @@ export function formatReport(r: Report): string {
 /** The cold-start table (also printed alone by `npm run bench -- --only cold-start`). */
 export function formatColdStart(coldStart: Report['coldStart']): string {
   return table(
-    [
-      'Cold start',
-      'minified',
-      'source map',
-      'zip',
-      'zip w/o map',
-      'init ms',
-      'init w/o source maps',
-      'baseline init ms',
-      'ratio',
-    ],
+    ['Cold start', 'minified', 'source map', 'zip', 'zip w/o map', 'init ms', 'baseline init ms', 'ratio'],
     Object.entries(coldStart).map(([name, c]) => [
       name,
       kb(c.bytes),
@@ -207,7 +197,6 @@ export function formatColdStart(coldStart: Report['coldStart']): string {
       kb(c.zipBytes),
       kb(c.zipBytesWithoutSourceMap),
       c.initMs,
-      c.initMsWithoutSourceMaps,
       `${c.baselineInitMs} (${kb(c.baselineBytes)})`,
       c.ratio,
     ]),

@@ -4,7 +4,7 @@ import { LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS, LAMBDA_RUNTIME } from '../bundling.js';
+import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_RUNTIME } from '../bundling.js';
 
 export interface OffloadFunctionProps {
   /** Absolute path of the TypeScript module that exports `handler`. */
@@ -52,7 +52,7 @@ export function offloadFunction(scope: Construct, props: OffloadFunctionProps): 
     loggingFormat: LoggingFormat.JSON,
     // X-Ray traces each invocation; Powertools Tracer adds the SDK calls as subsegments.
     tracing: Tracing.ACTIVE,
-    environment: { ...props.environment, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
+    environment: props.environment,
     bundling: LAMBDA_BUNDLING,
   });
 }

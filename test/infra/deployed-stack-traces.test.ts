@@ -1,0 +1,118 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offloadFunction } from '../../infra/constructs/offload-function.js';
+import { functionEnvironment } from '../../infra/function-environment.js';
+import { settings } from '../../infra/settings.js';
+import { API_ROUTES } from '../../shared/api-routes.js';
+import { ENV } from '../../shared/env-names.js';
+import { httpApiEvent } from '../support/lambda-events.js';
+
+const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+/** 1-based line of the first line of `path` that contains `text`. */
+const lineOf = (path: string, text: string) =>
+  readFileSync(repoFile(path), 'utf8')
+    .split('\n')
+    .findIndex((line) => line.includes(text)) + 1;
+
+/** A port nothing listens on: taken, then released, so a connection to it is refused. */
+async function refusingPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Imports the bundle as the Lambda runtime does, invokes the handler once, and exits. */
+const INVOKE = `
+const [bundle, event] = process.argv.slice(1);
+const { handler } = await import(bundle);
+const context = {
+  functionName: 'offload-api', functionVersion: '$LATEST', memoryLimitInMB: '512', awsRequestId: 'request-1',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:offload-api',
+  getRemainingTimeInMillis: () => 10000,
+};
+const result = await handler(JSON.parse(event), context);
+process.stderr.write('status ' + result.statusCode + '\\n');
+`;
+
+interface LoggedError {
+  readonly message?: string;
+  readonly error?: { readonly location?: string; readonly stack?: string };
+}
+
+describe('stack traces of a deployed bundle', { timeout: 60_000 }, () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'offload-stack-traces-'));
+  let bundle: string;
+  let deployedEnvironment: Record<string, string>;
+
+  beforeAll(() => {
+    // Built exactly as the stack builds the API function: the construct, its bundling and its environment.
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'StackTraces');
+    const fn = offloadFunction(stack, {
+      entry: repoFile('functions/api/handler.ts'),
+      description: 'API',
+      timeoutSeconds: settings.api.timeoutSeconds,
+      memoryMiB: settings.api.memoryMiB,
+      environment: functionEnvironment({ tableName: 'offload-tasks', queueUrl: 'https://sqs.invalid/1/tasks' }),
+    });
+    app.synth();
+    const assetPath = (fn.node.findChild('Code') as unknown as { assetPath: string }).assetPath;
+    bundle = pathToFileURL(join(outdir, assetPath, 'index.mjs')).href;
+    const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
+    deployedEnvironment = resource?.Properties.Environment.Variables;
+  });
+
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('logs an error with frames naming our TypeScript files and lines', async () => {
+    const endpoint = `http://127.0.0.1:${await refusingPort()}`;
+    const event = httpApiEvent({
+      routeKey: API_ROUTES.getTask,
+      path: '/tasks/4f0c6a8e-0b5e-4d3e-9d5f-6f3f6b0e2a11',
+      pathParameters: { taskId: '4f0c6a8e-0b5e-4d3e-9d5f-6f3f6b0e2a11' },
+      jwtSub: 'owner',
+    });
+
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--input-type=module', '--eval', INVOKE, bundle, JSON.stringify(event)],
+      {
+        env: {
+          PATH: process.env.PATH,
+          ...deployedEnvironment,
+          // What the Lambda service adds, and a DynamoDB endpoint that refuses connections.
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_LAMBDA_FUNCTION_NAME: 'offload-api',
+          [ENV.dynamodbEndpoint]: endpoint,
+        },
+      },
+    );
+
+    expect(stderr).toContain('status 503');
+    // Powertools writes warnings and errors to stderr; Lambda sends both streams to CloudWatch.
+    const logged = `${stdout}\n${stderr}`
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as LoggedError)
+      .find((entry) => entry.message === 'dependency unavailable');
+    const stack = logged?.error?.stack ?? '';
+    // The frame where the adapter turns the refused connection into a 503, at its line in the source.
+    const where = `shared/aws/dependency-error.ts:${lineOf('shared/aws/dependency-error.ts', 'new DependencyUnavailableError(')}:`;
+    expect(stack).toContain(`(${where}`);
+    expect(stack).toMatch(/\(shared\/aws\/dynamo-task-store\.ts:\d+:\d+\)/);
+    expect(stack).toMatch(/\(functions\/api\/get-task\.ts:\d+:\d+\)/);
+    expect(logged?.error?.location).toMatch(/^shared\/[\w/-]+\.ts:\d+$/);
+  });
+});
