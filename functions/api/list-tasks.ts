@@ -1,7 +1,7 @@
-import * as z from 'zod';
 import { ValidationError } from '../../shared/errors.js';
 import type { Clock, ListCursor, TaskStore } from '../../shared/ports.js';
 import { type TaskView, toTaskView } from '../../shared/task.js';
+import * as z from '../../shared/zod.js';
 import { ListQuery } from './schemas.js';
 import { issuesToDetails } from './validation.js';
 

@@ -1,39 +1,44 @@
-import * as z from 'zod';
+import { describe as describeCheck } from 'zod/v4/core';
 import type { ErrorDetail } from '../../shared/errors.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
 import { TaskStatus, type TaskView } from '../../shared/task.js';
+import * as z from '../../shared/zod.js';
 
 /**
  * The zod schemas of the HTTP contract. The API validates requests with them and the OpenAPI
  * document (functions/api/openapi.ts) is generated from them, so the two cannot drift apart.
  */
 
+/** Documentation the OpenAPI document shows for a schema (zod/mini has no `.meta()` method). */
+const describe = <Schema extends z.ZodMiniType>(schema: Schema, description: string): Schema =>
+  schema.check(describeCheck(description));
+
 /** `POST /tasks`: the envelope; the payload is checked against the task type's own schema. */
 export const SubmitBody = z.strictObject({
-  type: z.string().min(1).max(64),
+  type: z.string().check(z.minLength(1), z.maxLength(64)),
   /** Optional for task types whose schema accepts an empty object. */
-  payload: z.unknown().default({}).superRefine(checkStorableJson),
+  payload: z._default(z.unknown(), {}).check(z.superRefine(checkStorableJson)),
   /** SQS allows at most 15 minutes of delivery delay. */
-  delaySeconds: z.int().min(0).max(900).optional(),
+  delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(900))),
 });
 
 /** `GET /tasks` query string. */
 export const ListQuery = z.strictObject({
-  status: z.enum(Object.values(TaskStatus)).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(2048).optional(),
+  status: z.optional(z.enum(Object.values(TaskStatus))),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)), 20),
+  cursor: z.optional(z.string().check(z.maxLength(2048))),
 });
 
 export const TaskStatusSchema = z.enum(Object.values(TaskStatus));
 
 export const TaskErrorSchema = z.object({
-  code: z.string().meta({ description: 'Stable, machine-readable reason.' }),
+  code: describe(z.string(), 'Stable, machine-readable reason.'),
   message: z.string(),
 });
 
 export const TaskProgressSchema = z.object({
-  percent: z.number().min(0).max(100),
-  message: z.string().optional(),
+  percent: z.number().check(z.minimum(0), z.maximum(100)),
+  message: z.optional(z.string()),
 });
 
 const timestamp = z.iso.datetime();
@@ -43,27 +48,25 @@ export const TaskViewSchema = z.object({
   taskId: z.uuid(),
   type: z.string(),
   status: TaskStatusSchema,
-  attempts: z.int().min(0).meta({ description: 'Attempts started so far.' }),
-  maxAttempts: z.int().min(1),
+  attempts: describe(z.int().check(z.minimum(0)), 'Attempts started so far.'),
+  maxAttempts: z.int().check(z.minimum(1)),
   createdAt: timestamp,
   updatedAt: timestamp,
-  startedAt: timestamp.optional(),
-  finishedAt: timestamp.optional(),
-  progress: TaskProgressSchema.optional().meta({ description: 'Reported by the task while it is RUNNING.' }),
-  result: z.unknown().optional().meta({ description: 'The JSON returned by the task type, once SUCCEEDED.' }),
-  error: TaskErrorSchema.optional().meta({ description: 'Why the task FAILED.' }),
-  lastError: TaskErrorSchema.optional().meta({
-    description: 'Why the previous attempt failed, while a retry is pending.',
-  }),
-  cancelRequested: z
-    .literal(true)
-    .optional()
-    .meta({ description: 'The owner asked a RUNNING task to stop; it will end CANCELLED.' }),
+  startedAt: z.optional(timestamp),
+  finishedAt: z.optional(timestamp),
+  progress: describe(z.optional(TaskProgressSchema), 'Reported by the task while it is RUNNING.'),
+  result: describe(z.optional(z.unknown()), 'The JSON returned by the task type, once SUCCEEDED.'),
+  error: describe(z.optional(TaskErrorSchema), 'Why the task FAILED.'),
+  lastError: describe(z.optional(TaskErrorSchema), 'Why the previous attempt failed, while a retry is pending.'),
+  cancelRequested: describe(
+    z.optional(z.literal(true)),
+    'The owner asked a RUNNING task to stop; it will end CANCELLED.',
+  ),
 });
 
 export const TaskListingSchema = z.object({
   tasks: z.array(TaskViewSchema),
-  nextCursor: z.string().optional().meta({ description: 'Pass as `cursor` for the next page; absent on the last.' }),
+  nextCursor: describe(z.optional(z.string()), 'Pass as `cursor` for the next page; absent on the last.'),
 });
 
 export const ErrorDetailSchema = z.object({ path: z.string(), message: z.string() });
@@ -73,8 +76,8 @@ export const ErrorBodySchema = z.object({
   error: z.object({
     code: z.string(),
     message: z.string(),
-    details: z.array(ErrorDetailSchema).optional(),
-    requestId: z.string().meta({ description: 'Quote it when reporting a problem.' }),
+    details: z.optional(z.array(ErrorDetailSchema)),
+    requestId: describe(z.string(), 'Quote it when reporting a problem.'),
   }),
 });
 

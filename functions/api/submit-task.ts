@@ -5,6 +5,7 @@ import { TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import { hashOwnerId, type TaskMetrics } from '../../shared/task-metrics.js';
+import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { issuesToDetails } from './validation.js';
 
@@ -53,7 +54,7 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       { path: 'type', message: `must be one of: ${known}` },
     ]);
   }
-  const parsed = definition.payload.safeParse(input.payload);
+  const parsed = z.safeParse(definition.payload, input.payload);
   if (!parsed.success) {
     throw new ValidationError(
       'InvalidPayload',

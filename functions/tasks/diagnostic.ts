@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
+import * as z from '../../shared/zod.js';
 import { defineTask } from './define-task.js';
 
 /**
@@ -11,8 +11,8 @@ import { defineTask } from './define-task.js';
 /** Fails permanently with the given code: the task ends FAILED on its first attempt. */
 export const failTask = defineTask({
   payload: z.strictObject({
-    code: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/),
-    message: z.string().max(1000).default('Failed on purpose.'),
+    code: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/)),
+    message: z._default(z.string().check(z.maxLength(1000)), 'Failed on purpose.'),
   }),
   run: async ({ code, message }) => {
     throw new PermanentError(code, message);
@@ -21,7 +21,7 @@ export const failTask = defineTask({
 
 /** Throws a retryable error on its first `failures` attempts, then succeeds. */
 export const flakyTask = defineTask({
-  payload: z.strictObject({ failures: z.int().min(0).max(100) }),
+  payload: z.strictObject({ failures: z.int().check(z.minimum(0), z.maximum(100)) }),
   run: async ({ failures }, { attempt }) => {
     if (attempt <= failures) throw new Error(`Flaky failure on attempt ${attempt}.`);
     return { attempt };
@@ -44,7 +44,7 @@ export const executionLedger: ExecutionRecord[] = [];
 
 /** Works for `ms` milliseconds (honouring its signal) and appends the execution to the ledger. */
 export const ledgerTask = defineTask({
-  payload: z.strictObject({ ms: z.int().min(0).max(10_000) }),
+  payload: z.strictObject({ ms: z.int().check(z.minimum(0), z.maximum(10_000)) }),
   run: async ({ ms }, { taskId, attempt, signal }) => {
     const startedAt = Date.now();
     let outcome: ExecutionRecord['outcome'] = 'ok';

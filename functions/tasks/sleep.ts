@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as z from 'zod';
+import * as z from '../../shared/zod.js';
 import { defineTask } from './define-task.js';
 
 const STEPS = 10;
@@ -9,12 +9,7 @@ const STEPS = 10;
  * fires (deadline or cancel): a stand-in for slow work.
  */
 export const sleepTask = defineTask({
-  payload: z.strictObject({
-    ms: z
-      .int()
-      .min(0)
-      .max(15 * 60 * 1000),
-  }),
+  payload: z.strictObject({ ms: z.int().check(z.minimum(0), z.maximum(15 * 60 * 1000)) }),
   run: async ({ ms }, { signal, progress }) => {
     for (let step = 1; step <= STEPS; step++) {
       await sleep(ms / STEPS, undefined, { signal });

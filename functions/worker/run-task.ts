@@ -1,4 +1,3 @@
-import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
 import { TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
@@ -6,6 +5,7 @@ import { checkStorableJson } from '../../shared/storable-json.js';
 import { isTerminal, type Task, type TaskError } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
+import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { createProgressReporter } from './progress-reporter.js';
 
@@ -159,7 +159,7 @@ async function execute(task: Task, remainingMs: number, deps: RunTaskDeps): Prom
   if (!definition) {
     return { status: 'FAILED', error: { code: 'UnknownTaskType', message: `No handler for type "${task.type}".` } };
   }
-  const payload = definition.payload.safeParse(task.payload);
+  const payload = z.safeParse(definition.payload, task.payload);
   if (!payload.success) {
     return { status: 'FAILED', error: { code: 'InvalidPayload', message: z.prettifyError(payload.error) } };
   }
@@ -220,7 +220,7 @@ function watchForCancel(
 
 /** Results are stored as JSON: normalise now, and refuse what would not fit in the item. */
 /** Results must be what a DynamoDB map can hold (depth, number range); checked like payloads. */
-const StorableResult = z.unknown().superRefine(checkStorableJson);
+const StorableResult = z.unknown().check(z.superRefine(checkStorableJson));
 
 /** DynamoDB's item limit, less room for what completion adds (status, timestamps, error, progress). */
 const ITEM_LIMIT_BYTES = 400 * 1024;
