@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { App, Stack } from 'aws-cdk-lib';
@@ -44,20 +45,29 @@ const result = await handler(JSON.parse(event), context);
 process.stderr.write('status ' + result.statusCode + '\\n');
 `;
 
-interface LoggedError {
+const TASK_ID = '4f0c6a8e-0b5e-4d3e-9d5f-6f3f6b0e2a11';
+/** GET /tasks/{id}: one DynamoDB Query, nothing else. */
+const getTaskEvent = httpApiEvent({
+  routeKey: API_ROUTES.getTask,
+  path: `/tasks/${TASK_ID}`,
+  pathParameters: { taskId: TASK_ID },
+  jwtSub: 'owner',
+});
+
+interface LogLine {
   readonly message?: string;
   readonly error?: { readonly location?: string; readonly stack?: string };
 }
 
-describe('stack traces of a deployed bundle', { timeout: 60_000 }, () => {
-  const outdir = mkdtempSync(join(tmpdir(), 'offload-stack-traces-'));
+describe('the API function as deployed', { timeout: 60_000 }, () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'offload-deployed-api-'));
   let bundle: string;
   let deployedEnvironment: Record<string, string>;
 
   beforeAll(() => {
     // Built exactly as the stack builds the API function: the construct, its bundling and its environment.
     const app = new App({ outdir });
-    const stack = new Stack(app, 'StackTraces');
+    const stack = new Stack(app, 'DeployedApi');
     const fn = offloadFunction(stack, {
       entry: repoFile('functions/api/handler.ts'),
       description: 'API',
@@ -74,39 +84,41 @@ describe('stack traces of a deployed bundle', { timeout: 60_000 }, () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  it('logs an error with frames naming our TypeScript files and lines', async () => {
-    const endpoint = `http://127.0.0.1:${await refusingPort()}`;
-    const event = httpApiEvent({
-      routeKey: API_ROUTES.getTask,
-      path: '/tasks/4f0c6a8e-0b5e-4d3e-9d5f-6f3f6b0e2a11',
-      pathParameters: { taskId: '4f0c6a8e-0b5e-4d3e-9d5f-6f3f6b0e2a11' },
-      jwtSub: 'owner',
-    });
-
+  /**
+   * One invocation in a fresh Node process with the template's environment, what the Lambda service
+   * adds, and a DynamoDB endpoint that refuses connections. Returns every JSON log line and the status.
+   */
+  async function invoke(extraEnvironment: Record<string, string> = {}) {
     const { stdout, stderr } = await promisify(execFile)(
       process.execPath,
-      ['--input-type=module', '--eval', INVOKE, bundle, JSON.stringify(event)],
+      ['--input-type=module', '--eval', INVOKE, bundle, JSON.stringify(getTaskEvent)],
       {
         env: {
           PATH: process.env.PATH,
           ...deployedEnvironment,
-          // What the Lambda service adds, and a DynamoDB endpoint that refuses connections.
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: 'test',
           AWS_SECRET_ACCESS_KEY: 'test',
           AWS_LAMBDA_FUNCTION_NAME: 'offload-api',
-          [ENV.dynamodbEndpoint]: endpoint,
+          AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+          [ENV.dynamodbEndpoint]: `http://127.0.0.1:${await refusingPort()}`,
+          ...extraEnvironment,
         },
       },
     );
-
-    expect(stderr).toContain('status 503');
     // Powertools writes warnings and errors to stderr; Lambda sends both streams to CloudWatch.
-    const logged = `${stdout}\n${stderr}`
+    const lines = `${stdout}\n${stderr}`
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as LoggedError)
-      .find((entry) => entry.message === 'dependency unavailable');
+      .map((line) => JSON.parse(line) as LogLine);
+    return { lines, status: /status (\d+)/.exec(stderr)?.[1] };
+  }
+
+  it('logs an error with frames naming our TypeScript files and lines', async () => {
+    const { lines, status } = await invoke();
+
+    expect(status).toBe('503');
+    const logged = lines.find((line) => line.message === 'dependency unavailable');
     const stack = logged?.error?.stack ?? '';
     // The frame where the adapter turns the refused connection into a 503, at its line in the source.
     const where = `shared/aws/dependency-error.ts:${lineOf('shared/aws/dependency-error.ts', 'new DependencyUnavailableError(')}:`;
@@ -114,5 +126,39 @@ describe('stack traces of a deployed bundle', { timeout: 60_000 }, () => {
     expect(stack).toMatch(/\(shared\/aws\/dynamo-task-store\.ts:\d+:\d+\)/);
     expect(stack).toMatch(/\(functions\/api\/get-task\.ts:\d+:\d+\)/);
     expect(logged?.error?.location).toMatch(/^shared\/[\w/-]+\.ts:\d+$/);
+  });
+
+  it('sends the SDK calls of a sampled invocation to the X-Ray daemon as subsegments of its trace', async () => {
+    // The daemon's side: UDP datagrams, a JSON header line and then a segment document each.
+    const daemon = createSocket('udp4');
+    const documents: Record<string, unknown>[] = [];
+    daemon.on('message', (message) => documents.push(JSON.parse(message.toString().split('\n')[1] ?? '{}')));
+    await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+    const root = '1-5759e988-bd862e3fe1be46a994272793';
+    const parent = '53995c3f42cd8ad8';
+
+    try {
+      // What Lambda sets for an invocation X-Ray samples, with active tracing on.
+      const { status } = await invoke({
+        _X_AMZN_TRACE_ID: `Root=${root};Parent=${parent};Sampled=1`,
+        AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemon.address().port}`,
+        LAMBDA_TASK_ROOT: dirname(fileURLToPath(bundle)),
+      });
+      await expect.poll(() => documents.length).toBeGreaterThan(0);
+
+      expect(status).toBe('503');
+      expect(documents).toContainEqual(
+        expect.objectContaining({
+          type: 'subsegment',
+          name: 'DynamoDB',
+          namespace: 'aws',
+          trace_id: root,
+          parent_id: parent,
+          aws: expect.objectContaining({ operation: 'Query' }),
+        }),
+      );
+    } finally {
+      daemon.close();
+    }
   });
 });
