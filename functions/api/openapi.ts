@@ -4,12 +4,11 @@ import type { TaskDefinition, TaskRegistry } from '../tasks/define-task.js';
 import {
   ErrorBodySchema,
   GatewayErrorSchema,
-  ListQuery,
-  SubmitBody,
   TaskListingSchema,
   TaskStatusSchema,
   TaskViewSchema,
-} from './schemas.js';
+} from './response-schemas.js';
+import { ListQuery, SubmitBody } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
 
