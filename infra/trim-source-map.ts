@@ -1,14 +1,8 @@
-import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
-/**
- * Cuts a bundle's source map down to our own sources, so it is small enough to ship beside the bundle
- * (the full map of a function was larger than the bundle itself). Run by the bundling step
- * (infra/bundling.ts, `commandHooks.afterBundling`) with the Node that runs `cdk synth`:
- *
- *     node infra/trim-source-map.ts <bundle>.map <project root>
- *
- * Only built-in modules are imported: Node runs this file directly, without a TypeScript loader.
+/*
+ * Cuts a bundle's source maps down to our own sources (infra/bundling.ts), so they are small enough to
+ * ship beside the bundle: the full map of a function was larger than the bundle itself.
  */
 
 /** The fields of a Source Map v3 this step reads and writes (see https://tc39.es/ecma426/). */
@@ -148,11 +142,4 @@ export function projectSource(mapFile: string, projectRoot: string): (source: st
     if (path.split(sep).includes('node_modules')) return undefined;
     return path.split(sep).join('/');
   };
-}
-
-if (import.meta.main) {
-  const [mapFile, projectRoot] = process.argv.slice(2);
-  if (!mapFile || !projectRoot) throw new Error('usage: node infra/trim-source-map.ts <bundle>.map <project root>');
-  const map = JSON.parse(readFileSync(mapFile, 'utf8')) as RawSourceMap;
-  writeFileSync(mapFile, JSON.stringify(trimSourceMap(map, projectSource(mapFile, projectRoot))));
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { settings } from '../settings.js';
@@ -28,7 +28,7 @@ export interface DeadLetterHandlerProps {
 
 /** Marks the tasks whose messages reached the dead-letter queue FAILED, so none stays QUEUED or RUNNING. */
 export class DeadLetterHandler extends Construct {
-  public readonly handler: NodejsFunction;
+  public readonly handler: LambdaFunction;
 
   constructor(scope: Construct, id: string, props: DeadLetterHandlerProps) {
     super(scope, id);

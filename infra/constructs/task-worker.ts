@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { settings } from '../settings.js';
@@ -19,7 +19,7 @@ export interface TaskWorkerProps {
 
 /** The Lambda that runs tasks, fed by the task queue in batches with partial batch failures. */
 export class TaskWorker extends Construct {
-  public readonly handler: NodejsFunction;
+  public readonly handler: LambdaFunction;
 
   constructor(scope: Construct, id: string, props: TaskWorkerProps) {
     super(scope, id);

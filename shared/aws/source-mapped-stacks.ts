@@ -9,21 +9,27 @@ import { fileURLToPath } from 'node:url';
  * whether or not anything ever fails. This module is injected into each Lambda bundle instead
  * (infra/bundling.ts): it installs `Error.prepareStackTrace`, which V8 calls the first time an
  * error's `stack` is read (by Powertools Logger, or by the runtime for an uncaught error), and only
- * then is the map beside the bundle read. The map holds our own sources only (infra/trim-source-map.ts),
- * so frames in dependencies keep their bundle positions.
+ * then is the map beside the file of a frame read. The maps hold our own sources only
+ * (infra/trim-source-map.ts), so frames in dependencies keep their bundle positions.
  *
- * Bundled, `import.meta.url` is the bundle's own URL: frames in that file are the ones to map.
+ * Bundled, `import.meta.url` is the URL of one of the bundle's files: the frames to map are those in
+ * files of that directory (index.mjs and its chunks).
  */
-const bundleUrl = import.meta.url;
-let sourceMap: SourceMap | null | undefined;
+const bundleDirectory = new URL('./', import.meta.url).href;
+const sourceMaps = new Map<string, SourceMap | null>();
 
-function loadSourceMap(): SourceMap | null {
-  try {
-    return new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(bundleUrl)}.map`, 'utf8')));
-  } catch {
-    // No map (or an unreadable one): bundle positions are still better than failing to format an error.
-    return null;
+function sourceMapOf(file: string): SourceMap | null {
+  let sourceMap = sourceMaps.get(file);
+  if (sourceMap === undefined) {
+    try {
+      sourceMap = new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(file)}.map`, 'utf8')));
+    } catch {
+      // No map (a chunk of dependencies only has none): bundle positions beat failing to format an error.
+      sourceMap = null;
+    }
+    sourceMaps.set(file, sourceMap);
   }
+  return sourceMap;
 }
 
 /** A frame as V8 prints it, with the bundle position replaced by the TypeScript file and line where known. */
@@ -32,9 +38,8 @@ function mapFrame(site: NodeJS.CallSite): string {
   const file = site.getFileName();
   const line = site.getLineNumber();
   const column = site.getColumnNumber();
-  if (file !== bundleUrl || line === null || column === null) return text;
-  sourceMap ??= loadSourceMap();
-  const origin = sourceMap?.findOrigin(line, column);
+  if (!file?.startsWith(bundleDirectory) || line === null || column === null) return text;
+  const origin = sourceMapOf(file)?.findOrigin(line, column);
   if (!origin || !('fileName' in origin)) return text;
   return text.replace(`${file}:${line}:${column}`, `${origin.fileName}:${origin.lineNumber}:${origin.columnNumber}`);
 }
