@@ -114,18 +114,19 @@ describe('the API function as deployed', { timeout: 60_000 }, () => {
     return { lines, status: /status (\d+)/.exec(stderr)?.[1] };
   }
 
-  it('logs an error with frames naming our TypeScript files and lines', async () => {
+  it('logs an error with frames naming our functions, TypeScript files and lines', async () => {
     const { lines, status } = await invoke();
 
     expect(status).toBe('503');
     const logged = lines.find((line) => line.message === 'dependency unavailable');
     const stack = logged?.error?.stack ?? '';
     // The frame where the adapter turns the refused connection into a 503, at its line in the source.
-    const where = `shared/aws/dependency-error.ts:${lineOf('shared/aws/dependency-error.ts', 'new DependencyUnavailableError(')}:`;
-    expect(stack).toContain(`(${where}`);
+    const line = lineOf('shared/aws/dependency-error.ts', 'new DependencyUnavailableError(');
+    expect(stack).toContain(`at toDependencyError (shared/aws/dependency-error.ts:${line}:`);
     expect(stack).toMatch(/\(shared\/aws\/dynamo-task-store\.ts:\d+:\d+\)/);
-    expect(stack).toMatch(/\(functions\/api\/get-task\.ts:\d+:\d+\)/);
-    expect(logged?.error?.location).toMatch(/^shared\/[\w/-]+\.ts:\d+$/);
+    expect(stack).toMatch(/at async getTask \(functions\/api\/get-task\.ts:\d+:\d+\)/);
+    expect(stack).toMatch(/at async handler \(functions\/api\/handler\.ts:\d+:\d+\)/);
+    expect(logged?.error?.location).toBe(`shared/aws/dependency-error.ts:${line}`);
   });
 
   it('sends the SDK calls of a sampled invocation to the X-Ray daemon as subsegments of its trace', async () => {
