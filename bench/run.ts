@@ -39,7 +39,7 @@ const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
 // For iterating on bundles: prints the cold-start table only and leaves bench/results/latest.json alone.
 if (args.only !== undefined) {
   if (args.only !== 'cold-start') throw new Error(`--only takes cold-start, not ${args.only}`);
-  progress(`cold start only: bundling with CDK, then ${SIZES.coldStartRuns} fresh processes per bundle`);
+  progress(`cold start only: bundling as deployed, then ${SIZES.coldStartRuns} fresh processes per bundle`);
   console.log(formatColdStart(await measureColdStart(SIZES.coldStartRuns)));
   process.exit(0);
 }
@@ -362,7 +362,7 @@ const cost = costPerMillionTasks({
   sweepIntervalMinutes: settings.recovery.intervalMinutes,
 });
 
-progress(`cold start: bundling with CDK, then ${SIZES.coldStartRuns} fresh processes per bundle`);
+progress(`cold start: bundling as deployed, then ${SIZES.coldStartRuns} fresh processes per bundle`);
 const coldStart = await measureColdStart(SIZES.coldStartRuns);
 
 const report: Report = {
