@@ -1,12 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
-import { App, Stack } from 'aws-cdk-lib';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS, LAMBDA_RUNTIME } from '../infra/bundling.js';
+import type { Metafile } from 'esbuild';
+import { bundleLambda } from '../infra/bundling.js';
 import { functionEnvironment } from '../infra/function-environment.js';
 import { ENV } from '../shared/env-names.js';
 import { median, round } from './stats.js';
@@ -26,14 +25,17 @@ const BASELINES = {
 } as const;
 
 export interface ColdStartFigure {
-  /** Minified bundle (index.mjs). */
+  /** Minified JavaScript loaded at init: index.mjs and the chunks it imports. */
   readonly bytes: number;
+  /** Minified JavaScript in chunks loaded only by import(), when first needed. */
+  readonly lazyBytes: number;
+  /** The source maps, trimmed to our own sources (infra/trim-source-map.ts). */
   readonly sourceMapBytes: number;
-  /** Deployment package: index.mjs + index.mjs.map, deflated as a zip would hold them. */
+  /** Deployment package: every file of the bundle, deflated as a zip would hold them. */
   readonly zipBytes: number;
   readonly zipBytesWithoutSourceMap: number;
+  /** Median import time of the bundle in a fresh process, with the function's deployed environment. */
   readonly initMs: number;
-  readonly initMsWithoutSourceMaps: number;
   readonly baseline: string;
   readonly baselineBytes: number;
   readonly baselineZipBytes: number;
@@ -45,15 +47,17 @@ export interface ColdStartFigure {
 interface Bundle {
   readonly dir: string;
   readonly bytes: number;
+  readonly lazyBytes: number;
   readonly sourceMapBytes: number;
   readonly zipBytes: number;
   readonly zipBytesWithoutSourceMap: number;
 }
 
 /**
- * Bundles each function with CDK's own NodejsFunction and the construct's options (infra/bundling.ts),
- * so the bundle is the one `cdk deploy` uploads, then times the import of each bundle in fresh `node`
- * processes, interleaved with its baseline so machine noise hits both alike.
+ * Bundles each function as the construct does (infra/bundling.ts `bundleLambda`), so the bundle is the
+ * one `cdk deploy` uploads, then times the import of each bundle in fresh `node`
+ * processes, interleaved with its baseline so machine noise hits both alike. The baselines are bundled
+ * and run the same way: a bare handler deployed like ours.
  */
 export async function measureColdStart(runs: number): Promise<Record<string, ColdStartFigure>> {
   const functions = FUNCTIONS.filter((f) => existsSync(repoFile(f.entry)));
@@ -67,10 +71,7 @@ export async function measureColdStart(runs: number): Promise<Record<string, Col
     const samples = new Map<string, number[]>();
     const record = (key: string, ms: number) => samples.set(key, [...(samples.get(key) ?? []), ms]);
     for (let run = 0; run < runs; run++) {
-      for (const [name, bundle] of Object.entries(bundles)) {
-        record(name, timeImport(bundle.dir, true));
-        if (!name.startsWith('baseline-')) record(`${name} (no source maps)`, timeImport(bundle.dir, false));
-      }
+      for (const [name, bundle] of Object.entries(bundles)) record(name, timeImport(bundle.dir));
     }
     const initOf = (key: string) => round(median(samples.get(key) ?? []));
     return Object.fromEntries(
@@ -81,11 +82,11 @@ export async function measureColdStart(runs: number): Promise<Record<string, Col
         const baselineInitMs = initOf(`baseline-${f.baseline}`);
         const figure: ColdStartFigure = {
           bytes: bundle.bytes,
+          lazyBytes: bundle.lazyBytes,
           sourceMapBytes: bundle.sourceMapBytes,
           zipBytes: bundle.zipBytes,
           zipBytesWithoutSourceMap: bundle.zipBytesWithoutSourceMap,
           initMs,
-          initMsWithoutSourceMaps: initOf(`${f.name} (no source maps)`),
           baseline: BASELINES[f.baseline],
           baselineBytes: baseline.bytes,
           baselineZipBytes: baseline.zipBytes,
@@ -101,36 +102,43 @@ export async function measureColdStart(runs: number): Promise<Record<string, Col
 }
 
 function bundleAll(entries: Record<string, string>, outdir: string): Record<string, Bundle> {
-  const app = new App({ outdir });
-  const stack = new Stack(app, 'BenchBundles');
-  const functions = Object.entries(entries).map(([name, entry]) => ({
-    name,
-    fn: new NodejsFunction(stack, name, {
-      entry: repoFile(entry),
-      handler: 'handler',
-      runtime: LAMBDA_RUNTIME,
-      architecture: LAMBDA_ARCHITECTURE,
-      bundling: LAMBDA_BUNDLING,
-    }),
-  }));
-  app.synth();
   return Object.fromEntries(
-    functions.map(({ name, fn }) => {
-      const assetPath = (fn.node.findChild('Code') as unknown as { assetPath: string }).assetPath;
-      const dir = join(outdir, assetPath);
+    Object.entries(entries).map(([name, entry]) => {
+      const dir = join(outdir, name);
+      const eager = loadedAtInit(bundleLambda(repoFile(entry), dir));
       const files = readdirSync(dir).map((file) => ({ file, data: readFileSync(join(dir, file)) }));
+      const sizeOf = (keep: (file: string) => boolean) =>
+        files.filter(({ file }) => keep(file)).reduce((sum, { data }) => sum + data.length, 0);
       return [
         name,
         {
           dir,
-          bytes: statSync(join(dir, 'index.mjs')).size,
-          sourceMapBytes: statSync(join(dir, 'index.mjs.map')).size,
+          bytes: sizeOf((file) => eager.has(file)),
+          lazyBytes: sizeOf((file) => file.endsWith('.mjs') && !eager.has(file)),
+          sourceMapBytes: sizeOf((file) => file.endsWith('.map')),
           zipBytes: zipSize(files),
           zipBytesWithoutSourceMap: zipSize(files.filter(({ file }) => !file.endsWith('.map'))),
         },
       ];
     }),
   );
+}
+
+/** Names of the output files an import of index.mjs loads: it and the chunks it imports statically, transitively. */
+function loadedAtInit(metafile: Metafile): Set<string> {
+  const fileName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+  // Chunks reached through import() have an entryPoint too: the handler's is the one named index.mjs.
+  const entry = Object.keys(metafile.outputs).find((path) => fileName(path) === 'index.mjs');
+  const loaded = new Set<string>();
+  const pending = entry ? [entry] : [];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    if (loaded.has(fileName(path))) continue;
+    loaded.add(fileName(path));
+    for (const imported of metafile.outputs[path]?.imports ?? []) {
+      if (imported.kind === 'import-statement' && !imported.external) pending.push(imported.path);
+    }
+  }
+  return loaded;
 }
 
 /**
@@ -149,8 +157,11 @@ function zipSize(files: readonly { file: string; data: Buffer }[]): number {
 
 const PROBE = repoFile('bench/cold-start/probe.mjs');
 
-/** One fresh process, the function's environment pointing at an endpoint nothing listens on. */
-function timeImport(dir: string, sourceMaps: boolean): number {
+/**
+ * One fresh process, the function's environment pointing at an endpoint nothing listens on. The
+ * functions set no NODE_OPTIONS (infra/constructs/offload-function.ts), so neither does this.
+ */
+function timeImport(dir: string): number {
   const dummyEndpoint = 'http://127.0.0.1:9';
   const env = {
     PATH: process.env.PATH ?? '',
@@ -167,7 +178,6 @@ function timeImport(dir: string, sourceMaps: boolean): number {
     AWS_SECRET_ACCESS_KEY: 'bench',
     AWS_LAMBDA_FUNCTION_NAME: 'offload-bench',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-    ...(sourceMaps && { NODE_OPTIONS: LAMBDA_NODE_OPTIONS }),
   };
   const output = execFileSync(process.execPath, [PROBE, pathToFileURL(join(dir, 'index.mjs')).href], {
     env,

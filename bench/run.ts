@@ -19,11 +19,13 @@ import { serializeTaskMessage } from '../shared/task-message.js';
 import { measureColdStart } from './cold-start.js';
 import { costPerMillionTasks } from './cost.js';
 import { HttpClient } from './http-client.js';
-import { printReport, type Report } from './report.js';
+import { formatColdStart, printReport, type Report } from './report.js';
 import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.js';
 import { median, percentiles, round, timedPool } from './stats.js';
 
-const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values: args } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+});
 const SIZES = args.quick
   ? { warmup: 50, submit: 160, pickup: 30, throughput: 400, ceilingMs: 1_500, coldStartRuns: 3 }
   : { warmup: 200, submit: 2_000, pickup: 300, throughput: 5_000, ceilingMs: 8_000, coldStartRuns: 21 };
@@ -33,6 +35,15 @@ const CEILING_LANES = CONCURRENCY + settings.worker.maxConcurrency;
 const TASK_TYPE = 'echo';
 
 const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+// For iterating on bundles: prints the cold-start table only and leaves bench/results/latest.json alone.
+if (args.only !== undefined) {
+  if (args.only !== 'cold-start') throw new Error(`--only takes cold-start, not ${args.only}`);
+  progress(`cold start only: bundling as deployed, then ${SIZES.coldStartRuns} fresh processes per bundle`);
+  console.log(formatColdStart(await measureColdStart(SIZES.coldStartRuns)));
+  process.exit(0);
+}
+
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
 // The seam must be in place before the stack imports the handler modules: they build their clients at import.
@@ -352,7 +363,7 @@ const cost = costPerMillionTasks({
   sweepIntervalMinutes: settings.recovery.intervalMinutes,
 });
 
-progress(`cold start: bundling with CDK, then ${SIZES.coldStartRuns} fresh processes per bundle`);
+progress(`cold start: bundling as deployed, then ${SIZES.coldStartRuns} fresh processes per bundle`);
 const coldStart = await measureColdStart(SIZES.coldStartRuns);
 
 const report: Report = {

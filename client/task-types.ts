@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { $ZodType, input } from 'zod/v4/core';
 import type { taskTypes } from '../functions/tasks/registry.js';
 import type { TaskView as ApiTaskView } from '../shared/task.js';
 
@@ -11,7 +11,7 @@ export type { TaskStatus } from '../shared/task.js';
 
 /** A task definition as the client sees it: a payload schema and a `run` whose result comes back as JSON. */
 export interface TaskTypeShape {
-  readonly payload: z.ZodType;
+  readonly payload: $ZodType;
   run(...args: never[]): Promise<unknown>;
 }
 
@@ -21,7 +21,7 @@ export type TaskTypeMap = Readonly<Record<string, TaskTypeShape>>;
 export type DefaultTaskTypes = typeof taskTypes;
 
 /** What `submit` accepts for a type: the schema's input (defaults may be left out). */
-export type PayloadOf<Types extends TaskTypeMap, Type extends keyof Types> = z.input<Types[Type]['payload']>;
+export type PayloadOf<Types extends TaskTypeMap, Type extends keyof Types> = input<Types[Type]['payload']>;
 
 /** What `result()` resolves with for a type: the awaited return of its `run`. */
 export type ResultOf<Types extends TaskTypeMap, Type extends keyof Types> = Awaited<ReturnType<Types[Type]['run']>>;

@@ -1,26 +1,87 @@
-import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { type BundlingOptions, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AssetHashType, DockerImage } from 'aws-cdk-lib';
+import { Architecture, Code, Runtime } from 'aws-cdk-lib/aws-lambda';
+import { type BuildOptions, buildSync, type Metafile } from 'esbuild';
+import { projectSource, type RawSourceMap, trimSourceMap } from './trim-source-map.js';
 
 /** Runtime and architecture of every offload Lambda (also what the benchmark bundles for). */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const LAMBDA_ARCHITECTURE = Architecture.ARM_64;
-/** Stack traces in CloudWatch point at the TypeScript sources. */
-export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
+/** The bundle's entry file is index.mjs; it exports `handler`. */
+export const LAMBDA_HANDLER = 'index.handler';
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * How NodejsFunction bundles every offload Lambda with esbuild. Shared by the construct and the
- * benchmark (bench/cold-start.ts), so the measured bundle is the deployed one.
+ * How every offload Lambda is bundled (esbuild, locally: nothing needs Docker). Used by the
+ * construct, the benchmark (bench/cold-start.ts) and the tests, so the measured bundle is the
+ * deployed one.
  */
-export const LAMBDA_BUNDLING: BundlingOptions = {
-  forceDockerBundling: false,
-  format: OutputFormat.ESM,
+export const LAMBDA_ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1'),
+  format: 'esm',
   mainFields: ['module', 'main'],
   // Bundled CommonJS dependencies may still call require(), which ESM output does not define.
-  banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
-  // Pin the SDK we test against instead of whatever version the runtime ships.
-  bundleAwsSDK: true,
+  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
   minify: true,
-  sourceMap: true,
+  // Code reached only through import() goes to files of its own, read and parsed when first imported
+  // instead of at every cold start: the X-Ray SDK (shared/aws/powertools-observability.ts), the OpenAPI
+  // document, the credential providers the SDK imports lazily. A lazily imported client added later
+  // (Secrets Manager, say) is split off the same way.
+  splitting: true,
+  outExtension: { '.js': '.mjs' },
+  chunkNames: '[name]-[hash]',
+  sourcemap: true,
   // Stack traces need only the mappings; the sources would double the asset for nothing.
   sourcesContent: false,
-};
+  // Readable stack traces without `--enable-source-maps`, which parsed the whole map at every cold start:
+  // the injected module maps frames when an error is formatted, from maps trimmed to our own sources.
+  inject: [join(PROJECT_ROOT, 'shared/aws/source-mapped-stacks.ts')],
+  absWorkingDir: PROJECT_ROOT,
+  metafile: true,
+  logLevel: 'warning',
+} satisfies BuildOptions;
+
+/**
+ * Bundles the module at `entry` (which exports `handler`) into `outdir`: index.mjs, the chunks only
+ * it loads, and their source maps cut down to our own files (infra/trim-source-map.ts). Returns
+ * esbuild's account of the output.
+ */
+export function bundleLambda(entry: string, outdir: string): Metafile {
+  const { metafile } = buildSync({ ...LAMBDA_ESBUILD_OPTIONS, entryPoints: { index: entry }, outdir });
+  for (const file of readdirSync(outdir).filter((name) => name.endsWith('.map'))) {
+    const path = join(outdir, file);
+    const trimmed = trimSourceMap(
+      JSON.parse(readFileSync(path, 'utf8')) as RawSourceMap,
+      projectSource(path, PROJECT_ROOT),
+    );
+    // A chunk of dependencies only keeps its bundle positions in stack traces: its map would be empty.
+    if (trimmed.sources.length === 0) rmSync(path);
+    else writeFileSync(path, JSON.stringify(trimmed));
+  }
+  return metafile;
+}
+
+/** The deployment package of the function whose handler module is `entry`, bundled at synth. */
+export function lambdaCode(entry: string): Code {
+  return Code.fromAsset(PROJECT_ROOT, {
+    assetHashType: AssetHashType.OUTPUT,
+    bundling: {
+      // Required by the type, never pulled or run: local bundling always succeeds. The command names the
+      // entry all the same, because CDK reuses a staged asset whose source and bundling options match,
+      // and it cannot see into tryBundle.
+      image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs24.x'),
+      command: ['bundle-lambda', relative(PROJECT_ROOT, entry)],
+      local: {
+        tryBundle: (outputDir) => {
+          bundleLambda(entry, outputDir);
+          return true;
+        },
+      },
+    },
+  });
+}

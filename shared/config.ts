@@ -1,16 +1,15 @@
-import * as z from 'zod';
 import { ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 import { parseRoleArn, type RoleRef } from './iam-arn.js';
+import * as z from './zod.js';
 
 /** Digits only: an empty or blank variable is an error, not 0. */
-const count = z.string().trim().regex(/^\d+$/, 'expected a whole number').transform(Number);
+const count = z.pipe(z.string().check(z.trim(), z.regex(/^\d+$/, 'expected a whole number')), z.transform(Number));
 
 /** Comma-separated role ARNs; each must parse, so a typo fails the cold start instead of silently merging owners. */
-const roleArnList = z
-  .string()
-  .optional()
-  .transform((value, ctx) => {
+const roleArnList = z.pipe(
+  z.optional(z.string()),
+  z.transform((value: string | undefined, ctx) => {
     const roles: RoleRef[] = [];
     for (const arn of (value ?? '').split(',').map((item) => item.trim())) {
       if (arn === '') continue;
@@ -19,27 +18,28 @@ const roleArnList = z
       else ctx.issues.push({ code: 'custom', message: `not an IAM role ARN: "${arn}"`, input: value });
     }
     return roles;
-  });
+  }),
+);
 
 const ConfigSchema = z.object({
-  [ENV.tableName]: z.string().min(1),
+  [ENV.tableName]: z.string().check(z.minLength(1)),
   [ENV.queueUrl]: z.url({ protocol: /^https?$/ }),
   [ENV.maxBodyBytes]: count,
   [ENV.retryAfterSeconds]: count,
-  [ENV.defaultMaxAttempts]: count.pipe(z.number().min(1)),
+  [ENV.defaultMaxAttempts]: z.pipe(count, z.number().check(z.minimum(1))),
   [ENV.retryBaseDelaySeconds]: count,
-  [ENV.retryMaxDelaySeconds]: count.pipe(z.number().max(43_200)),
-  [ENV.ttlDays]: count.pipe(z.number().min(1)),
+  [ENV.retryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(43_200))),
+  [ENV.ttlDays]: z.pipe(count, z.number().check(z.minimum(1))),
   [ENV.maxResultBytes]: count,
-  [ENV.cancelCheckSeconds]: count.pipe(z.number().min(1)),
+  [ENV.cancelCheckSeconds]: z.pipe(count, z.number().check(z.minimum(1))),
   [ENV.staleAfterSeconds]: count,
   [ENV.leaseGraceSeconds]: count,
-  [ENV.diagnosticTasks]: z.enum(['true', 'false']).default('false'),
+  [ENV.diagnosticTasks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.iamPerSessionRoles]: roleArnList,
-  [ENV.deploymentKeySecretArn]: z.string().startsWith('arn:').optional(),
-  [ENV.deploymentKeyFile]: z.string().min(1).optional(),
-  [ENV.dynamodbEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
-  [ENV.sqsEndpoint]: z.url({ protocol: /^https?$/ }).optional(),
+  [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
+  [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.dynamodbEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.sqsEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 export interface Config {

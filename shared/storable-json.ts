@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { $RefinementCtx } from 'zod/v4/core';
 
 /**
  * DynamoDB stores at most 32 levels of nested attributes, and the task item is the first of them.
@@ -15,7 +15,7 @@ const SMALLEST_MAGNITUDE = 1e-130;
  * issue whose path names the offending member, so the caller gets a 400 with `details` instead of
  * the table's error. Iterative, so a value nested thousands of levels deep cannot overflow the stack.
  */
-export function checkStorableJson(value: unknown, ctx: z.core.$RefinementCtx): void {
+export function checkStorableJson(value: unknown, ctx: $RefinementCtx): void {
   const pending: { value: unknown; path: (string | number)[] }[] = [{ value, path: [] }];
   let issues = 0;
   const addIssue = (path: (string | number)[], message: string) => {

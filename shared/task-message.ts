@@ -1,7 +1,10 @@
-import * as z from 'zod';
 import type { TaskMessage } from './task.js';
+import * as z from './zod.js';
 
-const TaskMessageSchema = z.object({ taskId: z.string().min(1).max(128), type: z.string().max(64).optional() });
+const TaskMessageSchema = z.object({
+  taskId: z.string().check(z.minLength(1), z.maxLength(128)),
+  type: z.optional(z.string().check(z.maxLength(64))),
+});
 
 export const serializeTaskMessage = (message: TaskMessage): string =>
   JSON.stringify({ taskId: message.taskId, type: message.type });

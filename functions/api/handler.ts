@@ -35,6 +35,7 @@ export const handler = async (
   event: APIGatewayProxyEventV2,
   context: Context,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
+  await tracer.loadIfSampled();
   logger.addContext(context);
   logger.resetKeys();
   logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext.requestId });

@@ -1,8 +1,8 @@
-import * as z from 'zod';
 import { ValidationError } from '../../shared/errors.js';
 import type { Clock, ListCursor, TaskStore, TaskSummary } from '../../shared/ports.js';
 import { type TaskSummaryView, toTaskSummaryView } from '../../shared/task.js';
 import { ownerIndexKey, TASK_TABLE } from '../../shared/task-table.js';
+import * as z from '../../shared/zod.js';
 import { ListQuery } from './schemas.js';
 import { issuesToDetails } from './validation.js';
 
@@ -27,7 +27,7 @@ export async function listTasks(
   input: { ownerId: string; query: Readonly<Record<string, string | undefined>> },
   deps: ListTasksDeps,
 ): Promise<TaskListing> {
-  const parsed = ListQuery.safeParse(input.query);
+  const parsed = z.safeParse(ListQuery, input.query);
   if (!parsed.success) {
     throw new ValidationError('InvalidQuery', 'The query string is not valid.', issuesToDetails(parsed.error.issues));
   }
@@ -63,8 +63,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
  * else would reach DynamoDB as an `ExclusiveStartKey` it rejects, a 500 for what is the caller's error.
  */
 const CursorSchema = z.strictObject({
-  [TASK_TABLE.partitionKey]: z.string().regex(UUID),
-  [TASK_TABLE.ownerIndex.partitionKey]: z.string().min(1),
+  [TASK_TABLE.partitionKey]: z.string().check(z.regex(UUID)),
+  [TASK_TABLE.ownerIndex.partitionKey]: z.string().check(z.minLength(1)),
   [TASK_TABLE.ownerIndex.sortKey]: z.iso.datetime(),
 });
 

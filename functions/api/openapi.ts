@@ -1,16 +1,15 @@
-import * as z from 'zod';
 import { API_ROUTES, type ApiRouteKey, PUBLIC_ROUTES } from '../../shared/api-routes.js';
+import * as z from '../../shared/zod.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/define-task.js';
 import {
   ErrorBodySchema,
   GatewayErrorSchema,
-  ListQuery,
-  SubmitBody,
   TaskListingSchema,
   TaskStatusSchema,
   TaskSummarySchema,
   TaskViewSchema,
-} from './schemas.js';
+} from './response-schemas.js';
+import { ListQuery, SubmitBody } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -94,15 +93,15 @@ export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskD
  * envelope of SubmitBody with that type's payload schema.
  */
 function submitRequestSchemas(taskTypes: ReadonlyArray<readonly [string, TaskDefinition]>): Record<string, JsonObject> {
-  const variants: Record<string, z.ZodObject> = {};
+  const variants: Record<string, z.ZodMiniObject> = {};
   const mapping: Record<string, string> = {};
   for (const [name, definition] of taskTypes) {
     // SubmitBody defaults a missing payload to {}: say so where the type accepts it.
-    const payload = definition.payload.safeParse({}).success
-      ? definition.payload.optional().meta({ description: 'Defaults to `{}`.' })
+    const payload = z.safeParse(definition.payload, {}).success
+      ? z.optional(definition.payload).register(z.globalRegistry, { description: 'Defaults to `{}`.' })
       : definition.payload;
     const id = `Submit${name.replace(/(?:^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_match, letter: string) => letter.toUpperCase())}Task`;
-    variants[id] = SubmitBody.extend({ type: z.literal(name), payload });
+    variants[id] = z.extend(SubmitBody, { type: z.literal(name), payload });
     mapping[name] = ref(id).$ref;
   }
   const [first, ...rest] = Object.values(variants);
@@ -254,7 +253,7 @@ function errorResponses(): JsonObject {
 const pick = (...statuses: string[]): JsonObject =>
   Object.fromEntries(statuses.map((status) => [status, responseRef(ERROR_RESPONSES[status]?.name ?? '')]));
 
-function queryParameters(schema: z.ZodObject): JsonObject[] {
+function queryParameters(schema: z.ZodMiniObject): JsonObject[] {
   const { properties = {}, required = [] } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input' }) as {
     properties?: Record<string, unknown>;
     required?: string[];
@@ -272,7 +271,7 @@ function queryParameters(schema: z.ZodObject): JsonObject[] {
  * anonymous shared ones (e.g. the recursive JSON value) under `__shared.$defs`, which is hoisted here
  * so every ref points straight into components.schemas.
  */
-function toJsonSchemas(named: Record<string, z.ZodType>, io: 'input' | 'output'): Record<string, JsonObject> {
+function toJsonSchemas(named: Record<string, z.core.$ZodType>, io: 'input' | 'output'): Record<string, JsonObject> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries(named)) registry.add(schema, { id });
   const { schemas } = z.toJSONSchema(registry, {

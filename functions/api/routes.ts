@@ -11,7 +11,6 @@ import { cancelTask } from './cancel-task.js';
 import { getTask } from './get-task.js';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
 import { listTasks } from './list-tasks.js';
-import { openApiDocumentFor } from './openapi.js';
 import { checkRequestLimits } from './request-limits.js';
 import { SubmitBody } from './schemas.js';
 import { submitTask } from './submit-task.js';
@@ -61,7 +60,8 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         // Liveness of the function only: no table or queue call, so it costs nothing and reveals nothing.
         return jsonResponse(200, { status: 'ok' });
       case API_ROUTES.openApi:
-        return jsonResponse(200, openApiDocumentFor(deps.registry));
+        // Loaded on the first request for it: building the document needs code no other route does.
+        return jsonResponse(200, (await import('./openapi.js')).openApiDocumentFor(deps.registry));
       case API_ROUTES.submitTask:
         return await submit(request, deps);
       case API_ROUTES.getTask:

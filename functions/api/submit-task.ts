@@ -6,6 +6,7 @@ import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } fr
 import { type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter, MAX_DELAY_SECONDS } from '../../shared/time.js';
+import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { issuesToDetails } from './validation.js';
 
@@ -54,7 +55,7 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       { path: 'type', message: `must be one of: ${known}` },
     ]);
   }
-  const parsed = definition.payload.safeParse(input.payload);
+  const parsed = z.safeParse(definition.payload, input.payload);
   if (!parsed.success) {
     throw new ValidationError(
       'InvalidPayload',

@@ -24,6 +24,7 @@ const deps: MarkDeadLetteredDeps = {
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  await tracer.loadIfSampled();
   logger.addContext(context);
   try {
     return await processPartialResponse(

@@ -20,6 +20,7 @@ const deps: SweepDeps = {
 
 /** Runs on a schedule (EventBridge): re-enqueues tasks whose message was lost. */
 export const handler = async (_event: ScheduledEvent, context: Context): Promise<SweepReport> => {
+  await tracer.loadIfSampled();
   logger.addContext(context);
   return sweepStuckTasks(deps);
 };

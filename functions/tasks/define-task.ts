@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type { $ZodType, output } from 'zod/v4/core';
 
 /** What a task handler gets besides its payload. */
 export interface TaskContext {
@@ -16,18 +16,19 @@ export interface TaskContext {
 
 /**
  * A task type: the schema its payload must match and the function that runs it. The schema is
- * checked when the task is submitted (400 on mismatch) and again before it runs.
+ * checked when the task is submitted (400 on mismatch) and again before it runs. Write it with
+ * shared/zod.ts (the `zod/mini` API): classic `zod` would cost every function's cold start.
  */
-export interface TaskDefinition<Schema extends z.ZodType = z.ZodType, Result = unknown> {
+export interface TaskDefinition<Schema extends $ZodType = $ZodType, Result = unknown> {
   readonly payload: Schema;
   /** @default settings.tasks.defaultMaxAttempts */
   readonly maxAttempts?: number;
   /** Throw PermanentError to fail at once; any other error is retried. The result must be JSON. */
-  run(payload: z.output<Schema>, ctx: TaskContext): Promise<Result>;
+  run(payload: output<Schema>, ctx: TaskContext): Promise<Result>;
 }
 
 /** Identity function that lets TypeScript infer the payload type of `run` from the schema. */
-export const defineTask = <Schema extends z.ZodType, Result>(
+export const defineTask = <Schema extends $ZodType, Result>(
   definition: TaskDefinition<Schema, Result>,
 ): TaskDefinition<Schema, Result> => definition;
 

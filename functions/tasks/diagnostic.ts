@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BroadcastChannel as NodeBroadcastChannel } from 'node:worker_threads';
-import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
+import * as z from '../../shared/zod.js';
 import { defineTask } from './define-task.js';
 
 /**
@@ -12,8 +12,8 @@ import { defineTask } from './define-task.js';
 /** Fails permanently with the given code: the task ends FAILED on its first attempt. */
 export const failTask = defineTask({
   payload: z.strictObject({
-    code: z.string().regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/),
-    message: z.string().max(1000).default('Failed on purpose.'),
+    code: z.string().check(z.regex(/^[A-Za-z][A-Za-z0-9]{0,63}$/)),
+    message: z._default(z.string().check(z.maxLength(1000)), 'Failed on purpose.'),
   }),
   run: async ({ code, message }) => {
     throw new PermanentError(code, message);
@@ -22,7 +22,7 @@ export const failTask = defineTask({
 
 /** Throws a retryable error on its first `failures` attempts, then succeeds. */
 export const flakyTask = defineTask({
-  payload: z.strictObject({ failures: z.int().min(0).max(100) }),
+  payload: z.strictObject({ failures: z.int().check(z.minimum(0), z.maximum(100)) }),
   run: async ({ failures }, { attempt }) => {
     if (attempt <= failures) throw new Error(`Flaky failure on attempt ${attempt}.`);
     return { attempt };
@@ -66,11 +66,11 @@ const announce = (event: LedgerEvent) => {
  */
 export const ledgerTask = defineTask({
   payload: z.strictObject({
-    ms: z.int().min(0).max(10_000),
-    failures: z.int().min(0).max(100).default(0),
-    permanent: z.boolean().default(false),
+    ms: z.int().check(z.minimum(0), z.maximum(10_000)),
+    failures: z._default(z.int().check(z.minimum(0), z.maximum(100)), 0),
+    permanent: z._default(z.boolean(), false),
     /** A free label, so a test can tell its tasks apart in the table. */
-    label: z.string().max(64).optional(),
+    label: z.optional(z.string().check(z.maxLength(64))),
   }),
   run: async ({ ms, failures, permanent }, { taskId, attempt, signal }) => {
     announce({ event: 'start', taskId, attempt, at: Date.now() });
@@ -97,8 +97,8 @@ export const ledgerTask = defineTask({
 
 /**
  * Never settles and ignores the deadline signal, like a handler stuck in a tight loop: the
- * invocation times out, no outcome is written, SQS redelivers, and after maxReceiveCount the
- * message reaches the dead-letter queue.
+ * invocation times out and its environment is ended, no outcome is written, the next delivery takes
+ * the task over after the lease, and once its attempts are spent the task ends FAILED AttemptsExhausted.
  */
 export const crashTask = defineTask({
   payload: z.strictObject({}),

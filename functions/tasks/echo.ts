@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from '../../shared/zod.js';
 import { defineTask } from './define-task.js';
 
 /** Returns its payload unchanged: the smallest task, for smoke tests and measuring overhead. */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import * as z from 'zod';
+import * as z from '../../shared/zod.js';
 import { defineTask } from './define-task.js';
 
 const STEPS = 10;
@@ -15,7 +15,7 @@ export const SLEEP_MAX_MS = 45_000;
  * fires (deadline or cancel): a stand-in for slow work.
  */
 export const sleepTask = defineTask({
-  payload: z.strictObject({ ms: z.int().min(0).max(SLEEP_MAX_MS) }),
+  payload: z.strictObject({ ms: z.int().check(z.minimum(0), z.maximum(SLEEP_MAX_MS)) }),
   run: async ({ ms }, { signal, progress }) => {
     for (let step = 1; step <= STEPS; step++) {
       await sleep(ms / STEPS, undefined, { signal });

@@ -30,6 +30,7 @@ const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  await tracer.loadIfSampled();
   logger.addContext(context);
   const remainingTimeMs = () => context.getRemainingTimeInMillis();
   // A processor per invocation: it holds per-batch state, and the local stack runs invocations concurrently in one process.

@@ -1,9 +1,9 @@
-import * as z from 'zod';
 import { PermanentError } from '../../shared/errors.js';
 import { dynamoItemSize } from '../../shared/item-size.js';
 import type { Clock, Log, TaskOutcome, TaskStore } from '../../shared/ports.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
 import { type Task, type TaskError, TaskStatus } from '../../shared/task.js';
+import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { createProgressReporter } from './progress-reporter.js';
 
@@ -48,7 +48,7 @@ export async function runAttempt(task: Task, remainingMs: number, deps: RunAttem
   if (!definition) {
     return { status: 'FAILED', error: { code: 'UnknownTaskType', message: `No handler for type "${task.type}".` } };
   }
-  const payload = definition.payload.safeParse(task.payload);
+  const payload = z.safeParse(definition.payload, task.payload);
   if (!payload.success) {
     return { status: 'FAILED', error: { code: 'InvalidPayload', message: z.prettifyError(payload.error) } };
   }
@@ -138,7 +138,7 @@ function watchTask(task: Task, deps: RunAttemptDeps, deadline: AbortSignal): Tas
 }
 
 /** Results must be what a DynamoDB map can hold (depth, number range); checked like payloads. */
-const StorableResult = z.unknown().superRefine(checkStorableJson);
+const StorableResult = z.unknown().check(z.superRefine(checkStorableJson));
 
 /**
  * Results are stored as JSON: normalise now, and refuse what would not fit. Sizes are counted as
@@ -158,7 +158,7 @@ function toSucceeded(task: Task, result: unknown, maxResultBytes: number): Attem
     return { status: 'FAILED', error: { code: 'InvalidResult', message: 'The result is not JSON-serializable.' } };
   }
   const normalised = JSON.parse(json) as unknown;
-  const storable = StorableResult.safeParse(normalised);
+  const storable = z.safeParse(StorableResult, normalised);
   if (!storable.success) {
     return { status: 'FAILED', error: { code: 'InvalidResult', message: z.prettifyError(storable.error) } };
   }

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { reservedConcurrency, settings } from '../settings.js';
@@ -34,7 +34,7 @@ export interface DeadLetterHandlerProps {
 
 /** Marks the tasks whose messages reached the dead-letter queue FAILED, so none stays QUEUED or RUNNING. */
 export class DeadLetterHandler extends Construct {
-  public readonly handler: NodejsFunction;
+  public readonly handler: LambdaFunction;
 
   constructor(scope: Construct, id: string, props: DeadLetterHandlerProps) {
     super(scope, id);

@@ -1,11 +1,10 @@
 import { Duration, Validations } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Function as LambdaFunction, LoggingFormat, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { LAMBDA_ARCHITECTURE, LAMBDA_BUNDLING, LAMBDA_NODE_OPTIONS, LAMBDA_RUNTIME } from '../bundling.js';
+import { LAMBDA_ARCHITECTURE, LAMBDA_HANDLER, LAMBDA_RUNTIME, lambdaCode } from '../bundling.js';
 
 export interface OffloadFunctionProps {
   /** Absolute path of the TypeScript module that exports `handler`. */
@@ -37,7 +36,7 @@ export interface OffloadFunctionProps {
  * entry, numbers and grants. Creates `LogGroup`, `Role` and `Function` inside `scope`, which is meant
  * to be the construct that owns the function.
  */
-export function offloadFunction(scope: Construct, props: OffloadFunctionProps): NodejsFunction {
+export function offloadFunction(scope: Construct, props: OffloadFunctionProps): LambdaFunction {
   const logGroup = new LogGroup(scope, 'LogGroup', {
     retention: props.logRetention ?? RetentionDays.ONE_MONTH,
     encryptionKey: props.logEncryptionKey,
@@ -50,9 +49,9 @@ export function offloadFunction(scope: Construct, props: OffloadFunctionProps): 
     reason: 'Active tracing grants xray:PutTraceSegments and xray:PutTelemetryRecords, which take no resource.',
   });
 
-  return new NodejsFunction(scope, 'Function', {
-    entry: props.entry,
-    handler: 'handler',
+  return new LambdaFunction(scope, 'Function', {
+    code: lambdaCode(props.entry),
+    handler: LAMBDA_HANDLER,
     description: props.description,
     runtime: LAMBDA_RUNTIME,
     architecture: LAMBDA_ARCHITECTURE,
@@ -64,7 +63,6 @@ export function offloadFunction(scope: Construct, props: OffloadFunctionProps): 
     loggingFormat: LoggingFormat.JSON,
     // X-Ray traces each invocation; Powertools Tracer adds the SDK calls as subsegments.
     tracing: Tracing.ACTIVE,
-    environment: { ...props.environment, NODE_OPTIONS: LAMBDA_NODE_OPTIONS },
-    bundling: LAMBDA_BUNDLING,
+    environment: props.environment,
   });
 }

@@ -3,7 +3,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { reservedConcurrency, settings } from '../settings.js';
@@ -35,7 +35,7 @@ export interface RecoverySweepProps {
  * safety net behind "an accepted task is never stuck".
  */
 export class RecoverySweep extends Construct {
-  public readonly handler: NodejsFunction;
+  public readonly handler: lambda.Function;
   public readonly rule: Rule;
 
   constructor(scope: Construct, id: string, props: RecoverySweepProps) {

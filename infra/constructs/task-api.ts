@@ -14,7 +14,7 @@ import {
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -51,7 +51,7 @@ export interface TaskApiProps {
 
 /** The HTTP API (the routes of `API_ROUTES` plus the catch-all) and the Lambda behind it. */
 export class TaskApi extends Construct {
-  public readonly handler: NodejsFunction;
+  public readonly handler: LambdaFunction;
   public readonly httpApi: HttpApi;
   public readonly stage: HttpStage;
   public readonly accessLogs: LogGroup;

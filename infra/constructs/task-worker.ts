@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { reservedConcurrency, settings } from '../settings.js';
@@ -25,7 +25,7 @@ export interface TaskWorkerProps {
 
 /** The Lambda that runs tasks, fed by the task queue in batches with partial batch failures. */
 export class TaskWorker extends Construct {
-  public readonly handler: NodejsFunction;
+  public readonly handler: LambdaFunction;
 
   constructor(scope: Construct, id: string, props: TaskWorkerProps) {
     super(scope, id);

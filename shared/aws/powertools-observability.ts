@@ -1,6 +1,6 @@
+import { isRequestXRaySampled } from '@aws-lambda-powertools/commons/utils/env';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { TaskMetricName } from '../metric-names.js';
 import { isTimingMetric, METRIC_DIMENSIONS, METRICS_NAMESPACE, METRICS_SERVICE } from '../metric-names.js';
 import type { TaskMetrics } from '../task-metrics.js';
@@ -46,20 +46,56 @@ export class PowertoolsTaskMetrics implements TaskMetrics {
   }
 }
 
+/**
+ * Powertools Tracer (X-Ray subsegments for the SDK calls), loaded by the first invocation X-Ray
+ * samples instead of by every cold start.
+ *
+ * Active tracing already traces every invocation, and the SDK passes the trace header on to SQS
+ * without help; the Tracer adds a subsegment per DynamoDB and SQS call. It is built on
+ * aws-xray-sdk-core, whose import (with cls-hooked and semver) was the largest part of every
+ * function's init, about 12 ms on Node 24. An invocation X-Ray does not sample would record nothing
+ * with it, so it is imported only when one that is sampled starts; from then on the clients are
+ * captured for the life of the container, as they were before.
+ */
+export class DeferredTracer {
+  readonly #clients: object[] = [];
+  #loaded: Promise<void> | undefined;
+
+  constructor(private readonly serviceName: string) {}
+
+  /** Registers an SDK client; its calls are recorded from the first sampled invocation on. */
+  captureAWSv3Client<T extends object>(client: T): T {
+    this.#clients.push(client);
+    return client;
+  }
+
+  /** Call first in every invocation: loads the Tracer if X-Ray samples this one and it is not loaded yet. */
+  async loadIfSampled(): Promise<void> {
+    if (this.#loaded === undefined) {
+      if (!isRequestXRaySampled()) return;
+      this.#loaded = import('@aws-lambda-powertools/tracer').then(({ Tracer }) => {
+        const tracer = new Tracer({ serviceName: this.serviceName });
+        for (const client of this.#clients) tracer.captureAWSv3Client(client);
+      });
+    }
+    await this.#loaded;
+  }
+}
+
 export interface Observability {
   readonly logger: Logger;
-  readonly tracer: Tracer;
+  readonly tracer: DeferredTracer;
   readonly metrics: PowertoolsTaskMetrics;
 }
 
 /**
- * Logger, Tracer and task metrics of one function, built once at module scope. The log level comes
+ * Logger, (deferred) Tracer and task metrics of one function, built once at module scope. The log level comes
  * from POWERTOOLS_LOG_LEVEL, which the stack sets from settings (infra/function-environment.ts).
  */
 export function createObservability(serviceName: string, isRegisteredType: (type: string) => boolean): Observability {
   return {
     logger: new Logger({ serviceName }),
-    tracer: new Tracer({ serviceName }),
+    tracer: new DeferredTracer(serviceName),
     metrics: new PowertoolsTaskMetrics(
       new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE }),
       isRegisteredType,

@@ -6,7 +6,7 @@ export interface SecretsManagerKeyRingOptions {
   /** Endpoint override (tests); undefined in AWS. */
   readonly endpoint?: string;
   /** Wraps the client once it exists, e.g. Powertools Tracer's `captureAWSv3Client`. @default as is */
-  readonly instrument?: <T>(client: T) => T;
+  readonly instrument?: <T extends object>(client: T) => T;
 }
 
 /**
@@ -33,7 +33,7 @@ export class SecretsManagerKeyRing implements KeyRing {
 
   async #fetch(): Promise<DeploymentKey> {
     const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
-    const instrument = this.options.instrument ?? (<T>(client: T) => client);
+    const instrument = this.options.instrument ?? (<T extends object>(client: T) => client);
     const client = instrument(new SecretsManagerClient({ endpoint: this.options.endpoint }));
     try {
       const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: this.secretId }));

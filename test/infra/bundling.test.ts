@@ -23,6 +23,7 @@ describe('Lambda bundles (esbuild)', { timeout: 120_000 }, () => {
       'TaskApi/Function',
       'TaskWorker/Function',
     ]);
+    expect(new Set(functions.map(({ assetDir }) => assetDir)).size).toBe(functions.length);
   });
 
   it.each(functions)('builds $path as an ESM bundle under 2 MB, with a source map', ({ path, assetDir }) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, Validations } from 'aws-cdk-lib';
-import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -61,7 +61,7 @@ describe('the checks', () => {
     // Active tracing: the X-Ray write actions take no resource (infra/constructs/offload-function.ts).
     const tracedRoles = app.node
       .findAll()
-      .filter((construct) => construct instanceof NodejsFunction)
+      .filter((construct) => construct instanceof LambdaFunction)
       .map((fn) => `AwsSolutions-IAM5[Resource::*] ${fn.role?.node.path}`);
     expect(tracedRoles.length).toBeGreaterThanOrEqual(3);
     expect(acknowledgements.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual(

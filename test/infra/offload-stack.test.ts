@@ -337,14 +337,13 @@ describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, r
     expect(property(`${owner}/LogGroup`, 'RetentionInDays')).toBeGreaterThan(0);
   });
 
-  it('gets the shared function environment and source-mapped stack traces', () => {
+  it('gets the shared function environment and no NODE_OPTIONS (stacks are mapped when formatted)', () => {
     const expected: Record<string, unknown> = {
       ...functionEnvironment({ tableName: 'table', queueUrl: 'queue' }),
       [ENV.tableName]: { Ref: id('TaskStore/Table') },
       [ENV.queueUrl]: { Ref: id('TaskQueue/Queue') },
       // The secret's ARN, never its value.
       [ENV.deploymentKeySecretArn]: { Ref: id('DeploymentKey/Secret') },
-      NODE_OPTIONS: '--enable-source-maps',
     };
     expect(property(`${owner}/Function`, 'Environment')).toEqual({ Variables: expected });
   });
