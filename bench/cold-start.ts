@@ -168,6 +168,8 @@ function timeImport(dir: string): number {
     ...functionEnvironment({
       tableName: 'offload-tasks',
       queueUrl: `${dummyEndpoint}/000000000000/offload-tasks`,
+      // The types the repo's own deployment registers: its init builds their schemas.
+      demoTasks: true,
       // Read on the first request with a caller, never at init: the ARN only has to be well-formed.
       deploymentKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:offload-bench',
     }),

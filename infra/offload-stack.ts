@@ -21,7 +21,7 @@ import { assertValidSettings } from './validate-settings.js';
  * a dead-letter handler fails the ones SQS gives up on.
  *
  * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience`, `iamPerSessionRoles` (see ApiAuth),
- * `diagnosticTasks`, `alarmEmail` (subscribed to the alarm topic), `accountConcurrency` (the account's
+ * `demoTasks` (registers echo and sleep), `diagnosticTasks`, `alarmEmail` (subscribed to the alarm topic), `accountConcurrency` (the account's
  * Lambda quota, when it is not settings.lambda.accountConcurrency), `customerManagedKey` (`true`: one KMS
  * key of the stack's for all data at rest, see settings.encryption).
  */
@@ -32,8 +32,9 @@ export class OffloadStack extends Stack {
     checkReservedConcurrency(settings, contextNumber(this, 'accountConcurrency') ?? settings.lambda.accountConcurrency);
 
     const diagnosticTasks = [true, 'true'].includes(this.node.tryGetContext('diagnosticTasks'));
+    const demoTasks = [true, 'true'].includes(this.node.tryGetContext('demoTasks'));
     // Settings that would lose or strand tasks fail the synth, with every reason listed.
-    assertValidSettings(settings, createTaskRegistry({ diagnostic: diagnosticTasks }));
+    assertValidSettings(settings, createTaskRegistry({ demo: demoTasks, diagnostic: diagnosticTasks }));
 
     const customerManagedKey = contextFlag(this, 'customerManagedKey') ?? settings.encryption.customerManagedKey;
     const encryptionKey = customerManagedKey ? new EncryptionKey(this, 'EncryptionKey').key : undefined;
@@ -49,6 +50,7 @@ export class OffloadStack extends Stack {
         tableName: store.table.tableName,
         queueUrl: tasks.queue.queueUrl,
         diagnosticTasks,
+        demoTasks,
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
       },
       {

@@ -7,4 +7,4 @@ export const OPENAPI_FILE = fileURLToPath(new URL('../docs/openapi.json', import
 
 /** The document for the public task types (no diagnostic ones), as written to OPENAPI_FILE. */
 export const renderOpenApiFile = (): string =>
-  `${JSON.stringify(buildOpenApiDocument(createTaskRegistry({ diagnostic: false })), null, 2)}\n`;
+  `${JSON.stringify(buildOpenApiDocument(createTaskRegistry({ demo: true, diagnostic: false })), null, 2)}\n`;

@@ -35,6 +35,7 @@ const ConfigSchema = z.object({
   [ENV.staleAfterSeconds]: count,
   [ENV.leaseGraceSeconds]: count,
   [ENV.diagnosticTasks]: z._default(z.enum(['true', 'false']), 'false'),
+  [ENV.demoTasks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.iamPerSessionRoles]: roleArnList,
   [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
@@ -59,6 +60,8 @@ export interface Config {
   readonly leaseGraceSeconds: number;
   /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
   readonly diagnosticTasks: boolean;
+  /** Registers the demonstration task types (echo, sleep). Off unless asked for. */
+  readonly demoTasks: boolean;
   /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
   readonly iamPerSessionRoles: readonly RoleRef[];
   /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     staleAfterSeconds: e[ENV.staleAfterSeconds],
     leaseGraceSeconds: e[ENV.leaseGraceSeconds],
     diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
+    demoTasks: e[ENV.demoTasks] === 'true',
     iamPerSessionRoles: e[ENV.iamPerSessionRoles],
     deploymentKey: {
       ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),

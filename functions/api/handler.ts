@@ -13,7 +13,7 @@ import { errorResponse } from './http.js';
 import { type ApiDeps, handleApiRequest } from './routes.js';
 
 const config = loadConfig();
-const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
+const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
 const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
 const deps: ApiDeps = {
   store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),

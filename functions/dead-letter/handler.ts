@@ -10,7 +10,7 @@ import { type MarkDeadLetteredDeps, markDeadLettered } from './mark-dead-lettere
 
 const config = loadConfig();
 // The registry only decides which task types get their own metric dimension.
-const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
+const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
 const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.deadLetter, (type) => registry.has(type));
 const deps: MarkDeadLetteredDeps = {
   store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>

@@ -10,7 +10,7 @@ import { createTaskRegistry } from '../tasks/registry.js';
 import { type RunTaskDeps, runTask } from './run-task.js';
 
 const config = loadConfig();
-const registry = createTaskRegistry({ diagnostic: config.diagnosticTasks });
+const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
 const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
 const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
   store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>

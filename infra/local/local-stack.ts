@@ -33,6 +33,8 @@ export interface LocalStackOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Register the diagnostic task types (fail, flaky, crash). @default false */
   readonly diagnosticTasks?: boolean;
+  /** Register the demonstration task types (echo, sleep): on locally, where one tries offload out. @default true */
+  readonly demoTasks?: boolean;
   /** Signs the tokens the front accepts. @default the key file at devKeyPath(dataDir), created if missing */
   readonly devKey?: DevKey;
   /** Emit the functions' metrics (they feed the console). @default true */
@@ -94,7 +96,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const s = options.settings ?? defaultSettings;
   const visibility = options.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(s.worker);
   // The same checks as the CDK synth: settings that would lose or strand tasks refuse to start.
-  assertValidSettings(s, createTaskRegistry({ diagnostic: options.diagnosticTasks ?? false }), visibility);
+  const demoTasks = options.demoTasks ?? true;
+  assertValidSettings(
+    s,
+    createTaskRegistry({ demo: demoTasks, diagnostic: options.diagnosticTasks ?? false }),
+    visibility,
+  );
   running = true;
   const emulators = await startEmulators({ dataDir: options.dataDir });
   const clientConfig = {
@@ -114,6 +121,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         tableName: resources.tableName,
         queueUrl: resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
+        demoTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
       },
       s,

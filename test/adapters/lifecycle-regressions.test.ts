@@ -175,7 +175,7 @@ describe('lifecycle regressions', () => {
       {
         store: harness.store,
         queue,
-        registry: createTaskRegistry({ diagnostic: false }),
+        registry: createTaskRegistry({ demo: true, diagnostic: false }),
         clock: () => new Date(),
         log: new RecordingLog(),
         defaultMaxAttempts: 3,
@@ -201,7 +201,7 @@ describe('lifecycle regressions', () => {
       {
         store: harness.store,
         queue,
-        registry: createTaskRegistry({ diagnostic: false }),
+        registry: createTaskRegistry({ demo: true, diagnostic: false }),
         clock: () => new Date(),
         log: new RecordingLog(),
         defaultMaxAttempts: 3,
@@ -284,7 +284,7 @@ describe('lifecycle regressions', () => {
         {
           store: harness.store,
           queue: new FakeTaskQueue(),
-          registry: createTaskRegistry({ diagnostic: false }),
+          registry: createTaskRegistry({ demo: true, diagnostic: false }),
           clock: () => new Date(),
           log: new RecordingLog(),
           defaultMaxAttempts: 3,

@@ -511,3 +511,14 @@ describe('diagnosticTasks context', () => {
     for (const fn of functions) expect(fn.Properties.Environment.Variables[ENV.diagnosticTasks]).toBe(expected);
   });
 });
+
+describe('demoTasks context', () => {
+  it.each([
+    [{}, 'false'],
+    [{ demoTasks: 'true' }, 'true'],
+  ])('given %j sets the demonstration flag to %s on every function: off unless asked for', (context, expected) => {
+    const synthesized = synthOffloadStack({ context });
+    const functions = Object.values(synthesized.template.findResources('AWS::Lambda::Function'));
+    for (const fn of functions) expect(fn.Properties.Environment.Variables[ENV.demoTasks]).toBe(expected);
+  });
+});

@@ -23,6 +23,7 @@ export function useEmulatorEnvironment(
         tableName: aws.resources.tableName,
         queueUrl: aws.resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
+        demoTasks: true,
         deploymentKeyFile,
       },
       {

@@ -20,7 +20,7 @@ function setup(tasks: readonly Task[] = []) {
   const deps: ApiDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ diagnostic: false }),
+    registry: createTaskRegistry({ demo: true, diagnostic: false }),
     clock: clock.now,
     log,
     maxBodyBytes: MAX_BODY_BYTES,

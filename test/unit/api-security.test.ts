@@ -23,7 +23,7 @@ function setup(tasks = [taskFactory({ ownerId: OTHER_OWNER })]) {
   const deps: ApiDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ diagnostic: false }),
+    registry: createTaskRegistry({ demo: true, diagnostic: false }),
     clock: new FakeClock().now,
     log: new RecordingLog(),
     maxBodyBytes: 1024,

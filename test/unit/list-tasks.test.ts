@@ -16,7 +16,7 @@ function setup(tasks: readonly Task[] = []) {
   const deps: ApiDeps = {
     store,
     queue: new FakeTaskQueue(),
-    registry: createTaskRegistry({ diagnostic: false }),
+    registry: createTaskRegistry({ demo: true, diagnostic: false }),
     clock: new FakeClock().now,
     log: new RecordingLog(),
     maxBodyBytes: 1024,

@@ -96,7 +96,7 @@ describe('TaskViewSchema', () => {
 
 describe('GET /openapi.json', () => {
   it('serves the document for the registered task types, without credentials', async () => {
-    const registry = createTaskRegistry({ diagnostic: true });
+    const registry = createTaskRegistry({ demo: true, diagnostic: true });
     const response = await handleApiRequest(
       httpRequestFactory({ routeKey: API_ROUTES.openApi, path: '/openapi.json', ownerId: undefined }),
       {

@@ -31,7 +31,7 @@ function setup(tasks: readonly Task[], overrides: Partial<RunTaskDeps> = {}) {
   const deps: RunTaskDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ diagnostic: false }),
+    registry: createTaskRegistry({ demo: true, diagnostic: false }),
     clock: clock.now,
     log,
     remainingTimeMs: () => REMAINING_MS,
@@ -469,6 +469,22 @@ describe('runTask', () => {
         data: { messageId: record.messageId, error: unavailable },
       },
     ]);
+  });
+
+  it('logs error codes only: a handler’s message (which may hold its input) is stored with the task, not logged', async () => {
+    const task = taskFactory({ type: 'spy', maxAttempts: 2 });
+    const { registry } = spyTaskType(async () => {
+      throw new Error('card 4111 1111 1111 1111 declined');
+    });
+    const { store, clock, log, deps } = setup([task], { registry });
+
+    await expect(runTask(sqsRecordFor(task), deps)).rejects.toBeInstanceOf(RetryLaterError);
+    clock.advance(10 * 60_000);
+    await runTask(sqsRecordFor(task), deps);
+
+    expect(JSON.stringify(log.entries)).not.toContain('4111');
+    expect(log.entries.map((entry) => entry.data.errorCode).filter(Boolean)).toEqual(['HandlerError', 'HandlerError']);
+    expect(store.peek(task.taskId)?.error?.message).toContain('4111');
   });
 
   it('does not log a planned retry as an error', async () => {

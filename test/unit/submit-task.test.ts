@@ -20,7 +20,7 @@ function setup(overrides: Partial<SubmitTaskDeps> = {}) {
   const deps: SubmitTaskDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ diagnostic: false }),
+    registry: createTaskRegistry({ demo: true, diagnostic: false }),
     clock: clock.now,
     log,
     defaultMaxAttempts: 3,

@@ -162,7 +162,7 @@ describe('the API reports task metrics', () => {
     const deps = {
       store,
       queue: new FakeTaskQueue(),
-      registry: createTaskRegistry({ diagnostic: false }),
+      registry: createTaskRegistry({ demo: true, diagnostic: false }),
       clock: clock.now,
       log,
       metrics,

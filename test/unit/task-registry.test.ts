@@ -15,17 +15,21 @@ const context = (overrides: Partial<TaskContext> = {}): TaskContext => ({
 
 /** Looks a type up and runs it as the worker does: payload through the schema first. */
 async function run(type: string, payload: unknown, ctx: TaskContext = context()): Promise<unknown> {
-  const definition = createTaskRegistry({ diagnostic: true }).get(type) as TaskDefinition;
+  const definition = createTaskRegistry({ demo: true, diagnostic: true }).get(type) as TaskDefinition;
   return definition.run(z.parse(definition.payload, payload), ctx);
 }
 
 describe('createTaskRegistry', () => {
   it('registers echo and sleep only, unless diagnostic types are asked for', () => {
-    expect([...createTaskRegistry({ diagnostic: false }).keys()].sort()).toEqual(['echo', 'sleep']);
+    expect([...createTaskRegistry({ demo: true, diagnostic: false }).keys()].sort()).toEqual(['echo', 'sleep']);
+  });
+
+  it('registers no type at all unless demonstration or diagnostic types are asked for', () => {
+    expect(createTaskRegistry({ demo: false, diagnostic: false }).size).toBe(0);
   });
 
   it('adds fail, flaky, crash and ledger when diagnostic types are asked for', () => {
-    expect([...createTaskRegistry({ diagnostic: true }).keys()].sort()).toEqual([
+    expect([...createTaskRegistry({ demo: true, diagnostic: true }).keys()].sort()).toEqual([
       'crash',
       'echo',
       'fail',
@@ -38,7 +42,7 @@ describe('createTaskRegistry', () => {
   it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty', 'valueOf', 'ECHO', ''])(
     'knows nothing of %j',
     (type) => {
-      const registry = createTaskRegistry({ diagnostic: true });
+      const registry = createTaskRegistry({ demo: true, diagnostic: true });
 
       expect(registry.get(type)).toBeUndefined();
       expect(registry.has(type)).toBe(false);
@@ -81,7 +85,7 @@ describe('sleep', () => {
   it.each([{ ms: -1 }, { ms: 1.5 }, { ms: SLEEP_MAX_MS + 1 }, { ms: 1, extra: 1 }, {}])(
     'refuses the payload %j',
     (payload) => {
-      const sleep = createTaskRegistry({ diagnostic: false }).get('sleep') as TaskDefinition;
+      const sleep = createTaskRegistry({ demo: true, diagnostic: false }).get('sleep') as TaskDefinition;
 
       expect(z.safeParse(sleep.payload, payload).success).toBe(false);
     },
@@ -101,7 +105,7 @@ describe('fail', () => {
   });
 
   it.each(['', '1abc', 'has space', 'a'.repeat(65)])('refuses the code %j', (code) => {
-    const fail = createTaskRegistry({ diagnostic: true }).get('fail') as TaskDefinition;
+    const fail = createTaskRegistry({ demo: true, diagnostic: true }).get('fail') as TaskDefinition;
 
     expect(z.safeParse(fail.payload, { code }).success).toBe(false);
   });
