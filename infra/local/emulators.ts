@@ -17,7 +17,7 @@ export interface EmulatorOptions {
 
 /** dynalite (DynamoDB) and fauxqs (SQS), in this process, on loopback ports chosen by the OS. */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
-  // dynalite ships CommonJS without types; fauxqs is ESM-only (TOOLCHAIN.md).
+  // dynalite ships CommonJS without types; fauxqs is ESM-only.
   const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
   const dynamo = dynalite({
     createTableMs: 0,

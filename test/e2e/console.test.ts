@@ -6,7 +6,7 @@ import { CONSOLE_PATHS } from '../../infra/local/ops-console.js';
 import { TASK_COUNTS } from '../../shared/metric-names.js';
 import { apiUrl, submit, waitForTask } from './api-client.js';
 
-/** Debian's chromium (TOOLCHAIN.md); `npx playwright install` cannot download browsers here. */
+/** Debian's chromium (.ci/run installs it); `npx playwright install` cannot download browsers on these machines. */
 const CHROMIUM = '/usr/bin/chromium';
 const deployed = Boolean(process.env.API_URL);
 const haveChromium = existsSync(CHROMIUM);
