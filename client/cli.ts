@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LIST_PAGE_SIZE } from '../shared/api-routes.js';
+import { TaskStatus } from '../shared/task.js';
 import {
   OffloadApiError,
   OffloadClientError,
@@ -10,7 +11,7 @@ import {
   TaskWaitTimeoutError,
 } from './errors.js';
 import { OffloadClient } from './offload-client.js';
-import type { TaskStatus, TaskTypeMap, TaskView } from './task-types.js';
+import type { TaskTypeMap, TaskView } from './task-types.js';
 
 /** Exit codes of `offload`; documented in the README. */
 export const EXIT = {
@@ -40,7 +41,7 @@ export interface CliIo {
 
 class UsageError extends Error {}
 
-const STATUSES: readonly TaskStatus[] = ['QUEUED', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+const STATUSES: readonly TaskStatus[] = Object.values(TaskStatus);
 
 const integer = (min: number, max: number) => (value: string) => {
   const number = Number(value);
@@ -193,7 +194,7 @@ async function waitAndReport(
   options: { json?: boolean; timeout?: number },
   io: CliIo,
 ): Promise<number> {
-  const progress = options.json ? undefined : progressReporter(io);
+  const progress = options.json ? undefined : progressDisplay(io);
   try {
     const result = await client.task(id).result({
       signal: io.signal,
@@ -213,13 +214,13 @@ async function waitAndReport(
   }
 }
 
-interface ProgressReporter {
+interface ProgressDisplay {
   readonly update: (task: TaskView) => void;
   readonly stop: () => void;
 }
 
 /** A cli-progress bar on a terminal; elsewhere (CI logs, pipes) one plain line per change. */
-function progressReporter(io: CliIo): ProgressReporter {
+function progressDisplay(io: CliIo): ProgressDisplay {
   const percentOf = (task: TaskView) => (task.status === 'SUCCEEDED' ? 100 : (task.progress?.percent ?? 0));
   // A finished task keeps its last progress message, which no longer says anything.
   const messageOf = (task: TaskView) =>

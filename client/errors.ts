@@ -1,3 +1,4 @@
+import type { ErrorDetail } from '../shared/errors.js';
 import type { TaskView } from './task-types.js';
 
 /** Base of every error the offload client raises on purpose. `code` is stable; `message` is for people. */
@@ -11,10 +12,8 @@ export class OffloadClientError extends Error {
   }
 }
 
-export interface ApiErrorDetail {
-  readonly path: string;
-  readonly message: string;
-}
+/** One entry of an API error's `details`: the field (a dotted path) and what is wrong with it. */
+export type ApiErrorDetail = ErrorDetail;
 
 /** The API answered with an error status: `{"error": {code, message, details?, requestId}}`. */
 export class OffloadApiError extends OffloadClientError {
@@ -35,42 +34,38 @@ export class OffloadApiError extends OffloadClientError {
   }
 }
 
-/** The task ended FAILED: `code` and `message` are the task's error, as its handler or the platform set it. */
-export class TaskFailedError extends OffloadClientError {
+/** An error about one task: its id and the last view of it the client saw. */
+export abstract class TaskOutcomeError extends OffloadClientError {
   readonly taskId: string;
   readonly task: TaskView;
 
-  constructor(task: TaskView) {
-    super(task.error?.code ?? 'Failed', task.error?.message ?? `Task ${task.taskId} failed.`);
-    this.name = 'TaskFailedError';
+  constructor(code: string, message: string, task: TaskView) {
+    super(code, message);
     this.taskId = task.taskId;
     this.task = task;
+  }
+}
+
+/** The task ended FAILED: `code` and `message` are the task's error, as its handler or the platform set it. */
+export class TaskFailedError extends TaskOutcomeError {
+  constructor(task: TaskView) {
+    super(task.error?.code ?? 'Failed', task.error?.message ?? `Task ${task.taskId} failed.`, task);
+    this.name = 'TaskFailedError';
   }
 }
 
 /** The task ended CANCELLED. */
-export class TaskCancelledError extends OffloadClientError {
-  readonly taskId: string;
-  readonly task: TaskView;
-
+export class TaskCancelledError extends TaskOutcomeError {
   constructor(task: TaskView) {
-    super('Cancelled', `Task ${task.taskId} was cancelled.`);
+    super('Cancelled', `Task ${task.taskId} was cancelled.`, task);
     this.name = 'TaskCancelledError';
-    this.taskId = task.taskId;
-    this.task = task;
   }
 }
 
-/** `result({ timeoutMs })` gave up waiting; the task itself goes on. */
-export class TaskWaitTimeoutError extends OffloadClientError {
-  readonly taskId: string;
-  /** The last view seen. */
-  readonly task: TaskView;
-
+/** `result({ timeoutMs })` gave up waiting; the task itself goes on. `task` is the last view seen. */
+export class TaskWaitTimeoutError extends TaskOutcomeError {
   constructor(task: TaskView, timeoutMs: number) {
-    super('WaitTimeout', `Task ${task.taskId} is still ${task.status} after ${timeoutMs} ms.`);
+    super('WaitTimeout', `Task ${task.taskId} is still ${task.status} after ${timeoutMs} ms.`, task);
     this.name = 'TaskWaitTimeoutError';
-    this.taskId = task.taskId;
-    this.task = task;
   }
 }

@@ -4,6 +4,7 @@ export {
   OffloadClientError,
   TaskCancelledError,
   TaskFailedError,
+  TaskOutcomeError,
   TaskWaitTimeoutError,
 } from './errors.js';
 export {

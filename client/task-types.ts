@@ -35,10 +35,4 @@ export type TaskView<Result = unknown> = Omit<ApiTaskView, 'result'> & {
 };
 
 /** A task in a listing: its view without the result (`client.get(id)` has that). */
-export type TaskSummary = Omit<TaskView, 'result'>;
-
-export interface TaskListing {
-  readonly tasks: readonly TaskSummary[];
-  /** Pass as `cursor` to get the next page; absent on the last page. */
-  readonly nextCursor?: string;
-}
+export type { TaskListing, TaskSummaryView as TaskSummary } from '../shared/task.js';

@@ -4,7 +4,7 @@ import { settings as defaults, type Settings } from './settings.js';
 export interface FunctionResources {
   readonly tableName: string;
   readonly queueUrl: string;
-  /** Registers the diagnostic task types (fail, crash) used by the e2e suite. */
+  /** Registers the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts) the tests use. */
   readonly diagnosticTasks?: boolean;
   /** Registers the demonstration task types (echo, sleep). */
   readonly demoTasks?: boolean;

@@ -19,6 +19,51 @@ export const PUBLIC_ROUTES: ReadonlySet<ApiRouteKey> = new Set<ApiRouteKey>([API
 /** Catch-all route: requests no route matches reach the handler, which answers 404 or 405 in the API's error format. */
 export const DEFAULT_ROUTE = '$default';
 
+interface CompiledRoute {
+  readonly routeKey: ApiRouteKey;
+  readonly method: string;
+  /** The path with each `{param}` as a capture group. */
+  readonly pattern: RegExp;
+  readonly params: readonly string[];
+}
+
+const COMPILED: readonly CompiledRoute[] = Object.values(API_ROUTES).map((routeKey) => {
+  const [method = '', path = ''] = routeKey.split(' ');
+  const params = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1] ?? '');
+  return { routeKey, method, pattern: new RegExp(`^${path.replace(/\{\w+\}/g, '([^/]+)')}$`), params };
+});
+
+/**
+ * The route a request takes, as API Gateway matches it: method and path exactly, `{param}` one
+ * segment. Path parameters come back as sent (still percent-encoded).
+ */
+export function matchRoute(
+  method: string,
+  path: string,
+): { readonly routeKey: ApiRouteKey; readonly pathParameters: Record<string, string> } | undefined {
+  for (const route of COMPILED) {
+    const match = route.method === method ? route.pattern.exec(path) : null;
+    if (match) {
+      return {
+        routeKey: route.routeKey,
+        pathParameters: Object.fromEntries(route.params.map((name, index) => [name, match[index + 1] ?? ''])),
+      };
+    }
+  }
+  return undefined;
+}
+
+/** The order methods are listed in an `Allow` header. */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+
+/** The methods some route takes on `path` (a trailing slash tolerated), for a 405's `Allow` header. */
+export function methodsForPath(path: string): string[] {
+  const trimmed = path.length > 1 ? path.replace(/\/$/, '') : path;
+  return COMPILED.filter((route) => route.pattern.test(trimmed))
+    .map((route) => route.method)
+    .sort((a, b) => METHOD_ORDER.indexOf(a) - METHOD_ORDER.indexOf(b));
+}
+
 /**
  * Tasks per `GET /tasks` page. Listing reads each task of a page from the table, and DynamoDB bills a
  * read on the whole item (up to 400 KB: 50 read units) whatever is projected, so the maximum bounds a

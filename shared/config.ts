@@ -43,32 +43,41 @@ const ConfigSchema = z.object({
   [ENV.sqsEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
-export interface Config {
-  readonly tableName: string;
-  readonly queueUrl: string;
-  readonly maxBodyBytes: number;
-  readonly retryAfterSeconds: number;
-  readonly defaultMaxAttempts: number;
-  readonly retryBaseDelaySeconds: number;
-  readonly retryMaxDelaySeconds: number;
-  readonly ttlDays: number;
-  readonly maxResultBytes: number;
-  readonly cancelCheckSeconds: number;
+/**
+ * The configuration as the functions use it, from the parsed environment: the one place where a
+ * variable's name meets its field, so the type below follows the schema and cannot drift from it.
+ */
+const toConfig = (e: z.output<typeof ConfigSchema>) => ({
+  tableName: e[ENV.tableName],
+  queueUrl: e[ENV.queueUrl],
+  maxBodyBytes: e[ENV.maxBodyBytes],
+  retryAfterSeconds: e[ENV.retryAfterSeconds],
+  defaultMaxAttempts: e[ENV.defaultMaxAttempts],
+  retryBaseDelaySeconds: e[ENV.retryBaseDelaySeconds],
+  retryMaxDelaySeconds: e[ENV.retryMaxDelaySeconds],
+  ttlDays: e[ENV.ttlDays],
+  maxResultBytes: e[ENV.maxResultBytes],
+  cancelCheckSeconds: e[ENV.cancelCheckSeconds],
   /** Age after which the recovery sweep presumes a task's message lost. */
-  readonly staleAfterSeconds: number;
+  staleAfterSeconds: e[ENV.staleAfterSeconds],
   /** Added to an invocation's end to make its lease (settings.tasks.leaseGraceSeconds). */
-  readonly leaseGraceSeconds: number;
-  /** Registers the diagnostic task types (fail, flaky, crash). Off in production. */
-  readonly diagnosticTasks: boolean;
-  /** Registers the demonstration task types (echo, sleep). Off unless asked for. */
-  readonly demoTasks: boolean;
+  leaseGraceSeconds: e[ENV.leaseGraceSeconds],
+  /** Registers the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts). Off in production. */
+  diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
+  /** Registers the demonstration task types (`taskTypes` in functions/tasks/registry.ts). Off unless asked for. */
+  demoTasks: e[ENV.demoTasks] === 'true',
   /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
-  readonly iamPerSessionRoles: readonly RoleRef[];
+  iamPerSessionRoles: e[ENV.iamPerSessionRoles] as readonly RoleRef[],
   /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */
-  readonly deploymentKey: { readonly secretArn?: string; readonly file?: string };
+  deploymentKey: {
+    ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),
+    ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
+  } as { readonly secretArn?: string; readonly file?: string },
   /** Emulator endpoints for the local stack; undefined in AWS. */
-  readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string };
-}
+  endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
+});
+
+export type Config = Readonly<ReturnType<typeof toConfig>>;
 
 /** The one reader of `process.env`. Throws ConfigError naming every missing or bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -77,27 +86,5 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
   }
-  const e = parsed.data;
-  return {
-    tableName: e[ENV.tableName],
-    queueUrl: e[ENV.queueUrl],
-    maxBodyBytes: e[ENV.maxBodyBytes],
-    retryAfterSeconds: e[ENV.retryAfterSeconds],
-    defaultMaxAttempts: e[ENV.defaultMaxAttempts],
-    retryBaseDelaySeconds: e[ENV.retryBaseDelaySeconds],
-    retryMaxDelaySeconds: e[ENV.retryMaxDelaySeconds],
-    ttlDays: e[ENV.ttlDays],
-    maxResultBytes: e[ENV.maxResultBytes],
-    cancelCheckSeconds: e[ENV.cancelCheckSeconds],
-    staleAfterSeconds: e[ENV.staleAfterSeconds],
-    leaseGraceSeconds: e[ENV.leaseGraceSeconds],
-    diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
-    demoTasks: e[ENV.demoTasks] === 'true',
-    iamPerSessionRoles: e[ENV.iamPerSessionRoles],
-    deploymentKey: {
-      ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),
-      ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
-    },
-    endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
-  };
+  return toConfig(parsed.data);
 }

@@ -6,7 +6,7 @@
 export const METRICS_NAMESPACE = 'Offload';
 
 /**
- * Value of the `service` dimension Powertools adds to every metric. One value for the three functions:
+ * Value of the `service` dimension Powertools adds to every metric. One value for every function:
  * a task's metrics describe the task system, and TaskCancelled comes from both the API and the worker.
  */
 export const METRICS_SERVICE = 'offload';
@@ -58,7 +58,7 @@ export const RECOVERY_COUNTS = {
 export const TASK_TIMINGS = {
   /** One attempt, from claim to its recorded outcome. */
   durationMs: 'TaskDurationMs',
-  /** Submission to the first claim: how long a task waited in the queue. */
+  /** From when a task could first run (its creation plus any delay it asked for) to its first claim. */
   queueWaitMs: 'QueueWaitMs',
 } as const;
 
@@ -96,7 +96,25 @@ export const LOG_KEYS = {
   routeKey: 'routeKey',
   /** The HTTP status the API answered. */
   statusCode: 'statusCode',
+  /** A task error's code; its message is stored with the task, never logged (it may quote the input). */
+  errorCode: 'errorCode',
 } as const;
+
+/**
+ * The fields that name a task on a log line (and, when known, its type, attempt and the SQS message),
+ * under the keys of LOG_KEYS: every line about a task can be found by the same query.
+ */
+export function taskLogFields(
+  task: { readonly taskId: string; readonly type?: string; readonly attempt?: number },
+  messageId?: string,
+): Record<string, string | number> {
+  return {
+    [LOG_KEYS.taskId]: task.taskId,
+    ...(task.type !== undefined && { [LOG_KEYS.type]: task.type }),
+    ...(task.attempt !== undefined && { [LOG_KEYS.attempt]: task.attempt }),
+    ...(messageId !== undefined && { [LOG_KEYS.messageId]: messageId }),
+  };
+}
 
 /** The message of the API's one line per request (functions/api/routes.ts). */
 export const API_REQUEST_LOG_MESSAGE = 'api request';

@@ -123,6 +123,13 @@ type ViewedAttributes =
 /** A task in a listing (`GET /tasks`): the view without the result; fetch the task for that. */
 export type TaskSummaryView = Omit<TaskView, 'result'>;
 
+/** `GET /tasks`: a page of the caller's tasks, newest first. */
+export interface TaskListing<Summary = TaskSummaryView> {
+  readonly tasks: readonly Summary[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
 export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskView {
   return {
     taskId: task.taskId,

@@ -11,5 +11,8 @@ export const MAX_DELAY_SECONDS = 900;
 /** Epoch seconds of `date`, as DynamoDB's TTL attribute takes them. */
 export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 1000);
 
+/** Whole seconds from `nowMs` until `atMs` (epoch milliseconds), rounded up: how SQS takes delays. */
+export const secondsUntil = (atMs: number, nowMs: number): number => Math.ceil((atMs - nowMs) / 1000);
+
 /** The `expiresAt` (epoch seconds) of a task kept `ttlDays` from `now`. */
 export const expiresAtAfter = (now: Date, ttlDays: number): number => epochSeconds(now) + ttlDays * DAY_SECONDS;

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import { TASK_COUNTS } from '../../shared/metric-names.js';
+import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
@@ -30,10 +30,10 @@ export async function cancelTask(input: { ownerId: string; taskId: string }, dep
   }
   // The store says whether this call changed anything, so a repeated or concurrent DELETE counts once.
   if (change === 'cancelled') {
-    deps.log?.info('task cancelled while queued', { taskId: task.taskId, type: task.type, attempt: task.attempt });
+    deps.log?.info('task cancelled while queued', taskLogFields(task));
     deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
   } else if (change === 'cancelRequested') {
-    deps.log?.info('cancel requested for a running task', { taskId: task.taskId, attempt: task.attempt });
+    deps.log?.info('cancel requested for a running task', taskLogFields(task));
   }
   return task;
 }

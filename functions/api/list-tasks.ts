@@ -1,7 +1,8 @@
 import { ValidationError } from '../../shared/errors.js';
 import type { Clock, ListCursor, TaskStore, TaskSummary } from '../../shared/ports.js';
-import { type TaskSummaryView, toTaskSummaryView } from '../../shared/task.js';
+import { type TaskListing, type TaskSummaryView, toTaskSummaryView } from '../../shared/task.js';
 import { ownerIndexKey, TASK_TABLE } from '../../shared/task-table.js';
+import { epochSeconds } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
 import { ListQuery } from './schemas.js';
 import { issuesToDetails } from './validation.js';
@@ -9,11 +10,6 @@ import { issuesToDetails } from './validation.js';
 export interface ListTasksDeps {
   readonly store: TaskStore;
   readonly clock: Clock;
-}
-
-export interface TaskListing {
-  readonly tasks: readonly TaskSummaryView[];
-  readonly nextCursor?: string;
 }
 
 /**
@@ -36,7 +32,7 @@ export async function listTasks(
     limit,
     status,
     cursor: cursor === undefined ? undefined : decodeCursor(cursor, input.ownerId),
-    nowSeconds: Math.floor(deps.clock().getTime() / 1000),
+    nowSeconds: epochSeconds(deps.clock()),
   });
   const { tasks, cutAfter } = withinBudget(page.tasks);
   const next = cutAfter ? ownerIndexKey(cutAfter) : page.cursor;

@@ -1,4 +1,4 @@
-import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
+import { API_ROUTES, DEFAULT_ROUTE, methodsForPath } from '../../shared/api-routes.js';
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
@@ -128,18 +128,11 @@ function taskHeaders(task: Task, deps: ApiDeps, extra: Record<string, string> = 
   return isTerminal(task.status) ? extra : { ...extra, 'retry-after': String(deps.retryAfterSeconds) };
 }
 
-const ROUTE_METHODS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
-  [/^\/tasks\/?$/, ['GET', 'POST']],
-  [/^\/tasks\/[^/]+\/?$/, ['GET', 'DELETE']],
-  [/^\/health\/?$/, ['GET']],
-  [/^\/openapi\.json$/, ['GET']],
-];
-
 /** Requests no route matched ($default): 405 for a known path with another method, else 404. */
 function unmatched(request: HttpRequest): HttpResponse {
   if (request.routeKey !== DEFAULT_ROUTE) throw new NotFoundError(`No route for ${request.routeKey}.`);
-  const allowed = ROUTE_METHODS.find(([pattern]) => pattern.test(request.path))?.[1];
-  if (allowed && !allowed.includes(request.method)) throw new MethodNotAllowedError(allowed);
+  const allowed = methodsForPath(request.path);
+  if (allowed.length > 0 && !allowed.includes(request.method)) throw new MethodNotAllowedError(allowed);
   // The path is the caller's input: echo only its start.
   const path = request.path.length > 100 ? `${request.path.slice(0, 100)}…` : request.path;
   throw new NotFoundError(`No route for ${request.method.slice(0, 16)} ${path}.`);

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
-import { TASK_COUNTS } from '../../shared/metric-names.js';
+import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
-import { expiresAtAfter, MAX_DELAY_SECONDS } from '../../shared/time.js';
+import { expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { issuesToDetails } from './validation.js';
@@ -74,7 +74,7 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
     if (created.created) {
       await enqueueOrDiscard(task, deps);
       // The owner's keyed hash is on every line of the request (the API handler adds it).
-      deps.log.info('task submitted', { taskId: task.taskId, type: task.type });
+      deps.log.info('task submitted', taskLogFields(task));
       deps.metrics?.record(TASK_COUNTS.submitted, task.type);
       return { task, created: true };
     }
@@ -144,11 +144,11 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
     if (!(await deps.store.markReplayed(existing.taskId, now))) return deps.store.get(existing.taskId);
     const delaySeconds =
       existing.runAtMs && existing.runAtMs > now.getTime()
-        ? Math.min(MAX_DELAY_SECONDS, Math.ceil((existing.runAtMs - now.getTime()) / 1000))
+        ? Math.min(MAX_DELAY_SECONDS, secondsUntil(existing.runAtMs, now.getTime()))
         : undefined;
     await deps.queue.enqueue({ taskId: existing.taskId, type: existing.type }, { delaySeconds });
   }
-  deps.log.info('idempotent replay', { taskId: existing.taskId, type: existing.type });
+  deps.log.info('idempotent replay', taskLogFields(existing));
   return existing;
 }
 
@@ -162,7 +162,7 @@ async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void>
     await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: task.delaySeconds });
   } catch (error) {
     if ((await discard(task, deps)) === 'kept') {
-      deps.log.info('send failed but the task moved on: accepted', { taskId: task.taskId, type: task.type });
+      deps.log.info('send failed but the task moved on: accepted', taskLogFields(task));
       return;
     }
     throw error;
@@ -175,7 +175,7 @@ async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult 
     return await deps.store.discard(task.taskId, task.lastWriteId ?? '');
   } catch (error) {
     deps.log.error('could not discard a task whose submission failed; the recovery sweep will run it', {
-      taskId: task.taskId,
+      ...taskLogFields(task),
       error,
     });
     return 'unknown';

@@ -1,4 +1,4 @@
-import { TASK_COUNTS } from '../../shared/metric-names.js';
+import { LOG_KEYS, TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, type TaskError, TaskStatus } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
@@ -38,7 +38,7 @@ export async function markDeadLettered(
 ): Promise<void> {
   const message = parseTaskMessage(delivery.body);
   if (!message) {
-    deps.log.error('malformed dead letter: dropped', { messageId: delivery.messageId });
+    deps.log.error('malformed dead letter: dropped', { [LOG_KEYS.messageId]: delivery.messageId });
     return;
   }
   const { taskId } = message;
@@ -46,7 +46,7 @@ export async function markDeadLettered(
   const expiresAt = expiresAtAfter(now, deps.ttlDays);
   const result = await deps.store.failAbandoned(taskId, DEAD_LETTERED, now, expiresAt, deps.clockToleranceMs);
   if (result.failed) {
-    deps.log.warn('task dead-lettered', { taskId, messageId: delivery.messageId });
+    deps.log.warn('task dead-lettered', taskLogFields({ taskId }, delivery.messageId));
     // The message's type is informative only; the count goes to the service-wide dimension if it is missing.
     deps.metrics?.record(TASK_COUNTS.deadLettered, message.type ?? '');
     return;
@@ -55,6 +55,6 @@ export async function markDeadLettered(
   const still = task && (task.status === TaskStatus.Queued || task.status === TaskStatus.Running);
   deps.log.info(
     still ? 'dead letter for a task that is still driven: left alone' : 'dead letter for a finished or unknown task',
-    { taskId, status: task?.status, attempt: task?.attempt },
+    { ...taskLogFields({ taskId, attempt: task?.attempt }), [LOG_KEYS.status]: task?.status },
   );
 }

@@ -1,3 +1,4 @@
+import { taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, TaskStatus } from '../../shared/task.js';
 
@@ -28,12 +29,12 @@ export async function redriveDeadLetters(options: RedriveOptions, deps: RedriveD
   for (const taskId of candidates) {
     const task = await deps.store.get(taskId);
     if (!task || !(await deps.store.requeueDeadLettered(taskId, options.extraAttempts, deps.clock()))) {
-      deps.log.warn('not a dead-lettered task: skipped', { taskId });
+      deps.log.warn('not a dead-lettered task: skipped', taskLogFields({ taskId }));
       continue;
     }
     await deps.queue.enqueue({ taskId, type: task.type });
     requeued.push(taskId);
-    deps.log.info('dead-lettered task re-queued', { taskId, type: task.type });
+    deps.log.info('dead-lettered task re-queued', taskLogFields(task));
   }
   return requeued;
 }

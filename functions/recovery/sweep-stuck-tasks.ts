@@ -1,6 +1,7 @@
+import { LOG_KEYS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isExpired, type Task, TaskStatus } from '../../shared/task.js';
-import { MAX_DELAY_SECONDS } from '../../shared/time.js';
+import { MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 
 export interface SweepDeps {
   readonly store: TaskStore;
@@ -44,7 +45,7 @@ export async function sweepStuckTasks(
     for (const task of page.tasks.filter((t) => !isExpired(t, now) && isStuck(t, staleBefore))) {
       await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
-      deps.log.warn('stuck task re-enqueued', { taskId: task.taskId, type: task.type, status: task.status });
+      deps.log.warn('stuck task re-enqueued', { ...taskLogFields(task), [LOG_KEYS.status]: task.status });
     }
     cursor = page.cursor;
   } while (cursor);
@@ -56,7 +57,7 @@ export async function sweepStuckTasks(
 /** A task waiting for its delay or backoff keeps the rest of it (the claim would make it wait anyway). */
 function remainingDelay(task: Task, now: number): number | undefined {
   if (task.runAtMs === undefined || task.runAtMs <= now) return undefined;
-  return Math.min(MAX_DELAY_SECONDS, Math.ceil((task.runAtMs - now) / 1000));
+  return Math.min(MAX_DELAY_SECONDS, secondsUntil(task.runAtMs, now));
 }
 
 /** Silent for longer than any healthy task can be: past the time it could run, or past its lease. */

@@ -1,3 +1,4 @@
+import { taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import type { Task, TaskProgress } from '../../shared/task.js';
 
@@ -37,7 +38,7 @@ export function createProgressReporter(
       (current) => {
         if (!stopped) watch.observe(current);
       },
-      (error: unknown) => deps.log.warn('progress write failed', { taskId: task.taskId, error }),
+      (error: unknown) => deps.log.warn('progress write failed', { ...taskLogFields(task), error }),
     );
   };
 

@@ -1,5 +1,6 @@
 import { PermanentError } from '../../shared/errors.js';
 import { dynamoItemSize } from '../../shared/item-size.js';
+import { taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskStore } from '../../shared/ports.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
 import { type Task, type TaskError, TaskStatus } from '../../shared/task.js';
@@ -104,7 +105,7 @@ function watchTask(task: Task, deps: RunAttemptDeps, deadline: AbortSignal): Tas
     if (controller.signal.aborted) return;
     if (current?.status !== TaskStatus.Running || current.attempt !== task.attempt) {
       lost = true;
-      deps.log.warn('attempt lost the task: stopping', { taskId: task.taskId, attempt: task.attempt });
+      deps.log.warn('attempt lost the task: stopping', taskLogFields(task));
       controller.abort(new Error('This attempt no longer holds the task.'));
     } else if (current.cancelRequested) {
       cancelled = true;
@@ -115,7 +116,7 @@ function watchTask(task: Task, deps: RunAttemptDeps, deadline: AbortSignal): Tas
     ? setInterval(() => {
         deps.store
           .get(task.taskId)
-          .then(observe, (error: unknown) => deps.log.warn('task check failed', { taskId: task.taskId, error }));
+          .then(observe, (error: unknown) => deps.log.warn('task check failed', { ...taskLogFields(task), error }));
       }, deps.cancelCheckIntervalMs)
     : undefined;
   // Past the deadline the invocation is over, even if a handler that ignores its signal never settles.

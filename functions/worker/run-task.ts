@@ -1,10 +1,10 @@
 import { ItemTooLargeError } from '../../shared/errors.js';
-import { RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS } from '../../shared/metric-names.js';
+import { LOG_KEYS, RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isExpired, isTerminal, type Task, type TaskError, TaskStatus } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
-import { expiresAtAfter, MAX_VISIBILITY_SECONDS } from '../../shared/time.js';
+import { expiresAtAfter, MAX_VISIBILITY_SECONDS, secondsUntil } from '../../shared/time.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { resultTooLarge, runAttempt } from './run-attempt.js';
 
@@ -58,7 +58,10 @@ export async function runTask(delivery: TaskDelivery, deps: RunTaskDeps): Promis
   } catch (error) {
     // The batch processor only records a failed record; say why, or the retry is a mystery.
     if (!(error instanceof RetryLaterError)) {
-      deps.log.error('task message failed: it will be delivered again', { messageId: delivery.messageId, error });
+      deps.log.error('task message failed: it will be delivered again', {
+        [LOG_KEYS.messageId]: delivery.messageId,
+        error,
+      });
     }
     throw error;
   }
@@ -68,7 +71,7 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   const message = parseTaskMessage(delivery.body);
   if (!message) {
     // Not from our API: retrying cannot help and there is no task to mark.
-    deps.log.error('malformed task message: dropped', { messageId: delivery.messageId });
+    deps.log.error('malformed task message: dropped', { [LOG_KEYS.messageId]: delivery.messageId });
     return;
   }
   const now = deps.clock();
@@ -77,12 +80,7 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   if (!claim.claimed) return notClaimed(claim.task, message.taskId, delivery, now, deps);
 
   const task = claim.task;
-  const context: LogContext = {
-    taskId: task.taskId,
-    type: task.type,
-    attempt: task.attempt,
-    messageId: delivery.messageId,
-  };
+  const context = taskLogFields(task, delivery.messageId);
   deps.log.info('task started', { ...context, claimedFrom: task.claimedFrom });
   deps.metrics?.record(TASK_COUNTS.started, task.type);
   if (task.claimedFrom === TaskStatus.Running) deps.metrics?.record(RECOVERY_COUNTS.takenOver, task.type);
@@ -117,8 +115,8 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   await retry(task, outcome.error, delivery, context, deps);
 }
 
-/** What every log line about one attempt carries (taskId, type, attempt, messageId). */
-type LogContext = Readonly<Record<'taskId' | 'type' | 'messageId', string> & { attempt: number }>;
+/** What every log line about one attempt carries: `taskLogFields` of the task and its message. */
+type LogContext = ReturnType<typeof taskLogFields>;
 
 /**
  * The task is not claimable now. The message is deleted when nothing is left to do (no such task,
@@ -134,16 +132,19 @@ async function notClaimed(
   deps: RunTaskDeps,
 ): Promise<void> {
   if (!current || isExpired(current, now.getTime())) {
-    deps.log.warn('message for an unknown or expired task: dropped', { taskId, messageId: delivery.messageId });
+    deps.log.warn('message for an unknown or expired task: dropped', taskLogFields({ taskId }, delivery.messageId));
     return;
   }
   if (isTerminal(current.status)) {
-    deps.log.info('duplicate delivery of a finished task: acknowledged', { taskId, status: current.status });
+    deps.log.info('duplicate delivery of a finished task: acknowledged', {
+      ...taskLogFields({ taskId }),
+      [LOG_KEYS.status]: current.status,
+    });
     return;
   }
   const claimableAt =
     current.status === TaskStatus.Running ? (current.leaseExpiresAt ?? now.getTime()) : (current.runAtMs ?? 0);
-  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil((claimableAt - now.getTime()) / 1000)));
+  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, secondsUntil(claimableAt, now.getTime())));
   await deps.queue.retryLater(delivery.receiptHandle, waitSeconds);
   deps.metrics?.record(RECOVERY_COUNTS.deferred, current.type);
   throw new RetryLaterError(`Task ${taskId} is ${current.status} and not claimable for ${waitSeconds} s.`);
@@ -172,7 +173,7 @@ async function retry(
     deps.log.warn('stale attempt: task changed while running', context);
     return;
   }
-  deps.log.info('task will be retried', { ...context, errorCode: error.code, delaySeconds });
+  deps.log.info('task will be retried', { ...context, [LOG_KEYS.errorCode]: error.code, delaySeconds });
   deps.metrics?.record(TASK_COUNTS.retried, task.type);
   try {
     await deps.queue.retryLater(delivery.receiptHandle, delaySeconds);
@@ -206,8 +207,8 @@ async function finish(task: Task, outcome: TaskOutcome, context: LogContext, dep
   }
   deps.log.info('task finished', {
     ...context,
-    status: final.status,
-    ...(final.status === 'FAILED' && { errorCode: final.error.code }),
+    [LOG_KEYS.status]: final.status,
+    ...(final.status === 'FAILED' && { [LOG_KEYS.errorCode]: final.error.code }),
   });
   deps.metrics?.record(OUTCOME_COUNTS[final.status], task.type);
 }

@@ -32,7 +32,7 @@ export interface OffloadFunctionProps {
 }
 
 /**
- * The one definition of how an offload Lambda is built and run, so the three functions differ only in
+ * The one definition of how an offload Lambda is built and run, so the functions differ only in
  * entry, numbers and grants. Creates `LogGroup`, `Role` and `Function` inside `scope`, which is meant
  * to be the construct that owns the function.
  */

@@ -319,7 +319,7 @@ export class OperationsDashboard extends Construct {
         taskMetric(TASK_TIMINGS.durationMs, 'p50', 'p50'),
         taskMetric(TASK_TIMINGS.durationMs, 'p99', 'p99'),
       ]),
-      graph('Queue wait, submit to first start (ms)', 'Milliseconds', [
+      graph('Queue wait, runnable to first claim (ms)', 'Milliseconds', [
         taskMetric(TASK_TIMINGS.queueWaitMs, 'p50', 'p50'),
         taskMetric(TASK_TIMINGS.queueWaitMs, 'p99', 'p99'),
       ]),

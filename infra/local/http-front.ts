@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { API_ROUTES, DEFAULT_ROUTE, PUBLIC_ROUTES } from '../../shared/api-routes.js';
+import { DEFAULT_ROUTE, matchRoute, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import type { LocalAuthorizer } from './local-authorizer.js';
 
 export type HttpApiHandler = (
@@ -29,20 +29,6 @@ export interface HttpFront {
 
 /** API Gateway rejects request bodies over 10 MB before the Lambda sees them. */
 const API_GATEWAY_MAX_BODY = 10 * 1024 * 1024;
-
-interface CompiledRoute {
-  readonly routeKey: string;
-  readonly method: string;
-  readonly pattern: RegExp;
-  readonly params: readonly string[];
-}
-
-const ROUTES: readonly CompiledRoute[] = Object.values(API_ROUTES).map((routeKey) => {
-  const [method = '', path = ''] = routeKey.split(' ');
-  const params = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1] ?? '');
-  const pattern = new RegExp(`^${path.replace(/\{\w+\}/g, '([^/]+)')}$`);
-  return { routeKey, method, pattern, params };
-});
 
 /** Serves HTTP as an API Gateway HTTP API does: routes, payload format 2.0 events, the handler's result. */
 export async function startHttpFront(options: HttpFrontOptions): Promise<HttpFront> {
@@ -108,10 +94,9 @@ function toEvent(request: IncomingMessage, body: Buffer | undefined): APIGateway
   const url = new URL(request.url ?? '/', 'http://local');
   const method = (request.method ?? 'GET').toUpperCase();
   const path = url.pathname;
-  const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
-  const match = route ? route.pattern.exec(path) : null;
+  const route = matchRoute(method, path);
   const pathParameters = route
-    ? Object.fromEntries(route.params.map((name, index) => [name, decodePathSegment(match?.[index + 1] ?? '')]))
+    ? Object.fromEntries(Object.entries(route.pathParameters).map(([name, value]) => [name, decodePathSegment(value)]))
     : undefined;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {

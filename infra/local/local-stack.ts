@@ -31,7 +31,7 @@ export interface LocalStackOptions {
   readonly settings?: Settings;
   /** Override for tests that need redelivery within seconds. @default visibilityTimeoutSeconds(settings.worker) */
   readonly visibilityTimeoutSeconds?: number;
-  /** Register the diagnostic task types (fail, flaky, crash). @default false */
+  /** Register the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts). @default false */
   readonly diagnosticTasks?: boolean;
   /** Register the demonstration task types (echo, sleep): on locally, where one tries offload out. @default true */
   readonly demoTasks?: boolean;

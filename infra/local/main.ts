@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { diagnosticTaskTypes } from '../../functions/tasks/registry.js';
 import { settings } from '../settings.js';
 import { DEV_TOKEN_LIFETIME, mintDevToken } from './dev-key.js';
 import { isLoopback, startLocalStack } from './local-stack.js';
@@ -22,7 +23,7 @@ if (values.help) {
   --port N             HTTP port (default: $PORT or ${settings.local.port}; 0 picks a free one)
   --host H             interface to bind (default: ${settings.local.host})
   --data-dir DIR       keep the task table on disk in DIR (default: in memory)
-  --diagnostic-tasks   also register the fail, flaky and crash task types
+  --diagnostic-tasks   also register the ${Object.keys(diagnosticTaskTypes).join(', ')} task types
   --worker-timeout S   worker Lambda timeout in seconds (default: ${settings.worker.timeoutSeconds}); leases and the
                        visibility timeout follow it, so a short one makes crash recovery quick to watch`);
   process.exit(0);

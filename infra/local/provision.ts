@@ -1,6 +1,7 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { TASK_TABLE } from '../../shared/task-table.js';
+import { DAY_SECONDS } from '../../shared/time.js';
 import type { Settings } from '../settings.js';
 
 export interface LocalResources {
@@ -20,7 +21,7 @@ export async function provisionResources(
   visibilityTimeoutSeconds: number,
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
-  const days = (n: number) => String(n * 86_400);
+  const days = (n: number) => String(n * DAY_SECONDS);
   const deadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.deadLetterQueue, {
     MessageRetentionPeriod: days(s.queue.deadLetterRetentionDays),
   });

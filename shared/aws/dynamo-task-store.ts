@@ -40,6 +40,7 @@ import {
   TaskStatus,
 } from '../task.js';
 import { TASK_TABLE } from '../task-table.js';
+import { epochSeconds } from '../time.js';
 import { toDependencyError } from './dependency-error.js';
 
 const DEPENDENCY = 'task table';
@@ -80,7 +81,7 @@ export class DynamoTaskStore implements TaskStore {
             'attribute_not_exists(taskId) OR (expiresAt <= :nowS AND NOT (#status = :running AND leaseExpiresAt >= :nowMs))',
           ExpressionAttributeNames: { '#status': NAMES['#status'] },
           ExpressionAttributeValues: {
-            ':nowS': Math.floor(nowMs / 1000),
+            ':nowS': Math.floor(nowMs / 1000), // epoch seconds, as expiresAt
             ':nowMs': nowMs,
             ':running': TaskStatus.Running,
           },
@@ -144,7 +145,7 @@ export class DynamoTaskStore implements TaskStore {
         ':one': 1,
         ':now': now.toISOString(),
         ':nowMs': now.getTime(),
-        ':nowS': Math.floor(now.getTime() / 1000),
+        ':nowS': epochSeconds(now),
         ':lease': leaseExpiresAt,
       },
     });
@@ -234,7 +235,7 @@ export class DynamoTaskStore implements TaskStore {
         ':error': error,
         ':now': now.toISOString(),
         ':nowMs': now.getTime() + toleranceMs,
-        ':nowS': Math.floor(now.getTime() / 1000),
+        ':nowS': epochSeconds(now),
         ':expiresAt': expiresAt,
       },
     });
@@ -253,7 +254,7 @@ export class DynamoTaskStore implements TaskStore {
         ConditionExpression: 'ownerId = :owner AND expiresAt > :nowS AND #status = :queued',
         ExpressionAttributeValues: {
           ...common,
-          ':nowS': Math.floor(now.getTime() / 1000),
+          ':nowS': epochSeconds(now),
           ':true': true,
           ':cancelled': TaskStatus.Cancelled,
           ':queued': TaskStatus.Queued,

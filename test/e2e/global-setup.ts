@@ -5,7 +5,7 @@ import { e2eSettings, e2eVisibilityTimeoutSeconds } from './local-test-settings.
 declare module 'vitest' {
   export interface ProvidedContext {
     apiUrl: string;
-    /** Whether the target registers the diagnostic task types (fail, flaky, crash). */
+    /** Whether the target registers the diagnostic task types (`diagnosticTaskTypes`, functions/tasks/registry.ts). */
     diagnosticTasks: boolean;
     /** Bearer token of the suite's caller; '' when the target needs none. */
     apiToken: string;

@@ -111,7 +111,7 @@ describe('operations dashboard', () => {
     ['Task throughput by outcome (per minute)', Object.values(TASK_COUNTS).map((name) => task(name, 'Sum'))],
     ['Task duration, one attempt (ms)', [task(TASK_TIMINGS.durationMs, 'p50'), task(TASK_TIMINGS.durationMs, 'p99')]],
     [
-      'Queue wait, submit to first start (ms)',
+      'Queue wait, runnable to first claim (ms)',
       [task(TASK_TIMINGS.queueWaitMs, 'p50'), task(TASK_TIMINGS.queueWaitMs, 'p99')],
     ],
   ])('shows "%s"', (title, lines) => {

@@ -85,7 +85,7 @@ describe('submitTask', () => {
     expect(log.at('info')).toContainEqual({
       level: 'info',
       message: 'task submitted',
-      data: { taskId: 'task-1', type: 'echo' },
+      data: { taskId: 'task-1', type: 'echo', attempt: 0 },
     });
     expect(JSON.stringify(log.entries)).not.toContain(OWNER);
   });
@@ -182,7 +182,7 @@ describe('submitTask', () => {
       {
         level: 'error',
         message: 'could not discard a task whose submission failed; the recovery sweep will run it',
-        data: { taskId: 'task-1', error: discardError },
+        data: { taskId: 'task-1', type: 'echo', attempt: 0, error: discardError },
       },
     ]);
     expect(store.peek('task-1')?.status).toBe('QUEUED');

@@ -121,7 +121,7 @@ function render(state) {
     .getElementById('timings')
     .replaceChildren(
       timingCard('Attempt duration', metrics.timings.TaskDurationMs),
-      timingCard('Queue wait, submit to start', metrics.timings.QueueWaitMs),
+      timingCard('Queue wait, runnable to first claim', metrics.timings.QueueWaitMs),
     );
   const queue = metrics.queue ?? {};
   document
