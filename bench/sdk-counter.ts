@@ -1,6 +1,9 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SdkClientOrigin } from '../shared/aws/clients.js';
+import { isClaimUpdate } from '../shared/aws/dynamo-task-store.js';
+import { dynamoItemSize } from '../shared/item-size.js';
 
 /** `function` (the handlers), `local-stack` (the mapping poller) or `bench` (the bare and ceiling calls). */
 export type CallOrigin = SdkClientOrigin | 'bench';
@@ -41,7 +44,7 @@ export class SdkCallCounter {
         const input = (args.input ?? {}) as Record<string, unknown>;
         const queue = typeof input.QueueUrl === 'string' ? ` ${input.QueueUrl.split('/').pop()}` : '';
         this.add(`${origin} ${service} ${operation}${queue}`);
-        if (origin === 'function' && operation === 'UpdateItem' && isClaim(input)) {
+        if (origin === 'function' && operation === 'UpdateItem' && isClaimUpdate(input)) {
           this.claimSentAt.set(keyOf(input), performance.now());
         }
         const result = await next(args);
@@ -90,7 +93,7 @@ export class SdkCallCounter {
     if (read) this.itemBytes.finished.push(dynamoItemBytes(read as AttributeMap));
     if (operation === 'UpdateItem') {
       const values = input.ExpressionAttributeValues as AttributeMap | undefined;
-      if (output?.Attributes && isClaim(input))
+      if (output?.Attributes && isClaimUpdate(input))
         this.itemBytes.running.push(dynamoItemBytes(output.Attributes as AttributeMap));
       if (values?.[':status']?.S === 'SUCCEEDED') {
         const taskId = keyOf(input);
@@ -104,46 +107,18 @@ export class SdkCallCounter {
   }
 }
 
-/** The worker's claim: QUEUED (or lease expired) → RUNNING with a new lease. */
-const isClaim = (input: Record<string, unknown>): boolean => {
-  const values = input.ExpressionAttributeValues as AttributeMap | undefined;
-  return Boolean(values?.[':running'] && values[':queued'] && values[':lease']);
-};
-
 const keyOf = (input: Record<string, unknown>): string => String((input.Key as AttributeMap | undefined)?.taskId?.S);
 
 /**
- * Size of an item as DynamoDB bills it: attribute names plus values, strings and binaries by byte
- * length, numbers about one byte per two significant digits plus one, 3 bytes of overhead per
- * map or list (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html).
+ * Size of an item as DynamoDB bills it (shared/item-size.ts). The middleware sees items in the wire
+ * form (attribute values) or, where the document client has already converted them, as plain values.
  */
-export function dynamoItemBytes(item: AttributeMap): number {
-  let size = 0;
-  for (const [name, value] of Object.entries(item)) size += Buffer.byteLength(name) + attributeValueBytes(value);
-  return size;
-}
-
-function attributeValueBytes(value: Record<string, unknown>): number {
-  const [type, v] = Object.entries(value)[0] ?? ['NULL', true];
-  switch (type) {
-    case 'S':
-      return Buffer.byteLength(String(v));
-    case 'N': {
-      const digits = String(v).replace(/^-/, '').replace('.', '').replace(/^0+/, '').replace(/0+$/, '');
-      return Math.ceil(Math.max(1, digits.length) / 2) + 1;
-    }
-    case 'B':
-      return (v as Uint8Array).length;
-    case 'BOOL':
-    case 'NULL':
-      return 1;
-    case 'M':
-      return 3 + dynamoItemBytes(v as AttributeMap);
-    case 'L':
-      return 3 + (v as Record<string, unknown>[]).reduce((sum, e) => sum + attributeValueBytes(e), 0);
-    case 'SS':
-      return (v as string[]).reduce((sum, s) => sum + Buffer.byteLength(s), 0);
-    default:
-      return Buffer.byteLength(JSON.stringify(v));
+function dynamoItemBytes(item: AttributeMap): number {
+  let native: Record<string, unknown>;
+  try {
+    native = unmarshall(item as unknown as Record<string, AttributeValue>) as Record<string, unknown>;
+  } catch {
+    native = item;
   }
+  return dynamoItemSize(native);
 }

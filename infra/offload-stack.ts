@@ -9,8 +9,8 @@ import { EncryptionKey } from './constructs/encryption-key.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { RecoverySweep } from './constructs/recovery-sweep.js';
 import { TaskApi } from './constructs/task-api.js';
-import { TaskQueue } from './constructs/task-queue.js';
-import { TaskStore } from './constructs/task-store.js';
+import { TaskQueues } from './constructs/task-queues.js';
+import { TaskTable } from './constructs/task-table.js';
 import { TaskWorker } from './constructs/task-worker.js';
 import { functionEnvironment } from './function-environment.js';
 import { checkReservedConcurrency, settings } from './settings.js';
@@ -39,8 +39,10 @@ export class OffloadStack extends Stack {
     const customerManagedKey = contextFlag(this, 'customerManagedKey') ?? settings.encryption.customerManagedKey;
     const encryptionKey = customerManagedKey ? new EncryptionKey(this, 'EncryptionKey').key : undefined;
 
-    const store = new TaskStore(this, 'TaskStore', { encryptionKey });
-    const tasks = new TaskQueue(this, 'TaskQueue', { encryptionKey });
+    // The construct ids predate the class names (TaskTable, TaskQueues): they make the logical ids of the
+    // table and queues, and a changed id would make CloudFormation replace the retained table.
+    const store = new TaskTable(this, 'TaskStore', { encryptionKey });
+    const tasks = new TaskQueues(this, 'TaskQueue', { encryptionKey });
 
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
 

@@ -129,9 +129,9 @@ export interface TaskStore {
    * QUEUED (and past its `runAtMs`) → RUNNING, or takes over a RUNNING task whose lease has
    * expired; bumps `attempt` and holds the task until `leaseExpiresAt`. Never claims an expired task.
    */
-  claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult>;
+  claim(taskId: string, now: Date, leaseExpiresAtMs: number): Promise<ClaimResult>;
   /** RUNNING at `attempt` → terminal. False when `attempt` is no longer current (fencing). */
-  finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean>;
+  finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAtSeconds: number): Promise<boolean>;
   /**
    * Records progress of the RUNNING `attempt`; returns the task after the write, or undefined when
    * the attempt is no longer current.
@@ -146,7 +146,7 @@ export interface TaskStore {
    * The owner's cancellation: QUEUED → CANCELLED at once; RUNNING → `cancelRequested`, which the worker
    * turns into CANCELLED. Undefined if the owner has no such live task.
    */
-  cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<CancelResult | undefined>;
+  cancel(taskId: string, ownerId: string, now: Date, expiresAtSeconds: number): Promise<CancelResult | undefined>;
   /**
    * The owner's tasks, newest first, as summaries (no payload, no result). A status filter may return
    * short pages: follow the cursor.
@@ -169,7 +169,7 @@ export interface TaskStore {
     taskId: string,
     error: TaskError,
     now: Date,
-    expiresAt: number,
+    expiresAtSeconds: number,
     toleranceMs?: number,
   ): Promise<FailAbandonedResult>;
 }

@@ -6,11 +6,11 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
-import type { TaskStore } from './task-store.js';
+import type { TaskTable } from './task-table.js';
 
 export interface DeadLetterHandlerProps {
   /** Where dead-lettered tasks are marked FAILED. */
-  readonly store: TaskStore;
+  readonly store: TaskTable;
   /** The dead-letter queue of the task queue. */
   readonly deadLetterQueue: IQueue;
   /** Environment of the Lambda, normally `functionEnvironment(...)`. */

@@ -8,11 +8,11 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
-import type { TaskStore } from './task-store.js';
+import type { TaskTable } from './task-table.js';
 
 export interface RecoverySweepProps {
   /** The table scanned for tasks nothing drives any more. */
-  readonly store: TaskStore;
+  readonly store: TaskTable;
   /** Where their messages are sent again. */
   readonly queue: IQueue;
   /** Environment of the Lambda, normally `functionEnvironment(...)`. */

@@ -21,11 +21,11 @@ import { Construct } from 'constructs';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
-import type { TaskStore } from './task-store.js';
+import type { TaskTable } from './task-table.js';
 
 export interface TaskApiProps {
   /** Where tasks are recorded and read back. */
-  readonly store: TaskStore;
+  readonly store: TaskTable;
   /** Where accepted tasks are enqueued. */
   readonly queue: IQueue;
   /** Applied to every route. */

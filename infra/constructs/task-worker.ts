@@ -7,11 +7,11 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { reservedConcurrency, settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
-import type { TaskStore } from './task-store.js';
+import type { TaskTable } from './task-table.js';
 
 export interface TaskWorkerProps {
   /** Where the worker claims, updates and completes tasks. */
-  readonly store: TaskStore;
+  readonly store: TaskTable;
   /** The task queue the worker consumes. */
   readonly queue: IQueue;
   /** Environment of the worker Lambda, normally `functionEnvironment(...)`. */

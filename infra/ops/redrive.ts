@@ -2,11 +2,11 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { redriveDeadLetters } from '../../functions/recovery/redrive-dead-letters.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { readLocalState } from '../local/state-file.js';
 import { settings } from '../settings.js';
+import { redriveDeadLetters } from './redrive-dead-letters.js';
 
 const usage = `Usage: npm run redrive -- (--local | --table NAME --queue-url URL) [--task-id ID ...] [--attempts N] [--dry-run]
 

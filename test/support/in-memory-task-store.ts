@@ -126,7 +126,7 @@ export class InMemoryTaskStore implements TaskStore {
     return true;
   }
 
-  async claim(taskId: string, now: Date, leaseExpiresAt: number): Promise<ClaimResult> {
+  async claim(taskId: string, now: Date, leaseExpiresAtMs: number): Promise<ClaimResult> {
     this.enter('claim', taskId);
     const current = this.items.get(taskId);
     if (!current || !isClaimable(current, now.getTime())) {
@@ -140,13 +140,19 @@ export class InMemoryTaskStore implements TaskStore {
       attempt: current.attempt + 1,
       startedAt: now.toISOString(),
       updatedAt: now.toISOString(),
-      leaseExpiresAt,
+      leaseExpiresAt: leaseExpiresAtMs,
       lastWriteId: randomUUID(),
     });
     return { claimed: true, task: claimed };
   }
 
-  async finish(taskId: string, attempt: number, outcome: TaskOutcome, now: Date, expiresAt: number): Promise<boolean> {
+  async finish(
+    taskId: string,
+    attempt: number,
+    outcome: TaskOutcome,
+    now: Date,
+    expiresAtSeconds: number,
+  ): Promise<boolean> {
     this.enter('finish', taskId);
     const current = this.items.get(taskId);
     if (current?.status !== TaskStatus.Running || current.attempt !== attempt) return false;
@@ -160,7 +166,7 @@ export class InMemoryTaskStore implements TaskStore {
       status: outcome.status,
       finishedAt: now.toISOString(),
       updatedAt: now.toISOString(),
-      expiresAt,
+      expiresAt: expiresAtSeconds,
       lastWriteId: randomUUID(),
       ...(outcome.status === 'SUCCEEDED' && { result: structuredClone(outcome.result) }),
       ...(outcome.status === 'FAILED' && { error: structuredClone(outcome.error) }),
@@ -189,7 +195,7 @@ export class InMemoryTaskStore implements TaskStore {
     taskId: string,
     error: TaskError,
     now: Date,
-    expiresAt: number,
+    expiresAtSeconds: number,
     toleranceMs = 0,
   ): Promise<FailAbandonedResult> {
     this.enter('failAbandoned', taskId);
@@ -204,13 +210,18 @@ export class InMemoryTaskStore implements TaskStore {
       error: structuredClone(error),
       finishedAt: now.toISOString(),
       updatedAt: now.toISOString(),
-      expiresAt,
+      expiresAt: expiresAtSeconds,
       lastWriteId: randomUUID(),
     });
     return { failed: true };
   }
 
-  async cancel(taskId: string, ownerId: string, now: Date, expiresAt: number): Promise<CancelResult | undefined> {
+  async cancel(
+    taskId: string,
+    ownerId: string,
+    now: Date,
+    expiresAtSeconds: number,
+  ): Promise<CancelResult | undefined> {
     this.enter('cancel', taskId);
     const current = this.items.get(taskId);
     if (current?.ownerId !== ownerId || isExpired(current, now.getTime())) return undefined;
@@ -222,7 +233,7 @@ export class InMemoryTaskStore implements TaskStore {
         cancelRequested: true,
         finishedAt: now.toISOString(),
         updatedAt: now.toISOString(),
-        expiresAt,
+        expiresAt: expiresAtSeconds,
         lastWriteId: randomUUID(),
       });
       return { task, change: 'cancelled' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redriveDeadLetters } from '../../functions/recovery/redrive-dead-letters.js';
 import { sweepStuckTasks } from '../../functions/recovery/sweep-stuck-tasks.js';
+import { redriveDeadLetters } from '../../infra/ops/redrive-dead-letters.js';
 import type { Task } from '../../shared/task.js';
 import { taskFactory } from '../support/factories.js';
 import { FakeTaskQueue } from '../support/fake-task-queue.js';

@@ -13,7 +13,7 @@ export interface TaskQueueProps {
 }
 
 /** The task queue and its dead-letter queue, both encrypted and reachable over TLS only. */
-export class TaskQueue extends Construct {
+export class TaskQueues extends Construct {
   public readonly queue: Queue;
   public readonly deadLetterQueue: Queue;
 

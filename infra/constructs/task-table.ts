@@ -31,7 +31,7 @@ const WRITE_ACTIONS = new Set([
 ]);
 
 /** The DynamoDB table that holds every task, keyed by `taskId`, with the owner index that serves listing. */
-export class TaskStore extends Construct {
+export class TaskTable extends Construct {
   public readonly table: TableV2;
   public readonly encryptionKey?: IKey;
 
