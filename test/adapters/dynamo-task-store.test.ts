@@ -1,29 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
-import type { Task } from '../../shared/task.js';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
+import { taskFactory } from '../support/factories.js';
+import { TEST_NOW } from '../support/fakes.js';
 
 let aws: EmulatedAws;
 let store: DynamoTaskStore;
-const t0 = new Date('2026-11-26T10:00:00.000Z');
+const t0 = TEST_NOW;
 const later = (ms: number) => new Date(t0.getTime() + ms);
-
-let sequence = 0;
-const newTask = (overrides: Partial<Task> = {}): Task => ({
-  taskId: `00000000-0000-4000-8000-${String(++sequence).padStart(12, '0')}`,
-  ownerId: 'owner-a',
-  type: 'echo',
-  status: 'QUEUED',
-  payload: { n: sequence },
-  payloadHash: 'hash',
-  attempt: 0,
-  maxAttempts: 3,
-  createdAt: t0.toISOString(),
-  updatedAt: t0.toISOString(),
-  expiresAt: Math.floor(t0.getTime() / 1000) + 86_400,
-  ...overrides,
-});
 
 beforeAll(async () => {
   aws = await startEmulatedAws();
@@ -34,7 +20,7 @@ afterAll(() => aws.stop());
 // The state machine's writes are held to test/adapters/task-store-contract.test.ts; this file covers the rest.
 describe('DynamoTaskStore against dynalite', () => {
   it('reads back what it created, with the id of the write that created it', async () => {
-    const task = newTask();
+    const task = taskFactory();
     await store.create(task, 0);
     expect(await store.get(task.taskId)).toEqual({ ...task, lastWriteId: expect.any(String) });
   });
@@ -42,10 +28,10 @@ describe('DynamoTaskStore against dynalite', () => {
 
 describe('DynamoTaskStore listing against dynalite', () => {
   it('lists an owner’s live tasks newest first, a page at a time, with a status filter', async () => {
-    const owner = `lister-${sequence}`;
+    const owner = `lister-${randomUUID()}`;
     const at = (minute: number) => new Date(t0.getTime() + minute * 60_000).toISOString();
-    const tasks = [1, 2, 3].map((m) => newTask({ ownerId: owner, createdAt: at(m) }));
-    const expired = newTask({ ownerId: owner, createdAt: at(4), expiresAt: 1 });
+    const tasks = [1, 2, 3].map((m) => taskFactory({ ownerId: owner, createdAt: at(m) }));
+    const expired = taskFactory({ ownerId: owner, createdAt: at(4), expiresAt: 1 });
     for (const task of [...tasks, expired]) await store.create(task, 0);
     await store.claim(tasks[0]?.taskId ?? '', t0, later(60_000).getTime());
     const nowSeconds = Math.floor(t0.getTime() / 1000);
@@ -59,8 +45,8 @@ describe('DynamoTaskStore listing against dynalite', () => {
   });
 
   it('lists summaries: every attribute a listing shows, neither payload nor result nor bookkeeping', async () => {
-    const owner = `summarised-${sequence}`;
-    const done = newTask({
+    const owner = `summarised-${randomUUID()}`;
+    const done = taskFactory({
       ownerId: owner,
       status: 'SUCCEEDED',
       attempt: 1,

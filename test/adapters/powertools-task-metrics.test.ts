@@ -9,32 +9,27 @@ import {
   TASK_COUNTS,
   TASK_TIMINGS,
 } from '../../shared/metric-names.js';
+import { stdoutLines } from '../support/stdout-lines.js';
 
 /** Runs `emit` and returns the EMF documents Powertools printed, parsed as CloudWatch would. */
-function emitted(emit: (metrics: PowertoolsTaskMetrics) => void): { lines: string[]; events: EmfEvent[] } {
-  const lines: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    return true;
-  }) as typeof write;
-  try {
+async function emitted(
+  emit: (metrics: PowertoolsTaskMetrics) => void,
+): Promise<{ lines: string[]; events: EmfEvent[] }> {
+  const lines = await stdoutLines(() => {
     const metrics = new PowertoolsTaskMetrics(
       new Metrics({ namespace: METRICS_NAMESPACE, serviceName: METRICS_SERVICE }),
       (type) => type === 'echo' || type === 'sleep',
     );
     emit(metrics);
     metrics.flush();
-  } finally {
-    process.stdout.write = write;
-  }
+  });
   const events = lines.flatMap((line) => parseEmfLine(line) ?? []);
   return { lines, events };
 }
 
 describe('PowertoolsTaskMetrics', () => {
-  it('writes one EMF line per task type, with totals and per-type dimension sets', () => {
-    const { lines, events } = emitted((metrics) => {
+  it('writes one EMF line per task type, with totals and per-type dimension sets', async () => {
+    const { lines, events } = await emitted((metrics) => {
       metrics.record(TASK_COUNTS.started, 'echo');
       metrics.record(TASK_TIMINGS.durationMs, 'echo', 12);
       metrics.record(TASK_TIMINGS.durationMs, 'echo', 30);
@@ -62,8 +57,8 @@ describe('PowertoolsTaskMetrics', () => {
     expect(events[1]?.dimensions).toEqual({ service: METRICS_SERVICE, TaskType: 'sleep' });
   });
 
-  it('gives a type the registry does not know no TaskType dimension', () => {
-    const { lines } = emitted((metrics) => metrics.record(TASK_COUNTS.failed, 'made-up-by-a-client'));
+  it('gives a type the registry does not know no TaskType dimension', async () => {
+    const { lines } = await emitted((metrics) => metrics.record(TASK_COUNTS.failed, 'made-up-by-a-client'));
 
     const [document] = lines.map((line) => JSON.parse(line));
     expect(document._aws.CloudWatchMetrics[0].Dimensions).toEqual([[METRIC_DIMENSIONS.service]]);
@@ -71,8 +66,8 @@ describe('PowertoolsTaskMetrics', () => {
     expect(JSON.stringify(document)).not.toContain('made-up-by-a-client');
   });
 
-  it('writes nothing when nothing happened, and nothing twice', () => {
-    const { lines } = emitted((metrics) => {
+  it('writes nothing when nothing happened, and nothing twice', async () => {
+    const { lines } = await emitted((metrics) => {
       metrics.record(TASK_COUNTS.submitted, 'echo');
       metrics.flush();
     });

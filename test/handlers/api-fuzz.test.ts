@@ -3,11 +3,10 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
-import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
-import { useEmulatorEnvironment } from '../support/handler-environment.js';
+import { useApiHandler } from '../support/handler-environment.js';
 import { httpApiEvent, iamCaller, testContext } from '../support/lambda-events.js';
 
 /**
@@ -16,15 +15,7 @@ import { httpApiEvent, iamCaller, testContext } from '../support/lambda-events.j
  * and records a task only for a request it accepted (202).
  */
 
-let aws: EmulatedAws;
-let handler: typeof import('../../functions/api/handler.js').handler;
-
-beforeAll(async () => {
-  aws = await startEmulatedAws();
-  useEmulatorEnvironment(aws);
-  ({ handler } = await import('../../functions/api/handler.js'));
-});
-afterAll(() => aws.stop());
+const api = useApiHandler();
 
 const RUNS = 10_000;
 
@@ -318,8 +309,8 @@ const countItems = async (): Promise<number> => {
   let count = 0;
   let ExclusiveStartKey: Record<string, never> | undefined;
   do {
-    const page = await aws.dynamodb.send(
-      new ScanCommand({ TableName: aws.resources.tableName, Select: 'COUNT', ExclusiveStartKey }),
+    const page = await api.aws.dynamodb.send(
+      new ScanCommand({ TableName: api.aws.resources.tableName, Select: 'COUNT', ExclusiveStartKey }),
     );
     count += page.Count ?? 0;
     ExclusiveStartKey = page.LastEvaluatedKey as typeof ExclusiveStartKey;
@@ -335,7 +326,7 @@ describe(`the API handler under ${RUNS} generated requests`, () => {
 
     await fc.assert(
       fc.asyncProperty(event, async (generated) => {
-        const result = (await handler(generated, testContext())) as APIGatewayProxyStructuredResultV2;
+        const result = (await api.handler(generated, testContext())) as APIGatewayProxyStructuredResultV2;
         const status = checkAnswer(result);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (status === 202 && generated.routeKey === API_ROUTES.submitTask) created++;
@@ -355,9 +346,9 @@ describe('the API handler under generated listings', () => {
     // 17 tasks with a 380 KB result each: 6.5 MB of results, more than one Lambda response can carry.
     const result = { blob: 'r'.repeat(380_000) };
     for (let n = 0; n < 17; n++) {
-      await aws.documents.send(
+      await api.aws.documents.send(
         new PutCommand({
-          TableName: aws.resources.tableName,
+          TableName: api.aws.resources.tableName,
           Item: {
             taskId: randomUUID(),
             ownerId: 'jwt:carol',
@@ -382,7 +373,7 @@ describe('the API handler under generated listings', () => {
 
     await fc.assert(
       fc.asyncProperty(listing, async (generated) => {
-        const status = checkAnswer((await handler(generated, testContext())) as APIGatewayProxyStructuredResultV2);
+        const status = checkAnswer((await api.handler(generated, testContext())) as APIGatewayProxyStructuredResultV2);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }),
       { numRuns: 1_000 },

@@ -1,24 +1,15 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
+import { describe, expect, it } from 'vitest';
 import { taskFactory } from '../support/factories.js';
-import { useEmulatorEnvironment } from '../support/handler-environment.js';
+import { useApiHandler } from '../support/handler-environment.js';
 import { type HttpEventInput, httpApiEvent, iamCaller, testContext } from '../support/lambda-events.js';
 
-let aws: EmulatedAws;
-let handler: typeof import('../../functions/api/handler.js').handler;
-
-beforeAll(async () => {
-  aws = await startEmulatedAws();
-  useEmulatorEnvironment(aws);
-  ({ handler } = await import('../../functions/api/handler.js'));
-});
-afterAll(() => aws.stop());
+const api = useApiHandler();
 
 const invoke = async (input: HttpEventInput) => {
-  const result = (await handler(httpApiEvent(input), testContext())) as APIGatewayProxyStructuredResultV2;
+  const result = (await api.handler(httpApiEvent(input), testContext())) as APIGatewayProxyStructuredResultV2;
   return { ...result, json: JSON.parse(String(result.body)) };
 };
 
@@ -40,10 +31,12 @@ describe('API handler with a payload 2.0 event', () => {
 
     expect(response.statusCode).toBe(202);
     const { taskId } = response.json;
-    const { Item } = await aws.documents.send(new GetCommand({ TableName: aws.resources.tableName, Key: { taskId } }));
+    const { Item } = await api.aws.documents.send(
+      new GetCommand({ TableName: api.aws.resources.tableName, Key: { taskId } }),
+    );
     expect(Item).toMatchObject({ taskId, ownerId: 'jwt:alice', status: 'QUEUED', payload: { n: 1 }, attempt: 0 });
-    const { Messages } = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: aws.resources.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    const { Messages } = await api.aws.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: api.aws.resources.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     expect(Messages?.map((m) => JSON.parse(m.Body ?? ''))).toContainEqual({ taskId, type: 'echo' });
   });
@@ -65,8 +58,8 @@ describe('API handler with a payload 2.0 event', () => {
     const iam = iamCaller.roleSession('reporting', 'nightly');
     const { json } = await post({ type: 'echo', payload: {} }, { iam });
 
-    const { Item } = await aws.documents.send(
-      new GetCommand({ TableName: aws.resources.tableName, Key: { taskId: json.taskId } }),
+    const { Item } = await api.aws.documents.send(
+      new GetCommand({ TableName: api.aws.resources.tableName, Key: { taskId: json.taskId } }),
     );
     expect(Item?.ownerId).toBe('iam:arn:aws:sts::123456789012:assumed-role/reporting');
     expect((await get(json.taskId, { iam })).statusCode).toBe(200);
@@ -82,7 +75,7 @@ describe('API handler with a payload 2.0 event', () => {
       body: Buffer.from(JSON.stringify({ type: 'echo', payload: 'b64' })).toString('base64'),
     });
 
-    const result = (await handler(
+    const result = (await api.handler(
       { ...event, isBase64Encoded: true },
       testContext(),
     )) as APIGatewayProxyStructuredResultV2;
@@ -161,7 +154,7 @@ describe('API handler with a payload 2.0 event', () => {
       }),
     );
     for (const task of tasks)
-      await aws.documents.send(new PutCommand({ TableName: aws.resources.tableName, Item: task }));
+      await api.aws.documents.send(new PutCommand({ TableName: api.aws.resources.tableName, Item: task }));
 
     const response = await invoke({
       routeKey: 'GET /tasks',

@@ -1,7 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
-import { useEmulatorEnvironment } from '../support/handler-environment.js';
+import { describe, expect, it } from 'vitest';
+import { useApiHandler } from '../support/handler-environment.js';
 import { type HttpEventInput, httpApiEvent, iamCaller, TEST_ACCOUNT, testContext } from '../support/lambda-events.js';
 
 /**
@@ -10,24 +9,16 @@ import { type HttpEventInput, httpApiEvent, iamCaller, TEST_ACCOUNT, testContext
  * the README's security model says. The events carry the full IAM authorizer context of payload 2.0.
  */
 
-let aws: EmulatedAws;
-let handler: typeof import('../../functions/api/handler.js').handler;
-
 const OTHER_ACCOUNT = '210987654321';
 /** Its trust policy would pin sts:RoleSessionName; the deployment lists it, with the path IAM gave it. */
 const PER_SESSION_ROLE = `arn:aws:iam::${TEST_ACCOUNT}:role/people/person`;
 
-beforeAll(async () => {
-  aws = await startEmulatedAws();
-  useEmulatorEnvironment(aws, { iamPerSessionRoles: [PER_SESSION_ROLE] });
-  ({ handler } = await import('../../functions/api/handler.js'));
-});
-afterAll(() => aws.stop());
+const api = useApiHandler({ iamPerSessionRoles: [PER_SESSION_ROLE] });
 
 type Caller = Pick<HttpEventInput, 'iam' | 'jwtSub'>;
 
 const invoke = async (input: HttpEventInput) => {
-  const result = (await handler(httpApiEvent(input), testContext())) as APIGatewayProxyStructuredResultV2;
+  const result = (await api.handler(httpApiEvent(input), testContext())) as APIGatewayProxyStructuredResultV2;
   return { statusCode: result.statusCode, json: JSON.parse(String(result.body)) };
 };
 

@@ -16,6 +16,7 @@ import { ownerHasher } from '../../shared/owner-hash.js';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
 import { useEmulatorEnvironment } from '../support/handler-environment.js';
 import { httpApiEvent, sqsEvent, testContext } from '../support/lambda-events.js';
+import { stdoutLines } from '../support/stdout-lines.js';
 
 let aws: EmulatedAws;
 let api: typeof import('../../functions/api/handler.js').handler;
@@ -35,18 +36,7 @@ afterAll(() => aws.stop());
 
 /** Everything the handlers print during `run`, one parsed JSON object per line, as CloudWatch Logs gets it. */
 async function printed(run: () => Promise<unknown>): Promise<Record<string, unknown>[]> {
-  const lines: string[] = [];
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => {
-    lines.push(...String(chunk).split('\n').filter(Boolean));
-    return true;
-  }) as typeof write;
-  try {
-    await run();
-  } finally {
-    process.stdout.write = write;
-  }
-  return lines.map((line) => JSON.parse(line));
+  return (await stdoutLines(run)).map((line) => JSON.parse(line));
 }
 
 const metricDocuments = (output: Record<string, unknown>[]) => output.filter((line) => '_aws' in line);

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { functionEnvironment } from '../../infra/function-environment.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
-import type { EmulatedAws } from './emulated-aws.js';
+import { type EmulatedAws, startEmulatedAws } from './emulated-aws.js';
 
 /**
  * Points the handler modules at the emulators, exactly as the local stack does, before they are imported.
@@ -41,4 +42,35 @@ export function useEmulatorEnvironment(
     POWERTOOLS_METRICS_DISABLED: 'true',
   });
   return deploymentKeyFile;
+}
+
+/** The API Lambda's handler as a test imports it. */
+export type ApiHandler = typeof import('../../functions/api/handler.js').handler;
+
+/**
+ * The arrange of every API handler test file: emulators started, the handler modules pointed at them,
+ * the API handler imported once. Read `aws` and `handler` inside tests (they are set in beforeAll).
+ */
+export function useApiHandler(options: Parameters<typeof useEmulatorEnvironment>[1] = {}): {
+  readonly aws: EmulatedAws;
+  readonly handler: ApiHandler;
+} {
+  const state: { aws?: EmulatedAws; handler?: ApiHandler } = {};
+  beforeAll(async () => {
+    const aws = await startEmulatedAws();
+    state.aws = aws;
+    useEmulatorEnvironment(aws, options);
+    ({ handler: state.handler } = await import('../../functions/api/handler.js'));
+  });
+  afterAll(() => state.aws?.stop());
+  return {
+    get aws() {
+      if (!state.aws) throw new Error('useApiHandler: read aws inside a test');
+      return state.aws;
+    },
+    get handler() {
+      if (!state.handler) throw new Error('useApiHandler: read handler inside a test');
+      return state.handler;
+    },
+  };
 }
