@@ -1,5 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { generateDevKey, mintDevToken } from '../../infra/local/dev-key.js';
+import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
 import { e2eSettings, e2eVisibilityTimeoutSeconds } from './local-test-settings.js';
 
 declare module 'vitest' {
@@ -13,6 +14,11 @@ declare module 'vitest' {
     otherApiToken: string;
     /** A token of the right issuer that has expired; '' when not given (API_EXPIRED_TOKEN). */
     expiredApiToken: string;
+    /**
+     * How long the target takes to take over a crashed attempt: its visibility timeout. Tests that wait
+     * for crash recovery skip themselves, saying why, when it is too slow for a test run.
+     */
+    crashRecovery: { visibilityTimeoutSeconds: number };
   }
 }
 
@@ -28,6 +34,12 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     project.provide('apiToken', process.env.API_TOKEN ?? '');
     project.provide('otherApiToken', process.env.API_OTHER_TOKEN ?? '');
     project.provide('expiredApiToken', process.env.API_EXPIRED_TOKEN ?? '');
+    // A deployed stack has the repo's settings unless it was deployed with others: say so with these variables.
+    project.provide('crashRecovery', {
+      visibilityTimeoutSeconds: Number(
+        process.env.OFFLOAD_E2E_VISIBILITY_TIMEOUT_SECONDS ?? visibilityTimeoutSeconds(settings.worker),
+      ),
+    });
     return undefined;
   }
   const { startLocalStack } = await import('../../infra/local/local-stack.js');
@@ -44,6 +56,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   restoreFunctionVariables(environment);
   project.provide('apiUrl', stack.url);
   project.provide('diagnosticTasks', true);
+  project.provide('crashRecovery', { visibilityTimeoutSeconds: e2eVisibilityTimeoutSeconds });
   // Fresh owners per run: a stack with a data dir may still hold an earlier run's tasks.
   const run = Date.now().toString(36);
   project.provide('apiToken', await mintDevToken(stack.devKey, { sub: `e2e-${run}` }));
