@@ -1,5 +1,5 @@
 import { API_ROUTES, DEFAULT_ROUTE, methodsForPath } from '../../shared/api-routes.js';
-import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { MethodNotAllowedError, NotFoundError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
 import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
@@ -9,12 +9,11 @@ import type { TaskRegistry } from '../tasks/define-task.js';
 import { callerOf, requireCallerUnlessPublic } from './caller.js';
 import { cancelTask } from './cancel-task.js';
 import { getTask } from './get-task.js';
-import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
+import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse } from './http.js';
 import { listTasks } from './list-tasks.js';
 import { checkRequestLimits } from './request-limits.js';
-import { SubmitBody } from './schemas.js';
+import { parseSubmission } from './submission.js';
 import { submitTask } from './submit-task.js';
-import { issuesToDetails } from './validation.js';
 
 export interface ApiDeps {
   readonly store: TaskStore;
@@ -79,16 +78,10 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
 }
 
 async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
-  const parsed = SubmitBody.safeParse(parseJsonBody(request, deps.maxBodyBytes));
-  if (!parsed.success) {
-    throw new ValidationError('InvalidRequest', 'The request body is not a valid task submission.', [
-      ...issuesToDetails(parsed.error.issues),
-    ]);
-  }
-  const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
-  const { task, created } = await submitTask({ ownerId: callerOf(request), ...parsed.data, idempotencyKey }, deps);
+  const submission = parseSubmission(request, callerOf(request), deps.maxBodyBytes);
+  const { task, created } = await submitTask(submission, deps);
   // A delayed task cannot finish before its delay: no point polling sooner.
-  const retryAfter = Math.max(deps.retryAfterSeconds, parsed.data.delaySeconds ?? 0);
+  const retryAfter = Math.max(deps.retryAfterSeconds, submission.delaySeconds ?? 0);
   const location = { location: `/tasks/${task.taskId}` };
   if (!created) {
     return jsonResponse(200, toTaskView(task), taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
@@ -99,22 +92,6 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
 async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
   const task = await getTask({ ownerId: callerOf(request), taskId: request.pathParameters.taskId ?? '' }, deps);
   return jsonResponse(200, toTaskView(task), taskHeaders(task, deps));
-}
-
-/** Printable, at most 255 characters: it is part of a hash, and echoed in logs. */
-const isValidIdempotencyKey = (key: string): boolean =>
-  key.length >= 1 && key.length <= 255 && [...key].every((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f);
-
-function parseIdempotencyKey(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  if (!isValidIdempotencyKey(header)) {
-    throw new ValidationError(
-      'InvalidIdempotencyKey',
-      'The Idempotency-Key header must be 1 to 255 characters with no control characters.',
-      [{ path: 'headers.idempotency-key', message: 'must be 1-255 printable characters' }],
-    );
-  }
-  return header;
 }
 
 /** 200 when the task is cancelled now, 202 when a running task has been asked to stop. */
