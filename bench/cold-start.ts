@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
 import type { Metafile } from 'esbuild';
-import { bundleLambda } from '../infra/bundling.js';
+import { bundleLambda, bundleModule } from '../infra/bundling.js';
 import { functionEnvironment } from '../infra/function-environment.js';
+import { demoTaskModule, type LambdaEntry } from '../infra/lambda-entry.js';
 import { ENV } from '../shared/env-names.js';
 import { median, round } from './stats.js';
 
@@ -14,11 +15,11 @@ const repoFile = (path: string) => fileURLToPath(new URL(`../${path}`, import.me
 
 /** The Lambdas (those present in this checkout) and the baseline each is compared with (same SDK clients, nothing else). */
 const FUNCTIONS = [
-  { name: 'api', entry: 'functions/api/handler.ts', baseline: 'dynamo-sqs' },
-  { name: 'worker', entry: 'functions/worker/handler.ts', baseline: 'dynamo-sqs' },
-  { name: 'dead-letter', entry: 'functions/dead-letter/handler.ts', baseline: 'dynamo' },
-  { name: 'recovery', entry: 'functions/recovery/handler.ts', baseline: 'dynamo-sqs' },
-] as const;
+  { name: 'api', entry: { kind: 'api', taskModule: demoTaskModule() }, baseline: 'dynamo-sqs' },
+  { name: 'worker', entry: { kind: 'worker', taskModule: demoTaskModule() }, baseline: 'dynamo-sqs' },
+  { name: 'dead-letter', entry: { kind: 'dead-letter', taskModule: demoTaskModule() }, baseline: 'dynamo' },
+  { name: 'recovery', entry: { kind: 'recovery' }, baseline: 'dynamo-sqs' },
+] as const satisfies readonly { name: string; entry: LambdaEntry; baseline: string }[];
 const BASELINES = {
   'dynamo-sqs': 'bench/cold-start/baseline-dynamo-sqs.ts',
   dynamo: 'bench/cold-start/baseline-dynamo.ts',
@@ -60,12 +61,13 @@ interface Bundle {
  * and run the same way: a bare handler deployed like ours.
  */
 export async function measureColdStart(runs: number): Promise<Record<string, ColdStartFigure>> {
-  const functions = FUNCTIONS.filter((f) => existsSync(repoFile(f.entry)));
   const outdir = mkdtempSync(join(tmpdir(), 'offload-bench-bundles-'));
   try {
     const entries = {
-      ...Object.fromEntries(functions.map((f) => [f.name, f.entry])),
-      ...Object.fromEntries(Object.entries(BASELINES).map(([name, entry]) => [`baseline-${name}`, entry])),
+      ...Object.fromEntries(FUNCTIONS.map((f): [string, LambdaEntry] => [f.name, f.entry])),
+      ...Object.fromEntries(
+        Object.entries(BASELINES).map(([name, file]): [string, string] => [`baseline-${name}`, repoFile(file)]),
+      ),
     };
     const bundles = bundleAll(entries, outdir);
     const samples = new Map<string, number[]>();
@@ -75,7 +77,7 @@ export async function measureColdStart(runs: number): Promise<Record<string, Col
     }
     const initOf = (key: string) => round(median(samples.get(key) ?? []));
     return Object.fromEntries(
-      functions.map((f) => {
+      FUNCTIONS.map((f) => {
         const bundle = bundles[f.name] as Bundle;
         const baseline = bundles[`baseline-${f.baseline}`] as Bundle;
         const initMs = initOf(f.name);
@@ -101,11 +103,11 @@ export async function measureColdStart(runs: number): Promise<Record<string, Col
   }
 }
 
-function bundleAll(entries: Record<string, string>, outdir: string): Record<string, Bundle> {
+function bundleAll(entries: Record<string, LambdaEntry | string>, outdir: string): Record<string, Bundle> {
   return Object.fromEntries(
     Object.entries(entries).map(([name, entry]) => {
       const dir = join(outdir, name);
-      const eager = loadedAtInit(bundleLambda(repoFile(entry), dir));
+      const eager = loadedAtInit(typeof entry === 'string' ? bundleModule(entry, dir) : bundleLambda(entry, dir));
       const files = readdirSync(dir).map((file) => ({ file, data: readFileSync(join(dir, file)) }));
       const sizeOf = (keep: (file: string) => boolean) =>
         files.filter(({ file }) => keep(file)).reduce((sum, { data }) => sum + data.length, 0);
@@ -168,8 +170,6 @@ function timeImport(dir: string): number {
     ...functionEnvironment({
       tableName: 'offload-tasks',
       queueUrl: `${dummyEndpoint}/000000000000/offload-tasks`,
-      // The types the repo's own deployment registers: its init builds their schemas.
-      demoTasks: true,
       // Read on the first request with a caller, never at init: the ARN only has to be well-formed.
       deploymentKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:offload-bench',
     }),

@@ -18,7 +18,6 @@ export {
   type TaskHandle,
 } from './offload-client.js';
 export type {
-  DefaultTaskTypes,
   PayloadOf,
   ResultOf,
   TaskError,

@@ -6,15 +6,7 @@ import {
   TaskFailedError,
   TaskWaitTimeoutError,
 } from './errors.js';
-import type {
-  DefaultTaskTypes,
-  PayloadOf,
-  ResultOf,
-  TaskListing,
-  TaskStatus,
-  TaskTypeMap,
-  TaskView,
-} from './task-types.js';
+import type { PayloadOf, ResultOf, TaskListing, TaskStatus, TaskTypeMap, TaskView } from './task-types.js';
 
 export interface RetryOptions {
   /** Tries per request, the first included. @default 4 */
@@ -112,16 +104,19 @@ interface ApiResponse<T> {
 const RETRYABLE_STATUSES = new Set([429, 503]);
 
 /**
- * Typed client of the offload HTTP API. Payload and result types come from the task registry:
- * `client.submit('sleep', { ms: 'x' })` does not compile. Uses global fetch; no AWS SDK.
+ * Typed client of the offload HTTP API. Payload and result types come from the task module named
+ * as the type parameter: with `OffloadClient<typeof taskTypes>`, `client.submit('sleep', { ms: 'x' })`
+ * does not compile. Without one, any type name and payload are accepted and results are `unknown`.
+ * Uses global fetch; no AWS SDK.
  *
  * ```ts
- * const client = new OffloadClient({ baseUrl: 'http://127.0.0.1:3000' });
+ * import type { taskTypes } from './tasks.js';
+ * const client = new OffloadClient<typeof taskTypes>({ baseUrl: 'http://127.0.0.1:3000' });
  * const task = await client.submit('sleep', { ms: 500 });
  * const { sleptMs } = await task.result({ timeoutMs: 60_000 });
  * ```
  */
-export class OffloadClient<Types extends TaskTypeMap = DefaultTaskTypes> {
+export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
   readonly #baseUrl: string;
   readonly #options: OffloadClientOptions;
   readonly #fetch: typeof fetch;

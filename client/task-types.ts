@@ -1,10 +1,9 @@
 import type { $ZodType, input } from 'zod/v4/core';
-import type { taskTypes } from '../functions/tasks/registry.js';
 import type { TaskView as ApiTaskView } from '../shared/task.js';
 
 /**
  * Types only: the client never loads the task handlers, it reads their payload and result types
- * from the registry so that a wrong payload is a compile error.
+ * from the task module (`OffloadClient<typeof taskTypes>`) so that a wrong payload is a compile error.
  */
 
 export type { TaskStatus } from '../shared/task.js';
@@ -15,16 +14,18 @@ export interface TaskTypeShape {
   run(...args: never[]): Promise<unknown>;
 }
 
-/** The task types a client submits to: by default those of functions/tasks/registry.ts. */
+/** The task types a client submits to: a task module's `taskTypes`, as a type. */
 export type TaskTypeMap = Readonly<Record<string, TaskTypeShape>>;
-
-export type DefaultTaskTypes = typeof taskTypes;
 
 /** What `submit` accepts for a type: the schema's input (defaults may be left out). */
 export type PayloadOf<Types extends TaskTypeMap, Type extends keyof Types> = input<Types[Type]['payload']>;
 
 /** What `result()` resolves with for a type: the awaited return of its `run`. */
-export type ResultOf<Types extends TaskTypeMap, Type extends keyof Types> = Awaited<ReturnType<Types[Type]['run']>>;
+export type ResultOf<Types extends TaskTypeMap, Type extends keyof Types> = Types[Type]['run'] extends (
+  ...args: never[]
+) => Promise<infer Result>
+  ? Awaited<Result>
+  : never;
 
 export type { TaskError, TaskProgress } from '../shared/task.js';
 

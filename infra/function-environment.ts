@@ -6,8 +6,6 @@ export interface FunctionResources {
   readonly queueUrl: string;
   /** Registers the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts) the tests use. */
   readonly diagnosticTasks?: boolean;
-  /** Registers the demonstration task types (echo, sleep). */
-  readonly demoTasks?: boolean;
   /** The Secrets Manager secret holding the deployment key (in AWS): its ARN, never its value. */
   readonly deploymentKeySecretArn?: string;
   /** The file holding the deployment key (local stack, tests). */
@@ -30,7 +28,6 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
     [ENV.leaseGraceSeconds]: String(s.tasks.leaseGraceSeconds),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
-    [ENV.demoTasks]: resources.demoTasks ? 'true' : 'false',
     ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
     ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),
     [ENV.logLevel]: s.observability.logLevel,

@@ -179,6 +179,58 @@ export type Settings = DeepReadonly<typeof defaults>;
 
 export const settings: Settings = defaults;
 
+/** Settings with any field left out: what a deployment overrides. Lists are replaced, not merged. */
+export type SettingsOverrides = DeepPartial<Settings>;
+type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { readonly [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
+
+/**
+ * `base` with `overrides` applied, field by field. Throws, naming the field, on a name that is not a
+ * setting (a typo would otherwise be ignored) and on a value of the wrong kind (a string where a
+ * number belongs, a number that is not finite): the construct's props reach here from JavaScript
+ * and from CDK context as well as from typed code.
+ */
+export function withOverrides(base: Settings, overrides: SettingsOverrides = {}): Settings {
+  return merge(base, overrides, '') as Settings;
+}
+
+function merge(base: unknown, override: unknown, path: string): unknown {
+  if (override === undefined) return base;
+  const name = path === '' ? 'settings' : path;
+  if (Array.isArray(base)) {
+    if (!Array.isArray(override)) throw new TypeError(`${name} must be a list, got ${describe(override)}.`);
+    for (const item of override) {
+      if (typeof item !== typeof base[0] && base.length > 0) throw new TypeError(`${name} holds ${describe(item)}.`);
+    }
+    return [...override];
+  }
+  if (typeof base === 'object' && base !== null) {
+    if (typeof override !== 'object' || override === null || Array.isArray(override)) {
+      throw new TypeError(`${name} must be an object of settings, got ${describe(override)}.`);
+    }
+    const result: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+    for (const [key, value] of Object.entries(override)) {
+      if (!Object.hasOwn(base, key)) {
+        const known = Object.keys(base).join(', ');
+        throw new TypeError(`${path === '' ? key : `${path}.${key}`} is not a setting (${name} has: ${known}).`);
+      }
+      result[key] = merge((base as Record<string, unknown>)[key], value, path === '' ? key : `${path}.${key}`);
+    }
+    return result;
+  }
+  if (typeof override !== typeof base)
+    throw new TypeError(`${name} must be a ${typeof base}, got ${describe(override)}.`);
+  if (typeof override === 'number' && !Number.isFinite(override))
+    throw new TypeError(`${name} must be a finite number.`);
+  return override;
+}
+
+const describe = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'a list' : `${typeof value} ${JSON.stringify(value)}`;
+
 /**
  * SQS guidance: the visibility timeout must cover the worker timeout six times over plus the
  * batching window, so a message is not redelivered while an invocation may still be running it.

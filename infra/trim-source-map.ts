@@ -132,14 +132,22 @@ function vlq(value: number): string {
 }
 
 /**
- * The sources worth a stack frame: files of this project outside node_modules, named relative to its
- * root (`functions/api/routes.ts`), the way a reader finds them in the repository.
+ * The sources worth a stack frame: files of the projects under `roots` (offload's own, then the
+ * task module's) outside their node_modules, named relative to the first root that holds them
+ * (`functions/api/routes.ts`), the way a reader finds them in the repository.
  */
-export function projectSource(mapFile: string, projectRoot: string): (source: string) => string | undefined {
+export function projectSource(
+  mapFile: string,
+  roots: string | readonly string[],
+): (source: string) => string | undefined {
   return (source) => {
-    const path = relative(projectRoot, resolve(dirname(mapFile), source));
-    if (path === '' || path.startsWith('..') || isAbsolute(path)) return undefined;
-    if (path.split(sep).includes('node_modules')) return undefined;
-    return path.split(sep).join('/');
+    const file = resolve(dirname(mapFile), source);
+    for (const root of typeof roots === 'string' ? [roots] : roots) {
+      const path = relative(root, file);
+      if (path === '' || path.startsWith('..') || isAbsolute(path)) continue;
+      if (path.split(sep).includes('node_modules')) continue;
+      return path.split(sep).join('/');
+    }
+    return undefined;
   };
 }

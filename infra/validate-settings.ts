@@ -37,6 +37,10 @@ export function settingsProblems(
   if (worker.maxConcurrency < 2) {
     problems.push(`worker.maxConcurrency is ${worker.maxConcurrency}: an SQS event source mapping needs at least 2.`);
   }
+  if (s.dlq.maxConcurrency < 2) {
+    problems.push(`dlq.maxConcurrency is ${s.dlq.maxConcurrency}: an SQS event source mapping needs at least 2.`);
+  }
+  problems.push(...lambdaLimitProblems(s));
   if (worker.batchSize < 1 || worker.batchSize > 10_000) {
     problems.push(`worker.batchSize is ${worker.batchSize}: the mapping takes 1 to 10,000 records.`);
   } else if (worker.batchSize > 10 && worker.maxBatchingWindowSeconds < 1) {
@@ -73,6 +77,47 @@ export function settingsProblems(
       );
     }
   }
+  return problems;
+}
+
+/** Lambda's memory range, in MiB. */
+const LAMBDA_MEMORY_MIB = { min: 128, max: 10_240 } as const;
+/** API Gateway gives up on a Lambda integration after 30 s: a longer API timeout only hides a 503. */
+const MAX_API_TIMEOUT_SECONDS = 30;
+
+/** Each function's timeout and memory against what Lambda (and, for the API, API Gateway) allows. */
+function lambdaLimitProblems(s: Settings): string[] {
+  const problems: string[] = [];
+  const functions = [
+    ['api', s.api, MAX_API_TIMEOUT_SECONDS],
+    ['dlq', s.dlq, MAX_LAMBDA_TIMEOUT_SECONDS],
+    ['recovery', s.recovery, MAX_LAMBDA_TIMEOUT_SECONDS],
+  ] as const;
+  for (const [name, fn, maxTimeout] of functions) {
+    if (!Number.isInteger(fn.timeoutSeconds) || fn.timeoutSeconds < 1 || fn.timeoutSeconds > maxTimeout) {
+      problems.push(`${name}.timeoutSeconds is ${fn.timeoutSeconds}: 1 to ${maxTimeout} whole seconds.`);
+    }
+  }
+  for (const [name, fn] of [
+    ['api', s.api],
+    ['worker', s.worker],
+    ['dlq', s.dlq],
+    ['recovery', s.recovery],
+  ] as const) {
+    if (
+      !Number.isInteger(fn.memoryMiB) ||
+      fn.memoryMiB < LAMBDA_MEMORY_MIB.min ||
+      fn.memoryMiB > LAMBDA_MEMORY_MIB.max
+    ) {
+      problems.push(
+        `${name}.memoryMiB is ${fn.memoryMiB}: Lambda allows ${LAMBDA_MEMORY_MIB.min} to ${LAMBDA_MEMORY_MIB.max} MiB.`,
+      );
+    }
+  }
+  if (s.dlq.batchSize < 1 || s.dlq.batchSize > 10) {
+    problems.push(`dlq.batchSize is ${s.dlq.batchSize}: 1 to 10 without a batching window.`);
+  }
+  if (s.api.reservedConcurrency < 1) problems.push('api.reservedConcurrency must be at least 1.');
   return problems;
 }
 

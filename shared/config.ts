@@ -35,7 +35,6 @@ const ConfigSchema = z.object({
   [ENV.staleAfterSeconds]: count,
   [ENV.leaseGraceSeconds]: count,
   [ENV.diagnosticTasks]: z._default(z.enum(['true', 'false']), 'false'),
-  [ENV.demoTasks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.iamPerSessionRoles]: roleArnList,
   [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
@@ -64,8 +63,6 @@ const toConfig = (e: z.output<typeof ConfigSchema>) => ({
   leaseGraceSeconds: e[ENV.leaseGraceSeconds],
   /** Registers the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts). Off in production. */
   diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
-  /** Registers the demonstration task types (`taskTypes` in functions/tasks/registry.ts). Off unless asked for. */
-  demoTasks: e[ENV.demoTasks] === 'true',
   /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
   iamPerSessionRoles: e[ENV.iamPerSessionRoles] as readonly RoleRef[],
   /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */

@@ -16,7 +16,6 @@ export const ENV = {
   staleAfterSeconds: 'RECOVERY_STALE_AFTER_SECONDS',
   leaseGraceSeconds: 'LEASE_GRACE_SECONDS',
   diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
-  demoTasks: 'OFFLOAD_DEMO_TASKS',
   /** Comma-separated role ARNs whose sessions each own their tasks; unset when there are none. */
   iamPerSessionRoles: 'OFFLOAD_IAM_PER_SESSION_ROLES',
   /** ARN of the Secrets Manager secret that holds the deployment key (in AWS); never the key itself. */

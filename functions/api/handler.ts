@@ -7,51 +7,62 @@ import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
 import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
+import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { toHttpRequest, toLambdaResult } from './api-gateway-event.js';
 import { errorResponse } from './http.js';
 import { type ApiDeps, handleApiRequest } from './routes.js';
 
-const config = loadConfig();
-const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
-const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
-const deps: ApiDeps = {
-  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-  queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
-  registry,
-  clock: () => new Date(),
-  log: logger,
-  metrics,
-  maxBodyBytes: config.maxBodyBytes,
-  retryAfterSeconds: config.retryAfterSeconds,
-  defaultMaxAttempts: config.defaultMaxAttempts,
-  ttlDays: config.ttlDays,
-};
-// Loaded on the first request that has a caller, then kept for the container's life.
-const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
-let ownerHash: OwnerHash | undefined;
-
-export const handler = async (
+export type ApiHandler = (
   event: APIGatewayProxyEventV2,
   context: Context,
-): Promise<APIGatewayProxyStructuredResultV2> => {
-  await tracer.loadIfSampled();
-  logger.addContext(context);
-  logger.resetKeys();
-  logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext.requestId });
-  const request = toHttpRequest(event, { perSessionRoles: config.iamPerSessionRoles });
-  try {
-    if (request.ownerId !== undefined) {
-      try {
-        ownerHash ??= ownerHasher(await keyRing.deploymentKey());
-      } catch (error) {
-        return toLambdaResult(errorResponse(error, request.requestId, logger, config.retryAfterSeconds));
+) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/**
+ * The API Lambda's handler for the task types of `taskTypes` (a task module's export). Call it once,
+ * at module scope: what it builds (configuration, clients, registry) lives as long as the container.
+ */
+export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
+  const config = loadConfig();
+  const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
+  const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
+  const deps: ApiDeps = {
+    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    registry,
+    clock: () => new Date(),
+    log: logger,
+    metrics,
+    maxBodyBytes: config.maxBodyBytes,
+    retryAfterSeconds: config.retryAfterSeconds,
+    defaultMaxAttempts: config.defaultMaxAttempts,
+    ttlDays: config.ttlDays,
+  };
+  // Loaded on the first request that has a caller, then kept for the container's life.
+  const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
+  let ownerHash: OwnerHash | undefined;
+
+  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
+  async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
+    await tracer.loadIfSampled();
+    logger.addContext(context);
+    logger.resetKeys();
+    logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext.requestId });
+    const request = toHttpRequest(event, { perSessionRoles: config.iamPerSessionRoles });
+    try {
+      if (request.ownerId !== undefined) {
+        try {
+          ownerHash ??= ownerHasher(await keyRing.deploymentKey());
+        } catch (error) {
+          return toLambdaResult(errorResponse(error, request.requestId, logger, config.retryAfterSeconds));
+        }
+        // Every line of this invocation names the caller the same way as the request line.
+        logger.appendKeys({ [LOG_KEYS.ownerHash]: ownerHash(request.ownerId) });
       }
-      // Every line of this invocation names the caller the same way as the request line.
-      logger.appendKeys({ [LOG_KEYS.ownerHash]: ownerHash(request.ownerId) });
+      return toLambdaResult(await handleApiRequest(request, { ...deps, ownerHash }));
+    } finally {
+      metrics.flush();
     }
-    return toLambdaResult(await handleApiRequest(request, { ...deps, ownerHash }));
-  } finally {
-    metrics.flush();
   }
-};
+  return handler;
+}

@@ -5,35 +5,44 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { loadConfig } from '../../shared/config.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
+import type { SqsBatchHandler } from '../worker/handler.js';
 import { type MarkDeadLetteredDeps, markDeadLettered } from './mark-dead-lettered.js';
 
-const config = loadConfig();
-// The registry only decides which task types get their own metric dimension.
-const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
-const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.deadLetter, (type) => registry.has(type));
-const deps: MarkDeadLetteredDeps = {
-  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
-    metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
-  ),
-  clock: () => new Date(),
-  log: logger,
-  metrics,
-  ttlDays: config.ttlDays,
-  clockToleranceMs: config.leaseGraceSeconds * 1000,
-};
+/**
+ * The dead-letter Lambda's handler: fails the tasks whose messages SQS dead-lettered. `taskTypes` only
+ * decides which task types get their own metric dimension.
+ */
+export function createDeadLetterHandler(taskTypes: TaskTypes = {}): SqsBatchHandler {
+  const config = loadConfig();
+  const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
+  const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.deadLetter, (type) => registry.has(type));
+  const deps: MarkDeadLetteredDeps = {
+    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
+      metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+    ),
+    clock: () => new Date(),
+    log: logger,
+    metrics,
+    ttlDays: config.ttlDays,
+    clockToleranceMs: config.leaseGraceSeconds * 1000,
+  };
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  await tracer.loadIfSampled();
-  logger.addContext(context);
-  try {
-    return await processPartialResponse(
-      event,
-      (record: SQSRecord) => markDeadLettered(record, deps),
-      new BatchProcessor(EventType.SQS),
-      { context, throwOnFullBatchFailure: false },
-    );
-  } finally {
-    metrics.flush();
+  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
+  async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    await tracer.loadIfSampled();
+    logger.addContext(context);
+    try {
+      return await processPartialResponse(
+        event,
+        (record: SQSRecord) => markDeadLettered(record, deps),
+        new BatchProcessor(EventType.SQS),
+        { context, throwOnFullBatchFailure: false },
+      );
+    } finally {
+      metrics.flush();
+    }
   }
-};
+  return handler;
+}

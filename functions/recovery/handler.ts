@@ -7,20 +7,29 @@ import { loadConfig } from '../../shared/config.js';
 import { SERVICE_NAMES } from '../../shared/metric-names.js';
 import { type SweepDeps, type SweepReport, sweepStuckTasks } from './sweep-stuck-tasks.js';
 
-const config = loadConfig();
-// The sweep emits no task metrics; its log lines say what it re-enqueued.
-const { logger, tracer } = createObservability(SERVICE_NAMES.recovery, () => false);
-const deps: SweepDeps = {
-  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-  queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
-  clock: () => new Date(),
-  log: logger,
-  staleAfterSeconds: config.staleAfterSeconds,
-};
+export type RecoveryHandler = (event: ScheduledEvent, context: Context) => Promise<SweepReport>;
 
-/** Runs on a schedule (EventBridge): re-enqueues tasks whose message was lost. */
-export const handler = async (_event: ScheduledEvent, context: Context): Promise<SweepReport> => {
-  await tracer.loadIfSampled();
-  logger.addContext(context);
-  return sweepStuckTasks(deps);
-};
+/**
+ * The recovery sweep's handler, run on a schedule (EventBridge): re-enqueues tasks whose message was
+ * lost. It needs no task types: a task's message names its type, and the worker checks it.
+ */
+export function createRecoveryHandler(): RecoveryHandler {
+  const config = loadConfig();
+  // The sweep emits no task metrics; its log lines say what it re-enqueued.
+  const { logger, tracer } = createObservability(SERVICE_NAMES.recovery, () => false);
+  const deps: SweepDeps = {
+    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    clock: () => new Date(),
+    log: logger,
+    staleAfterSeconds: config.staleAfterSeconds,
+  };
+
+  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
+  async function handler(_event: ScheduledEvent, context: Context): Promise<SweepReport> {
+    await tracer.loadIfSampled();
+    logger.addContext(context);
+    return sweepStuckTasks(deps);
+  }
+  return handler;
+}

@@ -21,7 +21,7 @@ export interface TaskContext {
  */
 export interface TaskDefinition<Schema extends $ZodType = $ZodType, Result = unknown> {
   readonly payload: Schema;
-  /** @default settings.tasks.defaultMaxAttempts */
+  /** @default the deployment's default (3 unless configured) */
   readonly maxAttempts?: number;
   /** Throw PermanentError to fail at once; any other error is retried. The result must be JSON. */
   run(payload: output<Schema>, ctx: TaskContext): Promise<Result>;
@@ -31,6 +31,12 @@ export interface TaskDefinition<Schema extends $ZodType = $ZodType, Result = unk
 export const defineTask = <Schema extends $ZodType, Result>(
   definition: TaskDefinition<Schema, Result>,
 ): TaskDefinition<Schema, Result> => definition;
+
+/**
+ * What a task module exports as `taskTypes`: names mapped to `defineTask(...)` results. The API,
+ * the worker and the client's types all read the task types from it.
+ */
+export type TaskTypes = Readonly<Record<string, TaskDefinition>>;
 
 /** Looks up task types by name; a Map so that names like `__proto__` or `toString` are just unknown. */
 export type TaskRegistry = ReadonlyMap<string, TaskDefinition>;

@@ -1,18 +1,7 @@
-import type { TaskDefinition, TaskRegistry } from './define-task.js';
+import type { TaskDefinition, TaskRegistry, TaskTypes } from './define-task.js';
 import { crashTask, failTask, flakyTask, ledgerTask } from './diagnostic.js';
-import { echoTask } from './echo.js';
-import { sleepTask } from './sleep.js';
 
-/**
- * The built-in task types: demonstrations (echo, sleep), registered where asked for (the local
- * stack, or `-c demoTasks=true` at deploy), so a production deployment accepts no work it was not
- * built for. Adding a type: one file in this folder and one line here.
- */
-export const taskTypes = {
-  echo: echoTask,
-  sleep: sleepTask,
-} satisfies Record<string, TaskDefinition>;
-
+/** Task types that misbehave on purpose, for the e2e and chaos suites; registered only when asked for. */
 export const diagnosticTaskTypes = {
   fail: failTask,
   flaky: flakyTask,
@@ -20,9 +9,51 @@ export const diagnosticTaskTypes = {
   ledger: ledgerTask,
 } satisfies Record<string, TaskDefinition>;
 
-/** The task types of one deployment: the demonstration types and the diagnostic ones, each when asked for. */
-export function createTaskRegistry(options: { readonly demo: boolean; readonly diagnostic: boolean }): TaskRegistry {
-  return new Map<string, TaskDefinition>(
-    Object.entries({ ...(options.demo && taskTypes), ...(options.diagnostic && diagnosticTaskTypes) }),
+/** A name a task type may have: what the API accepts in `type` and a metric dimension can carry. */
+export const TASK_TYPE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+export interface TaskRegistryOptions {
+  /** The task types of the deployment: the `taskTypes` export of its task module. */
+  readonly tasks?: TaskTypes;
+  /** Adds {@link diagnosticTaskTypes}. */
+  readonly diagnostic?: boolean;
+}
+
+/**
+ * The task types of one deployment: its task module's, plus the diagnostic ones when asked for.
+ * Throws when a name is not one the API accepts, when a diagnostic name is taken, or when an entry
+ * is not a task definition (a module that exports something else under `taskTypes`).
+ */
+export function createTaskRegistry(options: TaskRegistryOptions = {}): TaskRegistry {
+  const registry = new Map<string, TaskDefinition>();
+  for (const [name, definition] of Object.entries(options.tasks ?? {})) {
+    if (!TASK_TYPE_NAME.test(name)) {
+      throw new TypeError(
+        `Task type name "${name}" is not allowed: a letter, then up to 63 letters, digits, "_", "." or "-".`,
+      );
+    }
+    if (!isTaskDefinition(definition)) {
+      throw new TypeError(`taskTypes.${name} is not a task definition: write it with defineTask({ payload, run }).`);
+    }
+    registry.set(name, definition);
+  }
+  if (options.diagnostic) {
+    for (const [name, definition] of Object.entries(diagnosticTaskTypes)) {
+      if (registry.has(name)) {
+        throw new TypeError(`Task type "${name}" is also a diagnostic task type: rename it, or leave diagnostics off.`);
+      }
+      registry.set(name, definition);
+    }
+  }
+  return registry;
+}
+
+function isTaskDefinition(value: unknown): value is TaskDefinition {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as TaskDefinition).run === 'function' &&
+    typeof (value as TaskDefinition).payload === 'object' &&
+    (value as TaskDefinition).payload !== null
   );
 }

@@ -6,42 +6,53 @@ import { createObservability } from '../../shared/aws/powertools-observability.j
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type RunTaskDeps, runTask } from './run-task.js';
 
-const config = loadConfig();
-const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
-const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
-const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
-  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
-    metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
-  ),
-  queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
-  registry,
-  clock: () => new Date(),
-  log: logger,
-  metrics,
-  retryBaseDelaySeconds: config.retryBaseDelaySeconds,
-  retryMaxDelaySeconds: config.retryMaxDelaySeconds,
-  ttlDays: config.ttlDays,
-  maxResultBytes: config.maxResultBytes,
-  cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
-  leaseGraceMs: config.leaseGraceSeconds * 1000,
-};
+export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  await tracer.loadIfSampled();
-  logger.addContext(context);
-  const remainingTimeMs = () => context.getRemainingTimeInMillis();
-  // A processor per invocation: it holds per-batch state, and the local stack runs invocations concurrently in one process.
-  try {
-    return await processPartialResponse(
-      event,
-      (record: SQSRecord) => runTask(record, { ...deps, remainingTimeMs }),
-      new BatchProcessor(EventType.SQS),
-      { context, throwOnFullBatchFailure: false },
-    );
-  } finally {
-    metrics.flush();
+/**
+ * The worker Lambda's handler: runs the task types of `taskTypes` (a task module's export). Call it
+ * once, at module scope: what it builds lives as long as the container.
+ */
+export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler {
+  const config = loadConfig();
+  const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
+  const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
+  const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
+    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
+      metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+    ),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    registry,
+    clock: () => new Date(),
+    log: logger,
+    metrics,
+    retryBaseDelaySeconds: config.retryBaseDelaySeconds,
+    retryMaxDelaySeconds: config.retryMaxDelaySeconds,
+    ttlDays: config.ttlDays,
+    maxResultBytes: config.maxResultBytes,
+    cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
+    leaseGraceMs: config.leaseGraceSeconds * 1000,
+  };
+
+  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
+  async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    await tracer.loadIfSampled();
+    logger.addContext(context);
+    const remainingTimeMs = () => context.getRemainingTimeInMillis();
+    // A processor per invocation: it holds per-batch state, and the local stack may run invocations concurrently in one process.
+    try {
+      return await processPartialResponse(
+        event,
+        (record: SQSRecord) => runTask(record, { ...deps, remainingTimeMs }),
+        new BatchProcessor(EventType.SQS),
+        { context, throwOnFullBatchFailure: false },
+      );
+    } finally {
+      metrics.flush();
+    }
   }
-};
+  return handler;
+}

@@ -112,6 +112,8 @@ function contextList(value: unknown): string[] {
 export interface ApiAuthProps {
   /** How callers authenticate; see {@link apiAuthModeFromContext}. */
   readonly mode: ApiAuthMode;
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
 }
 
 /** The authorizer every API route uses, and the Cognito user pool behind it when the stack provides one. */
@@ -161,7 +163,7 @@ export class ApiAuth extends Construct {
             'The Plus tier (threat protection) is billed per monthly active user; this pool is the ' +
             'stand-in identity provider used when no jwtIssuer is given.',
         });
-        const tokenValidity = Duration.minutes(defaults.auth.cognitoTokenMinutes);
+        const tokenValidity = Duration.minutes((props.settings ?? defaults).auth.cognitoTokenMinutes);
         let oauth: Pick<UserPoolClientOptions, 'oAuth' | 'disableOAuth'> = { disableOAuth: true };
         const scopes = [COGNITO_ACCESS_TOKEN_SCOPE];
         if (mode.oauth) {

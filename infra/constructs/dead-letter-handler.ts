@@ -1,10 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { reservedConcurrency, settings } from '../settings.js';
+import { settings as defaultSettings, reservedConcurrency, type Settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskTable } from './task-table.js';
 
@@ -15,6 +14,13 @@ export interface DeadLetterHandlerProps {
   readonly deadLetterQueue: IQueue;
   /** Environment of the Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /**
+   * Absolute path of the task module: its task types get their own metric dimension.
+   * @default none
+   */
+  readonly taskModule?: string;
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
   /**
    * Lambda timeout in seconds; must stay within the dead-letter queue's visibility timeout.
    * @default settings.dlq.timeoutSeconds
@@ -38,14 +44,15 @@ export class DeadLetterHandler extends Construct {
 
   constructor(scope: Construct, id: string, props: DeadLetterHandlerProps) {
     super(scope, id);
+    const settings = props.settings ?? defaultSettings;
 
     this.handler = offloadFunction(this, {
-      entry: fileURLToPath(new URL('../../functions/dead-letter/handler.ts', import.meta.url)),
+      entry: { kind: 'dead-letter', taskModule: props.taskModule },
       description: 'offload dead-letter handler: marks dead-lettered tasks FAILED',
       timeoutSeconds: props.timeoutSeconds ?? settings.dlq.timeoutSeconds,
       memoryMiB: props.memoryMiB ?? settings.dlq.memoryMiB,
       environment: props.environment,
-      reservedConcurrency: reservedConcurrency().deadLetter,
+      reservedConcurrency: reservedConcurrency(settings).deadLetter,
       logEncryptionKey: props.encryptionKey,
     });
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');

@@ -5,10 +5,11 @@ import { Function as LambdaFunction, LoggingFormat, Tracing } from 'aws-cdk-lib/
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { LAMBDA_ARCHITECTURE, LAMBDA_HANDLER, LAMBDA_RUNTIME, lambdaCode } from '../bundling.js';
+import type { LambdaEntry } from '../lambda-entry.js';
 
 export interface OffloadFunctionProps {
-  /** Absolute path of the TypeScript module that exports `handler`. */
-  readonly entry: string;
+  /** Which offload function, and the task module it serves. */
+  readonly entry: LambdaEntry;
   /** What the function is for, shown in the Lambda console. */
   readonly description: string;
   /** Lambda timeout in seconds. */

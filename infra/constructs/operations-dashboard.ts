@@ -28,7 +28,7 @@ import {
   TASK_TIMINGS,
   type TaskMetricName,
 } from '../../shared/metric-names.js';
-import { type Settings, settings } from '../settings.js';
+import { settings as defaultSettings, type Settings } from '../settings.js';
 import { grantCloudWatchAlarms } from './encryption-key.js';
 
 export interface OperationsDashboardProps {
@@ -73,6 +73,8 @@ export interface OperationsDashboardProps {
    * @default settings.observability.alarms
    */
   readonly thresholds?: Settings['observability']['alarms'];
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
 }
 
 const PERIOD = Duration.minutes(1);
@@ -99,6 +101,7 @@ export class OperationsDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: OperationsDashboardProps) {
     super(scope, id);
+    const settings = props.settings ?? defaultSettings;
     const thresholds = props.thresholds ?? settings.observability.alarms;
 
     // CloudWatch cannot publish to a topic under the AWS managed SNS key: it needs a key that trusts it.

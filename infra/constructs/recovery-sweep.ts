@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -6,7 +5,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { reservedConcurrency, settings } from '../settings.js';
+import { settings as defaultSettings, reservedConcurrency, type Settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskTable } from './task-table.js';
 
@@ -17,6 +16,8 @@ export interface RecoverySweepProps {
   readonly queue: IQueue;
   /** Environment of the Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
   /**
    * Minutes between sweeps.
    * @default settings.recovery.intervalMinutes
@@ -40,14 +41,15 @@ export class RecoverySweep extends Construct {
 
   constructor(scope: Construct, id: string, props: RecoverySweepProps) {
     super(scope, id);
+    const settings = props.settings ?? defaultSettings;
 
     this.handler = offloadFunction(this, {
-      entry: fileURLToPath(new URL('../../functions/recovery/handler.ts', import.meta.url)),
+      entry: { kind: 'recovery' },
       description: 'offload recovery sweep: re-enqueues tasks whose message was lost',
       timeoutSeconds: settings.recovery.timeoutSeconds,
       memoryMiB: settings.recovery.memoryMiB,
       environment: props.environment,
-      reservedConcurrency: reservedConcurrency().recovery,
+      reservedConcurrency: reservedConcurrency(settings).recovery,
       logEncryptionKey: props.encryptionKey,
     });
     // A full scan: the sweep looks at every unfinished task, across owners.

@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
@@ -19,7 +18,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
-import { reservedConcurrency, settings } from '../settings.js';
+import { settings as defaultSettings, reservedConcurrency, type Settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskTable } from './task-table.js';
 
@@ -37,6 +36,13 @@ export interface TaskApiProps {
   readonly authorizationScopes?: readonly string[];
   /** Environment of the API Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /**
+   * Absolute path of the task module whose `taskTypes` the API accepts.
+   * @default none: the API accepts only the diagnostic types, if those are on
+   */
+  readonly taskModule?: string;
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
   /**
    * How long access log events are kept.
    * @default RetentionDays.ONE_MONTH
@@ -58,14 +64,15 @@ export class TaskApi extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskApiProps) {
     super(scope, id);
+    const settings = props.settings ?? defaultSettings;
 
     this.handler = offloadFunction(this, {
-      entry: fileURLToPath(new URL('../../functions/api/handler.ts', import.meta.url)),
+      entry: { kind: 'api', taskModule: props.taskModule },
       description: 'offload HTTP API: submits, lists, reads and cancels tasks',
       timeoutSeconds: settings.api.timeoutSeconds,
       memoryMiB: settings.api.memoryMiB,
       environment: props.environment,
-      reservedConcurrency: reservedConcurrency().api,
+      reservedConcurrency: reservedConcurrency(settings).api,
       logEncryptionKey: props.encryptionKey,
     });
     // DeleteItem: a task whose enqueue failed is removed again, so a retry with the same Idempotency-Key starts afresh.

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { settings, visibilityTimeoutSeconds } from '../settings.js';
+import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 
 export interface TaskQueueProps {
   /**
@@ -10,6 +10,8 @@ export interface TaskQueueProps {
    * @default SQS-managed encryption (SSE-SQS)
    */
   readonly encryptionKey?: IKey;
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
 }
 
 /** The task queue and its dead-letter queue, both encrypted and reachable over TLS only. */
@@ -19,11 +21,12 @@ export class TaskQueues extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskQueueProps = {}) {
     super(scope, id);
+    const settings = props.settings ?? defaultSettings;
     const encryption = props.encryptionKey
       ? { encryption: QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
       : { encryption: QueueEncryption.SQS_MANAGED };
 
-    const visibilityTimeout = Duration.seconds(visibilityTimeoutSeconds());
+    const visibilityTimeout = Duration.seconds(visibilityTimeoutSeconds(settings.worker));
 
     this.deadLetterQueue = new Queue(this, 'DeadLetterQueue', {
       ...encryption,

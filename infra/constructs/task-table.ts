@@ -11,7 +11,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TASK_TABLE } from '../../shared/task-table.js';
-import { settings } from '../settings.js';
+import { settings as defaultSettings, type Settings } from '../settings.js';
 import { grantKeyUse } from './encryption-key.js';
 
 export interface TaskStoreProps {
@@ -20,6 +20,8 @@ export interface TaskStoreProps {
    * @default the AWS managed key of DynamoDB
    */
   readonly encryptionKey?: IKey;
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
 }
 
 /** DynamoDB actions that change items: their callers also need to encrypt under a customer key. */
@@ -38,6 +40,7 @@ export class TaskTable extends Construct {
   constructor(scope: Construct, id: string, props: TaskStoreProps = {}) {
     super(scope, id);
     this.encryptionKey = props.encryptionKey;
+    const settings = props.settings ?? defaultSettings;
 
     const { ownerIndex } = TASK_TABLE;
     this.table = new TableV2(this, 'Table', {

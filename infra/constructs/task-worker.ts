@@ -1,11 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import { Duration } from 'aws-cdk-lib';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { reservedConcurrency, settings } from '../settings.js';
+import { settings as defaultSettings, reservedConcurrency, type Settings } from '../settings.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskTable } from './task-table.js';
 
@@ -16,6 +15,13 @@ export interface TaskWorkerProps {
   readonly queue: IQueue;
   /** Environment of the worker Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
+  /**
+   * Absolute path of the task module whose `taskTypes` the worker runs.
+   * @default none: only the diagnostic types, if those are on
+   */
+  readonly taskModule?: string;
+  /** @default the defaults of infra/settings.ts */
+  readonly settings?: Settings;
   /**
    * Encrypts the function's log group.
    * @default CloudWatch Logs' own encryption
@@ -29,16 +35,17 @@ export class TaskWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: TaskWorkerProps) {
     super(scope, id);
+    const settings = props.settings ?? defaultSettings;
     const worker = settings.worker;
 
     this.handler = offloadFunction(this, {
-      entry: fileURLToPath(new URL('../../functions/worker/handler.ts', import.meta.url)),
+      entry: { kind: 'worker', taskModule: props.taskModule },
       description: 'offload worker: claims and runs queued tasks',
       timeoutSeconds: worker.timeoutSeconds,
       memoryMiB: worker.memoryMiB,
       environment: props.environment,
       // As many as the event source mapping may run: guaranteed, so a busy API cannot starve the worker.
-      reservedConcurrency: reservedConcurrency().worker,
+      reservedConcurrency: reservedConcurrency(settings).worker,
       logEncryptionKey: props.encryptionKey,
     });
     // Claim, progress and completion are conditional UpdateItems; GetItem reads a task the claim did not return.

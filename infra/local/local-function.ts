@@ -12,8 +12,15 @@ export interface ThreadSetup {
 export interface LocalFunctionOptions {
   /** Shown in the Lambda context and in errors. */
   readonly name: string;
-  /** File URL of the module that exports `handler`. */
+  /** File URL of the module the environment loads at its cold start. */
   readonly handlerModule: string;
+  /**
+   * The module's handler factory, called once per environment with the task module's `taskTypes`
+   * (see infra/lambda-entry.ts). Without one, the module's `handler` export is the handler.
+   */
+  readonly factory?: string;
+  /** File URL of the task module whose `taskTypes` the factory gets. */
+  readonly taskModule?: string;
   readonly timeoutMs: number;
   readonly memoryMiB: number;
   /** The function's environment, fixed when the stack starts (threads are started lazily, later). */
@@ -37,6 +44,8 @@ export class InvocationError extends Error {
 }
 
 interface Environment {
+  /** The code generation it loaded: environments of an older one are ended once idle (see refresh). */
+  readonly generation: number;
   /** Set when the environment boots (cold starts take turns). */
   worker?: Worker;
   ready: Promise<void>;
@@ -54,6 +63,7 @@ export class LocalFunction {
   private readonly all = new Set<Environment>();
   private nextId = 0;
   private stopped = false;
+  private generation = 0;
   /**
    * Cold starts take turns, two at a time: on a 2-core machine ten at once would each take as long
    * as all ten, so every message of the burst would wait that long.
@@ -122,6 +132,15 @@ export class LocalFunction {
     for (const environment of started) this.reuse(environment);
   }
 
+  /**
+   * Loads the code afresh from now on (the task module changed): idle environments end at once,
+   * busy ones when their invocation returns, and the next invocations cold-start with the new code.
+   */
+  refresh(): void {
+    this.generation++;
+    for (const environment of this.idle.splice(0)) void this.retire(environment);
+  }
+
   /** Ends every environment; invocations in flight reject. */
   async stop(): Promise<void> {
     this.stopped = true;
@@ -130,7 +149,7 @@ export class LocalFunction {
 
   /** A new environment, booted once the cold starts queued before it in its lane are done. */
   private start(): Environment {
-    const environment: Environment = { ready: Promise.resolve() };
+    const environment: Environment = { generation: this.generation, ready: Promise.resolve() };
     const lane = this.nextLane++ % this.bootLanes.length;
     environment.ready = (this.bootLanes[lane] ?? Promise.resolve()).then(() => this.boot(environment));
     this.bootLanes[lane] = environment.ready.catch(() => {});
@@ -144,6 +163,8 @@ export class LocalFunction {
     const worker = new Worker(new URL('./lambda-thread.mjs', import.meta.url), {
       workerData: {
         handlerModule: options.handlerModule,
+        factory: options.factory,
+        taskModule: options.taskModule,
         setupModule: options.setup?.module,
         setupOptions: options.setup?.options,
         functionName: options.name,
@@ -184,7 +205,8 @@ export class LocalFunction {
   }
 
   private reuse(environment: Environment): void {
-    if (this.all.has(environment) && !this.stopped) this.idle.push(environment);
+    if (environment.generation !== this.generation) void this.retire(environment);
+    else if (this.all.has(environment) && !this.stopped) this.idle.push(environment);
   }
 
   private async retire(environment: Environment): Promise<void> {

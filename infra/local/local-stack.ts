@@ -1,11 +1,18 @@
+import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
+import { createDeadLetterHandler } from '../../functions/dead-letter/handler.js';
+import { createRecoveryHandler } from '../../functions/recovery/handler.js';
 import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
+import type { TaskTypes } from '../../functions/tasks/define-task.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
+import { createWorkerHandler, type SqsBatchHandler } from '../../functions/worker/handler.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
 import { functionEnvironment } from '../function-environment.js';
+import { demoTaskModule, HANDLER_FACTORIES, ownModulePath } from '../lambda-entry.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 import { assertValidSettings } from '../validate-settings.js';
 import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
@@ -19,6 +26,7 @@ import { startOpsConsole } from './ops-console.js';
 import { type LocalResources, provisionResources } from './provision.js';
 import { startRecoverySchedule } from './recovery-schedule.js';
 import { type SqsHandler, startEventSource } from './sqs-event-source.js';
+import { importTaskModule, type LoadedTaskModule, toFileUrl } from './task-module-loader.js';
 
 export interface LocalStackOptions {
   /** @default settings.local.host */
@@ -33,8 +41,17 @@ export interface LocalStackOptions {
   readonly visibilityTimeoutSeconds?: number;
   /** Register the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts). @default false */
   readonly diagnosticTasks?: boolean;
-  /** Register the demonstration task types (echo, sleep): on locally, where one tries offload out. @default true */
-  readonly demoTasks?: boolean;
+  /**
+   * The task module (path or file URL) whose `taskTypes` the functions serve.
+   * @default this repository's demonstration types (functions/tasks/demo.ts)
+   */
+  readonly taskModule?: string;
+  /**
+   * Load the task module so that {@link LocalStack.reloadTasks} can load it again, changed, and list
+   * its files (`offload dev` watches them).
+   * @default false
+   */
+  readonly reloadableTasks?: boolean;
   /** Signs the tokens the front accepts. @default the key file at devKeyPath(dataDir), created if missing */
   readonly devKey?: DevKey;
   /** Emit the functions' metrics (they feed the console). @default true */
@@ -81,6 +98,16 @@ export interface LocalStack {
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
   /** The key behind the local JWT authorizer: mint tokens with mintDevToken(devKey, { sub }). */
   readonly devKey: DevKey;
+  /** The task types the functions serve now. */
+  readonly taskTypeNames: readonly string[];
+  /** The task module's files (with `reloadableTasks`): what a change of should trigger {@link reloadTasks}. */
+  readonly taskFiles: readonly string[];
+  /**
+   * Loads the task module again (it changed): the API and the dead-letter handler are rebuilt from it
+   * at once, worker environments end once idle and cold-start with the new code. Throws, keeping the
+   * running code, when the module fails to load or its task types do not fit the settings.
+   */
+  reloadTasks(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -95,13 +122,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (running) throw new Error('A local stack is already running in this process.');
   const s = options.settings ?? defaultSettings;
   const visibility = options.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(s.worker);
-  // The same checks as the CDK synth: settings that would lose or strand tasks refuse to start.
-  const demoTasks = options.demoTasks ?? true;
-  assertValidSettings(
-    s,
-    createTaskRegistry({ demo: demoTasks, diagnostic: options.diagnosticTasks ?? false }),
-    visibility,
-  );
+  const taskModuleUrl = toFileUrl(options.taskModule ?? demoTaskModule());
+  const loadTasks = async (): Promise<LoadedTaskModule & { readonly names: readonly string[] }> => {
+    const loaded = await importTaskModule(taskModuleUrl, { fresh: options.reloadableTasks });
+    const registry = createTaskRegistry({ tasks: loaded.taskTypes, diagnostic: options.diagnosticTasks ?? false });
+    // The same checks as the CDK synth: settings that would lose or strand tasks refuse to start.
+    assertValidSettings(s, registry, visibility);
+    return { ...loaded, names: [...registry.keys()] };
+  };
+  let tasks = await loadTasks();
   running = true;
   const emulators = await startEmulators({ dataDir: options.dataDir });
   const clientConfig = {
@@ -121,7 +150,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         tableName: resources.tableName,
         queueUrl: resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
-        demoTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
       },
       s,
@@ -138,11 +166,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     POWERTOOLS_METRICS_DISABLED: options.metrics === false ? 'true' : 'false',
   });
   const functionEnv = { ...process.env };
-  const [api, deadLetter, recovery] = await Promise.all([
-    import('../../functions/api/handler.js'),
-    import('../../functions/dead-letter/handler.js'),
-    import('../../functions/recovery/handler.js'),
-  ]);
+  // The functions that run in this process, built as their deployed entries build them (infra/lambda-entry.ts).
+  let api: ApiHandler = createApiHandler(tasks.taskTypes);
+  let deadLetter: SqsBatchHandler = createDeadLetterHandler(tasks.taskTypes);
+  const recovery = createRecoveryHandler();
 
   const onError = (error: unknown) => {
     if (options.logLevel !== 'SILENT') console.error('[local stack]', error);
@@ -153,7 +180,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     opsConsole.addMetricEvents(events);
     options.onMetricEvents?.(events);
   });
-  const worker = await workerHandler(s, functionEnv, options);
+  const worker = await workerHandler(s, functionEnv, options, taskModuleUrl, tasks.taskTypes);
   const workerMapping = startEventSource({
     sqs,
     queueUrl: resources.queueUrl,
@@ -172,7 +199,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     sqs,
     queueUrl: resources.deadLetterQueueUrl,
     queueArn: resources.deadLetterQueueArn,
-    handler: deadLetter.handler,
+    handler: (event, context) => deadLetter(event, context),
     context: () => lambdaContext('offload-dead-letter', s.dlq.timeoutSeconds * 1000, s.dlq.memoryMiB),
     timeoutMs: s.dlq.timeoutSeconds * 1000,
     batchSize: s.dlq.batchSize,
@@ -185,7 +212,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dynamodb,
     sqs,
     resources,
-    handler: recovery.handler,
+    handler: recovery,
     context: () => lambdaContext('offload-recovery', s.recovery.timeoutSeconds * 1000, s.recovery.memoryMiB),
     intervalMs: s.recovery.localIntervalSeconds * 1000,
     onReport: options.onSweep,
@@ -201,7 +228,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const front = await startHttpFront({
     host: options.host ?? s.local.host,
     port: options.port ?? s.local.port,
-    handler: api.handler,
+    handler: (event, context) => api(event, context),
     context: () => lambdaContext('offload-api', s.api.timeoutSeconds * 1000, s.api.memoryMiB),
     onError,
     // The console shows every owner's tasks without a token: loopback only.
@@ -214,6 +241,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     resources,
     endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint },
     devKey,
+    get taskTypeNames() {
+      return tasks.names;
+    },
+    get taskFiles() {
+      return tasks.files;
+    },
+    async reloadTasks() {
+      const next = await loadTasks();
+      tasks = next;
+      api = createApiHandler(next.taskTypes);
+      deadLetter = createDeadLetterHandler(next.taskTypes);
+      worker.refresh(next.taskTypes);
+    },
     async stop() {
       await front.stop();
       recoverySchedule.stop();
@@ -237,7 +277,9 @@ async function workerHandler(
   s: Settings,
   env: NodeJS.ProcessEnv,
   options: LocalStackOptions,
-): Promise<{ handler: SqsHandler; timeoutMs?: number; stop(): Promise<void> }> {
+  taskModuleUrl: string,
+  taskTypes: TaskTypes,
+): Promise<{ handler: SqsHandler; timeoutMs?: number; refresh(taskTypes: TaskTypes): void; stop(): Promise<void> }> {
   const faults = options.faults;
   /** Takes the records `failBeforeClaim` picks out of the batch and reports them failed, as the handler would. */
   const withRecordFaults =
@@ -250,13 +292,24 @@ async function workerHandler(
       return { batchItemFailures: [...(response?.batchItemFailures ?? []), ...failures] };
     };
   if (options.workerIsolation === 'inline') {
-    const { handler } = await import('../../functions/worker/handler.js');
+    let inline = createWorkerHandler(taskTypes);
+    const handler: SqsHandler = (event, context) => inline(event, context);
     const timeoutMs = s.worker.timeoutSeconds * 1000;
-    return { handler: faults ? withRecordFaults(handler) : handler, timeoutMs, stop: async () => {} };
+    return {
+      handler: faults ? withRecordFaults(handler) : handler,
+      timeoutMs,
+      refresh: (next) => {
+        inline = createWorkerHandler(next);
+      },
+      stop: async () => {},
+    };
   }
+  const { module, factory } = HANDLER_FACTORIES.worker;
   const fn = new LocalFunction({
     name: 'offload-worker',
-    handlerModule: new URL('../../functions/worker/handler.ts', import.meta.url).href,
+    handlerModule: pathToFileURL(ownModulePath(module)).href,
+    factory,
+    taskModule: taskModuleUrl,
     timeoutMs: s.worker.timeoutSeconds * 1000,
     memoryMiB: s.worker.memoryMiB,
     env,
@@ -269,7 +322,12 @@ async function workerHandler(
   const invoke: SqsHandler = async (event) =>
     (await fn.invoke(event, { killAfterMs: faults?.killAfterMs?.(event) })) as SQSBatchResponse | undefined;
   // The environment enforces the timeout itself, from the end of its cold start as Lambda counts it.
-  return { handler: faults ? withRecordFaults(invoke) : invoke, stop: () => fn.stop() };
+  return {
+    handler: faults ? withRecordFaults(invoke) : invoke,
+    // New environments load the task module afresh: a thread has a module cache of its own.
+    refresh: () => fn.refresh(),
+    stop: () => fn.stop(),
+  };
 }
 
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');

@@ -4,6 +4,7 @@ import { cancelTask } from '../../functions/api/cancel-task.js';
 import { submitTask } from '../../functions/api/submit-task.js';
 import { markDeadLettered } from '../../functions/dead-letter/mark-dead-lettered.js';
 import { defineTask, type TaskRegistry } from '../../functions/tasks/define-task.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { SLEEP_MAX_MS } from '../../functions/tasks/sleep.js';
 import { RetryLaterError, type RunTaskDeps, runTask } from '../../functions/worker/run-task.js';
@@ -175,7 +176,7 @@ describe('lifecycle regressions', () => {
       {
         store: harness.store,
         queue,
-        registry: createTaskRegistry({ demo: true, diagnostic: false }),
+        registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
         clock: () => new Date(),
         log: new RecordingLog(),
         defaultMaxAttempts: 3,
@@ -201,7 +202,7 @@ describe('lifecycle regressions', () => {
       {
         store: harness.store,
         queue,
-        registry: createTaskRegistry({ demo: true, diagnostic: false }),
+        registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
         clock: () => new Date(),
         log: new RecordingLog(),
         defaultMaxAttempts: 3,
@@ -284,7 +285,7 @@ describe('lifecycle regressions', () => {
         {
           store: harness.store,
           queue: new FakeTaskQueue(),
-          registry: createTaskRegistry({ demo: true, diagnostic: false }),
+          registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
           clock: () => new Date(),
           log: new RecordingLog(),
           defaultMaxAttempts: 3,

@@ -9,7 +9,8 @@ import {
   TaskFailedError,
   type TaskView,
 } from '../../client/index.js';
-import type { diagnosticTaskTypes, taskTypes } from '../../functions/tasks/registry.js';
+import type { taskTypes } from '../../functions/tasks/demo.js';
+import type { diagnosticTaskTypes } from '../../functions/tasks/registry.js';
 
 type E2eTaskTypes = typeof taskTypes & typeof diagnosticTaskTypes;
 

@@ -1,5 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
 import { useEmulatorEnvironment } from '../support/handler-environment.js';
 import { type HttpEventInput, httpApiEvent, testContext } from '../support/lambda-events.js';
@@ -8,7 +10,7 @@ const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.TOKEN-MARKER.signature';
 const SECRET = 'PAYLOAD-MARKER-7f3a';
 
 let aws: EmulatedAws;
-let handler: typeof import('../../functions/api/handler.js').handler;
+let handler: ApiHandler;
 const written: string[] = [];
 
 beforeAll(async () => {
@@ -22,7 +24,7 @@ beforeAll(async () => {
       return true;
     });
   }
-  ({ handler } = await import('../../functions/api/handler.js'));
+  handler = createApiHandler(demoTaskTypes);
 });
 afterAll(async () => {
   vi.restoreAllMocks();

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
+import { createWorkerHandler, type SqsBatchHandler } from '../../functions/worker/handler.js';
 import { toSqsRecord } from '../../infra/local/sqs-event-source.js';
 import { FileKeyRing } from '../../shared/file-key-ring.js';
 import {
@@ -19,8 +22,8 @@ import { httpApiEvent, sqsEvent, testContext } from '../support/lambda-events.js
 import { stdoutLines } from '../support/stdout-lines.js';
 
 let aws: EmulatedAws;
-let api: typeof import('../../functions/api/handler.js').handler;
-let worker: typeof import('../../functions/worker/handler.js').handler;
+let api: ApiHandler;
+let worker: SqsBatchHandler;
 let deploymentKeyFile: string;
 
 beforeAll(async () => {
@@ -29,8 +32,8 @@ beforeAll(async () => {
   // What the stack sets from settings; the other handler tests keep the functions quiet.
   process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
   process.env.POWERTOOLS_METRICS_DISABLED = 'false';
-  ({ handler: api } = await import('../../functions/api/handler.js'));
-  ({ handler: worker } = await import('../../functions/worker/handler.js'));
+  api = createApiHandler(demoTaskTypes);
+  worker = createWorkerHandler(demoTaskTypes);
 });
 afterAll(() => aws.stop());
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeadLetterHandler } from '../../functions/dead-letter/handler.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
+import { createWorkerHandler, type SqsBatchHandler } from '../../functions/worker/handler.js';
 import { toSqsRecord } from '../../infra/local/sqs-event-source.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import type { Task } from '../../shared/task.js';
@@ -10,15 +13,15 @@ import { sqsEvent, sqsRecord, testContext } from '../support/lambda-events.js';
 
 let aws: EmulatedAws;
 let store: DynamoTaskStore;
-let worker: typeof import('../../functions/worker/handler.js').handler;
-let deadLetter: typeof import('../../functions/dead-letter/handler.js').handler;
+let worker: SqsBatchHandler;
+let deadLetter: SqsBatchHandler;
 
 beforeAll(async () => {
   aws = await startEmulatedAws();
   useEmulatorEnvironment(aws, { diagnosticTasks: true });
   store = new DynamoTaskStore(aws.documents, aws.resources.tableName);
-  ({ handler: worker } = await import('../../functions/worker/handler.js'));
-  ({ handler: deadLetter } = await import('../../functions/dead-letter/handler.js'));
+  worker = createWorkerHandler(demoTaskTypes);
+  deadLetter = createDeadLetterHandler(demoTaskTypes);
 });
 afterAll(() => aws.stop());
 

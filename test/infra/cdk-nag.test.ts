@@ -67,11 +67,11 @@ describe('the checks', () => {
     expect(acknowledgements.map(({ path, rule }) => `${rule} ${path}`).sort()).toEqual(
       [
         // No authorizer on the public routes (shared/api-routes.ts PUBLIC_ROUTES).
-        'AwsSolutions-APIG4 Offload/TaskApi/HttpApi/GET--health',
-        'AwsSolutions-APIG4 Offload/TaskApi/HttpApi/GET--openapi.json',
+        'AwsSolutions-APIG4 Offload/Default/TaskApi/HttpApi/GET--health',
+        'AwsSolutions-APIG4 Offload/Default/TaskApi/HttpApi/GET--openapi.json',
         // Rotating the deployment key is an operator decision (infra/constructs/deployment-key.ts).
-        'AwsSolutions-SMG4 Offload/DeploymentKey/Secret',
-        'AwsSolutions-COG8 Offload/ApiAuth/UserPool',
+        'AwsSolutions-SMG4 Offload/Default/DeploymentKey/Secret',
+        'AwsSolutions-COG8 Offload/Default/ApiAuth/UserPool',
         ...tracedRoles,
       ].sort(),
     );

@@ -11,6 +11,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offloadFunction } from '../../infra/constructs/offload-function.js';
 import { functionEnvironment } from '../../infra/function-environment.js';
+import { demoTaskModule } from '../../infra/lambda-entry.js';
 import { settings } from '../../infra/settings.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { ENV } from '../../shared/env-names.js';
@@ -69,7 +70,7 @@ describe('the API function as deployed', { timeout: 60_000 }, () => {
     const app = new App({ outdir });
     const stack = new Stack(app, 'DeployedApi');
     const fn = offloadFunction(stack, {
-      entry: repoFile('functions/api/handler.ts'),
+      entry: { kind: 'api', taskModule: demoTaskModule() },
       description: 'API',
       timeoutSeconds: settings.api.timeoutSeconds,
       memoryMiB: settings.api.memoryMiB,

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Schedule } from 'aws-cdk-lib/aws-events';
@@ -514,11 +516,20 @@ describe('diagnosticTasks context', () => {
 
 describe('demoTasks context', () => {
   it.each([
-    [{}, 'false'],
-    [{ demoTasks: 'true' }, 'true'],
-  ])('given %j sets the demonstration flag to %s on every function: off unless asked for', (context, expected) => {
-    const synthesized = synthOffloadStack({ context });
-    const functions = Object.values(synthesized.template.findResources('AWS::Lambda::Function'));
-    for (const fn of functions) expect(fn.Properties.Environment.Variables[ENV.demoTasks]).toBe(expected);
+    [{}, []],
+    [{ demoTasks: 'true' }, ['echo', 'sleep']],
+  ])('given %j registers %j: the demonstration types only when asked for', (context, expected) => {
+    expect(synthOffloadStack({ context }).stack.offload.taskTypeNames).toEqual(expected);
+  });
+
+  it('bundles the demonstration task module into the worker only when asked for', { timeout: 60_000 }, () => {
+    const workerBundle = (context: Record<string, unknown>) => {
+      const { stack, outdir } = synthOffloadStack({ context, bundle: true });
+      const code = stack.offload.worker.node.findChild('Code') as unknown as { assetPath: string };
+      return readFileSync(join(outdir, code.assetPath, 'index.mjs'), 'utf8');
+    };
+    // The sleep task's result field: a string literal minification keeps.
+    expect(workerBundle({ demoTasks: 'true' })).toContain('sleptMs');
+    expect(workerBundle({})).not.toContain('sleptMs');
   });
 });

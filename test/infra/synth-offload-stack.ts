@@ -59,14 +59,18 @@ export function removeSynthOutput(): void {
 }
 
 /**
- * Maps each logical ID of the stack to its construct path without the stack and the trailing `/Resource`,
- * e.g. `TaskStore/Table`, so assertions read without hashes.
+ * Maps each logical ID of the stack to its construct path without the stack, the `Default` construct
+ * (the Offload construct, which logical ids leave out too) and the trailing `/Resource`, e.g.
+ * `TaskStore/Table`, so assertions read without hashes.
  */
 export function constructPathsByLogicalId(stack: Stack): Map<string, string> {
   const paths = new Map<string, string>();
   for (const construct of stack.node.findAll()) {
     if (!CfnElement.isCfnElement(construct)) continue;
-    const path = construct.node.path.slice(stack.node.path.length + 1).replace(/\/Resource$/, '');
+    const path = construct.node.path
+      .slice(stack.node.path.length + 1)
+      .replace(/^Default\//, '')
+      .replace(/\/Resource$/, '');
     paths.set(stack.resolve(construct.logicalId), path);
   }
   return paths;

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
+import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { functionEnvironment } from '../../infra/function-environment.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
@@ -24,7 +26,6 @@ export function useEmulatorEnvironment(
         tableName: aws.resources.tableName,
         queueUrl: aws.resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
-        demoTasks: true,
         deploymentKeyFile,
       },
       {
@@ -44,12 +45,11 @@ export function useEmulatorEnvironment(
   return deploymentKeyFile;
 }
 
-/** The API Lambda's handler as a test imports it. */
-export type ApiHandler = typeof import('../../functions/api/handler.js').handler;
+export type { ApiHandler };
 
 /**
  * The arrange of every API handler test file: emulators started, the handler modules pointed at them,
- * the API handler imported once. Read `aws` and `handler` inside tests (they are set in beforeAll).
+ * the API handler built once, for the demonstration task types. Read `aws` and `handler` inside tests (they are set in beforeAll).
  */
 export function useApiHandler(options: Parameters<typeof useEmulatorEnvironment>[1] = {}): {
   readonly aws: EmulatedAws;
@@ -60,7 +60,7 @@ export function useApiHandler(options: Parameters<typeof useEmulatorEnvironment>
     const aws = await startEmulatedAws();
     state.aws = aws;
     useEmulatorEnvironment(aws, options);
-    ({ handler: state.handler } = await import('../../functions/api/handler.js'));
+    state.handler = createApiHandler(demoTaskTypes);
   });
   afterAll(() => state.aws?.stop());
   return {

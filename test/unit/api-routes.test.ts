@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../functions/api/http.js';
 import { type ApiDeps, handleApiRequest } from '../../functions/api/routes.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { DependencyUnavailableError } from '../../shared/errors.js';
 import { type Task, type TaskStatus, toTaskView } from '../../shared/task.js';
@@ -20,7 +21,7 @@ function setup(tasks: readonly Task[] = []) {
   const deps: ApiDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ demo: true, diagnostic: false }),
+    registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
     clock: clock.now,
     log,
     maxBodyBytes: MAX_BODY_BYTES,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HttpRequest, HttpResponse } from '../../functions/api/http.js';
 import { MAX_HEADER_BYTES } from '../../functions/api/request-limits.js';
 import { type ApiDeps, handleApiRequest } from '../../functions/api/routes.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { API_ROUTES } from '../../shared/api-routes.js';
 import { TaskStatus } from '../../shared/task.js';
@@ -23,7 +24,7 @@ function setup(tasks = [taskFactory({ ownerId: OTHER_OWNER })]) {
   const deps: ApiDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ demo: true, diagnostic: false }),
+    registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
     clock: new FakeClock().now,
     log: new RecordingLog(),
     maxBodyBytes: 1024,

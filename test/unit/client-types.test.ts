@@ -1,10 +1,11 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
-import { OffloadClient, type PayloadOf, type ResultOf, type TaskHandle } from '../../client/index.js';
-import type { diagnosticTaskTypes, taskTypes } from '../../functions/tasks/registry.js';
+import { OffloadClient, type PayloadOf, type ResultOf, type TaskHandle, type TaskTypeMap } from '../../client/index.js';
+import type { taskTypes } from '../../functions/tasks/demo.js';
+import type { diagnosticTaskTypes } from '../../functions/tasks/registry.js';
 
 // Checked by tsc (`npm run typecheck`): the calls below are never made, only compiled.
-const client = new OffloadClient({ baseUrl: 'http://127.0.0.1:3000' });
+const client = new OffloadClient<typeof taskTypes>({ baseUrl: 'http://127.0.0.1:3000' });
 type Diagnostic = typeof taskTypes & typeof diagnosticTaskTypes;
 
 describe('payload and result types inferred from the registry', () => {
@@ -31,9 +32,19 @@ describe('payload and result types inferred from the registry', () => {
       void client.submit('sleep', { ms: 1, extra: true });
       // @ts-expect-error no such task type
       void client.submit('nope', {});
-      // @ts-expect-error diagnostic types are not in the default registry
+      // @ts-expect-error diagnostic types are not in the demo task module
       void client.submit('fail', { code: 'Boom' });
       void new OffloadClient<Diagnostic>({ baseUrl: '' }).submit('fail', { code: 'Boom' });
+    };
+    expectTypeOf(compileOnly).toBeFunction();
+  });
+
+  it('without a task module type, accepts any type name and payload, and yields unknown', () => {
+    expectTypeOf<PayloadOf<TaskTypeMap, 'anything'>>().toBeUnknown();
+    expectTypeOf<ResultOf<TaskTypeMap, 'anything'>>().toBeUnknown();
+    const compileOnly = () => {
+      const untyped = new OffloadClient({ baseUrl: 'http://127.0.0.1:3000' });
+      void untyped.submit('report', { month: '2026-11' });
     };
     expectTypeOf(compileOnly).toBeFunction();
   });

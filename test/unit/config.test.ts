@@ -71,7 +71,6 @@ describe('loadConfig', () => {
       staleAfterSeconds: 77,
       leaseGraceSeconds: 3,
       diagnosticTasks: false,
-      demoTasks: false,
       iamPerSessionRoles: [
         { partition: 'aws', accountId: '123456789012', roleName: 'person' },
         { partition: 'aws-cn', accountId: '210987654321', roleName: 'staff' },

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { HttpResponse } from '../../functions/api/http.js';
 import { LIST_PAGE_MAX_BYTES } from '../../functions/api/list-tasks.js';
 import { type ApiDeps, handleApiRequest } from '../../functions/api/routes.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { API_ROUTES, LIST_PAGE_SIZE } from '../../shared/api-routes.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
@@ -16,7 +17,7 @@ function setup(tasks: readonly Task[] = []) {
   const deps: ApiDeps = {
     store,
     queue: new FakeTaskQueue(),
-    registry: createTaskRegistry({ demo: true, diagnostic: false }),
+    registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
     clock: new FakeClock().now,
     log: new RecordingLog(),
     maxBodyBytes: 1024,

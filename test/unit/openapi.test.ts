@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { buildOpenApiDocument } from '../../functions/api/openapi.js';
 import { TaskViewSchema } from '../../functions/api/response-schemas.js';
 import { handleApiRequest } from '../../functions/api/routes.js';
-import { createTaskRegistry, taskTypes } from '../../functions/tasks/registry.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
+import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { OPENAPI_FILE, renderOpenApiFile } from '../../infra/openapi-file.js';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { TaskStatus, toTaskView } from '../../shared/task.js';
@@ -59,8 +60,8 @@ describe('docs/openapi.json', () => {
   it('describes the submission as a union discriminated on type, one variant per task type', () => {
     const submit = document.components.schemas.SubmitRequest;
 
-    expect(Object.keys(submit?.discriminator?.mapping ?? {})).toEqual(Object.keys(taskTypes));
-    expect(submit?.oneOf).toHaveLength(Object.keys(taskTypes).length);
+    expect(Object.keys(submit?.discriminator?.mapping ?? {})).toEqual(Object.keys(demoTaskTypes));
+    expect(submit?.oneOf).toHaveLength(Object.keys(demoTaskTypes).length);
     expect(document.components.schemas.SubmitSleepTask).toMatchObject({
       properties: {
         type: { const: 'sleep' },
@@ -96,7 +97,7 @@ describe('TaskViewSchema', () => {
 
 describe('GET /openapi.json', () => {
   it('serves the document for the registered task types, without credentials', async () => {
-    const registry = createTaskRegistry({ demo: true, diagnostic: true });
+    const registry = createTaskRegistry({ tasks: demoTaskTypes, diagnostic: true });
     const response = await handleApiRequest(
       httpRequestFactory({ routeKey: API_ROUTES.openApi, path: '/openapi.json', ownerId: undefined }),
       {

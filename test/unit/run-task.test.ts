@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { defineTask, type TaskContext, type TaskRegistry } from '../../functions/tasks/define-task.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { backoffSeconds, RetryLaterError, type RunTaskDeps, runTask } from '../../functions/worker/run-task.js';
 import { PermanentError } from '../../shared/errors.js';
@@ -31,7 +32,7 @@ function setup(tasks: readonly Task[], overrides: Partial<RunTaskDeps> = {}) {
   const deps: RunTaskDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ demo: true, diagnostic: false }),
+    registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
     clock: clock.now,
     log,
     remainingTimeMs: () => REMAINING_MS,

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { type SubmitTaskDeps, submitTask, taskIdFromKey } from '../../functions/api/submit-task.js';
 import { defineTask, type TaskRegistry } from '../../functions/tasks/define-task.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
@@ -20,7 +21,7 @@ function setup(overrides: Partial<SubmitTaskDeps> = {}) {
   const deps: SubmitTaskDeps = {
     store,
     queue,
-    registry: createTaskRegistry({ demo: true, diagnostic: false }),
+    registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
     clock: clock.now,
     log,
     defaultMaxAttempts: 3,

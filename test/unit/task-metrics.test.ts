@@ -4,6 +4,7 @@ import { cancelTask } from '../../functions/api/cancel-task.js';
 import { submitTask } from '../../functions/api/submit-task.js';
 import { markDeadLettered } from '../../functions/dead-letter/mark-dead-lettered.js';
 import { defineTask, type TaskRegistry } from '../../functions/tasks/define-task.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { type RunTaskDeps, runTask } from '../../functions/worker/run-task.js';
 import { PermanentError } from '../../shared/errors.js';
@@ -162,7 +163,7 @@ describe('the API reports task metrics', () => {
     const deps = {
       store,
       queue: new FakeTaskQueue(),
-      registry: createTaskRegistry({ demo: true, diagnostic: false }),
+      registry: createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }),
       clock: clock.now,
       log,
       metrics,

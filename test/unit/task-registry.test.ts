@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TaskContext, TaskDefinition } from '../../functions/tasks/define-task.js';
+import { defineTask, type TaskContext, type TaskDefinition } from '../../functions/tasks/define-task.js';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { SLEEP_MAX_MS } from '../../functions/tasks/sleep.js';
 import { PermanentError } from '../../shared/errors.js';
@@ -15,21 +16,24 @@ const context = (overrides: Partial<TaskContext> = {}): TaskContext => ({
 
 /** Looks a type up and runs it as the worker does: payload through the schema first. */
 async function run(type: string, payload: unknown, ctx: TaskContext = context()): Promise<unknown> {
-  const definition = createTaskRegistry({ demo: true, diagnostic: true }).get(type) as TaskDefinition;
+  const definition = createTaskRegistry({ tasks: demoTaskTypes, diagnostic: true }).get(type) as TaskDefinition;
   return definition.run(z.parse(definition.payload, payload), ctx);
 }
 
 describe('createTaskRegistry', () => {
   it('registers echo and sleep only, unless diagnostic types are asked for', () => {
-    expect([...createTaskRegistry({ demo: true, diagnostic: false }).keys()].sort()).toEqual(['echo', 'sleep']);
+    expect([...createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }).keys()].sort()).toEqual([
+      'echo',
+      'sleep',
+    ]);
   });
 
   it('registers no type at all unless demonstration or diagnostic types are asked for', () => {
-    expect(createTaskRegistry({ demo: false, diagnostic: false }).size).toBe(0);
+    expect(createTaskRegistry({ diagnostic: false }).size).toBe(0);
   });
 
   it('adds fail, flaky, crash and ledger when diagnostic types are asked for', () => {
-    expect([...createTaskRegistry({ demo: true, diagnostic: true }).keys()].sort()).toEqual([
+    expect([...createTaskRegistry({ tasks: demoTaskTypes, diagnostic: true }).keys()].sort()).toEqual([
       'crash',
       'echo',
       'fail',
@@ -39,10 +43,27 @@ describe('createTaskRegistry', () => {
     ]);
   });
 
+  it("registers a task module's own types under their names", () => {
+    const report = defineTask({ payload: z.object({ month: z.string() }), run: async ({ month }) => ({ month }) });
+    expect([...createTaskRegistry({ tasks: { report, 'media.resize-v2': report } }).keys()]).toEqual([
+      'report',
+      'media.resize-v2',
+    ]);
+  });
+
+  it.each([
+    ['a name the API would not accept', { '9lives': demoTaskTypes.echo }, /not allowed/],
+    ['a name past 64 characters', { [`a${'b'.repeat(64)}`]: demoTaskTypes.echo }, /not allowed/],
+    ['an entry that is not a task definition', { report: { run: 'no' } }, /defineTask/],
+    ['a name a diagnostic type has', { fail: demoTaskTypes.echo }, /also a diagnostic task type/],
+  ])('refuses %s', (_case, tasks, message) => {
+    expect(() => createTaskRegistry({ tasks: tasks as never, diagnostic: true })).toThrow(message);
+  });
+
   it.each(['__proto__', 'toString', 'constructor', 'hasOwnProperty', 'valueOf', 'ECHO', ''])(
     'knows nothing of %j',
     (type) => {
-      const registry = createTaskRegistry({ demo: true, diagnostic: true });
+      const registry = createTaskRegistry({ tasks: demoTaskTypes, diagnostic: true });
 
       expect(registry.get(type)).toBeUndefined();
       expect(registry.has(type)).toBe(false);
@@ -85,7 +106,7 @@ describe('sleep', () => {
   it.each([{ ms: -1 }, { ms: 1.5 }, { ms: SLEEP_MAX_MS + 1 }, { ms: 1, extra: 1 }, {}])(
     'refuses the payload %j',
     (payload) => {
-      const sleep = createTaskRegistry({ demo: true, diagnostic: false }).get('sleep') as TaskDefinition;
+      const sleep = createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }).get('sleep') as TaskDefinition;
 
       expect(z.safeParse(sleep.payload, payload).success).toBe(false);
     },
@@ -105,7 +126,7 @@ describe('fail', () => {
   });
 
   it.each(['', '1abc', 'has space', 'a'.repeat(65)])('refuses the code %j', (code) => {
-    const fail = createTaskRegistry({ demo: true, diagnostic: true }).get('fail') as TaskDefinition;
+    const fail = createTaskRegistry({ tasks: demoTaskTypes, diagnostic: true }).get('fail') as TaskDefinition;
 
     expect(z.safeParse(fail.payload, { code }).success).toBe(false);
   });

@@ -93,4 +93,13 @@ describe('projectSource', () => {
   ])('names %s', (_case, source, expected) => {
     expect(rename(source)).toBe(expected);
   });
+
+  it("names a task module's files from its own project, and offload's from the installed package", () => {
+    const installed = projectSource('/build/asset.1/index.mjs.map', ['/app/node_modules/offload', '/app']);
+    expect(installed('../../app/node_modules/offload/dist/functions/worker/run-task.js')).toBe(
+      'dist/functions/worker/run-task.js',
+    );
+    expect(installed('../../app/src/tasks.ts')).toBe('src/tasks.ts');
+    expect(installed('../../app/node_modules/sharp/lib/index.js')).toBeUndefined();
+  });
 });
