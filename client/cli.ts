@@ -55,7 +55,7 @@ const integer = (min: number, max: number) => (value: string) => {
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('offload')
-    .description('Submit offload tasks, follow them and fetch their results.')
+    .description('Submit offload tasks, follow them and fetch their results; run them locally with offload dev.')
     .option('--url <url>', `API base URL (env OFFLOAD_URL, default ${DEFAULT_URL}); https unless local`)
     .option('--token-stdin', 'read the bearer token from stdin (default: env OFFLOAD_TOKEN)')
     .option('--insecure-http', 'allow plain http to a host other than this machine (exposes the token)')
@@ -171,12 +171,76 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       if (listing.nextCursor) io.stderr.write(`more: offload list --cursor ${listing.nextCursor}\n`);
     });
 
+  program
+    .command('dev')
+    .description('run the local stack (emulated AWS) on your task module, reloading it when it changes')
+    .requiredOption('--tasks <file>', 'task module: a file that exports taskTypes (TypeScript or JavaScript)')
+    .addOption(
+      new Option('--port <n>', 'HTTP port; 0 picks a free one (default: $PORT or 3000)').argParser(integer(0, 65_535)),
+    )
+    .option('--host <host>', 'interface to bind (default: 127.0.0.1)')
+    .option('--data-dir <dir>', 'keep tasks and keys on disk in this folder (default: in memory, keys in .offload/)')
+    .option('--diagnostic-tasks', 'also register the diagnostic task types (fail, flaky, crash, ledger)')
+    .addOption(
+      new Option('--worker-timeout <seconds>', 'worker Lambda timeout; leases and visibility follow it').argParser(
+        integer(1, 900),
+      ),
+    )
+    .option('--no-watch', 'do not reload the task module when its files change')
+    .action(async (options: DevCliOptions) => {
+      // Loaded only here: the local stack brings the emulators and the AWS SDK, which the client never needs.
+      const { runDev } = await import('../infra/local/dev.js');
+      const envPort = io.env.PORT === undefined ? undefined : integer(0, 65_535)(io.env.PORT);
+      exitCode = await runDev(
+        {
+          tasks: options.tasks,
+          port: options.port ?? envPort,
+          host: options.host,
+          dataDir: options.dataDir,
+          diagnosticTasks: options.diagnosticTasks,
+          workerTimeoutSeconds: options.workerTimeout,
+          watch: options.watch,
+        },
+        { stdout: io.stdout, stderr: io.stderr, signal: io.signal },
+      );
+    });
+
+  program
+    .command('token')
+    .description('print a token the local stack (offload dev) accepts, for owner NAME')
+    .requiredOption('--sub <name>', 'the caller: its tasks belong to owner "jwt:NAME"')
+    .option('--data-dir <dir>', 'the key of a stack started with the same --data-dir (default: .offload/)')
+    .option('--expires-in <span>', 'lifetime, e.g. 30m, 12h, 7d (default: 12h)')
+    .option('--scope <scopes>', 'space-separated OAuth scopes (the scope claim)')
+    .action(async (options: { sub: string; dataDir?: string; expiresIn?: string; scope?: string }) => {
+      const { DEV_TOKEN_LIFETIME, devKeyPath, loadOrCreateDevKey, mintDevToken } = await import(
+        '../infra/local/dev-key.js'
+      );
+      const key = await loadOrCreateDevKey(devKeyPath(options.dataDir));
+      const token = await mintDevToken(key, {
+        sub: options.sub,
+        expiresAt: options.expiresIn ?? DEV_TOKEN_LIFETIME,
+        scope: options.scope,
+      });
+      io.stdout.write(`${token}\n`);
+    });
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+interface DevCliOptions {
+  readonly tasks: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly dataDir?: string;
+  readonly diagnosticTasks?: boolean;
+  readonly workerTimeout?: number;
+  readonly watch: boolean;
 }
 
 interface SubmitCliOptions {

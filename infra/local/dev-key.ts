@@ -1,14 +1,14 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import { LOCAL_DIR } from './state-file.js';
 
 /** What the local authorizer requires of a token, as an API Gateway JWT authorizer's issuer and audience. */
 export const DEV_TOKEN_ISSUER = 'offload-local';
 export const DEV_TOKEN_AUDIENCE = 'offload-api';
 /** API Gateway JWT authorizers accept RSA signatures only: the dev key is RSA too. */
 export const DEV_TOKEN_ALGORITHM = 'RS256';
-/** How long `npm start`'s and `npm run token`'s tokens stay valid unless told otherwise. */
+/** How long the tokens of `offload dev` and `offload token` stay valid unless told otherwise. */
 export const DEV_TOKEN_LIFETIME = '12h';
 
 /** The local stack's signing key: the private half signs dev tokens, the public half verifies them. */
@@ -21,11 +21,12 @@ export interface DevKey {
 const KEY_FILE = 'dev-key.json';
 
 /**
- * Where `npm start` and `npm run token` keep the key: in the data dir when there is one (the key
- * lives as long as the tasks it owns), else in `.offload/` at the repository root (gitignored).
+ * Where `offload dev` and `offload token` keep the key: in the data dir when there is one (the key
+ * lives as long as the tasks it owns), else in the project's `.offload/` (the working directory's;
+ * keep it out of version control).
  */
 export function devKeyPath(dataDir?: string): string {
-  return dataDir ? join(dataDir, KEY_FILE) : fileURLToPath(new URL(`../../.offload/${KEY_FILE}`, import.meta.url));
+  return dataDir ? join(dataDir, KEY_FILE) : resolve(LOCAL_DIR, KEY_FILE);
 }
 
 /**
@@ -44,7 +45,7 @@ export async function generateDevKey(): Promise<DevKey> {
 
 /**
  * Reads the key file, or creates it (owner-only permissions) when there is none. Creation is
- * exclusive, so `npm start` and `npm run token` racing on a fresh checkout end up with one key.
+ * exclusive, so `offload dev` and `offload token` racing on a fresh checkout end up with one key.
  */
 export async function loadOrCreateDevKey(path: string): Promise<DevKey> {
   try {

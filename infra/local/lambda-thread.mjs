@@ -4,7 +4,7 @@
 // it must register tsx itself: the thread does not inherit the loader of whoever started the stack,
 // and the task module it loads may be TypeScript.
 import { parentPort, workerData } from 'node:worker_threads';
-import { register } from 'tsx/esm/api';
+import { register, tsImport } from 'tsx/esm/api';
 
 register();
 
@@ -15,7 +15,8 @@ if (setupModule) await (await import(setupModule)).setUpThread(setupOptions, rep
 const { lambdaContext } = await import('./lambda-context.js');
 const loaded = await import(handlerModule);
 // As the deployed entry does (infra/lambda-entry.ts): the factory builds the handler at init, from the task types.
-const taskTypes = taskModule ? (await import(taskModule)).taskTypes : undefined;
+// tsImport loads the task module as its project is set up, ES module or CommonJS, TypeScript or not.
+const taskTypes = taskModule ? (await tsImport(taskModule, import.meta.url)).taskTypes : undefined;
 const handler = factory ? loaded[factory](taskTypes) : loaded.handler;
 
 parentPort.on('message', async ({ id, event, deadline }) => {

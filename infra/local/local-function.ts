@@ -23,6 +23,11 @@ export interface LocalFunctionOptions {
   readonly taskModule?: string;
   readonly timeoutMs: number;
   readonly memoryMiB: number;
+  /**
+   * Execution environments at most; further invocations wait for one to be free (Lambda would
+   * throttle them at its reserved concurrency; locally, waiting is kinder). @default no limit
+   */
+  readonly maxEnvironments?: number;
   /** The function's environment, fixed when the stack starts (threads are started lazily, later). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly setup?: ThreadSetup;
@@ -64,6 +69,8 @@ export class LocalFunction {
   private nextId = 0;
   private stopped = false;
   private generation = 0;
+  /** Invocations waiting for an environment (at maxEnvironments). */
+  private readonly waiting: (() => void)[] = [];
   /**
    * Cold starts take turns, two at a time: on a 2-core machine ten at once would each take as long
    * as all ten, so every message of the burst would wait that long.
@@ -79,7 +86,7 @@ export class LocalFunction {
    */
   async invoke(event: unknown, faults: { readonly killAfterMs?: number } = {}): Promise<unknown> {
     if (this.stopped) throw new InvocationError(`${this.options.name} is stopped`, 'killed');
-    const environment = this.idle.pop() ?? this.start();
+    const environment = await this.acquire();
     // Lambda's timeout counts from the invocation, not from the environment's initialisation.
     await environment.ready;
     if (this.stopped) throw new InvocationError(`${this.options.name} is stopped`, 'killed');
@@ -144,7 +151,19 @@ export class LocalFunction {
   /** Ends every environment; invocations in flight reject. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const wake of this.waiting.splice(0)) wake();
     await Promise.all([...this.all].map((environment) => this.retire(environment)));
+  }
+
+  /** An idle environment, else a new one, else (at maxEnvironments) the next to become free. */
+  private async acquire(): Promise<Environment> {
+    for (;;) {
+      const idle = this.idle.pop();
+      if (idle) return idle;
+      if (this.all.size < (this.options.maxEnvironments ?? Number.POSITIVE_INFINITY)) return this.start();
+      await new Promise<void>((wake) => this.waiting.push(wake));
+      if (this.stopped) throw new InvocationError(`${this.options.name} is stopped`, 'killed');
+    }
   }
 
   /** A new environment, booted once the cold starts queued before it in its lane are done. */
@@ -196,6 +215,7 @@ export class LocalFunction {
           new InvocationError(`${options.name} environment crashed: ${error.message}`, 'crashed'),
         );
         this.all.delete(environment);
+        this.waiting.shift()?.();
       };
       worker.on('error', crashed);
       worker.on('exit', (code) => {
@@ -207,10 +227,12 @@ export class LocalFunction {
   private reuse(environment: Environment): void {
     if (environment.generation !== this.generation) void this.retire(environment);
     else if (this.all.has(environment) && !this.stopped) this.idle.push(environment);
+    this.waiting.shift()?.();
   }
 
   private async retire(environment: Environment): Promise<void> {
     this.all.delete(environment);
+    this.waiting.shift()?.();
     const index = this.idle.indexOf(environment);
     if (index >= 0) this.idle.splice(index, 1);
     environment.pending?.reject(new InvocationError(`${this.options.name} environment ended`, 'killed'));

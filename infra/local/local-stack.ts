@@ -1,20 +1,18 @@
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
 import { createDeadLetterHandler } from '../../functions/dead-letter/handler.js';
 import { createRecoveryHandler } from '../../functions/recovery/handler.js';
 import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
 import type { TaskTypes } from '../../functions/tasks/define-task.js';
-import { createTaskRegistry } from '../../functions/tasks/registry.js';
-import { createWorkerHandler, type SqsBatchHandler } from '../../functions/worker/handler.js';
+import { createWorkerHandler } from '../../functions/worker/handler.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
 import { functionEnvironment } from '../function-environment.js';
 import { demoTaskModule, HANDLER_FACTORIES, ownModulePath } from '../lambda-entry.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
-import { assertValidSettings } from '../validate-settings.js';
 import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
 import { captureEmf, type EmfEvent } from './emf-capture.js';
 import { startEmulators } from './emulators.js';
@@ -26,7 +24,7 @@ import { startOpsConsole } from './ops-console.js';
 import { type LocalResources, provisionResources } from './provision.js';
 import { startRecoverySchedule } from './recovery-schedule.js';
 import { type SqsHandler, startEventSource } from './sqs-event-source.js';
-import { importTaskModule, type LoadedTaskModule, toFileUrl } from './task-module-loader.js';
+import { importTaskTypes, inspectTaskModule, taskModuleFiles, toFileUrl } from './task-module.js';
 
 export interface LocalStackOptions {
   /** @default settings.local.host */
@@ -47,8 +45,10 @@ export interface LocalStackOptions {
    */
   readonly taskModule?: string;
   /**
-   * Load the task module so that {@link LocalStack.reloadTasks} can load it again, changed, and list
-   * its files (`offload dev` watches them).
+   * Run the functions that load the task module (API, worker, dead-letter handler) each in execution
+   * environments of its own, so that {@link LocalStack.reloadTasks} can load it again, changed
+   * (`offload dev`). Without it the API and the dead-letter handler run in this process, where tests,
+   * the chaos run and the benchmark reach their SDK clients.
    * @default false
    */
   readonly reloadableTasks?: boolean;
@@ -100,12 +100,12 @@ export interface LocalStack {
   readonly devKey: DevKey;
   /** The task types the functions serve now. */
   readonly taskTypeNames: readonly string[];
-  /** The task module's files (with `reloadableTasks`): what a change of should trigger {@link reloadTasks}. */
+  /** The task module's files and those it imports, outside node_modules: a change to one calls for {@link reloadTasks}. */
   readonly taskFiles: readonly string[];
   /**
-   * Loads the task module again (it changed): the API and the dead-letter handler are rebuilt from it
-   * at once, worker environments end once idle and cold-start with the new code. Throws, keeping the
-   * running code, when the module fails to load or its task types do not fit the settings.
+   * Loads the task module again (it changed; needs `reloadableTasks`): the functions' environments end
+   * once idle and cold-start with the new code. Throws, keeping the running code, when the module
+   * fails to load or its task types do not fit the settings.
    */
   reloadTasks(): Promise<void>;
   stop(): Promise<void>;
@@ -123,14 +123,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const s = options.settings ?? defaultSettings;
   const visibility = options.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(s.worker);
   const taskModuleUrl = toFileUrl(options.taskModule ?? demoTaskModule());
-  const loadTasks = async (): Promise<LoadedTaskModule & { readonly names: readonly string[] }> => {
-    const loaded = await importTaskModule(taskModuleUrl, { fresh: options.reloadableTasks });
-    const registry = createTaskRegistry({ tasks: loaded.taskTypes, diagnostic: options.diagnosticTasks ?? false });
-    // The same checks as the CDK synth: settings that would lose or strand tasks refuse to start.
-    assertValidSettings(s, registry, visibility);
-    return { ...loaded, names: [...registry.keys()] };
-  };
-  let tasks = await loadTasks();
+  // The same checks as the CDK synth (names, and settings that would lose or strand tasks): a module
+  // that fails them refuses to start, or to reload.
+  const inspect = async () => ({
+    names: await inspectTaskModule(taskModuleUrl, {
+      settings: s,
+      visibility,
+      diagnostic: options.diagnosticTasks ?? false,
+    }),
+    files: taskModuleFiles(fileURLToPath(taskModuleUrl)),
+  });
+  let tasks = await inspect();
   running = true;
   const emulators = await startEmulators({ dataDir: options.dataDir });
   const clientConfig = {
@@ -166,9 +169,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     POWERTOOLS_METRICS_DISABLED: options.metrics === false ? 'true' : 'false',
   });
   const functionEnv = { ...process.env };
-  // The functions that run in this process, built as their deployed entries build them (infra/lambda-entry.ts).
-  let api: ApiHandler = createApiHandler(tasks.taskTypes);
-  let deadLetter: SqsBatchHandler = createDeadLetterHandler(tasks.taskTypes);
   const recovery = createRecoveryHandler();
 
   const onError = (error: unknown) => {
@@ -180,7 +180,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     opsConsole.addMetricEvents(events);
     options.onMetricEvents?.(events);
   });
-  const worker = await workerHandler(s, functionEnv, options, taskModuleUrl, tasks.taskTypes);
+  const thread = (kind: 'api' | 'dead-letter', timeoutSeconds: number, memoryMiB: number, maxEnvironments: number) =>
+    threadFunction(kind, { taskModuleUrl, timeoutSeconds, memoryMiB, env: functionEnv, maxEnvironments });
+  // Built as the deployed entries build them (infra/lambda-entry.ts): in threads when the code must be
+  // reloadable, else in this process from the task module loaded once.
+  const taskTypes = options.reloadableTasks ? undefined : await importTaskTypes(taskModuleUrl);
+  const api = taskTypes
+    ? inProcess(createApiHandler(taskTypes))
+    : thread('api', s.api.timeoutSeconds, s.api.memoryMiB, API_ENVIRONMENTS);
+  const deadLetter = taskTypes
+    ? inProcess(createDeadLetterHandler(taskTypes))
+    : thread('dead-letter', s.dlq.timeoutSeconds, s.dlq.memoryMiB, 1);
+  const worker = await workerHandler(s, functionEnv, options, taskModuleUrl, taskTypes);
   const workerMapping = startEventSource({
     sqs,
     queueUrl: resources.queueUrl,
@@ -199,7 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     sqs,
     queueUrl: resources.deadLetterQueueUrl,
     queueArn: resources.deadLetterQueueArn,
-    handler: (event, context) => deadLetter(event, context),
+    handler: deadLetter.handler as SqsHandler,
     context: () => lambdaContext('offload-dead-letter', s.dlq.timeoutSeconds * 1000, s.dlq.memoryMiB),
     timeoutMs: s.dlq.timeoutSeconds * 1000,
     batchSize: s.dlq.batchSize,
@@ -228,7 +239,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const front = await startHttpFront({
     host: options.host ?? s.local.host,
     port: options.port ?? s.local.port,
-    handler: (event, context) => api(event, context),
+    handler: api.handler as ApiHandler,
     context: () => lambdaContext('offload-api', s.api.timeoutSeconds * 1000, s.api.memoryMiB),
     onError,
     // The console shows every owner's tasks without a token: loopback only.
@@ -248,18 +259,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       return tasks.files;
     },
     async reloadTasks() {
-      const next = await loadTasks();
-      tasks = next;
-      api = createApiHandler(next.taskTypes);
-      deadLetter = createDeadLetterHandler(next.taskTypes);
-      worker.refresh(next.taskTypes);
+      if (!options.reloadableTasks) throw new Error('This local stack was started without reloadableTasks.');
+      tasks = await inspect();
+      for (const fn of [api, deadLetter, worker]) fn.refresh();
     },
     async stop() {
       await front.stop();
       recoverySchedule.stop();
       opsConsole.stop();
       await Promise.all([workerMapping.stop(), deadLetterMapping.stop()]);
-      await worker.stop();
+      await Promise.all([worker.stop(), api.stop(), deadLetter.stop()]);
       sqs.destroy();
       dynamodb.destroy();
       await emulators.stop();
@@ -278,8 +287,8 @@ async function workerHandler(
   env: NodeJS.ProcessEnv,
   options: LocalStackOptions,
   taskModuleUrl: string,
-  taskTypes: TaskTypes,
-): Promise<{ handler: SqsHandler; timeoutMs?: number; refresh(taskTypes: TaskTypes): void; stop(): Promise<void> }> {
+  taskTypes: TaskTypes | undefined,
+): Promise<{ handler: SqsHandler; timeoutMs?: number; refresh(): void; stop(): Promise<void> }> {
   const faults = options.faults;
   /** Takes the records `failBeforeClaim` picks out of the batch and reports them failed, as the handler would. */
   const withRecordFaults =
@@ -292,15 +301,13 @@ async function workerHandler(
       return { batchItemFailures: [...(response?.batchItemFailures ?? []), ...failures] };
     };
   if (options.workerIsolation === 'inline') {
-    let inline = createWorkerHandler(taskTypes);
-    const handler: SqsHandler = (event, context) => inline(event, context);
+    if (!taskTypes) throw new Error('An inline worker cannot reload its task module: leave reloadableTasks off.');
+    const handler: SqsHandler = createWorkerHandler(taskTypes);
     const timeoutMs = s.worker.timeoutSeconds * 1000;
     return {
       handler: faults ? withRecordFaults(handler) : handler,
       timeoutMs,
-      refresh: (next) => {
-        inline = createWorkerHandler(next);
-      },
+      refresh: () => {},
       stop: async () => {},
     };
   }
@@ -328,6 +335,46 @@ async function workerHandler(
     refresh: () => fn.refresh(),
     stop: () => fn.stop(),
   };
+}
+
+/** API environments at most: enough for a developer's parallel requests without a thread per request. */
+const API_ENVIRONMENTS = 4;
+
+interface RunningFunction {
+  readonly handler: (event: never, context: Context) => Promise<unknown>;
+  refresh(): void;
+  stop(): Promise<void>;
+}
+
+/** A function that runs in this process: built once, never reloaded. */
+function inProcess(handler: (event: never, context: Context) => Promise<unknown>): RunningFunction {
+  return { handler, refresh: () => {}, stop: async () => {} };
+}
+
+/** A function whose invocations run in execution environments of its own (threads), reloadable. */
+function threadFunction(
+  kind: 'api' | 'dead-letter',
+  options: {
+    readonly taskModuleUrl: string;
+    readonly timeoutSeconds: number;
+    readonly memoryMiB: number;
+    readonly env: NodeJS.ProcessEnv;
+    readonly maxEnvironments: number;
+  },
+): RunningFunction {
+  const { module, factory } = HANDLER_FACTORIES[kind];
+  const fn = new LocalFunction({
+    name: `offload-${kind}`,
+    handlerModule: pathToFileURL(ownModulePath(module)).href,
+    factory,
+    taskModule: options.taskModuleUrl,
+    timeoutMs: options.timeoutSeconds * 1000,
+    memoryMiB: options.memoryMiB,
+    maxEnvironments: options.maxEnvironments,
+    env: options.env,
+    onOutput: (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`),
+  });
+  return { handler: async (event: never) => fn.invoke(event), refresh: () => fn.refresh(), stop: () => fn.stop() };
 }
 
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
-/** What a running `npm start` tells operator commands (`npm run redrive -- --local`) about itself. */
+/** What a running `offload dev` (`npm start`) tells operator commands (`npm run redrive -- --local`) about itself. */
 export interface LocalStackState {
   readonly pid: number;
   readonly url: string;
@@ -11,7 +11,10 @@ export interface LocalStackState {
   readonly queueUrl: string;
 }
 
-export const LOCAL_STATE_FILE = join('.offload', 'local-stack.json');
+/** The project's local folder (in the working directory): dev keys and the running stack's state. */
+export const LOCAL_DIR = '.offload';
+
+export const LOCAL_STATE_FILE = join(LOCAL_DIR, 'local-stack.json');
 
 export async function writeLocalState(state: LocalStackState, path = LOCAL_STATE_FILE): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -22,7 +25,9 @@ export async function readLocalState(path = LOCAL_STATE_FILE): Promise<LocalStac
   try {
     return JSON.parse(await readFile(path, 'utf8')) as LocalStackState;
   } catch {
-    throw new Error(`No running local stack found (${path}): start one with npm start.`);
+    throw new Error(
+      `No running local stack found (${path}): start one with offload dev (npm start in the offload repository).`,
+    );
   }
 }
 

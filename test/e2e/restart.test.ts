@@ -11,14 +11,15 @@ interface RunningStack {
   readonly token: string;
 }
 
-/** `npm start` as a user runs it, in a child process that can be killed -9. */
+/** `npm start` (`offload dev` on the demonstration tasks) as a user runs it, in a child process that can be killed -9. */
 async function startStack(dataDir: string): Promise<RunningStack> {
   const child = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
-      'infra/local/main.ts',
+      'bin/offload.mjs',
+      'dev',
+      '--tasks',
+      'functions/tasks/demo.ts',
       '--port',
       '0',
       '--data-dir',

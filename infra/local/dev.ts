@@ -1,0 +1,164 @@
+import { existsSync, type FSWatcher, watch } from 'node:fs';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { settings } from '../settings.js';
+import { DEV_TOKEN_LIFETIME, mintDevToken } from './dev-key.js';
+import { isLoopback, type LocalStack, startLocalStack } from './local-stack.js';
+import { CONSOLE_PATHS } from './ops-console.js';
+import { removeLocalState, writeLocalState } from './state-file.js';
+
+/** What `offload dev` takes; see {@link runDev}. */
+export interface DevOptions {
+  /** The task module: a path, relative to the working directory, of a file that exports `taskTypes`. */
+  readonly tasks: string;
+  /** 0 picks a free port. @default settings.local.port */
+  readonly port?: number;
+  /** @default settings.local.host */
+  readonly host?: string;
+  /** Keep the task table and keys on disk here. @default in memory, keys in .offload/ */
+  readonly dataDir?: string;
+  /** Also register the diagnostic task types. @default false */
+  readonly diagnosticTasks?: boolean;
+  /** Worker Lambda timeout in seconds; leases and the visibility timeout follow it. @default settings.worker.timeoutSeconds */
+  readonly workerTimeoutSeconds?: number;
+  /** Reload when the task module or a file it imports changes. @default true */
+  readonly watch?: boolean;
+}
+
+export interface DevIo {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown };
+  /** Stops the stack (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
+
+/** How long file changes settle before a reload: an editor's save is often several writes. */
+const RELOAD_DEBOUNCE_MS = 150;
+
+/**
+ * `offload dev`: the local stack (emulated DynamoDB and SQS, an HTTP front shaped like API Gateway,
+ * the functions in their own execution environments) running the task module `options.tasks`,
+ * TypeScript loaded as is. Prints the URL and a dev token, reloads the task module when its files
+ * change, and runs until `io.signal` aborts. Resolves with the exit code.
+ */
+export async function runDev(options: DevOptions, io: DevIo): Promise<number> {
+  const taskModule = isAbsolute(options.tasks) ? options.tasks : resolve(options.tasks);
+  if (!existsSync(taskModule)) {
+    io.stderr.write(`offload dev: no task module at ${taskModule} (--tasks takes a file that exports taskTypes)\n`);
+    return 2;
+  }
+  const workerTimeout = options.workerTimeoutSeconds ?? settings.worker.timeoutSeconds;
+  const host = options.host ?? settings.local.host;
+  const watchFiles = options.watch ?? true;
+
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      settings: { ...settings, worker: { ...settings.worker, timeoutSeconds: workerTimeout } },
+      port: options.port ?? settings.local.port,
+      host,
+      dataDir: options.dataDir,
+      diagnosticTasks: options.diagnosticTasks,
+      taskModule,
+      reloadableTasks: watchFiles,
+      logLevel: 'WARN',
+    });
+  } catch (error) {
+    io.stderr.write(`offload dev: ${(error as Error).message}\n`);
+    return 1;
+  }
+
+  const token = await mintDevToken(stack.devKey, { sub: 'dev' });
+  const dataDirOption = options.dataDir ? ` --data-dir ${options.dataDir}` : '';
+  const consoleLine = isLoopback(host)
+    ? `Console (metrics, queue depth, tasks; no token needed): ${stack.url}${CONSOLE_PATHS.page}`
+    : 'Console: off (it needs no token, so it is served on loopback only)';
+  const example = stack.taskTypeNames[0] ?? '<type>';
+  io.stdout.write(`offload local stack listening on ${stack.url}
+Task types (${displayPath(taskModule)}): ${stack.taskTypeNames.join(', ') || 'none'}${watchFiles ? ' (reloaded when their files change)' : ''}
+${consoleLine}
+
+Dev token for owner "dev" (valid ${DEV_TOKEN_LIFETIME}; another: offload token --sub NAME${dataDirOption}):
+  TOKEN=${token}
+
+Try it:
+  curl -s -X POST ${stack.url}/tasks -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"type":"${example}","payload":{}}'
+  curl -s ${stack.url}/tasks/<taskId> -H "authorization: Bearer $TOKEN"
+
+Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS ${stack.endpoints.sqs}. Ctrl-C stops.
+`);
+  await writeLocalState({
+    pid: process.pid,
+    url: stack.url,
+    region: 'us-east-1',
+    endpoints: stack.endpoints,
+    tableName: stack.resources.tableName,
+    queueUrl: stack.resources.queueUrl,
+  });
+
+  const watcher = watchFiles ? watchTaskFiles(stack, io) : undefined;
+  await new Promise<void>((done) => {
+    if (io.signal?.aborted) return done();
+    io.signal?.addEventListener('abort', () => done(), { once: true });
+  });
+  io.stdout.write('\nstopping…\n');
+  watcher?.close();
+  await removeLocalState();
+  await stack.stop();
+  return 0;
+}
+
+/**
+ * Watches the task module's files (those it imports included, node_modules excluded) and reloads
+ * the stack when one changes. A module that no longer loads, or whose types no longer fit the
+ * settings, is reported and the previous code keeps running.
+ */
+function watchTaskFiles(stack: LocalStack, io: DevIo): { close(): void } {
+  let watchers: FSWatcher[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  let reloading = Promise.resolve();
+  let closed = false;
+
+  const reload = () => {
+    reloading = reloading.then(async () => {
+      if (closed) return;
+      try {
+        await stack.reloadTasks();
+        io.stdout.write(`[offload dev] task module reloaded: ${stack.taskTypeNames.join(', ') || 'no task types'}\n`);
+      } catch (error) {
+        io.stderr.write(
+          `[offload dev] task module not reloaded, the previous version keeps running: ${(error as Error).message}\n`,
+        );
+      }
+      watchAll();
+    });
+  };
+  const watchAll = () => {
+    for (const watcher of watchers) watcher.close();
+    if (closed) return;
+    watchers = stack.taskFiles.flatMap((file) => {
+      try {
+        return [
+          watch(file, () => {
+            clearTimeout(timer);
+            timer = setTimeout(reload, RELOAD_DEBOUNCE_MS);
+          }),
+        ];
+      } catch {
+        return []; // Deleted since it was imported: the next reload reports the broken import.
+      }
+    });
+  };
+  watchAll();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      for (const watcher of watchers) watcher.close();
+    },
+  };
+}
+
+function displayPath(file: string): string {
+  const path = relative(process.cwd(), file);
+  return path.startsWith('..') ? file : path;
+}

@@ -1,0 +1,143 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OffloadClient } from '../../client/index.js';
+
+const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
+const CLI = repoFile('bin/offload.mjs');
+
+/** A project of a user's: a task module importing a helper file, both TypeScript. */
+const project = mkdtempSync(join(tmpdir(), 'offload-dev-'));
+const taskModule = join(project, 'tasks.ts');
+const writeGreeting = (word: string) =>
+  writeFileSync(
+    join(project, 'greeting.ts'),
+    `export const greet = (name: string): string => \`${word}, \${name}\`;\n`,
+  );
+const writeTasks = (extra = '') =>
+  writeFileSync(
+    taskModule,
+    `import { defineTask } from ${JSON.stringify(repoFile('functions/tasks/define-task.ts'))};
+import * as z from ${JSON.stringify(repoFile('shared/zod.ts'))};
+import { greet } from './greeting.js';
+
+export const taskTypes = {
+  greet: defineTask({
+    payload: z.strictObject({ name: z.string() }),
+    run: async ({ name }) => ({ greeting: greet(name) }),
+  }),${extra}
+};
+`,
+  );
+
+/** `offload dev` as a user runs it, and everything it prints. */
+interface DevProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly token: string;
+  output(): string;
+  errors(): string;
+}
+
+async function startDev(): Promise<DevProcess> {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'dev', '--tasks', taskModule, '--port', '0', '--data-dir', join(project, 'data')],
+    { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  for (let waited = 0; waited < 30_000; waited += 100) {
+    const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
+    const token = /TOKEN=(\S+)/.exec(stdout)?.[1];
+    if (url && token) return { child, url, token, output: () => stdout, errors: () => stderr };
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`offload dev did not start:\n${stdout}\n${stderr}`);
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
+    if (check()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('offload dev', { timeout: 90_000 }, () => {
+  let dev: DevProcess;
+  let client: OffloadClient;
+
+  beforeAll(async () => {
+    writeGreeting('Hello');
+    writeTasks();
+    dev = await startDev();
+    client = new OffloadClient({ baseUrl: dev.url, token: dev.token });
+  });
+  afterAll(() => {
+    if (dev?.child.exitCode === null) dev.child.kill('SIGKILL');
+    rmSync(project, { recursive: true, force: true });
+  });
+
+  const resultOf = async (type: string, payload: unknown) =>
+    (await client.submit(type, payload)).result({ timeoutMs: 20_000 });
+
+  it("runs the project's own task type and names it on start", async () => {
+    expect(dev.output()).toContain('Task types (tasks.ts): greet');
+    await expect(resultOf('greet', { name: 'Ada' })).resolves.toEqual({ greeting: 'Hello, Ada' });
+  });
+
+  it('runs the changed code after a file the task module imports changes', async () => {
+    const reloads = dev.output().split('task module reloaded').length;
+    writeGreeting('Hi');
+    await until(() => dev.output().split('task module reloaded').length > reloads, 'the reload');
+    await expect(resultOf('greet', { name: 'Ada' })).resolves.toEqual({ greeting: 'Hi, Ada' });
+  });
+
+  it('accepts a task type added to the module, in the API as in the worker', async () => {
+    const reloads = dev.output().split('task module reloaded').length;
+    writeTasks(`
+  shout: defineTask({
+    payload: z.strictObject({ text: z.string() }),
+    run: async ({ text }) => text.toUpperCase(),
+  }),`);
+    await until(() => dev.output().split('task module reloaded').length > reloads, 'the reload');
+    expect(dev.output()).toMatch(/task module reloaded: greet, shout/);
+    await expect(resultOf('shout', { text: 'quiet' })).resolves.toBe('QUIET');
+  });
+
+  it('keeps the previous code running when the module no longer loads, and says why', async () => {
+    writeFileSync(taskModule, 'export const taskTypes = {;\n');
+    await until(() => dev.errors().includes('not reloaded'), 'the failed reload');
+    await expect(resultOf('shout', { text: 'still here' })).resolves.toBe('STILL HERE');
+  });
+
+  it('accepts a token from offload token for the same data dir', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [CLI, 'token', '--sub', 'grace', '--data-dir', join(project, 'data')],
+      { cwd: project },
+    );
+    const grace = new OffloadClient({ baseUrl: dev.url, token: stdout.trim() });
+    await expect(grace.list()).resolves.toEqual({ tasks: [] });
+  });
+
+  it('stops on Ctrl-C', async () => {
+    dev.child.kill('SIGINT');
+    await until(() => dev.child.exitCode !== null, 'the exit', 10_000);
+    expect(dev.child.exitCode).toBe(0);
+  });
+});
