@@ -89,15 +89,32 @@ export class ConfigError extends OffloadError {
   }
 }
 
+/** Marks a PermanentError whichever copy of this module made it (see {@link isPermanentError}). */
+const PERMANENT = Symbol.for('offload.PermanentError');
+
 /**
  * Thrown by a task handler to fail its task at once, without retry: the input can never succeed.
  * Any other error a handler throws is retried until the task's attempts run out.
  */
 export class PermanentError extends OffloadError {
+  readonly [PERMANENT] = true;
+
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
     this.name = 'PermanentError';
   }
+}
+
+/**
+ * Whether `error` is a PermanentError. Not `instanceof` alone: a task module may reach this class
+ * through another copy of the module (the installed package next to a bundled one, or a loader of
+ * its own under `offload dev`), and a permanent failure must never be retried for that.
+ */
+export function isPermanentError(error: unknown): error is PermanentError {
+  return (
+    error instanceof PermanentError ||
+    (typeof error === 'object' && error !== null && (error as { [PERMANENT]?: unknown })[PERMANENT] === true)
+  );
 }
 
 /** No verified caller reached a route that needs one: the authorizer is missing or was bypassed. */

@@ -1,4 +1,4 @@
-import { PermanentError } from '../../shared/errors.js';
+import { isPermanentError } from '../../shared/errors.js';
 import { dynamoItemSize } from '../../shared/item-size.js';
 import { taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskStore } from '../../shared/ports.js';
@@ -70,7 +70,7 @@ export async function runAttempt(task: Task, remainingMs: number, deps: RunAttem
   } catch (error) {
     if (watch.lost) return { status: 'LOST' };
     if (watch.cancelled) return { status: 'CANCELLED' };
-    if (error instanceof PermanentError) return { status: 'FAILED', error: toTaskError(error, error.code) };
+    if (isPermanentError(error)) return { status: 'FAILED', error: toTaskError(error, error.code) };
     if (deadline.aborted) {
       return { status: 'RETRY', error: { code: 'Timeout', message: 'The attempt ran past its deadline.' } };
     }

@@ -41,6 +41,13 @@ const RELOAD_DEBOUNCE_MS = 150;
  * change, and runs until `io.signal` aborts. Resolves with the exit code.
  */
 export async function runDev(options: DevOptions, io: DevIo): Promise<number> {
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  if (major < 22 || (major === 22 && minor < 5)) {
+    io.stderr.write(
+      `offload dev: needs Node 22.5 or later (its SQS emulator stores messages with node:sqlite); this is Node ${process.versions.node}.\n`,
+    );
+    return 2;
+  }
   const taskModule = isAbsolute(options.tasks) ? options.tasks : resolve(options.tasks);
   if (!existsSync(taskModule)) {
     io.stderr.write(`offload dev: no task module at ${taskModule} (--tasks takes a file that exports taskTypes)\n`);

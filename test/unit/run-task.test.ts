@@ -171,6 +171,31 @@ describe('runTask', () => {
     expect(queue.retries).toEqual([]);
   });
 
+  it('fails the task at once for a PermanentError from another copy of the errors module', async () => {
+    // What a task module sees through a second copy of offload: same class, another identity.
+    const mark: unique symbol = Symbol.for('offload.PermanentError') as never;
+    class OtherCopyPermanentError extends Error {
+      readonly [mark] = true;
+      constructor(
+        readonly code: string,
+        message: string,
+      ) {
+        super(message);
+        this.name = 'PermanentError';
+      }
+    }
+    const task = taskFactory({ type: 'spy' });
+    const { registry } = spyTaskType(async () => {
+      throw new OtherCopyPermanentError('CardDeclined', 'The card was declined.');
+    });
+    const { store, queue, deps } = setup([task], { registry });
+
+    await runTask(sqsRecordFor(task), deps);
+
+    expect(store.peek(task.taskId)).toMatchObject({ status: 'FAILED', attempt: 1, error: { code: 'CardDeclined' } });
+    expect(queue.retries).toEqual([]);
+  });
+
   it.each([
     { attemptBefore: 0, random: 0.5, delay: 1 },
     { attemptBefore: 1, random: 0.999, delay: 4 },

@@ -1,0 +1,22 @@
+/**
+ * `offload/tasks`: what a task module needs. A task module exports `taskTypes`, names mapped to
+ * `defineTask(...)` results:
+ *
+ * ```ts
+ * import { defineTask, PermanentError, z } from 'offload/tasks';
+ *
+ * export const taskTypes = {
+ *   report: defineTask({
+ *     payload: z.object({ month: z.string() }),
+ *     run: async ({ month }, { progress, signal }) => buildReport(month, { progress, signal }),
+ *   }),
+ * };
+ * ```
+ *
+ * `z` is the `zod/mini` API offload validates with (any zod 4 schema works; `zod/mini` keeps the
+ * functions' cold start short).
+ */
+
+export { PermanentError } from '../../shared/errors.js';
+export * as z from '../../shared/zod.js';
+export { defineTask, type TaskContext, type TaskDefinition, type TaskTypes } from './define-task.js';
