@@ -44,7 +44,7 @@ if (args.only !== undefined) {
 
 const gc = () => (globalThis as { gc?: () => void }).gc?.();
 
-// The seam must be in place before the stack imports the handler modules: they build their clients at import.
+// The seam must be in place before the stack builds the handlers: their factories build the SDK clients.
 const counter = new SdkCallCounter();
 let nextClientOrigin: CallOrigin | undefined;
 onSdkClientCreated((client, origin) => counter.attach(client, nextClientOrigin ?? origin));

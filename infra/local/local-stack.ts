@@ -114,9 +114,9 @@ export interface LocalStack {
 let running = false;
 
 /**
- * Runs the real handler modules against in-process emulators: an HTTP front shaped like API Gateway
- * and pollers shaped like the Lambda event source mappings. One per process: the handlers read
- * their configuration from the environment once, at import, as they do in Lambda.
+ * Runs the real handlers against in-process emulators: an HTTP front shaped like API Gateway and
+ * pollers shaped like the Lambda event source mappings. One per process: the handler factories read
+ * their configuration from this process's environment, as they read Lambda's at init.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (running) throw new Error('A local stack is already running in this process.');
