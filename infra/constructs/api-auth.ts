@@ -44,6 +44,8 @@ export type ApiAuthMode =
   | {
       readonly kind: 'cognito';
       readonly oauth?: { readonly callbackUrls: readonly string[]; readonly domainPrefix: string };
+      /** Lifetime of access and ID tokens, 5 to 1,440 minutes. @default settings.auth.cognitoTokenMinutes (15) */
+      readonly tokenMinutes?: number;
     }
   /** SigV4-signed calls from AWS principals and Cognito identity-pool users. */
   | {

@@ -143,7 +143,10 @@ export class Offload extends Construct {
       dlq: props.dlq,
       recovery: props.recovery,
       observability: props.observability,
-      auth: this.auth.kind === 'iam' ? { iamPerSessionRoles: [...this.auth.perSessionRoles] } : undefined,
+      auth:
+        this.auth.kind === 'iam'
+          ? { iamPerSessionRoles: [...this.auth.perSessionRoles] }
+          : { cognitoTokenMinutes: this.auth.kind === 'cognito' ? this.auth.tokenMinutes : undefined },
       encryption: props.customerManagedKey === undefined ? undefined : { customerManagedKey: props.customerManagedKey },
       lambda: props.accountConcurrency === undefined ? undefined : { accountConcurrency: props.accountConcurrency },
     });

@@ -61,6 +61,7 @@ describe('Offload', () => {
     ['a mapping concurrency below 2', { worker: { maxConcurrency: 1 } }, /worker\.maxConcurrency is 1: .*at least 2/],
     ['an API timeout past API Gateway’s 30 s', { api: { timeoutSeconds: 60 } }, /api\.timeoutSeconds is 60/],
     ['memory Lambda cannot give', { dlq: { memoryMiB: 64 } }, /dlq\.memoryMiB is 64/],
+    ['a token lifetime Cognito refuses', { auth: { kind: 'cognito', tokenMinutes: 2 } }, /token lifetime is 2 minutes/],
     ['a misspelt setting', { worker: { timeoutSecs: 5 } as never }, /worker\.timeoutSecs is not a setting/],
     ['a number given as a string', { api: { memoryMiB: '512' } as never }, /api\.memoryMiB must be a number/],
     [
