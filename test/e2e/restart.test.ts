@@ -26,7 +26,9 @@ async function startStack(dataDir: string): Promise<RunningStack> {
       dataDir,
       '--diagnostic-tasks',
       '--worker-timeout',
-      '2',
+      // Short, so the interrupted task's message returns within the test (visibility = 6 × timeout), yet long
+      // enough that its 1.5-s sleep fits a busy machine's attempt (the deadline keeps a tenth for the outcome).
+      '3',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );

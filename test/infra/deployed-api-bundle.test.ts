@@ -87,7 +87,7 @@ describe('the API function as deployed', { timeout: 60_000 }, () => {
     bundle = pathToFileURL(join(outdir, assetPath, 'index.mjs')).href;
     const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
     deployedEnvironment = resource?.Properties.Environment.Variables;
-  });
+  }, 60_000); // Bundling and synth take seconds, many more on a busy machine.
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
