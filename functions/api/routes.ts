@@ -1,4 +1,5 @@
 import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
+import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
@@ -33,6 +34,12 @@ export interface ApiDeps {
    * loaded. @default the line carries no owner
    */
   readonly ownerHash?: OwnerHash;
+  /** Checks callback URLs at submission. @default callbacks are not offered */
+  readonly checkCallbackUrl?: (url: string) => Promise<string>;
+  /** Where a cancelled task's callback is queued. @default not sent */
+  readonly callbackQueue?: CallbackQueue;
+  /** The caller's signing secret, `whsec_…` (GET /callbacks/secret). @default the route answers 404 */
+  readonly callbackSecret?: (ownerId: string) => Promise<string>;
 }
 
 /**
@@ -70,6 +77,8 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         return jsonResponse(200, await listTasks({ ownerId: callerOf(request), query: request.query }, deps));
       case API_ROUTES.cancelTask:
         return await cancel(request, deps);
+      case API_ROUTES.callbackSecret:
+        return await callbackSecret(request, deps);
       default:
         return unmatched(request);
     }
@@ -123,6 +132,13 @@ async function cancel(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
   return jsonResponse(isTerminal(task.status) ? 200 : 202, toTaskView(task), taskHeaders(task, deps));
 }
 
+/** The caller's own signing secret: the owner comes from the authorizer, so nobody can ask for another's. */
+async function callbackSecret(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const ownerId = callerOf(request);
+  if (!deps.callbackSecret) throw new NotFoundError('This deployment does not send callbacks.');
+  return jsonResponse(200, { secret: await deps.callbackSecret(ownerId) });
+}
+
 /** Unfinished tasks tell the caller when to poll again. */
 function taskHeaders(task: Task, deps: ApiDeps, extra: Record<string, string> = {}): Record<string, string> {
   return isTerminal(task.status) ? extra : { ...extra, 'retry-after': String(deps.retryAfterSeconds) };
@@ -133,6 +149,7 @@ const ROUTE_METHODS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
   [/^\/tasks\/[^/]+\/?$/, ['GET', 'DELETE']],
   [/^\/health\/?$/, ['GET']],
   [/^\/openapi\.json$/, ['GET']],
+  [/^\/callbacks\/secret\/?$/, ['GET']],
 ];
 
 /** Requests no route matched ($default): 405 for a known path with another method, else 404. */

@@ -3,11 +3,10 @@ import type { CallbackMessage } from './ports.js';
 
 const CallbackMessageSchema = z.object({
   taskId: z.string().check(z.minLength(1), z.maxLength(128)),
-  attempt: z.optional(z.int().check(z.minimum(1))),
 });
 
 export const serializeCallbackMessage = (message: CallbackMessage): string =>
-  JSON.stringify({ taskId: message.taskId, ...(message.attempt !== undefined && { attempt: message.attempt }) });
+  JSON.stringify({ taskId: message.taskId });
 
 /** The message as offload sends it, or undefined for anything else. */
 export function parseCallbackMessage(body: string): CallbackMessage | undefined {

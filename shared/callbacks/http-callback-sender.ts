@@ -43,7 +43,7 @@ export class HttpCallbackSender implements CallbackSender {
           if (lookupOptions.all) return callback(null, [...addresses]);
           const chosen = addresses.find((a) => !lookupOptions.family || a.family === lookupOptions.family);
           if (!chosen)
-            return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), '');
+            return callback(Object.assign(new Error('No address of the family asked for'), { code: 'ENOTFOUND' }), '');
           callback(null, chosen.address, chosen.family);
         },
         (error: Error) => callback(Object.assign(error, { code: 'ECALLBACKADDRESS' }), ''),

@@ -18,12 +18,12 @@ export interface CallbackSender {
 }
 
 /**
- * The delivery queue's message: which task's callback, and which attempt the message is for (absent for
- * the first, sent after the terminal write). A message for an attempt already made is a duplicate.
+ * The delivery queue's message: which task's callback is due. The task says the rest (which event,
+ * how many attempts, when the next is due), so a duplicate message can only repeat an attempt, and the
+ * fenced record of it keeps the count right.
  */
 export interface CallbackMessage {
   readonly taskId: string;
-  readonly attempt?: number;
 }
 
 /** The queue that drives deliveries (its own, with its own dead-letter queue). */

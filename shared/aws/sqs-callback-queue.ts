@@ -1,0 +1,40 @@
+import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { serializeCallbackMessage } from '../callbacks/callback-message.js';
+import type { CallbackMessage, CallbackQueue } from '../callbacks/ports.js';
+import { toDependencyError } from './dependency-error.js';
+
+/** The callback delivery queue: a message per due delivery, `{taskId}` only. */
+export class SqsCallbackQueue implements CallbackQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async enqueue(message: CallbackMessage, options: { readonly delaySeconds?: number } = {}): Promise<void> {
+    try {
+      await this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.queueUrl,
+          MessageBody: serializeCallbackMessage(message),
+          DelaySeconds: options.delaySeconds,
+        }),
+      );
+    } catch (error) {
+      throw toDependencyError('callback queue', error);
+    }
+  }
+
+  async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {
+    try {
+      await this.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: delaySeconds,
+        }),
+      );
+    } catch (error) {
+      throw toDependencyError('callback queue', error);
+    }
+  }
+}
