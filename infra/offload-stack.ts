@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import { createTaskRegistry } from '../functions/tasks/registry.js';
 import { TASK_TABLE } from '../shared/task-table.js';
 import { ApiAuth, apiAuthModeFromContext } from './constructs/api-auth.js';
+import { CallbackDelivery } from './constructs/callback-delivery.js';
 import { DeadLetterHandler } from './constructs/dead-letter-handler.js';
 import { DeploymentKey } from './constructs/deployment-key.js';
 import { EncryptionKey } from './constructs/encryption-key.js';
@@ -43,6 +44,7 @@ export class OffloadStack extends Stack {
     const tasks = new TaskQueue(this, 'TaskQueue', { encryptionKey });
 
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
+    const callbacks = new CallbackDelivery(this, 'Callbacks', { store, deploymentKey, encryptionKey });
 
     const authMode = apiAuthModeFromContext(this);
     const environment = functionEnvironment(
@@ -52,9 +54,14 @@ export class OffloadStack extends Stack {
         diagnosticTasks,
         demoTasks,
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
+        callbackQueueUrl: callbacks.queue.queueUrl,
       },
       {
         ...settings,
+        callbacks: {
+          ...settings.callbacks,
+          signingKeyVersions: contextVersions(this) ?? settings.callbacks.signingKeyVersions,
+        },
         auth: { ...settings.auth, iamPerSessionRoles: authMode.kind === 'iam' ? [...authMode.perSessionRoles] : [] },
       },
     );
@@ -68,7 +75,7 @@ export class OffloadStack extends Stack {
       environment,
       encryptionKey,
     });
-    // Only the API hashes owners for its logs; the other functions never read the key.
+    // The API hashes owners for its logs and hands out callback secrets; the delivery function signs with them.
     deploymentKey.grantRead(api.handler);
 
     const worker = new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment, encryptionKey });
@@ -87,6 +94,11 @@ export class OffloadStack extends Stack {
       encryptionKey,
     });
 
+    // Every path that ends a task queues its callback delivery; the sweep re-sends lost ones.
+    for (const fn of [api.handler, worker.handler, deadLetterHandler.handler, recoverySweep.handler])
+      callbacks.grantSend(fn);
+    callbacks.createFunction(environment);
+
     const operations = new OperationsDashboard(this, 'Operations', {
       httpApi: api.httpApi,
       queue: tasks.queue,
@@ -100,6 +112,8 @@ export class OffloadStack extends Stack {
       encryptionKey,
       alarmEmail: this.node.tryGetContext('alarmEmail'),
     });
+
+    callbacks.addToOperations(operations.dashboard, operations.alarmTopic);
 
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the task API' });
     new CfnOutput(this, 'DashboardUrl', { value: operations.url, description: 'CloudWatch dashboard of the stack' });
@@ -124,6 +138,21 @@ function contextNumber(scope: Construct, name: string): number | undefined {
   if (!Number.isInteger(number) || number < 0)
     throw new Error(`Context ${name} must be a whole number, got "${value}".`);
   return number;
+}
+
+/** `-c callbackSigningKeyVersions=2,1`: the signing key versions, the current first; undefined when absent. */
+function contextVersions(scope: Construct): number[] | undefined {
+  const value = scope.node.tryGetContext('callbackSigningKeyVersions') as unknown;
+  if (value === undefined) return undefined;
+  const versions = String(value)
+    .split(',')
+    .map((item) => Number(item.trim()));
+  if (versions.some((version) => !Number.isInteger(version) || version < 1)) {
+    throw new Error(
+      `Context callbackSigningKeyVersions must be whole numbers from 1, e.g. "2,1"; got "${String(value)}".`,
+    );
+  }
+  return versions;
 }
 
 /** A boolean context value (`-c name=true` arrives as a string); undefined when absent. */
