@@ -43,6 +43,7 @@ export interface LocalStackOptions {
    * Where worker invocations run: `thread` (the default) gives each its own execution environment,
    * ended at the timeout as Lambda ends it; `inline` runs them in this process, where a timed-out
    * handler cannot be stopped (the benchmark uses it: its SDK counters see this process's clients).
+   * The callback delivery function runs the same way.
    * @default 'thread'
    */
   readonly workerIsolation?: 'thread' | 'inline';
@@ -58,6 +59,12 @@ export interface LocalStackOptions {
   readonly onSweep?: (report: SweepReport) => void;
   /** Called with the functions' metric events (EMF), as the console gets them. */
   readonly onMetricEvents?: (events: EmfEvent[]) => void;
+  /**
+   * Accept `http` and loopback or private callback URLs (`npm start -- --allow-local-callbacks`), so a
+   * receiver on this machine can be called. Off by default: the local stack then refuses them as AWS does.
+   * @default false
+   */
+  readonly allowLocalCallbacks?: boolean;
   /** Powertools log level of the functions. @default INFO */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
@@ -123,6 +130,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         diagnosticTasks: options.diagnosticTasks,
         demoTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
+        callbackQueueUrl: resources.callbackQueueUrl,
+        allowLocalCallbacks: options.allowLocalCallbacks,
       },
       s,
     ),
@@ -181,6 +190,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     waitTimeSeconds: s.local.pollWaitSeconds,
     onError,
   });
+  const callbacks = await callbackHandler(s, functionEnv, options);
+  const callbackMapping = startEventSource({
+    sqs,
+    queueUrl: resources.callbackQueueUrl,
+    queueArn: resources.callbackQueueArn,
+    handler: callbacks.handler,
+    context: () => lambdaContext('offload-callbacks', s.callbacks.timeoutSeconds * 1000, s.callbacks.memoryMiB),
+    timeoutMs: callbacks.timeoutMs,
+    batchSize: s.callbacks.batchSize,
+    maxBatchingWindowSeconds: 0,
+    maxConcurrency: s.callbacks.maxConcurrency,
+    waitTimeSeconds: s.local.pollWaitSeconds,
+    onError,
+  });
   const recoverySchedule = await startRecoverySchedule({
     dynamodb,
     sqs,
@@ -218,8 +241,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await front.stop();
       recoverySchedule.stop();
       opsConsole.stop();
-      await Promise.all([workerMapping.stop(), deadLetterMapping.stop()]);
-      await worker.stop();
+      await Promise.all([workerMapping.stop(), deadLetterMapping.stop(), callbackMapping.stop()]);
+      await Promise.all([worker.stop(), callbacks.stop()]);
       sqs.destroy();
       dynamodb.destroy();
       await emulators.stop();
@@ -270,6 +293,31 @@ async function workerHandler(
     (await fn.invoke(event, { killAfterMs: faults?.killAfterMs?.(event) })) as SQSBatchResponse | undefined;
   // The environment enforces the timeout itself, from the end of its cold start as Lambda counts it.
   return { handler: faults ? withRecordFaults(invoke) : invoke, stop: () => fn.stop() };
+}
+
+/**
+ * The callback delivery function as its event source mapping invokes it: in execution environments of
+ * its own (threads ended at its timeout, as Lambda ends them), or inline with the worker.
+ */
+async function callbackHandler(
+  s: Settings,
+  env: NodeJS.ProcessEnv,
+  options: LocalStackOptions,
+): Promise<{ handler: SqsHandler; timeoutMs?: number; stop(): Promise<void> }> {
+  if (options.workerIsolation === 'inline') {
+    const { handler } = await import('../../functions/callbacks/handler.js');
+    return { handler, timeoutMs: s.callbacks.timeoutSeconds * 1000, stop: async () => {} };
+  }
+  const fn = new LocalFunction({
+    name: 'offload-callbacks',
+    handlerModule: new URL('../../functions/callbacks/handler.ts', import.meta.url).href,
+    timeoutMs: s.callbacks.timeoutSeconds * 1000,
+    memoryMiB: s.callbacks.memoryMiB,
+    env,
+    onOutput: (line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${line}\n`),
+  });
+  const invoke: SqsHandler = async (event) => (await fn.invoke(event)) as SQSBatchResponse | undefined;
+  return { handler: invoke, stop: () => fn.stop() };
 }
 
 export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || host.startsWith('127.');

@@ -12,19 +12,23 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     'diagnostic-tasks': { type: 'boolean', default: false },
     'worker-timeout': { type: 'string' },
+    'allow-local-callbacks': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`Usage: npm start -- [--port N] [--host H] [--data-dir DIR] [--diagnostic-tasks]
+  console.log(`Usage: npm start -- [--port N] [--host H] [--data-dir DIR] [--diagnostic-tasks] [--allow-local-callbacks]
 
   --port N             HTTP port (default: $PORT or ${settings.local.port}; 0 picks a free one)
   --host H             interface to bind (default: ${settings.local.host})
   --data-dir DIR       keep the task table on disk in DIR (default: in memory)
   --diagnostic-tasks   also register the fail, flaky and crash task types
   --worker-timeout S   worker Lambda timeout in seconds (default: ${settings.worker.timeoutSeconds}); leases and the
-                       visibility timeout follow it, so a short one makes crash recovery quick to watch`);
+                       visibility timeout follow it, so a short one makes crash recovery quick to watch
+  --allow-local-callbacks
+                       accept http and loopback or private callbackUrls, to receive callbacks on this
+                       machine (without it they get 400 InvalidCallbackUrl, as in AWS)`);
   process.exit(0);
 }
 
@@ -46,6 +50,7 @@ const stack = await startLocalStack({
   host: values.host,
   dataDir: values['data-dir'],
   diagnosticTasks: values['diagnostic-tasks'],
+  allowLocalCallbacks: values['allow-local-callbacks'],
   logLevel: 'WARN',
 });
 
