@@ -103,6 +103,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('--wait', 'wait for the task to finish and print its result')
     .option('--json', 'print machine-readable JSON only')
     .option('--idempotency-key <key>', 'same key and payload give back the same task (default: a random key)')
+    .option('--callback-url <url>', 'POST the signed terminal event here (https to a public host)')
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
     .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
@@ -114,6 +115,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       const task = await api.submit(type, payload, {
         idempotencyKey: options.idempotencyKey,
         delaySeconds: options.delay,
+        callbackUrl: options.callbackUrl,
         signal: io.signal,
       });
       if (options.wait) return wait(task.id, options);
@@ -170,6 +172,18 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       if (listing.nextCursor) io.stderr.write(`more: offload list --cursor ${listing.nextCursor}\n`);
     });
 
+  program
+    .command('callbacks')
+    .description('completion callbacks')
+    .command('secret')
+    .description('print your callback signing secret (whsec_…), to verify webhook-signature with')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (options: { json?: boolean }) => {
+      const secret = await (await client()).callbackSecret({ signal: io.signal });
+      if (options.json) print({ secret });
+      else io.stdout.write(`${secret}\n`);
+    });
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
@@ -184,6 +198,7 @@ interface SubmitCliOptions {
   readonly idempotencyKey?: string;
   readonly delay?: number;
   readonly timeout?: number;
+  readonly callbackUrl?: string;
 }
 
 /** Follows a task to its end: progress on stderr, the result (or, with --json, the task) on stdout. */

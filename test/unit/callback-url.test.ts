@@ -4,8 +4,8 @@ import {
   CallbackUrlError,
   checkCallbackUrl,
   isPublicAddress,
-  type ResolveHost,
   type ResolvedAddress,
+  type ResolveHost,
 } from '../../shared/callbacks/callback-url.js';
 
 const AWS = { allowLocal: false };
@@ -97,7 +97,9 @@ describe('isPublicAddress', () => {
 
 describe('checkCallbackUrl in AWS', () => {
   it('accepts https to a name that resolves to public addresses only, normalised', async () => {
-    expect(await verdict('https://Hooks.Example.com:8443/offload?x=1')).toBe('https://hooks.example.com:8443/offload?x=1');
+    expect(await verdict('https://Hooks.Example.com:8443/offload?x=1')).toBe(
+      'https://hooks.example.com:8443/offload?x=1',
+    );
     expect(await verdict(`https://${PUBLIC_V4}/hook`)).toBe(`https://${PUBLIC_V4}/hook`);
     expect(await verdict(`https://[${PUBLIC_V6}]/hook`)).toBe(`https://[${PUBLIC_V6}]/hook`);
   });
