@@ -75,8 +75,9 @@ export async function deliverCallback(delivery: CallbackDelivery, deps: DeliverC
   }
   const before = callbackView(finished)?.attempts ?? 0;
   const deadline = Date.parse(finished.finishedAt) + deps.deliveryWindowSeconds * 1000;
-  if (now.getTime() >= deadline) {
-    // Every message was lost or delayed past the window (the sweep re-sent it): give up without calling.
+  if (now.getTime() >= deadline && notBefore === undefined) {
+    // No attempt was ever scheduled this late: the first message was lost or delayed past the window (the
+    // sweep re-sent it). Give up without calling. A scheduled last attempt (at the deadline) is still made.
     await settle(finished, { status: CallbackStatus.Failed, attempts: before }, before, deps);
     return;
   }
