@@ -18,6 +18,7 @@ const FUNCTIONS = [
   { name: 'worker', entry: 'functions/worker/handler.ts', baseline: 'dynamo-sqs' },
   { name: 'dead-letter', entry: 'functions/dead-letter/handler.ts', baseline: 'dynamo' },
   { name: 'recovery', entry: 'functions/recovery/handler.ts', baseline: 'dynamo-sqs' },
+  { name: 'callbacks', entry: 'functions/callbacks/handler.ts', baseline: 'dynamo-sqs' },
 ] as const;
 const BASELINES = {
   'dynamo-sqs': 'bench/cold-start/baseline-dynamo-sqs.ts',
