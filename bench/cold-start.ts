@@ -169,6 +169,7 @@ function timeImport(dir: string): number {
     ...functionEnvironment({
       tableName: 'offload-tasks',
       queueUrl: `${dummyEndpoint}/000000000000/offload-tasks`,
+      callbackQueueUrl: `${dummyEndpoint}/000000000000/offload-callbacks`,
       // The types the repo's own deployment registers: its init builds their schemas.
       demoTasks: true,
       // Read on the first request with a caller, never at init: the ARN only has to be well-formed.

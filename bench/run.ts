@@ -363,6 +363,7 @@ async function callbackRun() {
   const receives = at(`local-stack SQS ReceiveMessage ${queue}`) - at(`local-stack SQS ReceiveMessage(empty) ${queue}`);
   const requests = {
     'SQS SendMessage (after the terminal write)': at(`function SQS SendMessage ${queue}`),
+    'SQS SendMessageBatch (the worker’s, several tasks per request)': at(`function SQS SendMessageBatch ${queue}`),
     'SQS ReceiveMessage (local poller; the AWS mapping makes it too)': receives,
     'SQS DeleteMessageBatch (local poller; the AWS mapping makes it too)': at(
       `local-stack SQS DeleteMessageBatch ${queue}`,

@@ -5,12 +5,15 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import { CallbackOutbox } from '../../shared/callbacks/callback-outbox.js';
 import { loadConfig } from '../../shared/config.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type RunTaskDeps, runTask } from './run-task.js';
 
 const config = loadConfig();
+/** How long a finished task's callback message waits for others of its batch: a few ms of latency, fewer requests. */
+const CALLBACK_LINGER_MS = 5;
 const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
 const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
 const sqs = tracer.captureAWSv3Client(createSqsClient(config));
@@ -19,7 +22,10 @@ const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
     metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
   ),
   queue: new SqsTaskQueue(sqs, config.queueUrl),
-  ...(config.callbacks.queueUrl && { callbackQueue: new SqsCallbackQueue(sqs, config.callbacks.queueUrl) }),
+  // The records of a batch finish together: their deliveries share SendMessageBatch requests.
+  ...(config.callbacks.queueUrl && {
+    callbackQueue: new CallbackOutbox(new SqsCallbackQueue(sqs, config.callbacks.queueUrl), CALLBACK_LINGER_MS),
+  }),
   registry,
   clock: () => new Date(),
   log: logger,

@@ -1,10 +1,16 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import { serializeCallbackMessage } from '../callbacks/callback-message.js';
-import type { CallbackMessage, CallbackQueue } from '../callbacks/ports.js';
+import type { BatchingCallbackQueue } from '../callbacks/callback-outbox.js';
+import type { CallbackMessage } from '../callbacks/ports.js';
 import { toDependencyError } from './dependency-error.js';
 
 /** The callback delivery queue: a message per due delivery, `{taskId}` only. */
-export class SqsCallbackQueue implements CallbackQueue {
+export class SqsCallbackQueue implements BatchingCallbackQueue {
   constructor(
     private readonly sqs: SQSClient,
     private readonly queueUrl: string,
@@ -18,6 +24,25 @@ export class SqsCallbackQueue implements CallbackQueue {
           MessageBody: serializeCallbackMessage(message),
           DelaySeconds: options.delaySeconds,
         }),
+      );
+    } catch (error) {
+      throw toDependencyError('callback queue', error);
+    }
+  }
+
+  async enqueueBatch(messages: readonly CallbackMessage[]): Promise<readonly CallbackMessage[]> {
+    try {
+      const { Failed = [] } = await this.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: messages.map((message, index) => ({
+            Id: String(index),
+            MessageBody: serializeCallbackMessage(message),
+          })),
+        }),
+      );
+      return Failed.map((failure) => messages[Number(failure.Id)]).filter(
+        (message): message is CallbackMessage => message !== undefined,
       );
     } catch (error) {
       throw toDependencyError('callback queue', error);
