@@ -84,10 +84,10 @@ function callbackProblems(s: Settings): string[] {
   if (c.timeoutSeconds < 1 || c.timeoutSeconds > MAX_LAMBDA_TIMEOUT_SECONDS) {
     problems.push(`callbacks.timeoutSeconds is ${c.timeoutSeconds}: Lambda allows 1 to ${MAX_LAMBDA_TIMEOUT_SECONDS}.`);
   }
-  // The POSTs of a batch run at once; the table read and write before and after need a few seconds too.
-  if (c.requestTimeoutSeconds + 5 > c.timeoutSeconds) {
+  // The POSTs of a batch run at once; the table read and write before and after need a moment too.
+  if (c.requestTimeoutSeconds + 2 > c.timeoutSeconds) {
     problems.push(
-      `callbacks.requestTimeoutSeconds (${c.requestTimeoutSeconds}) plus 5 s for the table calls must fit in callbacks.timeoutSeconds (${c.timeoutSeconds}).`,
+      `callbacks.requestTimeoutSeconds (${c.requestTimeoutSeconds}) plus 2 s for the table calls must fit in callbacks.timeoutSeconds (${c.timeoutSeconds}).`,
     );
   }
   if (c.maxConcurrency < 2) {
