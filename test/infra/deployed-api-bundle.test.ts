@@ -86,7 +86,8 @@ describe('the API function as deployed', { timeout: 60_000 }, () => {
     bundle = pathToFileURL(join(outdir, assetPath, 'index.mjs')).href;
     const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
     deployedEnvironment = resource?.Properties.Environment.Variables;
-  });
+    // Bundling takes seconds, more on a shared machine under load: the hook gets the tests' time.
+  }, 60_000);
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
