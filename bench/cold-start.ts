@@ -19,6 +19,7 @@ const FUNCTIONS = [
   { name: 'worker', entry: { kind: 'worker', taskModule: demoTaskModule() }, baseline: 'dynamo-sqs' },
   { name: 'dead-letter', entry: { kind: 'dead-letter', taskModule: demoTaskModule() }, baseline: 'dynamo' },
   { name: 'recovery', entry: { kind: 'recovery' }, baseline: 'dynamo-sqs' },
+  { name: 'callbacks', entry: { kind: 'callbacks', taskModule: demoTaskModule() }, baseline: 'dynamo-sqs' },
 ] as const satisfies readonly { name: string; entry: LambdaEntry; baseline: string }[];
 const BASELINES = {
   'dynamo-sqs': 'bench/cold-start/baseline-dynamo-sqs.ts',
@@ -170,6 +171,7 @@ function timeImport(dir: string): number {
     ...functionEnvironment({
       tableName: 'offload-tasks',
       queueUrl: `${dummyEndpoint}/000000000000/offload-tasks`,
+      callbackQueueUrl: `${dummyEndpoint}/000000000000/offload-callbacks`,
       // Read on the first request with a caller, never at init: the ARN only has to be well-formed.
       deploymentKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:offload-bench',
     }),

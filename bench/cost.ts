@@ -25,6 +25,8 @@ export interface CostInputs {
   readonly retentionDays: number;
   /** The recovery sweep Scans the whole table this often (eventually consistent); undefined when there is none. */
   readonly sweepIntervalMinutes?: number;
+  /** Status polls per task: 1 for the headline figure, 0 for the submit-only cost a callback is added to. @default 1 */
+  readonly polls?: number;
 }
 
 export interface CostLine {
@@ -33,8 +35,9 @@ export interface CostLine {
   readonly usdPerMillionTasks: number;
 }
 
-/** Cost per million tasks, each submitted once and polled once, with no free tier. */
+/** Cost per million tasks, each submitted once and polled once (or `polls` times), with no free tier. */
 export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lines: CostLine[] } {
+  const polls = inputs.polls ?? 1;
   const r = (op: string) => inputs.requestsPerTask[op] ?? 0;
   const { lambda, httpApi, sqs, dynamodb } = PRICES;
   const gbSeconds = (memoryMiB: number, ms: number) => (memoryMiB / 1024) * (Math.ceil(ms) / 1000);
@@ -48,7 +51,7 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     r('DynamoDB UpdateItem') * updateUnits;
   const readUnit = Math.ceil(finished / dynamodb.readUnitBytes) * (inputs.consistentPoll ? 1 : 0.5);
   // One poll per task, plus any read on the path (a claim that lost, a cancel check).
-  const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + 1) * readUnit;
+  const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + polls) * readUnit;
   const sqsChunks = Math.ceil(inputs.sqsMessageBytes / sqs.chunkBytes);
   const sqsRequests =
     r('SQS SendMessage') * sqsChunks +
@@ -65,10 +68,10 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     ? (inputs.retentionDays * 24 * 60) / inputs.sweepIntervalMinutes
     : 0;
   const sweepReadUnits = (sweepsPerItem * finished) / dynamodb.readUnitBytes / 2;
-  const apiInvocations = 2;
+  const apiInvocations = 1 + polls;
   const gbSecondsPerTask =
     gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.submit) +
-    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll) +
+    polls * gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll) +
     gbSeconds(inputs.memoryMiB.worker, inputs.durationsMs.worker) * inputs.workerInvocationsPerTask;
   const line = (item: string, quantityPerTask: number, usdPerUnit: number): CostLine => ({
     item,
@@ -77,9 +80,13 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
   });
   const perMillion = 1e-6;
   const lines: CostLine[] = [
-    line('HTTP API requests (submit + 1 poll)', 2, httpApi.perMillionRequests * perMillion),
     line(
-      'Lambda requests (API ×2 + worker share)',
+      `HTTP API requests (submit + ${polls} poll${polls === 1 ? '' : 's'})`,
+      1 + polls,
+      httpApi.perMillionRequests * perMillion,
+    ),
+    line(
+      `Lambda requests (API ×${apiInvocations} + worker share)`,
       apiInvocations + inputs.workerInvocationsPerTask,
       lambda.perMillionRequests * perMillion,
     ),
@@ -95,7 +102,7 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
       dynamodb.perMillionWriteRequestUnits * perMillion,
     ),
     line(
-      `DynamoDB read units (poll${inputs.consistentPoll ? ', strongly consistent' : ''})`,
+      `DynamoDB read units (${polls === 0 ? 'no poll' : `poll${inputs.consistentPoll ? ', strongly consistent' : ''}`})`,
       readsPerTask,
       dynamodb.perMillionReadRequestUnits * perMillion,
     ),
@@ -108,4 +115,55 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
   ];
   const totalUsd = lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0);
   return { totalUsd, lines };
+}
+
+/** What the callback path of a task costs, all measured in the callback run (per task). */
+export interface CallbackCostInputs {
+  /** Requests on the delivery queue: the send after the terminal write, the mapping's receives and deletes, retries. */
+  readonly sqsRequests: number;
+  /** The delivery's strongly consistent read of the task. */
+  readonly reads: number;
+  /** The delivery's fenced record of its outcome. */
+  readonly writes: number;
+  /** The finished item with its callback, bytes (DynamoDB rules). */
+  readonly itemBytes: number;
+  /** Invocations of the delivery function. */
+  readonly invocations: number;
+  /** Billed milliseconds per invocation (local: the receiver answers at once). */
+  readonly durationMs: number;
+  readonly memoryMiB: number;
+}
+
+/** Cost per million tasks of one callback each, on top of the submit-only cost: no HTTP API request at all. */
+export function callbackCostPerMillion(inputs: CallbackCostInputs): { totalUsd: number; lines: CostLine[] } {
+  const { lambda, sqs, dynamodb } = PRICES;
+  const perMillion = 1e-6;
+  const line = (item: string, quantityPerTask: number, usdPerUnit: number): CostLine => ({
+    item,
+    quantityPerTask,
+    usdPerMillionTasks: usdPerUnit * quantityPerTask * 1e6,
+  });
+  const readUnits = inputs.reads * Math.ceil(inputs.itemBytes / dynamodb.readUnitBytes);
+  const writeUnits = inputs.writes * Math.ceil(inputs.itemBytes / dynamodb.writeUnitBytes);
+  const gbSeconds = inputs.invocations * (inputs.memoryMiB / 1024) * (Math.ceil(inputs.durationMs) / 1000);
+  const lines: CostLine[] = [
+    line(
+      'SQS requests on the delivery queue (send, receive, delete)',
+      inputs.sqsRequests,
+      sqs.perMillionRequests * perMillion,
+    ),
+    line(
+      'DynamoDB read units (the delivery reads the task, strongly consistent)',
+      readUnits,
+      dynamodb.perMillionReadRequestUnits * perMillion,
+    ),
+    line(
+      'DynamoDB write units (the delivery records its outcome)',
+      writeUnits,
+      dynamodb.perMillionWriteRequestUnits * perMillion,
+    ),
+    line('Lambda requests (delivery function share)', inputs.invocations, lambda.perMillionRequests * perMillion),
+    line(`Lambda GB-s arm64 (delivery ${inputs.memoryMiB} MB)`, gbSeconds, lambda.perGbSecondArm64),
+  ];
+  return { totalUsd: lines.reduce((sum, l) => sum + l.usdPerMillionTasks, 0), lines };
 }

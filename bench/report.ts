@@ -33,6 +33,22 @@ export interface Report {
     readonly itemBytes: { readonly queued: number; readonly running: number; readonly finished: number };
     readonly prices: string;
   };
+  /** Submit + one callback, no poll: the submit-only cost (polls 0) plus the callback path's own lines. */
+  readonly costPerMillionUsdWithCallback: number;
+  readonly costWithCallback: {
+    readonly submitOnlyUsd: number;
+    /** What the one poll adds to the submit-only cost (the headline figure's poll). */
+    readonly onePollUsd: number;
+    /** What one callback adds to it. */
+    readonly callbackUsd: number;
+    readonly lines: readonly CostLine[];
+    readonly requestsPerTask: Record<string, number>;
+    readonly itemBytes: number;
+    readonly deliveryMs: number;
+    readonly tasks: number;
+  };
+  /** The terminal write returned → the receiver got the callback, one task at a time (local). */
+  readonly callbackLatency: Percentiles;
   readonly submit: {
     readonly concurrency1: SubmitFigures;
     readonly concurrency16: SubmitFigures;
@@ -89,6 +105,11 @@ export function checkTargets(r: Report): TargetCheck[] {
       target: 'cost per million tasks ≤ $5 (one poll)',
       actual: `$${r.costPerMillionUsd.toFixed(2)}`,
       met: r.costPerMillionUsd <= 5,
+    },
+    {
+      target: 'a callback costs no more than a poll: ≤ $1.36 per million above submit-only',
+      actual: `$${r.costWithCallback.callbackUsd.toFixed(2)} (poll $${r.costWithCallback.onePollUsd.toFixed(2)})`,
+      met: r.costWithCallback.callbackUsd <= 1.36,
     },
     { target: 'submit p99 ratio ≤ 1.5 at c16', actual: String(r.submit.ratioP99), met: r.submit.ratioP99 <= 1.5 },
     { target: 'pickup p50 ≤ 50 ms', actual: `${r.pickup.p50} ms`, met: r.pickup.p50 <= 50 },
@@ -162,6 +183,22 @@ export function formatReport(r: Report): string {
       r.cost.lines.map((l) => [l.item, Number(l.quantityPerTask.toPrecision(3)), l.usdPerMillionTasks.toFixed(3)]),
     ),
     '',
+    `Cost per million tasks with a callback instead of the poll: **$${r.costPerMillionUsdWithCallback.toFixed(2)}** = submit-only $${r.costWithCallback.submitOnlyUsd.toFixed(2)} + callback $${r.costWithCallback.callbackUsd.toFixed(2)} (the poll: $${r.costWithCallback.onePollUsd.toFixed(2)}). ${r.costWithCallback.tasks} tasks with a callbackUrl at concurrency 16; finished item with its callback ${r.costWithCallback.itemBytes} B; a delivery (read, POST, record) took ${r.costWithCallback.deliveryMs} ms locally`,
+    '',
+    table(
+      ['Callback path', 'per task'],
+      Object.entries(r.costWithCallback.requestsPerTask).map(([op, n]) => [op, n]),
+    ),
+    '',
+    table(
+      ['Item', 'per task', 'USD per million tasks'],
+      r.costWithCallback.lines.map((l) => [
+        l.item,
+        Number(l.quantityPerTask.toPrecision(3)),
+        l.usdPerMillionTasks.toFixed(3),
+      ]),
+    ),
+    '',
     'Latency (ms)',
     '',
     table(
@@ -171,6 +208,13 @@ export function formatReport(r: Report): string {
         ...s('c16', r.submit.concurrency16),
         ['pickup: submit → SUCCEEDED (echo)', r.pickup.p50, r.pickup.p95, r.pickup.p99, r.pickup.n],
         ['poll: GET /tasks/{id}', r.pickup.poll.p50, r.pickup.poll.p95, r.pickup.poll.p99, r.pickup.poll.n],
+        [
+          'callback: terminal write → receiver',
+          r.callbackLatency.p50,
+          r.callbackLatency.p95,
+          r.callbackLatency.p99,
+          r.callbackLatency.n,
+        ],
       ],
     ),
     '',

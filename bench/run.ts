@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -15,7 +17,7 @@ import type { Task } from '../shared/task.js';
 import { serializeTaskMessage } from '../shared/task-message.js';
 import { expiresAtAfter } from '../shared/time.js';
 import { measureColdStart } from './cold-start.js';
-import { costPerMillionTasks } from './cost.js';
+import { callbackCostPerMillion, costPerMillionTasks } from './cost.js';
 import { HttpClient } from './http-client.js';
 import { formatColdStart, printReport, type Report } from './report.js';
 import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.js';
@@ -25,8 +27,16 @@ const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
 });
 const SIZES = args.quick
-  ? { warmup: 50, submit: 160, pickup: 30, throughput: 400, ceilingMs: 1_500, coldStartRuns: 3 }
-  : { warmup: 200, submit: 2_000, pickup: 300, throughput: 5_000, ceilingMs: 8_000, coldStartRuns: 21 };
+  ? { warmup: 50, submit: 160, pickup: 30, throughput: 400, ceilingMs: 1_500, coldStartRuns: 3, callbacks: 400 }
+  : {
+      warmup: 200,
+      submit: 2_000,
+      pickup: 300,
+      throughput: 5_000,
+      ceilingMs: 8_000,
+      coldStartRuns: 21,
+      callbacks: 2_000,
+    };
 const CONCURRENCY = 16;
 /** The throughput run keeps up to 16 submits and one call per mapping poller in flight: the ceiling gets as many lanes. */
 const CEILING_LANES = CONCURRENCY + settings.worker.maxConcurrency;
@@ -54,7 +64,14 @@ const loadAtStart = round(loadavg()[0] ?? 0);
 progress(`${args.quick ? 'quick' : 'full'} run: starting the local stack`);
 const devKey = await generateDevKey();
 // Inline worker: the SDK call counters attach to the clients of this process (threads have their own).
-const stack = await startLocalStack({ port: 0, logLevel: 'SILENT', devKey, workerIsolation: 'inline' });
+const stack = await startLocalStack({
+  port: 0,
+  logLevel: 'SILENT',
+  devKey,
+  workerIsolation: 'inline',
+  // The callback phases' receiver listens on 127.0.0.1.
+  allowLocalCallbacks: true,
+});
 const token = await mintDevToken(devKey, { sub: 'bench' });
 const http = new HttpClient(stack.url, CONCURRENCY * 2, { authorization: `Bearer ${token}` });
 
@@ -84,8 +101,8 @@ async function drained(timeoutMs = 120_000): Promise<void> {
   }
 }
 
-async function submit(n: number): Promise<string> {
-  const response = await http.send('POST', '/tasks', { type: TASK_TYPE, payload: { n } });
+async function submit(n: number, callbackUrl?: string): Promise<string> {
+  const response = await http.send('POST', '/tasks', { type: TASK_TYPE, payload: { n }, callbackUrl });
   if (response.status !== 202) throw new Error(`POST /tasks answered ${response.status}: ${response.body}`);
   enqueued++;
   return (JSON.parse(response.body) as { taskId: string }).taskId;
@@ -227,6 +244,93 @@ async function throughputRun() {
   return { seconds, submittedMs, counts, rssBefore, rssAfter };
 }
 
+/** A receiver on 127.0.0.1 answering 204, noting when each task's callback arrived. */
+async function startReceiver() {
+  const arrived = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const at = performance.now();
+      const taskId = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data: { taskId: string } }).data.taskId;
+      arrived.set(taskId, at);
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    arrived,
+    stop: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+const receiver = await startReceiver();
+
+async function receivedAll(taskIds: readonly string[], timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (taskIds.some((taskId) => !receiver.arrived.has(taskId))) {
+    if (Date.now() > deadline) throw new Error('callbacks did not all arrive');
+    await sleep(10);
+  }
+}
+
+/** Terminal write returned → the receiver has the callback, one task at a time (the callback's own latency). */
+async function callbackLatency() {
+  progress(`callback latency: ${SIZES.pickup} tasks with a callbackUrl, one after another`);
+  const finishedAt = new Map<string, number>();
+  counter.onSucceeded = (taskId, at) => finishedAt.set(taskId, at);
+  const latencies: number[] = [];
+  for (let i = 0; i < SIZES.pickup; i++) {
+    const taskId = await submit(i, receiver.url);
+    // The receiver notes the arrival itself: how soon this loop sees it does not matter.
+    await receivedAll([taskId], 30_000);
+    latencies.push((receiver.arrived.get(taskId) ?? Number.NaN) - (finishedAt.get(taskId) ?? Number.NaN));
+  }
+  counter.onSucceeded = (taskId, at) => succeeded.get(taskId)?.(at);
+  await drained();
+  return percentiles(latencies);
+}
+
+/** Tasks with a callback at the throughput run's concurrency: the requests of the callback path, per task. */
+async function callbackRun() {
+  progress(`callbacks: ${SIZES.callbacks} tasks with a callbackUrl at concurrency ${CONCURRENCY}`);
+  const before = counter.snapshot();
+  const durationsBefore = counter.deliveryMs.length;
+  const taskIds: string[] = [];
+  await timedPool(SIZES.callbacks, CONCURRENCY, async (i) => void taskIds.push(await submit(i, receiver.url)));
+  await drained();
+  await receivedAll(taskIds);
+  // The record follows the 2xx: wait until every delivery has written it.
+  const deadline = Date.now() + 30_000;
+  while (counter.deliveryMs.length - durationsBefore < SIZES.callbacks && Date.now() < deadline) await sleep(10);
+  const counts = counter.since(before);
+  const n = SIZES.callbacks;
+  const at = (key: string) => (counts[key] ?? 0) / n;
+  const queue = 'offload-callbacks';
+  const receives = at(`local-stack SQS ReceiveMessage ${queue}`) - at(`local-stack SQS ReceiveMessage(empty) ${queue}`);
+  const requests = {
+    'SQS SendMessage (after the terminal write)': at(`function SQS SendMessage ${queue}`),
+    'SQS SendMessageBatch (the worker’s, several tasks per request)': at(`function SQS SendMessageBatch ${queue}`),
+    'SQS ReceiveMessage (local poller; the AWS mapping makes it too)': receives,
+    'SQS DeleteMessageBatch (local poller; the AWS mapping makes it too)': at(
+      `local-stack SQS DeleteMessageBatch ${queue}`,
+    ),
+    'SQS ChangeMessageVisibility': at(`function SQS ChangeMessageVisibility ${queue}`),
+    'DynamoDB GetItem (the delivery reads the task)': at('function DynamoDB GetItem'),
+    'DynamoDB UpdateItem (the delivery records it)': at('function DynamoDB UpdateItem(callback)'),
+  };
+  return {
+    requests: Object.fromEntries(Object.entries(requests).map(([k, v]) => [k, round(v, 4)])),
+    invocations: round(receives, 4),
+    durationMs: median(counter.deliveryMs.slice(durationsBefore)),
+    itemBytes: Math.max(...counter.callbackItemBytes),
+  };
+}
+
 /** Request counts only (not the derived tallies of received messages and empty receives). */
 function sumRequests(counts: CallCounts): number {
   return Object.entries(counts)
@@ -278,6 +382,9 @@ const ceilingBefore = await sdkCeiling();
 const throughput = await throughputRun();
 const ceilingAfter = await sdkCeiling();
 const ceiling = { callsPerSecond: round((ceilingBefore.callsPerSecond + ceilingAfter.callsPerSecond) / 2, 1) };
+const callbackLatencyFigures = await callbackLatency();
+const callbacks = await callbackRun();
+await receiver.stop();
 const itemBytes = {
   queued: Math.max(...counter.itemBytes.queued),
   running: Math.max(...counter.itemBytes.running),
@@ -301,7 +408,7 @@ lowLoadRequests.total = round(
 const callsPerTask = round(sumRequests(throughput.counts) / SIZES.throughput, 3);
 const tasksPerSecond = round(SIZES.throughput / throughput.seconds, 1);
 
-const cost = costPerMillionTasks({
+const costInputs = {
   requestsPerTask: requests.byOperation,
   workerInvocationsPerTask: requests.workerInvocationsPerTask,
   itemBytes,
@@ -312,6 +419,19 @@ const cost = costPerMillionTasks({
   sqsMessageBytes: serializeTaskMessage({ taskId: randomUUID(), type: TASK_TYPE }).length,
   retentionDays: settings.tasks.ttlDays,
   sweepIntervalMinutes: settings.recovery.intervalMinutes,
+};
+const cost = costPerMillionTasks(costInputs);
+const submitOnly = costPerMillionTasks({ ...costInputs, polls: 0 });
+const callbackCost = callbackCostPerMillion({
+  sqsRequests: Object.entries(callbacks.requests)
+    .filter(([op]) => op.startsWith('SQS'))
+    .reduce((sum, [, n]) => sum + n, 0),
+  reads: callbacks.requests['DynamoDB GetItem (the delivery reads the task)'] ?? 0,
+  writes: callbacks.requests['DynamoDB UpdateItem (the delivery records it)'] ?? 0,
+  itemBytes: callbacks.itemBytes,
+  invocations: callbacks.invocations,
+  durationMs: callbacks.durationMs,
+  memoryMiB: settings.callbacks.memoryMiB,
 });
 
 progress(`cold start: bundling as deployed, then ${SIZES.coldStartRuns} fresh processes per bundle`);
@@ -331,6 +451,18 @@ const report: Report = {
   requestsPerTask: { ...requests, lowLoad: lowLoadRequests },
   costPerMillionUsd: round(cost.totalUsd, 3),
   cost: { lines: cost.lines, itemBytes, prices: 'bench/prices.ts' },
+  costPerMillionUsdWithCallback: round(submitOnly.totalUsd + callbackCost.totalUsd, 3),
+  costWithCallback: {
+    submitOnlyUsd: round(submitOnly.totalUsd, 3),
+    onePollUsd: round(cost.totalUsd - submitOnly.totalUsd, 3),
+    callbackUsd: round(callbackCost.totalUsd, 3),
+    lines: callbackCost.lines,
+    requestsPerTask: callbacks.requests,
+    itemBytes: callbacks.itemBytes,
+    deliveryMs: round(callbacks.durationMs, 2),
+    tasks: SIZES.callbacks,
+  },
+  callbackLatency: callbackLatencyFigures,
   submit: { concurrency1: submit1, concurrency16: submit16, ratioP99: submit16.ratioP99 },
   pickup: {
     p50: pickup.pickup.p50,

@@ -34,19 +34,27 @@ export class SdkCallCounter {
   onSucceeded: (taskId: string, at: number) => void = () => {};
   /** Called with the number of messages a DeleteMessageBatch removed from the tasks queue. */
   onDeleted: (count: number) => void = () => {};
+  /** A callback delivery's read sent → its record returned, per delivery (the delivery function's own time). */
+  readonly deliveryMs: number[] = [];
+  private readonly deliveryReadAt = new Map<string, number>();
+  /** Item sizes seen by callback deliveries (the finished item with its callback). */
+  readonly callbackItemBytes: number[] = [];
 
   attach(client: DynamoDBClient | SQSClient, origin: CallOrigin): void {
     const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
     stack.add(
       (next, context) => async (args) => {
         const service = context.clientName === 'DynamoDBClient' ? 'DynamoDB' : 'SQS';
-        const operation = String(context.commandName).replace(/Command$/, '');
         const input = (args.input ?? {}) as Record<string, unknown>;
+        // The delivery function's record of a callback, told apart from the worker's writes.
+        const operation =
+          String(context.commandName).replace(/Command$/, '') + (isCallbackRecord(input) ? '(callback)' : '');
         const queue = typeof input.QueueUrl === 'string' ? ` ${input.QueueUrl.split('/').pop()}` : '';
         this.add(`${origin} ${service} ${operation}${queue}`);
         if (origin === 'function' && operation === 'UpdateItem' && isClaimUpdate(input)) {
           this.claimSentAt.set(keyOf(input), performance.now());
         }
+        if (origin === 'function' && operation === 'GetItem') this.deliveryReadAt.set(keyOf(input), performance.now());
         const result = await next(args);
         this.observe(origin, operation, { input, output: result.output as Record<string, unknown> | undefined });
         return result;
@@ -81,12 +89,27 @@ export class SdkCallCounter {
       else this.add(`${origin} SQS ReceivedMessages ${queue}`, received);
       return;
     }
-    if (operation === 'DeleteMessageBatch' && origin === 'local-stack' && !String(input.QueueUrl).endsWith('-dlq')) {
+    if (
+      operation === 'DeleteMessageBatch' &&
+      origin === 'local-stack' &&
+      String(input.QueueUrl).endsWith('/offload-tasks')
+    ) {
       const entries = (input.Entries as unknown[] | undefined)?.length ?? 0;
       this.onDeleted(entries - ((output?.Failed as unknown[] | undefined)?.length ?? 0));
       return;
     }
     if (origin !== 'function') return;
+    if (operation === 'UpdateItem(callback)') {
+      const readAt = this.deliveryReadAt.get(keyOf(input));
+      this.deliveryReadAt.delete(keyOf(input));
+      if (readAt !== undefined) this.deliveryMs.push(performance.now() - readAt);
+      return;
+    }
+    if (operation === 'GetItem') {
+      // Only callback deliveries read by GetItem here (the API's reads are owner-scoped Queries).
+      if (output?.Item) this.callbackItemBytes.push(dynamoItemBytes(output.Item as AttributeMap));
+      return;
+    }
     if (operation === 'PutItem') this.itemBytes.queued.push(dynamoItemBytes(input.Item as AttributeMap));
     const read =
       operation === 'GetItem' ? output?.Item : operation === 'Query' ? (output?.Items as unknown[])?.[0] : undefined;
@@ -106,6 +129,10 @@ export class SdkCallCounter {
     }
   }
 }
+
+/** The callback delivery's record: an update of the `callback` map. */
+const isCallbackRecord = (input: Record<string, unknown>): boolean =>
+  typeof input.UpdateExpression === 'string' && input.UpdateExpression.includes('#callback.');
 
 const keyOf = (input: Record<string, unknown>): string => String((input.Key as AttributeMap | undefined)?.taskId?.S);
 

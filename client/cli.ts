@@ -104,6 +104,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('--wait', 'wait for the task to finish and print its result')
     .option('--json', 'print machine-readable JSON only')
     .option('--idempotency-key <key>', 'same key and payload give back the same task (default: a random key)')
+    .option('--callback-url <url>', 'POST the signed terminal event here (https to a public host)')
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
     .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
@@ -115,6 +116,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       const task = await api.submit(type, payload, {
         idempotencyKey: options.idempotencyKey,
         delaySeconds: options.delay,
+        callbackUrl: options.callbackUrl,
         signal: io.signal,
       });
       if (options.wait) return wait(task.id, options);
@@ -187,6 +189,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       ),
     )
     .option('--no-watch', 'do not reload the task module when its files change')
+    .option('--allow-local-callbacks', 'accept http and loopback callback URLs (receivers on this machine)')
     .action(async (options: DevCliOptions) => {
       // Loaded only here: the local stack brings the emulators and the AWS SDK, which the client never needs.
       const { runDev } = await import('../infra/local/dev.js');
@@ -200,6 +203,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
           diagnosticTasks: options.diagnosticTasks,
           workerTimeoutSeconds: options.workerTimeout,
           watch: options.watch,
+          allowLocalCallbacks: options.allowLocalCallbacks,
         },
         { stdout: io.stdout, stderr: io.stderr, signal: io.signal },
       );
@@ -225,6 +229,18 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       io.stdout.write(`${token}\n`);
     });
 
+  program
+    .command('callbacks')
+    .description('completion callbacks')
+    .command('secret')
+    .description('print your callback signing secret (whsec_…), to verify webhook-signature with')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (options: { json?: boolean }) => {
+      const secret = await (await client()).callbackSecret({ signal: io.signal });
+      if (options.json) print({ secret });
+      else io.stdout.write(`${secret}\n`);
+    });
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
@@ -241,6 +257,7 @@ interface DevCliOptions {
   readonly diagnosticTasks?: boolean;
   readonly workerTimeout?: number;
   readonly watch: boolean;
+  readonly allowLocalCallbacks?: boolean;
 }
 
 interface SubmitCliOptions {
@@ -249,6 +266,7 @@ interface SubmitCliOptions {
   readonly idempotencyKey?: string;
   readonly delay?: number;
   readonly timeout?: number;
+  readonly callbackUrl?: string;
 }
 
 /** Follows a task to its end: progress on stderr, the result (or, with --json, the task) on stdout. */

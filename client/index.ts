@@ -1,4 +1,12 @@
 export {
+  type CallbackEvent,
+  type CallbackHeaders,
+  CallbackVerificationError,
+  type CallbackView,
+  type VerifyCallbackOptions,
+  verifyCallback,
+} from './callbacks.js';
+export {
   type ApiErrorDetail,
   OffloadApiError,
   OffloadClientError,

@@ -62,6 +62,11 @@ export interface SubmitOptions {
   readonly idempotencyKey?: string;
   /** Delay before the task becomes runnable, 0-900 s. */
   readonly delaySeconds?: number;
+  /**
+   * Where offload POSTs the signed terminal event (`verifyCallback` checks it): https to a public host
+   * (http and loopback too against `npm start -- --allow-local-callbacks`).
+   */
+  readonly callbackUrl?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -141,7 +146,12 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
     payload: PayloadOf<Types, Type>,
     options: SubmitOptions = {},
   ): Promise<TaskHandle<ResultOf<Types, Type>>> {
-    const body = { type, payload, ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }) };
+    const body = {
+      type,
+      payload,
+      ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }),
+      ...(options.callbackUrl !== undefined && { callbackUrl: options.callbackUrl }),
+    };
     const { body: task } = await this.#request<TaskView<ResultOf<Types, Type>>>('POST', '/tasks', {
       body: JSON.stringify(body),
       headers: {
@@ -177,6 +187,12 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
     if (options.cursor) query.set('cursor', options.cursor);
     const search = query.toString() ? `?${query}` : '';
     return (await this.#request<TaskListing>('GET', `/tasks${search}`, { signal: options.signal })).body;
+  }
+
+  /** Your callback signing secret (`whsec_…`), for `verifyCallback`. */
+  async callbackSecret(options: { signal?: AbortSignal } = {}): Promise<string> {
+    return (await this.#request<{ secret: string }>('GET', '/callbacks/secret', { signal: options.signal })).body
+      .secret;
   }
 
   async #waitForResult<Result>(taskId: string, options: ResultOptions<Result>): Promise<Result> {

@@ -10,6 +10,10 @@ export interface FunctionResources {
   readonly deploymentKeySecretArn?: string;
   /** The file holding the deployment key (local stack, tests). */
   readonly deploymentKeyFile?: string;
+  /** The completion callbacks' delivery queue. */
+  readonly callbackQueueUrl?: string;
+  /** Local stack with --allow-local-callbacks only: http and loopback callback URLs. Never in AWS. */
+  readonly allowLocalCallbacks?: boolean;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -30,6 +34,14 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
     ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
     ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),
+    ...(resources.callbackQueueUrl && { [ENV.callbackQueueUrl]: resources.callbackQueueUrl }),
+    [ENV.callbackRequestTimeoutSeconds]: String(s.callbacks.requestTimeoutSeconds),
+    [ENV.callbackMaxResponseBytes]: String(s.callbacks.maxResponseBytes),
+    [ENV.callbackRetryBaseDelaySeconds]: String(s.callbacks.retryBaseDelaySeconds),
+    [ENV.callbackRetryMaxDelaySeconds]: String(s.callbacks.retryMaxDelaySeconds),
+    [ENV.callbackDeliveryWindowSeconds]: String(s.callbacks.deliveryWindowHours * 3600),
+    [ENV.callbackSigningKeyVersions]: s.callbacks.signingKeyVersions.join(','),
+    ...(resources.allowLocalCallbacks && { [ENV.allowLocalCallbacks]: 'true' }),
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),

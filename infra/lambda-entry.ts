@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The offload functions; each is built from a handler factory and, for most, the deployment's task module. */
-export type FunctionKind = 'api' | 'worker' | 'dead-letter' | 'recovery';
+export type FunctionKind = 'api' | 'worker' | 'dead-letter' | 'recovery' | 'callbacks';
 
 /** What a function runs: its kind and the task module whose `taskTypes` it serves. */
 export interface LambdaEntry {
@@ -18,6 +18,8 @@ export const HANDLER_FACTORIES = {
   // Task types only name its metric dimensions.
   'dead-letter': { module: 'functions/dead-letter/handler', factory: 'createDeadLetterHandler', takesTasks: true },
   recovery: { module: 'functions/recovery/handler', factory: 'createRecoveryHandler', takesTasks: false },
+  // Task types only name its metric dimensions.
+  callbacks: { module: 'functions/callbacks/handler', factory: 'createCallbackHandler', takesTasks: true },
 } as const satisfies Record<FunctionKind, { module: string; factory: string; takesTasks: boolean }>;
 
 const PACKAGE_ROOT = new URL('..', import.meta.url);

@@ -10,7 +10,8 @@ import { demoTaskModule } from './lambda-entry.js';
  * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience`, `iamPerSessionRoles` (see ApiAuth),
  * `demoTasks` (registers echo and sleep), `diagnosticTasks`, `alarmEmail` (subscribed to the alarm
  * topic), `accountConcurrency` (the account's Lambda quota, when it is not settings.lambda.accountConcurrency),
- * `customerManagedKey` (`true`: one KMS key of the stack's for all data at rest, see settings.encryption).
+ * `customerManagedKey` (`true`: one KMS key of the stack's for all data at rest, see settings.encryption),
+ * `callbackSigningKeyVersions` (e.g. `2,1` during a rotation, see settings.callbacks).
  */
 export class OffloadStack extends Stack {
   public readonly offload: Offload;
@@ -26,6 +27,7 @@ export class OffloadStack extends Stack {
       alarmEmail: this.node.tryGetContext('alarmEmail'),
       customerManagedKey: contextFlag(this, 'customerManagedKey'),
       accountConcurrency: contextNumber(this, 'accountConcurrency'),
+      callbacks: { signingKeyVersions: contextVersions(this) },
     });
     const { offload } = this;
 
@@ -55,6 +57,21 @@ function contextNumber(scope: Construct, name: string): number | undefined {
   if (!Number.isInteger(number) || number < 0)
     throw new Error(`Context ${name} must be a whole number, got "${value}".`);
   return number;
+}
+
+/** `-c callbackSigningKeyVersions=2,1`: the signing key versions, the current first; undefined when absent. */
+function contextVersions(scope: Construct): number[] | undefined {
+  const value = scope.node.tryGetContext('callbackSigningKeyVersions') as unknown;
+  if (value === undefined) return undefined;
+  const versions = String(value)
+    .split(',')
+    .map((item) => Number(item.trim()));
+  if (versions.some((version) => !Number.isInteger(version) || version < 1)) {
+    throw new Error(
+      `Context callbackSigningKeyVersions must be whole numbers from 1, e.g. "2,1"; got "${String(value)}".`,
+    );
+  }
+  return versions;
 }
 
 /** A boolean context value (`-c name=true` arrives as a string); undefined when absent. */

@@ -124,6 +124,40 @@ const defaults = {
     timeoutSeconds: 300,
     memoryMiB: 256,
   },
+  callbacks: {
+    /** One POST to a receiver, connection to response, ends after this (a timeout is retried). */
+    requestTimeoutSeconds: 10,
+    /** Bytes of a receiver's response body read at most: only the status matters. */
+    maxResponseBytes: 1024,
+    /** Base of the exponential backoff between attempts (equal jitter: half to all of it). */
+    retryBaseDelaySeconds: 5,
+    /** Cap of one backoff. */
+    retryMaxDelaySeconds: 3_600,
+    /** Attempts go on this long after the task ended; then the callback is FAILED. */
+    deliveryWindowHours: 24,
+    /**
+     * Versions of the signing keys, the current first. Rotation: put the new version in front (`[2, 1]`):
+     * both sign every callback (Standard Webhooks allows several signatures) and `GET /callbacks/secret`
+     * hands out the new one; once receivers have switched, drop the old one (`[2]`). Keys are derived from
+     * the deployment key, so these numbers are not secret. CDK context `callbackSigningKeyVersions=2,1`.
+     */
+    signingKeyVersions: [1] as number[],
+    /**
+     * Delivery Lambda: it waits on receivers, it does not compute, so it gets Lambda's smallest memory;
+     * a batch's POSTs run at once, so its timeout covers one request plus the table calls.
+     */
+    timeoutSeconds: 30,
+    memoryMiB: 128,
+    /** Records per delivery invocation (event source mapping BatchSize). */
+    batchSize: 10,
+    /** Concurrent delivery invocations (mapping maximum, AWS minimum 2); also the function's reserved concurrency. */
+    maxConcurrency: 5,
+    /** Receives before a delivery message goes to the delivery DLQ: retries are new messages, so only crashes count. */
+    maxReceiveCount: 5,
+    /** Longer than the delivery window, so messages survive a delivery function that is down for all of it. */
+    retentionDays: 2,
+    deadLetterRetentionDays: 14,
+  },
   observability: {
     /** Powertools log level of the functions (POWERTOOLS_LOG_LEVEL): DEBUG, INFO, WARN or ERROR. */
     logLevel: 'INFO',
@@ -239,6 +273,10 @@ export function visibilityTimeoutSeconds(worker: Settings['worker'] = settings.w
   return 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds;
 }
 
+/** The delivery queue's visibility timeout: six times the delivery function's timeout, as for the task queue. */
+export const callbackVisibilityTimeoutSeconds = (callbacks: Settings['callbacks'] = settings.callbacks): number =>
+  6 * callbacks.timeoutSeconds;
+
 /** Lambda keeps this much of an account's concurrency for the functions without a reservation. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
 
@@ -253,6 +291,7 @@ export function reservedConcurrency(s: Settings = settings) {
     worker: s.worker.maxConcurrency,
     deadLetter: s.dlq.maxConcurrency,
     recovery: 1,
+    callbacks: s.callbacks.maxConcurrency,
   };
 }
 

@@ -1,7 +1,7 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
 import { ConfigError } from '../shared/errors.js';
 import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
-import { type Settings, visibilityTimeoutSeconds } from './settings.js';
+import { callbackVisibilityTimeoutSeconds, type Settings, visibilityTimeoutSeconds } from './settings.js';
 
 /** Lambda's longest timeout. */
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
@@ -67,6 +67,7 @@ export function settingsProblems(
   if (tasks.leaseGraceSeconds < 0) problems.push('tasks.leaseGraceSeconds must not be negative.');
   if (tasks.cancelCheckSeconds < 1) problems.push('tasks.cancelCheckSeconds must be at least 1.');
   if (tasks.ttlDays < 1) problems.push('tasks.ttlDays must be at least 1.');
+  problems.push(...callbackProblems(s));
   for (const [type, definition] of registry) {
     const attempts = definition.maxAttempts ?? tasks.defaultMaxAttempts;
     if (attempts < 1) problems.push(`Task type "${type}" has maxAttempts ${attempts}: at least 1.`);
@@ -103,6 +104,7 @@ function lambdaLimitProblems(s: Settings): string[] {
     ['worker', s.worker],
     ['dlq', s.dlq],
     ['recovery', s.recovery],
+    ['callbacks', s.callbacks],
   ] as const) {
     if (
       !Number.isInteger(fn.memoryMiB) ||
@@ -121,6 +123,63 @@ function lambdaLimitProblems(s: Settings): string[] {
   const tokenMinutes = s.auth.cognitoTokenMinutes;
   if (!Number.isInteger(tokenMinutes) || tokenMinutes < 5 || tokenMinutes > 1_440) {
     problems.push(`The Cognito token lifetime is ${tokenMinutes} minutes: Cognito allows 5 to 1,440.`);
+  }
+  return problems;
+}
+
+/** The completion callbacks' settings against each other, the sweep and AWS's limits. */
+function callbackProblems(s: Settings): string[] {
+  const problems: string[] = [];
+  const c = s.callbacks;
+  if (c.timeoutSeconds < 1 || c.timeoutSeconds > MAX_LAMBDA_TIMEOUT_SECONDS) {
+    problems.push(`callbacks.timeoutSeconds is ${c.timeoutSeconds}: Lambda allows 1 to ${MAX_LAMBDA_TIMEOUT_SECONDS}.`);
+  }
+  // The POSTs of a batch run at once; the table read and write before and after need a moment too.
+  if (c.requestTimeoutSeconds + 2 > c.timeoutSeconds) {
+    problems.push(
+      `callbacks.requestTimeoutSeconds (${c.requestTimeoutSeconds}) plus 2 s for the table calls must fit in callbacks.timeoutSeconds (${c.timeoutSeconds}).`,
+    );
+  }
+  if (c.maxConcurrency < 2) {
+    problems.push(`callbacks.maxConcurrency is ${c.maxConcurrency}: an SQS event source mapping needs at least 2.`);
+  }
+  if (c.batchSize < 1 || c.batchSize > 10) {
+    problems.push(`callbacks.batchSize is ${c.batchSize}: 1 to 10 (the delivery mapping has no batching window).`);
+  }
+  if (c.retryBaseDelaySeconds < 1 || c.retryMaxDelaySeconds < c.retryBaseDelaySeconds) {
+    problems.push('callbacks.retryBaseDelaySeconds must be at least 1 and at most retryMaxDelaySeconds.');
+  }
+  if (c.retryMaxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+    problems.push(
+      `callbacks.retryMaxDelaySeconds is ${c.retryMaxDelaySeconds}: a delivery waits on its message's visibility, at most ${MAX_VISIBILITY_SECONDS} s in SQS.`,
+    );
+  }
+  if (c.deliveryWindowHours <= 0) problems.push('callbacks.deliveryWindowHours must be positive.');
+  if (c.retentionDays * 24 <= c.deliveryWindowHours) {
+    problems.push(
+      `callbacks.retentionDays (${c.retentionDays}) must exceed the delivery window (${c.deliveryWindowHours} h): a message must outlive a delivery function that is down for all of it.`,
+    );
+  }
+  if (c.deadLetterRetentionDays <= c.retentionDays) {
+    problems.push(
+      'callbacks.deadLetterRetentionDays must exceed retentionDays: a moved message keeps its first enqueue time.',
+    );
+  }
+  const versions = c.signingKeyVersions;
+  if (
+    versions.length === 0 ||
+    versions.some((v) => !Number.isInteger(v) || v < 1) ||
+    new Set(versions).size !== versions.length
+  ) {
+    problems.push('callbacks.signingKeyVersions must list distinct whole numbers from 1, the current first.');
+  }
+  // A delivery message whose invocations crash reaches the delivery DLQ after maxReceiveCount visibility
+  // timeouts; only then may the sweep take its callback for lost.
+  const horizon = c.maxReceiveCount * callbackVisibilityTimeoutSeconds(c);
+  if (s.recovery.staleAfterSeconds <= horizon) {
+    problems.push(
+      `recovery.staleAfterSeconds (${s.recovery.staleAfterSeconds}) must exceed callbacks.maxReceiveCount × the delivery queue's visibility timeout (${horizon} s): until then a delivery message may still be on its way to the delivery DLQ.`,
+    );
   }
   return problems;
 }

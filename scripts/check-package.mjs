@@ -54,7 +54,8 @@ try {
   run('npm', ['run', '-s', 'synth'], project);
   const template = JSON.parse(readFileSync(join(project, 'cdk.out/Quickstart.template.json'), 'utf8'));
   const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-  if (functions.length !== 4) throw new Error(`expected the 4 offload functions, found ${functions.length}`);
+  // API, worker, dead-letter handler, recovery sweep, callback delivery.
+  if (functions.length !== 5) throw new Error(`expected the 5 offload functions, found ${functions.length}`);
   const bundles = readdirSync(join(project, 'cdk.out'))
     .filter((name) => name.startsWith('asset.'))
     .map((name) => {

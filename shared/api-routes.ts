@@ -9,6 +9,7 @@ export const API_ROUTES = {
   cancelTask: 'DELETE /tasks/{taskId}',
   openApi: 'GET /openapi.json',
   health: 'GET /health',
+  callbackSecret: 'GET /callbacks/secret',
 } as const;
 
 export type ApiRouteKey = (typeof API_ROUTES)[keyof typeof API_ROUTES];

@@ -21,6 +21,18 @@ const roleArnList = z.pipe(
   }),
 );
 
+/** Comma-separated positive whole numbers, at least one, none twice: the callback signing key versions. */
+const versionList = z.pipe(
+  z.string().check(z.regex(/^\s*\d+\s*(,\s*\d+\s*)*$/, 'expected versions such as "2,1"')),
+  z.transform((value: string, ctx) => {
+    const versions = value.split(',').map((item) => Number(item.trim()));
+    if (versions.some((version) => version < 1) || new Set(versions).size !== versions.length) {
+      ctx.issues.push({ code: 'custom', message: 'versions must be distinct and at least 1', input: value });
+    }
+    return versions;
+  }),
+);
+
 const ConfigSchema = z.object({
   [ENV.tableName]: z.string().check(z.minLength(1)),
   [ENV.queueUrl]: z.url({ protocol: /^https?$/ }),
@@ -36,6 +48,14 @@ const ConfigSchema = z.object({
   [ENV.leaseGraceSeconds]: count,
   [ENV.diagnosticTasks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.iamPerSessionRoles]: roleArnList,
+  [ENV.callbackQueueUrl]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.callbackRequestTimeoutSeconds]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.callbackMaxResponseBytes]: count,
+  [ENV.callbackRetryBaseDelaySeconds]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.callbackRetryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(43_200))),
+  [ENV.callbackDeliveryWindowSeconds]: count,
+  [ENV.callbackSigningKeyVersions]: versionList,
+  [ENV.allowLocalCallbacks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
   [ENV.dynamodbEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
@@ -72,9 +92,34 @@ const toConfig = (e: z.output<typeof ConfigSchema>) => ({
   } as { readonly secretArn?: string; readonly file?: string },
   /** Emulator endpoints for the local stack; undefined in AWS. */
   endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
+  /** Completion callbacks (settings.callbacks). */
+  callbacks: {
+    ...(e[ENV.callbackQueueUrl] && { queueUrl: e[ENV.callbackQueueUrl] }),
+    requestTimeoutMs: e[ENV.callbackRequestTimeoutSeconds] * 1000,
+    maxResponseBytes: e[ENV.callbackMaxResponseBytes],
+    retryBaseDelaySeconds: e[ENV.callbackRetryBaseDelaySeconds],
+    retryMaxDelaySeconds: e[ENV.callbackRetryMaxDelaySeconds],
+    deliveryWindowSeconds: e[ENV.callbackDeliveryWindowSeconds],
+    signingKeyVersions: e[ENV.callbackSigningKeyVersions],
+    allowLocal: e[ENV.allowLocalCallbacks] === 'true',
+  } as CallbackConfig,
 });
 
 export type Config = Readonly<ReturnType<typeof toConfig>>;
+
+export interface CallbackConfig {
+  /** The delivery queue; undefined where callbacks are not wired, and `callbackUrl` is refused. */
+  readonly queueUrl?: string;
+  readonly requestTimeoutMs: number;
+  readonly maxResponseBytes: number;
+  readonly retryBaseDelaySeconds: number;
+  readonly retryMaxDelaySeconds: number;
+  readonly deliveryWindowSeconds: number;
+  /** Signing key versions, the current first; during a rotation the previous one signs too. */
+  readonly signingKeyVersions: readonly number[];
+  /** http and loopback or private addresses allowed (local stack with --allow-local-callbacks only). */
+  readonly allowLocal: boolean;
+}
 
 /** The one reader of `process.env`. Throws ConfigError naming every missing or bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -22,6 +22,17 @@ export const ENV = {
   deploymentKeySecretArn: 'DEPLOYMENT_KEY_SECRET_ARN',
   /** Path of the file that holds the deployment key (local stack and tests), created on first use. */
   deploymentKeyFile: 'DEPLOYMENT_KEY_FILE',
+  /** The completion callbacks' delivery queue; unset where callbacks are not wired (callbackUrl is then refused). */
+  callbackQueueUrl: 'CALLBACK_QUEUE_URL',
+  callbackRequestTimeoutSeconds: 'CALLBACK_REQUEST_TIMEOUT_SECONDS',
+  callbackMaxResponseBytes: 'CALLBACK_MAX_RESPONSE_BYTES',
+  callbackRetryBaseDelaySeconds: 'CALLBACK_RETRY_BASE_DELAY_SECONDS',
+  callbackRetryMaxDelaySeconds: 'CALLBACK_RETRY_MAX_DELAY_SECONDS',
+  callbackDeliveryWindowSeconds: 'CALLBACK_DELIVERY_WINDOW_SECONDS',
+  /** Comma-separated key versions, the current first (settings.callbacks.signingKeyVersions); no key material. */
+  callbackSigningKeyVersions: 'CALLBACK_SIGNING_KEY_VERSIONS',
+  /** `true` only in the local stack started with --allow-local-callbacks: http and loopback URLs. */
+  allowLocalCallbacks: 'OFFLOAD_ALLOW_LOCAL_CALLBACKS',
   /** Read by Powertools Logger itself (not by shared/config); set from settings.observability.logLevel. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */

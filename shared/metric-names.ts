@@ -54,6 +54,19 @@ export const RECOVERY_COUNTS = {
   writeRecovered: 'WriteRecovered',
 } as const;
 
+/** Counts of completion callbacks (functions/callbacks): one per outcome, and per attempt that will be retried. */
+export const CALLBACK_COUNTS = {
+  delivered: 'CallbackDelivered',
+  failed: 'CallbackFailed',
+  retried: 'CallbackRetried',
+} as const;
+
+/** Durations of completion callbacks, in milliseconds. */
+export const CALLBACK_TIMINGS = {
+  /** The task's terminal write (`finishedAt`) to the receiver's 2xx: what a caller waits for. */
+  latencyMs: 'CallbackLatencyMs',
+} as const;
+
 /** Durations in milliseconds. */
 export const TASK_TIMINGS = {
   /** One attempt, from claim to its recorded outcome. */
@@ -64,12 +77,15 @@ export const TASK_TIMINGS = {
 
 export type TaskCountMetric =
   | (typeof TASK_COUNTS)[keyof typeof TASK_COUNTS]
-  | (typeof RECOVERY_COUNTS)[keyof typeof RECOVERY_COUNTS];
-export type TaskTimingMetric = (typeof TASK_TIMINGS)[keyof typeof TASK_TIMINGS];
+  | (typeof RECOVERY_COUNTS)[keyof typeof RECOVERY_COUNTS]
+  | (typeof CALLBACK_COUNTS)[keyof typeof CALLBACK_COUNTS];
+export type TaskTimingMetric =
+  | (typeof TASK_TIMINGS)[keyof typeof TASK_TIMINGS]
+  | (typeof CALLBACK_TIMINGS)[keyof typeof CALLBACK_TIMINGS];
 export type TaskMetricName = TaskCountMetric | TaskTimingMetric;
 
 export const isTimingMetric = (name: string): name is TaskTimingMetric =>
-  (Object.values(TASK_TIMINGS) as string[]).includes(name);
+  ([...Object.values(TASK_TIMINGS), ...Object.values(CALLBACK_TIMINGS)] as string[]).includes(name);
 
 /** Powertools service names, one per function (the `service` key of every log line). */
 export const SERVICE_NAMES = {
@@ -77,6 +93,7 @@ export const SERVICE_NAMES = {
   worker: 'offload-worker',
   deadLetter: 'offload-dead-letter',
   recovery: 'offload-recovery',
+  callbacks: 'offload-callbacks',
 } as const;
 
 /**

@@ -1,4 +1,4 @@
-import type { Task, TaskError, TaskMessage, TaskProgress, TaskStatus } from './task.js';
+import type { CallbackStatus, Task, TaskError, TaskMessage, TaskProgress, TaskStatus } from './task.js';
 
 /** What a finished attempt writes: the terminal state and its data. */
 export type TaskOutcome =
@@ -41,7 +41,9 @@ export interface CancelResult {
 }
 
 /** What the dead-letter path found: it failed an abandoned task, or left a task that something else still drives. */
-export type FailAbandonedResult = { readonly failed: true } | { readonly failed: false; readonly task?: Task };
+export type FailAbandonedResult =
+  /** `task`: the failed task, when the store has it at hand (the callback of a FAILED task is then sent). */
+  { readonly failed: true; readonly task?: Task } | { readonly failed: false; readonly task?: Task };
 
 /** Where a listing page ended; opaque to callers (the API encodes it). */
 export type ListCursor = Readonly<Record<string, string>>;
@@ -57,6 +59,24 @@ export interface ListOptions {
 export interface ScanFilter {
   readonly statuses: readonly TaskStatus[];
   readonly errorCode?: string;
+  /** Also finished tasks whose callback may still be PENDING (the recovery sweep re-sends lost deliveries). */
+  readonly pendingCallbacks?: boolean;
+}
+
+/**
+ * What one callback delivery records for the task's current terminal event (`eventAt` = its
+ * `finishedAt`), fenced on the attempts recorded before it: of two deliveries of one event, the second
+ * to record finds the count moved and records nothing.
+ */
+export interface CallbackRecord {
+  readonly eventAt: string;
+  readonly attemptsBefore: number;
+  readonly attempts: number;
+  readonly status: CallbackStatus;
+  readonly lastStatusCode?: number;
+  readonly deliveredAt?: string;
+  /** Epoch ms of the next attempt, while PENDING. */
+  readonly nextAttemptAt?: number;
 }
 
 export interface TaskPage {
@@ -85,6 +105,7 @@ export const TASK_SUMMARY_ATTRIBUTES = [
   'lastError',
   'cancelRequested',
   'expiresAt',
+  'callback',
 ] as const satisfies ReadonlyArray<keyof Task>;
 
 /** A task as a listing reads it (see {@link TASK_SUMMARY_ATTRIBUTES}). */
@@ -172,6 +193,12 @@ export interface TaskStore {
     expiresAtSeconds: number,
     toleranceMs?: number,
   ): Promise<FailAbandonedResult>;
+  /**
+   * Records a callback delivery (see CallbackRecord): only on a finished task whose `finishedAt` is
+   * still `eventAt` and whose attempts are still `attemptsBefore`. False when another delivery or a new
+   * terminal event got there first.
+   */
+  recordCallback(taskId: string, record: CallbackRecord, now: Date): Promise<boolean>;
 }
 
 /** The queue that drives workers. */

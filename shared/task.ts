@@ -24,6 +24,36 @@ export interface TaskError {
   readonly message: string;
 }
 
+/** Where a task's completion callback stands: to be delivered, delivered (2xx), or given up on. */
+export const CallbackStatus = { Pending: 'PENDING', Delivered: 'DELIVERED', Failed: 'FAILED' } as const;
+
+export type CallbackStatus = (typeof CallbackStatus)[keyof typeof CallbackStatus];
+
+/**
+ * A task's completion callback as stored. The delivery fields describe the terminal event whose
+ * `finishedAt` is `eventAt`: a task that ends again after a redrive has a new `finishedAt`, so its
+ * callback is pending again without any write (the terminal writes never touch this map).
+ */
+export interface StoredCallback {
+  readonly url: string;
+  readonly eventAt?: string;
+  readonly status?: CallbackStatus;
+  readonly attempts?: number;
+  readonly lastStatusCode?: number;
+  readonly deliveredAt?: string;
+  /** Epoch ms before which the next attempt must not be made (the retry backoff). */
+  readonly nextAttemptAt?: number;
+}
+
+/** The callback as callers see it (`callback` in the task view). */
+export interface CallbackView {
+  readonly url: string;
+  readonly status: CallbackStatus;
+  readonly attempts: number;
+  readonly lastStatusCode?: number;
+  readonly deliveredAt?: string;
+}
+
 export interface TaskProgress {
   readonly percent: number;
   readonly message?: string;
@@ -74,6 +104,8 @@ export interface Task {
   readonly cancelRequested?: boolean;
   /** Epoch seconds; DynamoDB TTL deletes the item some time after this. */
   readonly expiresAt: number;
+  /** Where to POST the terminal event; absent for tasks submitted without `callbackUrl`. */
+  readonly callback?: StoredCallback;
 }
 
 /**
@@ -102,6 +134,7 @@ export interface TaskView {
   readonly lastError?: TaskError;
   /** The owner asked a RUNNING task to stop; the worker will end it CANCELLED. */
   readonly cancelRequested?: true;
+  readonly callback?: CallbackView;
 }
 
 /** The attributes a view is built from: never the owner, the payload or the bookkeeping. */
@@ -118,7 +151,8 @@ type ViewedAttributes =
   | 'progress'
   | 'error'
   | 'lastError'
-  | 'cancelRequested';
+  | 'cancelRequested'
+  | 'callback';
 
 /** A task in a listing (`GET /tasks`): the view without the result; fetch the task for that. */
 export type TaskSummaryView = Omit<TaskView, 'result'>;
@@ -131,6 +165,7 @@ export interface TaskListing<Summary = TaskSummaryView> {
 }
 
 export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskView {
+  const callback = callbackView(task);
   return {
     taskId: task.taskId,
     type: task.type,
@@ -146,8 +181,35 @@ export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskV
     ...(task.error && { error: task.error }),
     ...(task.lastError && !isTerminal(task.status) && { lastError: task.lastError }),
     ...(task.cancelRequested && !isTerminal(task.status) && { cancelRequested: true }),
+    ...(callback && { callback }),
   };
 }
+
+/** True when the stored delivery fields describe the task's current terminal event. */
+const describesCurrentEvent = (task: Pick<Task, 'status' | 'finishedAt' | 'callback'>): boolean =>
+  isTerminal(task.status) && task.finishedAt !== undefined && task.callback?.eventAt === task.finishedAt;
+
+/** The callback's state for the task's current (or coming) terminal event; undefined without a callback. */
+export function callbackView(task: Pick<Task, 'status' | 'finishedAt' | 'callback'>): CallbackView | undefined {
+  const stored = task.callback;
+  if (!stored) return undefined;
+  if (!describesCurrentEvent(task)) return { url: stored.url, status: CallbackStatus.Pending, attempts: 0 };
+  return {
+    url: stored.url,
+    status: stored.status ?? CallbackStatus.Pending,
+    attempts: stored.attempts ?? 0,
+    ...(stored.lastStatusCode !== undefined && { lastStatusCode: stored.lastStatusCode }),
+    ...(stored.deliveredAt && { deliveredAt: stored.deliveredAt }),
+  };
+}
+
+/** A finished task whose callback still has to be delivered (or given up on). */
+export const hasPendingCallback = (task: Pick<Task, 'status' | 'finishedAt' | 'callback'>): boolean =>
+  isTerminal(task.status) && callbackView(task)?.status === CallbackStatus.Pending;
+
+/** Epoch ms before which the pending callback's next attempt must wait; undefined when it is due. */
+export const callbackNotBefore = (task: Pick<Task, 'status' | 'finishedAt' | 'callback'>): number | undefined =>
+  describesCurrentEvent(task) ? task.callback?.nextAttemptAt : undefined;
 
 /** The view of a listed task: whatever the store hands over, the result is never part of it. */
 export function toTaskSummaryView(task: Pick<Task, ViewedAttributes>): TaskSummaryView {

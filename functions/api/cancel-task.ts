@@ -1,3 +1,5 @@
+import type { CallbackQueue } from '../../shared/callbacks/ports.js';
+import { sendCallback } from '../../shared/callbacks/send-callback.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
@@ -13,6 +15,8 @@ export interface CancelTaskDeps {
   readonly log?: Log;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /** Where a cancelled task's callback delivery is queued. @default callbacks are not sent */
+  readonly callbackQueue?: CallbackQueue;
 }
 
 /**
@@ -32,6 +36,7 @@ export async function cancelTask(input: { ownerId: string; taskId: string }, dep
   if (change === 'cancelled') {
     deps.log?.info('task cancelled while queued', taskLogFields(task));
     deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
+    await sendCallback(task, deps.callbackQueue, deps.log);
   } else if (change === 'cancelRequested') {
     deps.log?.info('cancel requested for a running task', taskLogFields(task));
   }

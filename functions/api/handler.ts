@@ -3,7 +3,10 @@ import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
+import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import { checkCallbackUrl, resolveWithDns } from '../../shared/callbacks/callback-url.js';
+import { formatSecret, ownerSigningKey } from '../../shared/callbacks/signing.js';
 import { loadConfig } from '../../shared/config.js';
 import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
@@ -26,9 +29,13 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   const config = loadConfig();
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
   const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
+  const sqs = tracer.captureAWSv3Client(createSqsClient(config));
+  const { callbacks } = config;
+  // Loaded on the first request that has a caller, then kept for the container's life.
+  const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
   const deps: ApiDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(sqs, config.queueUrl),
     registry,
     clock: () => new Date(),
     log: logger,
@@ -37,9 +44,14 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     retryAfterSeconds: config.retryAfterSeconds,
     defaultMaxAttempts: config.defaultMaxAttempts,
     ttlDays: config.ttlDays,
+    ...(callbacks.queueUrl && {
+      callbackQueue: new SqsCallbackQueue(sqs, callbacks.queueUrl),
+      checkCallbackUrl: (url: string) => checkCallbackUrl(url, callbacks, resolveWithDns),
+      // The current version's secret; during a rotation the previous one still signs, but is not handed out.
+      callbackSecret: async (ownerId: string) =>
+        formatSecret(ownerSigningKey(await keyRing.deploymentKey(), ownerId, callbacks.signingKeyVersions[0] ?? 1)),
+    }),
   };
-  // Loaded on the first request that has a caller, then kept for the container's life.
-  const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
   let ownerHash: OwnerHash | undefined;
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).

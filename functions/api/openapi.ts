@@ -174,6 +174,24 @@ function paths(): JsonObject {
         ...pick('400', '405', '429', '431', '500'),
       },
     },
+    [API_ROUTES.callbackSecret]: {
+      operationId: 'getCallbackSecret',
+      summary: 'Your callback signing secret',
+      description:
+        'The secret (Standard Webhooks `whsec_…`) that signs the callbacks of your tasks: verify `webhook-signature` ' +
+        'with it. Each caller gets its own; during a key rotation callbacks carry a signature of the previous one too.',
+      responses: {
+        '200': {
+          description: 'The caller’s current secret.',
+          content: json({
+            type: 'object',
+            properties: { secret: { type: 'string', pattern: '^whsec_' } },
+            required: ['secret'],
+          }),
+        },
+        ...pick('400', '401', '404', '405', '429', '431', '500', '503'),
+      },
+    },
     [API_ROUTES.health]: {
       operationId: 'getHealth',
       summary: 'Liveness of the API function',
@@ -214,7 +232,10 @@ const ERROR_RESPONSES: Record<
   string,
   { readonly name: string; readonly description: string; readonly gateway?: true }
 > = {
-  '400': { name: 'BadRequest', description: '`InvalidJson`, `InvalidRequest`, `UnknownTaskType`, `InvalidPayload`, …' },
+  '400': {
+    name: 'BadRequest',
+    description: '`InvalidJson`, `InvalidRequest`, `UnknownTaskType`, `InvalidPayload`, `InvalidCallbackUrl`, …',
+  },
   '401': { name: 'Unauthorized', description: 'No or bad credentials (`WWW-Authenticate: Bearer`).' },
   '404': { name: 'NotFound', description: 'Unknown, expired or another owner’s task (indistinguishable).' },
   '405': { name: 'MethodNotAllowed', description: 'The path exists but not with this method; see `Allow`.' },

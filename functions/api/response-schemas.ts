@@ -27,6 +27,17 @@ export const TaskProgressSchema = z.object({
 
 const timestamp = z.iso.datetime();
 
+export const CallbackViewSchema = z.object({
+  url: z.string(),
+  status: describe(
+    z.enum(['PENDING', 'DELIVERED', 'FAILED']),
+    'PENDING until the receiver answers 2xx for the terminal event (DELIVERED), or answers 410 or the 24-hour retry window ends (FAILED).',
+  ),
+  attempts: describe(z.int().check(z.minimum(0)), 'Deliveries tried for the current terminal event.'),
+  lastStatusCode: describe(z.optional(z.int()), 'The receiver’s status on the latest attempt, when it answered.'),
+  deliveredAt: z.optional(timestamp),
+});
+
 /** What `toTaskView` returns (shared/task.ts); kept in step by the type check below and a unit test. */
 export const TaskViewSchema = z.object({
   taskId: z.uuid(),
@@ -46,6 +57,7 @@ export const TaskViewSchema = z.object({
     z.optional(z.literal(true)),
     'The owner asked a RUNNING task to stop; it will end CANCELLED.',
   ),
+  callback: describe(z.optional(CallbackViewSchema), 'The completion callback, when submitted with `callbackUrl`.'),
 });
 
 /** A task in a listing: the view without its result (`toTaskSummaryView` in shared/task.ts). */

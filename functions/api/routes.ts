@@ -1,4 +1,5 @@
 import { API_ROUTES, DEFAULT_ROUTE, methodsForPath } from '../../shared/api-routes.js';
+import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { MethodNotAllowedError, NotFoundError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
@@ -32,6 +33,12 @@ export interface ApiDeps {
    * loaded. @default the line carries no owner
    */
   readonly ownerHash?: OwnerHash;
+  /** Checks callback URLs at submission. @default callbacks are not offered */
+  readonly checkCallbackUrl?: (url: string) => Promise<string>;
+  /** Where a cancelled task's callback is queued. @default not sent */
+  readonly callbackQueue?: CallbackQueue;
+  /** The caller's signing secret, `whsec_…` (GET /callbacks/secret). @default the route answers 404 */
+  readonly callbackSecret?: (ownerId: string) => Promise<string>;
 }
 
 /**
@@ -69,6 +76,8 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         return jsonResponse(200, await listTasks({ ownerId: callerOf(request), query: request.query }, deps));
       case API_ROUTES.cancelTask:
         return await cancel(request, deps);
+      case API_ROUTES.callbackSecret:
+        return await callbackSecret(request, deps);
       default:
         return unmatched(request);
     }
@@ -98,6 +107,13 @@ async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
 async function cancel(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
   const task = await cancelTask({ ownerId: callerOf(request), taskId: request.pathParameters.taskId ?? '' }, deps);
   return jsonResponse(isTerminal(task.status) ? 200 : 202, toTaskView(task), taskHeaders(task, deps));
+}
+
+/** The caller's own signing secret: the owner comes from the authorizer, so nobody can ask for another's. */
+async function callbackSecret(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const ownerId = callerOf(request);
+  if (!deps.callbackSecret) throw new NotFoundError('This deployment does not send callbacks.');
+  return jsonResponse(200, { secret: await deps.callbackSecret(ownerId) });
 }
 
 /** Unfinished tasks tell the caller when to poll again. */

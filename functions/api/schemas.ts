@@ -1,4 +1,5 @@
 import { LIST_PAGE_SIZE } from '../../shared/api-routes.js';
+import { MAX_CALLBACK_URL_LENGTH } from '../../shared/callbacks/callback-url.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
 import { TaskStatus } from '../../shared/task.js';
 import * as z from '../../shared/zod.js';
@@ -16,6 +17,8 @@ export const SubmitBody = z.strictObject({
   payload: z._default(z.unknown(), {}).check(z.superRefine(checkStorableJson)),
   /** SQS allows at most 15 minutes of delivery delay. */
   delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(900))),
+  /** Where the terminal event is POSTed, signed (Standard Webhooks); https to a public host. */
+  callbackUrl: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_CALLBACK_URL_LENGTH))),
 });
 
 /** `GET /tasks` query string. */

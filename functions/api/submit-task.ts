@@ -17,6 +17,8 @@ export interface SubmitTaskInput {
   readonly delaySeconds?: number;
   /** The caller's key for safe retries: same owner + key + body → the same task. */
   readonly idempotencyKey?: string;
+  /** Where to POST the terminal event (checked by `deps.checkCallbackUrl`). */
+  readonly callbackUrl?: string;
 }
 
 export interface SubmitResult {
@@ -37,6 +39,11 @@ export interface SubmitTaskDeps {
   readonly newTaskId?: () => string;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /**
+   * Checks a callback URL (form, then every address its host resolves to) and returns it as it will be
+   * called; throws InvalidCallbackUrl. @default callbacks are not offered: a callbackUrl is refused
+   */
+  readonly checkCallbackUrl?: (url: string) => Promise<string>;
 }
 
 /**
@@ -64,12 +71,13 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
     );
   }
 
+  const callbackUrl = input.callbackUrl === undefined ? undefined : await checkedCallbackUrl(input.callbackUrl, deps);
   const taskId = input.idempotencyKey
     ? taskIdFromKey(input.ownerId, input.idempotencyKey)
     : (deps.newTaskId ?? randomUUID)();
   // A replay can race with the request that is discarding the same key's task: one more round then finds the id free.
   for (let round = 0; ; round++) {
-    const task = newTask(taskId, input, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
+    const task = newTask(taskId, { ...input, callbackUrl }, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
     const created = await createOrTakeBack(task, deps);
     if (created.created) {
       await enqueueOrDiscard(task, deps);
@@ -96,7 +104,13 @@ function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, de
     status: TaskStatus.Queued,
     payload: input.payload,
     payloadHash: sha256Hex(
-      canonicalJson({ type: input.type, payload: input.payload, delaySeconds: input.delaySeconds ?? 0 }),
+      canonicalJson({
+        type: input.type,
+        payload: input.payload,
+        delaySeconds: input.delaySeconds ?? 0,
+        // Only when given, so the hashes of tasks without a callback stay what they were.
+        ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
+      }),
     ),
     ...(input.idempotencyKey && { idempotencyKey: input.idempotencyKey }),
     // Stored so a duplicate message or a re-enqueue waits for the rest of the delay instead of running early.
@@ -106,9 +120,20 @@ function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, de
     createdAt: timestamp,
     updatedAt: timestamp,
     expiresAt: expiresAtAfter(now, deps.ttlDays),
+    // Pending from the start: each terminal write makes a new event (finishedAt) that it is pending for.
+    ...(input.callbackUrl !== undefined && { callback: { url: input.callbackUrl } }),
     // Written with the item: the creation's own id, so only this request may take it back (discard).
     lastWriteId: randomUUID(),
   };
+}
+
+async function checkedCallbackUrl(url: string, deps: SubmitTaskDeps): Promise<string> {
+  if (!deps.checkCallbackUrl) {
+    throw new ValidationError('InvalidCallbackUrl', 'This deployment does not send callbacks.', [
+      { path: 'callbackUrl', message: 'callbacks are not enabled' },
+    ]);
+  }
+  return deps.checkCallbackUrl(url);
 }
 
 /**

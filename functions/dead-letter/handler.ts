@@ -1,8 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createDocumentClient } from '../../shared/aws/clients.js';
+import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
+import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { loadConfig } from '../../shared/config.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import type { TaskTypes } from '../tasks/define-task.js';
@@ -27,6 +28,12 @@ export function createDeadLetterHandler(taskTypes: TaskTypes = {}): SqsBatchHand
     metrics,
     ttlDays: config.ttlDays,
     clockToleranceMs: config.leaseGraceSeconds * 1000,
+    ...(config.callbacks.queueUrl && {
+      callbackQueue: new SqsCallbackQueue(
+        tracer.captureAWSv3Client(createSqsClient(config)),
+        config.callbacks.queueUrl,
+      ),
+    }),
   };
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).

@@ -1,3 +1,5 @@
+import type { CallbackQueue } from '../../shared/callbacks/ports.js';
+import { sendCallback } from '../../shared/callbacks/send-callback.js';
 import { LOG_KEYS, TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, type TaskError, TaskStatus } from '../../shared/task.js';
@@ -17,6 +19,8 @@ export interface MarkDeadLetteredDeps {
   readonly clockToleranceMs: number;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /** Where a dead-lettered task's callback delivery is queued. @default callbacks are not sent */
+  readonly callbackQueue?: CallbackQueue;
 }
 
 /** The error of a task whose message SQS gave up on. */
@@ -49,6 +53,7 @@ export async function markDeadLettered(
     deps.log.warn('task dead-lettered', taskLogFields({ taskId }, delivery.messageId));
     // The message's type is informative only; the count goes to the service-wide dimension if it is missing.
     deps.metrics?.record(TASK_COUNTS.deadLettered, message.type ?? '');
+    if (result.task) await sendCallback(result.task, deps.callbackQueue, deps.log);
     return;
   }
   const task = result.task;

@@ -1,6 +1,14 @@
+import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { LOG_KEYS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
-import { isExpired, type Task, TaskStatus } from '../../shared/task.js';
+import {
+  callbackNotBefore,
+  hasPendingCallback,
+  isExpired,
+  isTerminal,
+  type Task,
+  TaskStatus,
+} from '../../shared/task.js';
 import { MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 
 export interface SweepDeps {
@@ -13,6 +21,12 @@ export interface SweepDeps {
    * message is presumed lost. Must exceed the visibility timeout (settings validation checks it).
    */
   readonly staleAfterSeconds: number;
+  /**
+   * The callback delivery queue: finished tasks whose callback is still pending past the stale time (its
+   * message was lost, or never sent because the process that wrote the end died first) get it again.
+   * @default callbacks are not swept
+   */
+  readonly callbackQueue?: CallbackQueue;
 }
 
 export interface SweepReport {
@@ -20,6 +34,8 @@ export interface SweepReport {
   readonly requeued: number;
   /** The tasks re-enqueued, for the log and for checks (at most the first 100). */
   readonly requeuedTaskIds: readonly string[];
+  /** Finished tasks whose callback delivery was sent again. */
+  readonly callbacksResent?: number;
 }
 
 /**
@@ -37,12 +53,25 @@ export async function sweepStuckTasks(
   const now = deps.clock().getTime();
   const staleBefore = options.all ? Number.POSITIVE_INFINITY : now - deps.staleAfterSeconds * 1000;
   let scanned = 0;
+  let callbacksResent = 0;
   const requeuedTaskIds: string[] = [];
   let cursor: ListCursor | undefined;
+  const { callbackQueue } = deps;
   do {
-    const page = await deps.store.scan({ statuses: [TaskStatus.Queued, TaskStatus.Running] }, cursor);
+    const page = await deps.store.scan(
+      { statuses: [TaskStatus.Queued, TaskStatus.Running], pendingCallbacks: callbackQueue !== undefined },
+      cursor,
+    );
     scanned += page.tasks.length;
-    for (const task of page.tasks.filter((t) => !isExpired(t, now) && isStuck(t, staleBefore))) {
+    for (const task of page.tasks.filter((t) => isTerminal(t.status) && !isExpired(t, now))) {
+      if (!callbackQueue || !hasPendingCallback(task) || !isCallbackStale(task, staleBefore)) continue;
+      await callbackQueue.enqueue({ taskId: task.taskId });
+      callbacksResent++;
+      deps.log.warn('pending callback sent again', { taskId: task.taskId, type: task.type, status: task.status });
+    }
+    for (const task of page.tasks.filter(
+      (t) => !isTerminal(t.status) && !isExpired(t, now) && isStuck(t, staleBefore),
+    )) {
       await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
       deps.log.warn('stuck task re-enqueued', { ...taskLogFields(task), [LOG_KEYS.status]: task.status });
@@ -50,8 +79,22 @@ export async function sweepStuckTasks(
     cursor = page.cursor;
   } while (cursor);
   const requeued = requeuedTaskIds.length;
-  if (requeued > 0 || scanned > 0) deps.log.info('recovery sweep done', { scanned, requeued });
-  return { scanned, requeued, requeuedTaskIds: requeuedTaskIds.slice(0, 100) };
+  if (requeued > 0 || scanned > 0) deps.log.info('recovery sweep done', { scanned, requeued, callbacksResent });
+  return {
+    scanned,
+    requeued,
+    requeuedTaskIds: requeuedTaskIds.slice(0, 100),
+    ...(callbackQueue && { callbacksResent }),
+  };
+}
+
+/**
+ * Silent for longer than a delivery can be: the message of a pending callback comes back when its
+ * attempt is due (right after the end, or at the backoff's end), and a message whose deliveries crash
+ * reaches the delivery DLQ well within the stale time (settings validation checks it).
+ */
+function isCallbackStale(task: Task, staleBefore: number): boolean {
+  return Math.max(Date.parse(task.finishedAt ?? ''), callbackNotBefore(task) ?? 0) <= staleBefore;
 }
 
 /** A task waiting for its delay or backoff keeps the rest of it (the claim would make it wait anyway). */

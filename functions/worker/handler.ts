@@ -3,12 +3,17 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
+import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import { CallbackOutbox } from '../../shared/callbacks/callback-outbox.js';
 import { loadConfig } from '../../shared/config.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type RunTaskDeps, runTask } from './run-task.js';
+
+/** How long a finished task's callback message waits for others of its batch: a few ms of latency, fewer requests. */
+const CALLBACK_LINGER_MS = 5;
 
 export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -20,11 +25,16 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
   const config = loadConfig();
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
   const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
+  const sqs = tracer.captureAWSv3Client(createSqsClient(config));
   const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
       metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
     ),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(sqs, config.queueUrl),
+    // The records of a batch finish together: their deliveries share SendMessageBatch requests.
+    ...(config.callbacks.queueUrl && {
+      callbackQueue: new CallbackOutbox(new SqsCallbackQueue(sqs, config.callbacks.queueUrl), CALLBACK_LINGER_MS),
+    }),
     registry,
     clock: () => new Date(),
     log: logger,

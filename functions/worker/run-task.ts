@@ -1,3 +1,5 @@
+import type { CallbackQueue } from '../../shared/callbacks/ports.js';
+import { sendCallback } from '../../shared/callbacks/send-callback.js';
 import { ItemTooLargeError } from '../../shared/errors.js';
 import { LOG_KEYS, RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
@@ -38,6 +40,8 @@ export interface RunTaskDeps {
   readonly random?: () => number;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /** Where a finished task's callback delivery is queued. @default callbacks are not sent */
+  readonly callbackQueue?: CallbackQueue;
 }
 
 /** The record stays on the queue; SQS delivers it again after its visibility timeout. */
@@ -211,6 +215,7 @@ async function finish(task: Task, outcome: TaskOutcome, context: LogContext, dep
     ...(final.status === 'FAILED' && { [LOG_KEYS.errorCode]: final.error.code }),
   });
   deps.metrics?.record(OUTCOME_COUNTS[final.status], task.type);
+  await sendCallback(task, deps.callbackQueue, deps.log);
 }
 
 const OUTCOME_COUNTS = {

@@ -23,6 +23,7 @@ import {
 import { loadTaskTypesSync, resolveTaskModule } from '../task-module.js';
 import { assertValidSettings } from '../validate-settings.js';
 import { ApiAuth, type ApiAuthMode } from './api-auth.js';
+import { CallbackDelivery } from './callback-delivery.js';
 import { DeadLetterHandler } from './dead-letter-handler.js';
 import { DeploymentKey } from './deployment-key.js';
 import { EncryptionKey } from './encryption-key.js';
@@ -86,6 +87,11 @@ export interface OffloadProps {
   readonly recovery?: SettingsOverrides['recovery'];
   /** Log level and alarm thresholds. @default see `defaultSettings.observability` */
   readonly observability?: SettingsOverrides['observability'];
+  /**
+   * Completion callbacks: delivery function, retries, signing key versions (a rotation lists the new
+   * version first, then the old one). @default see `defaultSettings.callbacks`
+   */
+  readonly callbacks?: SettingsOverrides['callbacks'];
 }
 
 /**
@@ -116,6 +122,9 @@ export class Offload extends Construct {
   public readonly worker: LambdaFunction;
   /** The function behind the HTTP API. */
   public readonly apiFunction: LambdaFunction;
+  /** The function that delivers completion callbacks, and its queue. */
+  public readonly callbackFunction: LambdaFunction;
+  public readonly callbackQueue: Queue;
   public readonly dashboard: Dashboard;
   /** The dashboard in the CloudWatch console. */
   public readonly dashboardUrl: string;
@@ -143,6 +152,7 @@ export class Offload extends Construct {
       dlq: props.dlq,
       recovery: props.recovery,
       observability: props.observability,
+      callbacks: props.callbacks,
       auth:
         this.auth.kind === 'iam'
           ? { iamPerSessionRoles: [...this.auth.perSessionRoles] }
@@ -174,6 +184,13 @@ export class Offload extends Construct {
     const tasks = new TaskQueues(this, 'TaskQueue', { encryptionKey, settings });
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
     this.deploymentKeySecret = deploymentKey.secret;
+    const callbacks = new CallbackDelivery(this, 'Callbacks', {
+      store,
+      deploymentKey,
+      encryptionKey,
+      taskModule,
+      settings,
+    });
 
     const environment = functionEnvironment(
       {
@@ -181,6 +198,7 @@ export class Offload extends Construct {
         queueUrl: tasks.queue.queueUrl,
         diagnosticTasks: props.diagnosticTasks,
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
+        callbackQueueUrl: callbacks.queue.queueUrl,
       },
       settings,
     );
@@ -198,7 +216,7 @@ export class Offload extends Construct {
       taskModule,
       settings,
     });
-    // Only the API hashes owners for its logs; the other functions never read the key.
+    // The API hashes owners for its logs and hands out callback secrets; the delivery function signs with them.
     deploymentKey.grantRead(api.handler);
 
     const worker = new TaskWorker(this, 'TaskWorker', {
@@ -225,6 +243,12 @@ export class Offload extends Construct {
       settings,
     });
 
+    // Every path that ends a task queues its callback delivery; the sweep re-sends lost ones.
+    for (const fn of [api.handler, worker.handler, deadLetterHandler.handler, recoverySweep.handler]) {
+      callbacks.grantSend(fn);
+    }
+    this.callbackFunction = callbacks.createFunction(environment);
+
     const operations = new OperationsDashboard(this, 'Operations', {
       httpApi: api.httpApi,
       queue: tasks.queue,
@@ -239,6 +263,9 @@ export class Offload extends Construct {
       alarmEmail: props.alarmEmail,
       settings,
     });
+
+    callbacks.addToOperations(operations.dashboard, operations.alarmTopic);
+    this.callbackQueue = callbacks.queue;
 
     this.apiUrl = api.url;
     this.httpApi = api.httpApi;

@@ -22,6 +22,8 @@ export interface DevOptions {
   readonly workerTimeoutSeconds?: number;
   /** Reload when the task module or a file it imports changes. @default true */
   readonly watch?: boolean;
+  /** Accept http and loopback or private callback URLs, to receive callbacks on this machine. @default false */
+  readonly allowLocalCallbacks?: boolean;
 }
 
 export interface DevIo {
@@ -67,6 +69,7 @@ export async function runDev(options: DevOptions, io: DevIo): Promise<number> {
       diagnosticTasks: options.diagnosticTasks,
       taskModule,
       reloadableTasks: watchFiles,
+      allowLocalCallbacks: options.allowLocalCallbacks,
       logLevel: 'WARN',
     });
   } catch (error) {

@@ -3,6 +3,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
+import { createCallbackHandler } from '../../functions/callbacks/handler.js';
 import { createDeadLetterHandler } from '../../functions/dead-letter/handler.js';
 import { createRecoveryHandler } from '../../functions/recovery/handler.js';
 import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
@@ -60,6 +61,7 @@ export interface LocalStackOptions {
    * Where worker invocations run: `thread` (the default) gives each its own execution environment,
    * ended at the timeout as Lambda ends it; `inline` runs them in this process, where a timed-out
    * handler cannot be stopped (the benchmark uses it: its SDK counters see this process's clients).
+   * The callback delivery function runs the same way.
    * @default 'thread'
    */
   readonly workerIsolation?: 'thread' | 'inline';
@@ -75,6 +77,12 @@ export interface LocalStackOptions {
   readonly onSweep?: (report: SweepReport) => void;
   /** Called with the functions' metric events (EMF), as the console gets them. */
   readonly onMetricEvents?: (events: EmfEvent[]) => void;
+  /**
+   * Accept `http` and loopback or private callback URLs (`npm start -- --allow-local-callbacks`), so a
+   * receiver on this machine can be called. Off by default: the local stack then refuses them as AWS does.
+   * @default false
+   */
+  readonly allowLocalCallbacks?: boolean;
   /** Powertools log level of the functions. @default INFO */
   readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
 }
@@ -154,6 +162,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueUrl: resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
+        callbackQueueUrl: resources.callbackQueueUrl,
+        allowLocalCallbacks: options.allowLocalCallbacks,
       },
       s,
     ),
@@ -180,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     opsConsole.addMetricEvents(events);
     options.onMetricEvents?.(events);
   });
-  const thread = (kind: 'api' | 'dead-letter', timeoutSeconds: number, memoryMiB: number, maxEnvironments: number) =>
+  const thread = (kind: ThreadKind, timeoutSeconds: number, memoryMiB: number, maxEnvironments: number) =>
     threadFunction(kind, { taskModuleUrl, timeoutSeconds, memoryMiB, env: functionEnv, maxEnvironments });
   // Built as the deployed entries build them (infra/lambda-entry.ts): in threads when the code must be
   // reloadable, else in this process from the task module loaded once.
@@ -216,6 +226,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     batchSize: s.dlq.batchSize,
     maxBatchingWindowSeconds: 0,
     maxConcurrency: 1,
+    waitTimeSeconds: s.local.pollWaitSeconds,
+    onError,
+  });
+  // In execution environments of its own (threads ended at its timeout, as Lambda ends them), or inline with the worker.
+  const callbacks =
+    options.workerIsolation === 'inline' && taskTypes
+      ? inProcess(createCallbackHandler(taskTypes), s.callbacks.timeoutSeconds * 1000)
+      : thread('callbacks', s.callbacks.timeoutSeconds, s.callbacks.memoryMiB, s.callbacks.maxConcurrency);
+  const callbackMapping = startEventSource({
+    sqs,
+    queueUrl: resources.callbackQueueUrl,
+    queueArn: resources.callbackQueueArn,
+    handler: callbacks.handler as SqsHandler,
+    context: () => lambdaContext('offload-callbacks', s.callbacks.timeoutSeconds * 1000, s.callbacks.memoryMiB),
+    timeoutMs: callbacks.timeoutMs,
+    batchSize: s.callbacks.batchSize,
+    maxBatchingWindowSeconds: 0,
+    maxConcurrency: s.callbacks.maxConcurrency,
     waitTimeSeconds: s.local.pollWaitSeconds,
     onError,
   });
@@ -261,14 +289,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async reloadTasks() {
       if (!options.reloadableTasks) throw new Error('This local stack was started without reloadableTasks.');
       tasks = await inspect();
-      for (const fn of [api, deadLetter, worker]) fn.refresh();
+      for (const fn of [api, deadLetter, worker, callbacks]) fn.refresh();
     },
     async stop() {
       await front.stop();
       recoverySchedule.stop();
       opsConsole.stop();
-      await Promise.all([workerMapping.stop(), deadLetterMapping.stop()]);
-      await Promise.all([worker.stop(), api.stop(), deadLetter.stop()]);
+      await Promise.all([workerMapping.stop(), deadLetterMapping.stop(), callbackMapping.stop()]);
+      await Promise.all([worker.stop(), api.stop(), deadLetter.stop(), callbacks.stop()]);
       sqs.destroy();
       dynamodb.destroy();
       await emulators.stop();
@@ -340,20 +368,25 @@ async function workerHandler(
 /** API environments at most: enough for a developer's parallel requests without a thread per request. */
 const API_ENVIRONMENTS = 4;
 
+/** The functions that load the task module and may run in threads (the worker has its own setup). */
+type ThreadKind = 'api' | 'dead-letter' | 'callbacks';
+
 interface RunningFunction {
   readonly handler: (event: never, context: Context) => Promise<unknown>;
+  /** Enforced by the event source when the function runs in this process; a thread enforces its own. */
+  readonly timeoutMs?: number;
   refresh(): void;
   stop(): Promise<void>;
 }
 
 /** A function that runs in this process: built once, never reloaded. */
-function inProcess(handler: (event: never, context: Context) => Promise<unknown>): RunningFunction {
-  return { handler, refresh: () => {}, stop: async () => {} };
+function inProcess(handler: (event: never, context: Context) => Promise<unknown>, timeoutMs?: number): RunningFunction {
+  return { handler, timeoutMs, refresh: () => {}, stop: async () => {} };
 }
 
 /** A function whose invocations run in execution environments of its own (threads), reloadable. */
 function threadFunction(
-  kind: 'api' | 'dead-letter',
+  kind: ThreadKind,
   options: {
     readonly taskModuleUrl: string;
     readonly timeoutSeconds: number;

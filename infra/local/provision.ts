@@ -2,7 +2,7 @@ import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from 
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { DAY_SECONDS } from '../../shared/time.js';
-import type { Settings } from '../settings.js';
+import { callbackVisibilityTimeoutSeconds, type Settings } from '../settings.js';
 
 export interface LocalResources {
   readonly tableName: string;
@@ -10,9 +10,18 @@ export interface LocalResources {
   readonly queueArn: string;
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
+  readonly callbackQueueUrl: string;
+  readonly callbackQueueArn: string;
+  readonly callbackDeadLetterQueueUrl: string;
 }
 
-export const LOCAL_NAMES = { table: 'offload-tasks', queue: 'offload-tasks', deadLetterQueue: 'offload-tasks-dlq' };
+export const LOCAL_NAMES = {
+  table: 'offload-tasks',
+  queue: 'offload-tasks',
+  deadLetterQueue: 'offload-tasks-dlq',
+  callbackQueue: 'offload-callbacks',
+  callbackDeadLetterQueue: 'offload-callbacks-dlq',
+};
 
 /** Creates on the emulators what the CDK stack creates in AWS, from the same settings. */
 export async function provisionResources(
@@ -34,12 +43,26 @@ export async function provisionResources(
       maxReceiveCount: s.queue.maxReceiveCount,
     }),
   });
+  const callbackDeadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.callbackDeadLetterQueue, {
+    MessageRetentionPeriod: days(s.callbacks.deadLetterRetentionDays),
+  });
+  const callbackQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.callbackQueue, {
+    VisibilityTimeout: String(callbackVisibilityTimeoutSeconds(s.callbacks)),
+    MessageRetentionPeriod: days(s.callbacks.retentionDays),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: await queueArn(clients.sqs, callbackDeadLetterQueueUrl),
+      maxReceiveCount: s.callbacks.maxReceiveCount,
+    }),
+  });
   return {
     tableName: LOCAL_NAMES.table,
     queueUrl,
     queueArn: await queueArn(clients.sqs, queueUrl),
     deadLetterQueueUrl,
     deadLetterQueueArn,
+    callbackQueueUrl,
+    callbackQueueArn: await queueArn(clients.sqs, callbackQueueUrl),
+    callbackDeadLetterQueueUrl,
   };
 }
 

@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { type SweepReport, sweepStuckTasks } from '../../functions/recovery/sweep-stuck-tasks.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import type { Log } from '../../shared/ports.js';
 import type { LocalResources } from './provision.js';
@@ -30,11 +31,14 @@ export interface RecoveryScheduleOptions {
 export async function startRecoverySchedule(options: RecoveryScheduleOptions): Promise<{ stop(): void }> {
   const store = new DynamoTaskStore(DynamoDBDocumentClient.from(options.dynamodb), options.resources.tableName);
   const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl);
+  // Pending callbacks lost their delivery messages with the in-memory queue too.
+  const callbackQueue = new SqsCallbackQueue(options.sqs, options.resources.callbackQueueUrl);
   const report = await sweepStuckTasks(
-    { store, queue, clock: () => new Date(), log: options.log, staleAfterSeconds: 0 },
+    { store, queue, callbackQueue, clock: () => new Date(), log: options.log, staleAfterSeconds: 0 },
     { all: true },
   );
   if (report.requeued > 0) options.log.info(`re-enqueued ${report.requeued} unfinished task(s) from the data dir`);
+  if (report.callbacksResent) options.log.info(`sent ${report.callbacksResent} pending callback(s) again`);
   const event: ScheduledEvent = {
     version: '0',
     id: 'local',

@@ -14,6 +14,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { DependencyUnavailableError, ItemTooLargeError } from '../errors.js';
 import {
+  type CallbackRecord,
   type CancelResult,
   type ClaimResult,
   type CreateResult,
@@ -31,6 +32,7 @@ import {
   type TaskSummaryPage,
 } from '../ports.js';
 import {
+  CallbackStatus,
   DEAD_LETTERED_CODE,
   isExpired,
   isTerminal,
@@ -46,7 +48,22 @@ import { toDependencyError } from './dependency-error.js';
 const DEPENDENCY = 'task table';
 
 /** `status`, `error` and `result` are DynamoDB reserved words, hence the name placeholders. */
-const NAMES = { '#status': 'status', '#error': 'error', '#result': 'result' } as const;
+const NAMES = {
+  '#status': 'status',
+  '#error': 'error',
+  '#result': 'result',
+  '#callback': 'callback',
+  '#cbStatus': 'status',
+  '#cbAttempts': 'attempts',
+} as const;
+
+/** A finished task, whose terminal event a callback reports. */
+const TERMINAL = '#status IN (:succeeded, :failed, :cancelled)';
+const TERMINAL_VALUES = {
+  ':succeeded': TaskStatus.Succeeded,
+  ':failed': TaskStatus.Failed,
+  ':cancelled': TaskStatus.Cancelled,
+} as const;
 
 /**
  * The claim's update. `claimedFrom = #status` reads the status before this update: RUNNING means a
@@ -254,8 +271,52 @@ export class DynamoTaskStore implements TaskStore {
         ':expiresAt': expiresAtSeconds,
       },
     });
-    if (outcome.applied || this.recognised('failAbandoned', outcome.item, writeId)) return { failed: true };
+    if (outcome.applied || this.recognised('failAbandoned', outcome.item, writeId)) {
+      return { failed: true, ...(outcome.item && { task: outcome.item }) };
+    }
     return { failed: false, task: outcome.item };
+  }
+
+  async recordCallback(taskId: string, record: CallbackRecord, _now: Date): Promise<boolean> {
+    const writeId = randomUUID();
+    const set = [
+      '#callback.eventAt = :eventAt',
+      '#callback.#cbAttempts = :attempts',
+      '#callback.#cbStatus = :cbStatus',
+    ];
+    const remove: string[] = [];
+    const values: Record<string, unknown> = {
+      ':eventAt': record.eventAt,
+      ':attempts': record.attempts,
+      ':cbStatus': record.status,
+    };
+    const optional = {
+      lastStatusCode: record.lastStatusCode,
+      deliveredAt: record.deliveredAt,
+      nextAttemptAt: record.nextAttemptAt,
+    };
+    for (const [name, value] of Object.entries(optional)) {
+      if (value === undefined) remove.push(`#callback.${name}`);
+      else {
+        set.push(`#callback.${name} = :${name}`);
+        values[`:${name}`] = value;
+      }
+    }
+    // The first record of an event finds the fields of an earlier event (a redrive) or none; later ones their own.
+    const fence =
+      record.attemptsBefore === 0
+        ? '(attribute_not_exists(#callback.eventAt) OR #callback.eventAt <> :eventAt)'
+        : '#callback.eventAt = :eventAt AND #callback.#cbAttempts = :before AND #callback.#cbStatus = :pending';
+    const outcome = await this.update(taskId, writeId, {
+      UpdateExpression: `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      ConditionExpression: `${TERMINAL} AND finishedAt = :eventAt AND attribute_exists(#callback) AND ${fence}`,
+      ExpressionAttributeValues: {
+        ...values,
+        ...TERMINAL_VALUES,
+        ...(record.attemptsBefore > 0 && { ':before': record.attemptsBefore, ':pending': CallbackStatus.Pending }),
+      },
+    });
+    return outcome.applied || this.recognised('recordCallback', outcome.item, writeId);
   }
 
   async cancel(
@@ -374,15 +435,24 @@ export class DynamoTaskStore implements TaskStore {
   async scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage> {
     const statuses = Object.fromEntries(filter.statuses.map((status, i) => [`:s${i}`, status]));
     const inStatuses = `#status IN (${Object.keys(statuses).join(', ')})`;
+    const matching = filter.errorCode ? `${inStatuses} AND #error.code = :code` : inStatuses;
+    // A Scan bills every item it reads, filtered or not: finding pending callbacks in the same pass is free.
+    const pendingCallback = `(${TERMINAL} AND attribute_exists(#callback) AND (attribute_not_exists(#callback.eventAt) OR #callback.eventAt <> finishedAt OR #callback.#cbStatus = :pending))`;
     try {
       const { Items = [], LastEvaluatedKey } = await this.db.send(
         new ScanCommand({
           TableName: this.tableName,
-          FilterExpression: filter.errorCode ? `${inStatuses} AND #error.code = :code` : inStatuses,
-          ExpressionAttributeNames: filter.errorCode
-            ? { '#status': NAMES['#status'], '#error': NAMES['#error'] }
-            : { '#status': NAMES['#status'] },
-          ExpressionAttributeValues: { ...statuses, ...(filter.errorCode && { ':code': filter.errorCode }) },
+          FilterExpression: filter.pendingCallbacks ? `(${matching}) OR ${pendingCallback}` : matching,
+          ExpressionAttributeNames: {
+            '#status': NAMES['#status'],
+            ...(filter.errorCode && { '#error': NAMES['#error'] }),
+            ...(filter.pendingCallbacks && { '#callback': NAMES['#callback'], '#cbStatus': NAMES['#cbStatus'] }),
+          },
+          ExpressionAttributeValues: {
+            ...statuses,
+            ...(filter.errorCode && { ':code': filter.errorCode }),
+            ...(filter.pendingCallbacks && { ...TERMINAL_VALUES, ':pending': CallbackStatus.Pending }),
+          },
           ExclusiveStartKey: cursor,
         }),
       );

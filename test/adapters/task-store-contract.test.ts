@@ -238,9 +238,12 @@ describe.each([
       const queued = await given();
       const crashed = await running(at(1_000).getTime());
       lose(lost, 'failAbandoned');
-      expect(await store.failAbandoned(queued.taskId, error, at(2_000), 99)).toEqual({ failed: true });
+      expect(await store.failAbandoned(queued.taskId, error, at(2_000), 99)).toMatchObject({ failed: true });
       lose(lost, 'failAbandoned');
-      expect(await store.failAbandoned(crashed.taskId, error, at(2_000), 99)).toEqual({ failed: true });
+      expect(await store.failAbandoned(crashed.taskId, error, at(2_000), 99)).toMatchObject({
+        failed: true,
+        task: { status: 'FAILED', error },
+      });
       expect(await store.get(crashed.taskId)).toMatchObject({ status: 'FAILED', error, attempt: 1 });
     });
 
@@ -254,7 +257,9 @@ describe.each([
       });
       expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ failed: false });
       // Within the clock tolerance a backoff that is about to end counts as ended.
-      expect(await store.failAbandoned(waiting.taskId, error, at(MINUTE - 2_000), 99, 5_000)).toEqual({ failed: true });
+      expect(await store.failAbandoned(waiting.taskId, error, at(MINUTE - 2_000), 99, 5_000)).toMatchObject({
+        failed: true,
+      });
     });
   });
 
@@ -269,8 +274,106 @@ describe.each([
     });
   });
 
+  describe('recordCallback (deliveries of a finished task’s callback)', () => {
+    const URL = 'https://receiver.example.com/hook';
+    const finished = async (): Promise<Task> => {
+      const task = await given({ callback: { url: URL } });
+      await store.claim(task.taskId, t0, at(MINUTE).getTime());
+      await store.finish(task.taskId, 1, { status: 'SUCCEEDED', result: 1 }, at(1_000), FAR);
+      return (await store.get(task.taskId)) as Task;
+    };
+    const retry = (eventAt: string, attemptsBefore: number) => ({
+      eventAt,
+      attemptsBefore,
+      attempts: attemptsBefore + 1,
+      status: 'PENDING' as const,
+      lastStatusCode: 500,
+      nextAttemptAt: at(9_000).getTime(),
+    });
+
+    it.each(modes)('records attempts in order, then the delivery$label', async ({ lose: lost }) => {
+      const task = await finished();
+      const eventAt = task.finishedAt ?? '';
+      lose(lost, 'recordCallback');
+      expect(await store.recordCallback(task.taskId, retry(eventAt, 0), at(2_000))).toBe(true);
+      lose(lost, 'recordCallback');
+      const delivered = { eventAt, attemptsBefore: 1, attempts: 2, status: 'DELIVERED' as const, lastStatusCode: 204 };
+      expect(
+        await store.recordCallback(task.taskId, { ...delivered, deliveredAt: at(3_000).toISOString() }, at(3_000)),
+      ).toBe(true);
+      const stored = await store.get(task.taskId);
+      expect(stored?.callback).toEqual({
+        url: URL,
+        eventAt,
+        attempts: 2,
+        status: 'DELIVERED',
+        lastStatusCode: 204,
+        deliveredAt: at(3_000).toISOString(),
+      });
+    });
+
+    it('refuses a second delivery of the same attempt, a settled callback and an event that is over', async () => {
+      const task = await finished();
+      const eventAt = task.finishedAt ?? '';
+      expect(await store.recordCallback(task.taskId, retry(eventAt, 0), at(2_000))).toBe(true);
+
+      expect(await store.recordCallback(task.taskId, retry(eventAt, 0), at(2_000))).toBe(false);
+      expect(await store.recordCallback(task.taskId, retry('2020-01-01T00:00:00.000Z', 0), at(2_000))).toBe(false);
+      const failed = { eventAt, attemptsBefore: 1, attempts: 2, status: 'FAILED' as const, lastStatusCode: 410 };
+      expect(await store.recordCallback(task.taskId, failed, at(3_000))).toBe(true);
+      expect(await store.recordCallback(task.taskId, retry(eventAt, 2), at(4_000))).toBe(false);
+    });
+
+    it('refuses a task that is not finished, or has no callback', async () => {
+      const unfinished = await given({ callback: { url: URL } });
+      const plain = await running();
+      await store.finish(plain.taskId, 1, { status: 'SUCCEEDED', result: 1 }, at(1_000), FAR);
+      const plainEvent = (await store.get(plain.taskId))?.finishedAt ?? '';
+
+      expect(await store.recordCallback(unfinished.taskId, retry(t0.toISOString(), 0), at(2_000))).toBe(false);
+      expect(await store.recordCallback(plain.taskId, retry(plainEvent, 0), at(2_000))).toBe(false);
+      expect((await store.get(plain.taskId))?.callback).toBeUndefined();
+    });
+
+    it('treats a redriven task’s next end as a new event, whatever the last one recorded', async () => {
+      const task = await given({ callback: { url: URL } });
+      await store.claim(task.taskId, t0, at(1_000).getTime());
+      await store.failAbandoned(task.taskId, { code: 'DeadLettered', message: 'x' }, at(2_000), FAR);
+      const first = (await store.get(task.taskId))?.finishedAt ?? '';
+      const delivered = { eventAt: first, attemptsBefore: 0, attempts: 1, status: 'DELIVERED' as const };
+      expect(await store.recordCallback(task.taskId, delivered, at(3_000))).toBe(true);
+      await store.requeueDeadLettered(task.taskId, 3, at(4_000));
+      await store.cancel(task.taskId, OWNER, at(5_000), FAR);
+
+      const second = (await store.get(task.taskId))?.finishedAt ?? '';
+      expect(second).not.toBe(first);
+      expect(await store.recordCallback(task.taskId, retry(second, 0), at(6_000))).toBe(true);
+    });
+
+    it('finds finished tasks whose callback is pending in a scan, with the unfinished ones', async () => {
+      const pending = await finished();
+      const settled = await finished();
+      const event = { eventAt: settled.finishedAt ?? '', attemptsBefore: 0, attempts: 1, status: 'DELIVERED' as const };
+      await store.recordCallback(settled.taskId, event, at(2_000));
+      const plain = await running();
+      await store.finish(plain.taskId, 1, { status: 'SUCCEEDED', result: 1 }, at(1_000), FAR);
+      const queued = await given();
+
+      const ids: string[] = [];
+      let cursor: Record<string, string> | undefined;
+      do {
+        const page = await store.scan({ statuses: ['QUEUED', 'RUNNING'], pendingCallbacks: true }, cursor);
+        ids.push(...page.tasks.map((t) => t.taskId));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(ids).toEqual(expect.arrayContaining([pending.taskId, queued.taskId]));
+      expect(ids).not.toContain(settled.taskId);
+      expect(ids).not.toContain(plain.taskId);
+    });
+  });
+
   it('lost the replies it was asked to lose (DynamoDB only)', () => {
     if (harness.name.startsWith('InMemory')) expect(harness.lostReplies()).toBe(0);
-    else expect(harness.lostReplies()).toBeGreaterThanOrEqual(12);
+    else expect(harness.lostReplies()).toBeGreaterThanOrEqual(14);
   });
 });

@@ -50,6 +50,8 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     logLevel: (process.env.E2E_LOG_LEVEL as 'INFO' | undefined) ?? 'SILENT',
     settings: e2eSettings,
     visibilityTimeoutSeconds: e2eVisibilityTimeoutSeconds,
+    // Receivers run on this machine (test/e2e/callbacks.test.ts); the refusal without it is tested on its own stack.
+    allowLocalCallbacks: true,
     // A key of its own: the run neither needs nor touches the developer's .offload/dev-key.json.
     devKey: await generateDevKey(),
   });

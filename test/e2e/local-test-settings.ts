@@ -10,6 +10,8 @@ export const e2eSettings: Settings = {
   worker: { ...settings.worker, timeoutSeconds: 2 },
   queue: { ...settings.queue, maxReceiveCount: 4 },
   tasks: { ...settings.tasks, retryBaseDelaySeconds: 1, cancelCheckSeconds: 1, leaseGraceSeconds: 1 },
+  // A receiver that fails twice gets its third attempt within seconds.
+  callbacks: { ...settings.callbacks, retryBaseDelaySeconds: 1, retryMaxDelaySeconds: 2 },
 };
 
 /** Longer than the worker timeout plus the lease grace, so a redelivery finds the crashed attempt's lease expired. */

@@ -18,6 +18,7 @@ describe('Lambda bundles (esbuild)', { timeout: 120_000 }, () => {
 
   it('builds one asset per function', () => {
     expect(functions.map(({ path }) => path).sort()).toEqual([
+      'Callbacks/Function',
       'DeadLetterHandler/Function',
       'RecoverySweep/Function',
       'TaskApi/Function',

@@ -73,11 +73,16 @@ describe('with -c customerManagedKey=true', () => {
     });
   });
 
-  it('encrypts the table, both queues, the alarm topic, the deployment key and every log group with it', () => {
+  it('encrypts the table, every queue, the alarm topic, the deployment key and every log group with it', () => {
     expect(resources[id('TaskStore/Table')]?.Properties.Replicas).toEqual([
       expect.objectContaining({ SSESpecification: { KMSMasterKeyId: keyArn() } }),
     ]);
-    for (const path of ['TaskQueue/Queue', 'TaskQueue/DeadLetterQueue']) {
+    for (const path of [
+      'TaskQueue/Queue',
+      'TaskQueue/DeadLetterQueue',
+      'Callbacks/Queue',
+      'Callbacks/DeadLetterQueue',
+    ]) {
       expect(resources[id(path)]?.Properties).toMatchObject({ KmsMasterKeyId: keyArn() });
       expect(resources[id(path)]?.Properties.SqsManagedSseEnabled).toBeUndefined();
     }
@@ -91,6 +96,7 @@ describe('with -c customerManagedKey=true', () => {
         'TaskWorker/LogGroup',
         'DeadLetterHandler/LogGroup',
         'RecoverySweep/LogGroup',
+        'Callbacks/LogGroup',
       ].sort(),
     );
     for (const [, logGroup] of logGroups) expect(logGroup.Properties.KmsKeyId).toEqual(keyArn());

@@ -55,6 +55,12 @@ const FUNCTIONS = [
     memoryMiB: settings.recovery.memoryMiB,
     reserved: 1,
   },
+  {
+    owner: 'Callbacks',
+    timeoutSeconds: settings.callbacks.timeoutSeconds,
+    memoryMiB: settings.callbacks.memoryMiB,
+    reserved: settings.callbacks.maxConcurrency,
+  },
 ];
 
 /** A CloudFormation value as the construct path it points at, e.g. `TaskStore/Table/index/byOwner`. */
@@ -346,6 +352,7 @@ describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, r
       [ENV.queueUrl]: { Ref: id('TaskQueue/Queue') },
       // The secret's ARN, never its value.
       [ENV.deploymentKeySecretArn]: { Ref: id('DeploymentKey/Secret') },
+      [ENV.callbackQueueUrl]: { Ref: id('Callbacks/Queue') },
     };
     expect(property(`${owner}/Function`, 'Environment')).toEqual({ Variables: expected });
   });
@@ -359,11 +366,11 @@ describe('deployment key', () => {
     expect(secret.SecretString).toBeUndefined();
   });
 
-  it('is readable by the API function alone', () => {
+  it('is readable by the API (owner hashes, callback secrets) and the callback delivery (signing) alone', () => {
     const readers = FUNCTIONS.map(({ owner }) => owner).filter((owner) =>
       grantsOf(owner).some((grant) => grant.startsWith('secretsmanager:')),
     );
-    expect(readers).toEqual(['TaskApi']);
+    expect(readers).toEqual(['TaskApi', 'Callbacks']);
   });
 });
 
@@ -380,6 +387,8 @@ describe('permissions', () => {
         'dynamodb:BatchGetItem TaskStore/Table',
         `dynamodb:Query TaskStore/Table/index/${TASK_TABLE.ownerIndex.name}`,
         'sqs:SendMessage TaskQueue/Queue',
+        // A task cancelled while QUEUED ends here: its callback is queued.
+        'sqs:SendMessage Callbacks/Queue',
         // The deployment key, for the keyed owner hash in its logs.
         'secretsmanager:GetSecretValue DeploymentKey/Secret',
         'logs:CreateLogStream TaskApi/LogGroup',
@@ -399,6 +408,7 @@ describe('permissions', () => {
         'sqs:GetQueueAttributes TaskQueue/Queue',
         'sqs:GetQueueUrl TaskQueue/Queue',
         'sqs:ReceiveMessage TaskQueue/Queue',
+        'sqs:SendMessage Callbacks/Queue',
         'logs:CreateLogStream TaskWorker/LogGroup',
         'logs:PutLogEvents TaskWorker/LogGroup',
         ...TRACING_GRANTS,
@@ -416,6 +426,7 @@ describe('permissions', () => {
         'sqs:GetQueueAttributes TaskQueue/DeadLetterQueue',
         'sqs:GetQueueUrl TaskQueue/DeadLetterQueue',
         'sqs:ReceiveMessage TaskQueue/DeadLetterQueue',
+        'sqs:SendMessage Callbacks/Queue',
         'logs:CreateLogStream DeadLetterHandler/LogGroup',
         'logs:PutLogEvents DeadLetterHandler/LogGroup',
         ...TRACING_GRANTS,
@@ -428,8 +439,28 @@ describe('permissions', () => {
       [
         'dynamodb:Scan TaskStore/Table',
         'sqs:SendMessage TaskQueue/Queue',
+        'sqs:SendMessage Callbacks/Queue',
         'logs:CreateLogStream RecoverySweep/LogGroup',
         'logs:PutLogEvents RecoverySweep/LogGroup',
+        ...TRACING_GRANTS,
+      ].sort(),
+    );
+  });
+
+  it('lets the callback delivery read and record tasks, sign, consume its queue and send retries, nothing more', () => {
+    expect(grantsOf('Callbacks')).toEqual(
+      [
+        'dynamodb:GetItem TaskStore/Table',
+        'dynamodb:UpdateItem TaskStore/Table',
+        'secretsmanager:GetSecretValue DeploymentKey/Secret',
+        'sqs:ChangeMessageVisibility Callbacks/Queue',
+        'sqs:DeleteMessage Callbacks/Queue',
+        'sqs:GetQueueAttributes Callbacks/Queue',
+        'sqs:GetQueueUrl Callbacks/Queue',
+        'sqs:ReceiveMessage Callbacks/Queue',
+        'sqs:SendMessage Callbacks/Queue',
+        'logs:CreateLogStream Callbacks/LogGroup',
+        'logs:PutLogEvents Callbacks/LogGroup',
         ...TRACING_GRANTS,
       ].sort(),
     );

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ItemTooLargeError } from '../../shared/errors.js';
 import { dynamoItemSize } from '../../shared/item-size.js';
 import type {
+  CallbackRecord,
   CancelResult,
   ClaimResult,
   CreateResult,
@@ -16,8 +17,11 @@ import type {
   TaskStore,
 } from '../../shared/ports.js';
 import {
+  CallbackStatus,
   DEAD_LETTERED_CODE,
+  hasPendingCallback,
   isExpired,
+  isTerminal,
   type Task,
   type TaskError,
   type TaskProgress,
@@ -204,7 +208,7 @@ export class InMemoryTaskStore implements TaskStore {
       return { failed: false, task: current && structuredClone(current) };
     }
     const { leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
-    this.put({
+    const task = this.put({
       ...rest,
       status: TaskStatus.Failed,
       error: structuredClone(error),
@@ -213,7 +217,35 @@ export class InMemoryTaskStore implements TaskStore {
       expiresAt: expiresAtSeconds,
       lastWriteId: randomUUID(),
     });
-    return { failed: true };
+    return { failed: true, task };
+  }
+
+  async recordCallback(taskId: string, record: CallbackRecord, _now: Date): Promise<boolean> {
+    this.enter('recordCallback', taskId);
+    const current = this.items.get(taskId);
+    if (!current?.callback || !isTerminal(current.status) || current.finishedAt !== record.eventAt) return false;
+    const stored = current.callback;
+    const fenced =
+      record.attemptsBefore === 0
+        ? stored.eventAt !== record.eventAt
+        : stored.eventAt === record.eventAt &&
+          stored.attempts === record.attemptsBefore &&
+          stored.status === CallbackStatus.Pending;
+    if (!fenced) return false;
+    this.put({
+      ...current,
+      lastWriteId: randomUUID(),
+      callback: {
+        url: stored.url,
+        eventAt: record.eventAt,
+        attempts: record.attempts,
+        status: record.status,
+        ...(record.lastStatusCode !== undefined && { lastStatusCode: record.lastStatusCode }),
+        ...(record.deliveredAt !== undefined && { deliveredAt: record.deliveredAt }),
+        ...(record.nextAttemptAt !== undefined && { nextAttemptAt: record.nextAttemptAt }),
+      },
+    });
+    return true;
   }
 
   async cancel(
@@ -272,8 +304,9 @@ export class InMemoryTaskStore implements TaskStore {
     this.enter('scan', '*');
     const tasks = [...this.items.values()].filter(
       (task) =>
-        filter.statuses.includes(task.status) &&
-        (filter.errorCode === undefined || task.error?.code === filter.errorCode),
+        (filter.statuses.includes(task.status) &&
+          (filter.errorCode === undefined || task.error?.code === filter.errorCode)) ||
+        (filter.pendingCallbacks === true && hasPendingCallback(task)),
     );
     return { tasks: structuredClone(tasks) };
   }

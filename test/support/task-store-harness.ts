@@ -41,6 +41,7 @@ const OPERATION: Partial<Record<keyof TaskStore, string>> = {
   cancel: 'UpdateItem',
   requeueDeadLettered: 'UpdateItem',
   failAbandoned: 'UpdateItem',
+  recordCallback: 'UpdateItem',
 };
 
 export const inMemoryHarness = async (): Promise<TaskStoreHarness> => ({

@@ -85,3 +85,25 @@ describe('the offload CLI’s URL', () => {
     ]);
   });
 });
+
+describe('offload callbacks secret', () => {
+  it('prints the caller’s secret from GET /callbacks/secret', async () => {
+    let stdout = '';
+    const urls: string[] = [];
+    const code = await runCli(['callbacks', 'secret'], {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: () => true },
+      env: { OFFLOAD_URL: 'https://api.example.com', OFFLOAD_TOKEN: 't' },
+      fetch: async (input) => {
+        urls.push(String(input));
+        return new Response(JSON.stringify({ secret: 'whsec_abc=' }), {
+          headers: { 'content-type': 'application/json' },
+        });
+      },
+    });
+
+    expect(code).toBe(EXIT.ok);
+    expect(urls).toEqual(['https://api.example.com/callbacks/secret']);
+    expect(stdout).toBe('whsec_abc=\n');
+  });
+});

@@ -22,13 +22,24 @@ const DISTINCT_SETTINGS: Settings = {
     leaseGraceSeconds: 3,
   },
   recovery: { ...settings.recovery, staleAfterSeconds: 77 },
+  callbacks: {
+    ...settings.callbacks,
+    requestTimeoutSeconds: 11,
+    maxResponseBytes: 1_003,
+    retryBaseDelaySeconds: 6,
+    retryMaxDelaySeconds: 700,
+    deliveryWindowHours: 12,
+    signingKeyVersions: [3, 2],
+  },
   auth: {
     ...settings.auth,
     iamPerSessionRoles: ['arn:aws:iam::123456789012:role/people/person', 'arn:aws-cn:iam::210987654321:role/staff'],
   },
 };
 
-const validEnv = (): Record<string, string | undefined> => functionEnvironment(RESOURCES, DISTINCT_SETTINGS);
+const CALLBACK_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/callbacks';
+const validEnv = (): Record<string, string | undefined> =>
+  functionEnvironment({ ...RESOURCES, callbackQueueUrl: CALLBACK_QUEUE_URL }, DISTINCT_SETTINGS);
 
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -53,6 +64,12 @@ const REQUIRED = [
   ENV.cancelCheckSeconds,
   ENV.staleAfterSeconds,
   ENV.leaseGraceSeconds,
+  ENV.callbackRequestTimeoutSeconds,
+  ENV.callbackMaxResponseBytes,
+  ENV.callbackRetryBaseDelaySeconds,
+  ENV.callbackRetryMaxDelaySeconds,
+  ENV.callbackDeliveryWindowSeconds,
+  ENV.callbackSigningKeyVersions,
 ];
 
 describe('loadConfig', () => {
@@ -77,7 +94,31 @@ describe('loadConfig', () => {
       ],
       deploymentKey: {},
       endpoints: { dynamodb: undefined, sqs: undefined },
+      callbacks: {
+        queueUrl: CALLBACK_QUEUE_URL,
+        requestTimeoutMs: 11_000,
+        maxResponseBytes: 1_003,
+        retryBaseDelaySeconds: 6,
+        retryMaxDelaySeconds: 700,
+        deliveryWindowSeconds: 12 * 3600,
+        signingKeyVersions: [3, 2],
+        allowLocal: false,
+      },
     });
+  });
+
+  it('allows local callback URLs only when the local stack asks for it', () => {
+    expect(loadConfig(functionEnvironment(RESOURCES)).callbacks).toMatchObject({ allowLocal: false });
+    expect(loadConfig(functionEnvironment({ ...RESOURCES, allowLocalCallbacks: true })).callbacks).toMatchObject({
+      allowLocal: true,
+    });
+    expect(loadConfig(functionEnvironment(RESOURCES)).callbacks.queueUrl).toBeUndefined();
+  });
+
+  it.each(['', '0', '2,2', 'two', '1,'])('refuses signing key versions %j', (value) => {
+    expect(configErrorOf({ ...validEnv(), [ENV.callbackSigningKeyVersions]: value }).message).toContain(
+      ENV.callbackSigningKeyVersions,
+    );
   });
 
   it.each([

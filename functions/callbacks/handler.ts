@@ -1,0 +1,68 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
+import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { createKeyRing } from '../../shared/aws/key-ring.js';
+import { createObservability } from '../../shared/aws/powertools-observability.js';
+import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
+import { HttpCallbackSender } from '../../shared/callbacks/http-callback-sender.js';
+import { ownerSigningKeys } from '../../shared/callbacks/signing.js';
+import { loadConfig } from '../../shared/config.js';
+import { ENV } from '../../shared/env-names.js';
+import { ConfigError } from '../../shared/errors.js';
+import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import type { TaskTypes } from '../tasks/define-task.js';
+import { createTaskRegistry } from '../tasks/registry.js';
+import type { SqsBatchHandler } from '../worker/handler.js';
+import { type DeliverCallbackDeps, deliverCallback } from './deliver-callback.js';
+
+/**
+ * The delivery function's handler, fed by the delivery queue's event source mapping: a batch's
+ * deliveries run at once, each on its own record. `taskTypes` only decides which task types get their
+ * own metric dimension.
+ */
+export function createCallbackHandler(taskTypes: TaskTypes = {}): SqsBatchHandler {
+  const config = loadConfig();
+  const { callbacks } = config;
+  const queueUrl = callbacks.queueUrl;
+  if (!queueUrl) throw new ConfigError(`${ENV.callbackQueueUrl} is not set: the delivery function has no queue.`);
+  const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
+  const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.callbacks, (type) => registry.has(type));
+  const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
+  const deps: DeliverCallbackDeps = {
+    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
+      metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+    ),
+    queue: new SqsCallbackQueue(tracer.captureAWSv3Client(createSqsClient(config)), queueUrl),
+    sender: new HttpCallbackSender({
+      allowLocal: callbacks.allowLocal,
+      timeoutMs: callbacks.requestTimeoutMs,
+      maxResponseBytes: callbacks.maxResponseBytes,
+    }),
+    signingKeys: async (ownerId) =>
+      ownerSigningKeys(await keyRing.deploymentKey(), ownerId, callbacks.signingKeyVersions),
+    clock: () => new Date(),
+    log: logger,
+    metrics,
+    retryBaseDelaySeconds: callbacks.retryBaseDelaySeconds,
+    retryMaxDelaySeconds: callbacks.retryMaxDelaySeconds,
+    deliveryWindowSeconds: callbacks.deliveryWindowSeconds,
+  };
+
+  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
+  async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+    await tracer.loadIfSampled();
+    logger.addContext(context);
+    try {
+      return await processPartialResponse(
+        event,
+        (record: SQSRecord) => deliverCallback(record, deps),
+        new BatchProcessor(EventType.SQS),
+        { context, throwOnFullBatchFailure: false },
+      );
+    } finally {
+      metrics.flush();
+    }
+  }
+  return handler;
+}
