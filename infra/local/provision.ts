@@ -1,5 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SCHEDULE_TABLE } from '../../shared/schedule-table.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import type { Settings } from '../settings.js';
 
@@ -9,9 +10,15 @@ export interface LocalResources {
   readonly queueArn: string;
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
+  readonly scheduleTableName: string;
 }
 
-export const LOCAL_NAMES = { table: 'offload-tasks', queue: 'offload-tasks', deadLetterQueue: 'offload-tasks-dlq' };
+export const LOCAL_NAMES = {
+  table: 'offload-tasks',
+  queue: 'offload-tasks',
+  deadLetterQueue: 'offload-tasks-dlq',
+  scheduleTable: 'offload-schedules',
+};
 
 /** Creates on the emulators what the CDK stack creates in AWS, from the same settings. */
 export async function provisionResources(
@@ -20,6 +27,7 @@ export async function provisionResources(
   visibilityTimeoutSeconds: number,
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
+  await createScheduleTable(clients.dynamodb);
   const days = (n: number) => String(n * 86_400);
   const deadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.deadLetterQueue, {
     MessageRetentionPeriod: days(s.queue.deadLetterRetentionDays),
@@ -39,7 +47,30 @@ export async function provisionResources(
     queueArn: await queueArn(clients.sqs, queueUrl),
     deadLetterQueueUrl,
     deadLetterQueueArn,
+    scheduleTableName: LOCAL_NAMES.scheduleTable,
   };
+}
+
+async function createScheduleTable(dynamodb: DynamoDBClient): Promise<void> {
+  const { partitionKey, sortKey } = SCHEDULE_TABLE;
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: LOCAL_NAMES.scheduleTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: 'HASH' },
+          { AttributeName: sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
 }
 
 async function createTable(dynamodb: DynamoDBClient): Promise<void> {
