@@ -12,6 +12,16 @@ export interface FunctionResources {
   readonly deploymentKeySecretArn?: string;
   /** The file holding the deployment key (local stack, tests). */
   readonly deploymentKeyFile?: string;
+  /** The schedule table (API and fire function). */
+  readonly scheduleTableName?: string;
+}
+
+/** Where the API puts schedules and what they invoke: given to the API alone (see schedulerEnvironment). */
+export interface SchedulerResources {
+  readonly groupName: string;
+  readonly targetArn: string;
+  readonly roleArn: string;
+  readonly deadLetterQueueArn: string;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -33,8 +43,27 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.demoTasks]: resources.demoTasks ? 'true' : 'false',
     ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
     ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),
+    ...(resources.scheduleTableName && { [ENV.scheduleTableName]: resources.scheduleTableName }),
+    [ENV.maxSchedulesPerOwner]: String(s.schedules.maxPerOwner),
+    [ENV.maxRunAtDays]: String(s.schedules.maxRunAtDays),
+    [ENV.runAtQueueDelayMaxSeconds]: String(s.schedules.runAtQueueDelayMaxSeconds),
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),
+  };
+}
+
+/**
+ * The API's extra variables: the schedule group and the fire target. Apart from the shared environment
+ * because the fire function cannot be told its own ARN (CloudFormation would see a cycle).
+ */
+export function schedulerEnvironment(scheduler: SchedulerResources, s: Settings = defaults): Record<string, string> {
+  return {
+    [ENV.scheduleGroupName]: scheduler.groupName,
+    [ENV.scheduleTargetArn]: scheduler.targetArn,
+    [ENV.scheduleRoleArn]: scheduler.roleArn,
+    [ENV.scheduleDeadLetterQueueArn]: scheduler.deadLetterQueueArn,
+    [ENV.scheduleRetryAttempts]: String(s.schedules.retryAttempts),
+    [ENV.scheduleMaxEventAgeSeconds]: String(s.schedules.maxEventAgeSeconds),
   };
 }

@@ -39,8 +39,19 @@ const ConfigSchema = z.object({
   [ENV.iamPerSessionRoles]: roleArnList,
   [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.scheduleTableName]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.maxSchedulesPerOwner]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.maxRunAtDays]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.runAtQueueDelayMaxSeconds]: z.pipe(count, z.number().check(z.minimum(1), z.maximum(900))),
+  [ENV.scheduleGroupName]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.scheduleTargetArn]: z.optional(z.string().check(z.startsWith('arn:'))),
+  [ENV.scheduleRoleArn]: z.optional(z.string().check(z.startsWith('arn:'))),
+  [ENV.scheduleDeadLetterQueueArn]: z.optional(z.string().check(z.startsWith('arn:'))),
+  [ENV.scheduleRetryAttempts]: z.optional(count),
+  [ENV.scheduleMaxEventAgeSeconds]: z.optional(count),
   [ENV.dynamodbEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
   [ENV.sqsEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.schedulerEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 export interface Config {
@@ -66,8 +77,35 @@ export interface Config {
   readonly iamPerSessionRoles: readonly RoleRef[];
   /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */
   readonly deploymentKey: { readonly secretArn?: string; readonly file?: string };
+  readonly schedules: ScheduleConfig;
   /** Emulator endpoints for the local stack; undefined in AWS. */
-  readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string };
+  readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly scheduler?: string };
+}
+
+/** Where every schedule of the deployment lives and what it invokes (infra/constructs/task-scheduler.ts). */
+export interface SchedulerTarget {
+  /** The deployment's schedule group. */
+  readonly groupName: string;
+  /** ARN of the fire function. */
+  readonly functionArn: string;
+  /** The role Scheduler assumes to invoke it, and to send failed firings to the dead-letter queue. */
+  readonly roleArn: string;
+  readonly deadLetterQueueArn: string;
+  /** Scheduler's retry policy for a firing it could not deliver. */
+  readonly retryAttempts: number;
+  readonly maxEventAgeSeconds: number;
+}
+
+/** Schedules and far-off `runAt` (settings.schedules). */
+export interface ScheduleConfig {
+  /** The schedule table; undefined for functions that never read it. */
+  readonly tableName?: string;
+  readonly maxPerOwner: number;
+  readonly maxRunAtDays: number;
+  /** A `runAt` up to this many seconds ahead uses the SQS delay; further ahead, a one-time schedule. */
+  readonly runAtQueueDelayMaxSeconds: number;
+  /** Where schedules go and what they invoke: the API's alone (undefined elsewhere). */
+  readonly target?: SchedulerTarget;
 }
 
 /** The one reader of `process.env`. Throws ConfigError naming every missing or bad variable. */
@@ -98,6 +136,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),
       ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
     },
-    endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
+    schedules: {
+      ...(e[ENV.scheduleTableName] && { tableName: e[ENV.scheduleTableName] }),
+      maxPerOwner: e[ENV.maxSchedulesPerOwner],
+      maxRunAtDays: e[ENV.maxRunAtDays],
+      runAtQueueDelayMaxSeconds: e[ENV.runAtQueueDelayMaxSeconds],
+      ...schedulerTarget(e),
+    },
+    endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint], scheduler: e[ENV.schedulerEndpoint] },
   };
+}
+
+/** The Scheduler target, when every part of it is set (the API's environment). */
+function schedulerTarget(e: z.output<typeof ConfigSchema>): { target?: SchedulerTarget } {
+  const groupName = e[ENV.scheduleGroupName];
+  const functionArn = e[ENV.scheduleTargetArn];
+  const roleArn = e[ENV.scheduleRoleArn];
+  const deadLetterQueueArn = e[ENV.scheduleDeadLetterQueueArn];
+  const retryAttempts = e[ENV.scheduleRetryAttempts];
+  const maxEventAgeSeconds = e[ENV.scheduleMaxEventAgeSeconds];
+  if (!groupName || !functionArn || !roleArn || !deadLetterQueueArn) return {};
+  if (retryAttempts === undefined || maxEventAgeSeconds === undefined) return {};
+  return { target: { groupName, functionArn, roleArn, deadLetterQueueArn, retryAttempts, maxEventAgeSeconds } };
 }

@@ -1,21 +1,8 @@
 import type { CreateScheduleCommandInput, SchedulerClient } from '@aws-sdk/client-scheduler';
+import type { SchedulerTarget } from '../config.js';
 import { ValidationError } from '../errors.js';
 import type { ScheduleDefinition, ScheduleService } from '../ports.js';
 import { toDependencyError } from './dependency-error.js';
-
-/** Where every schedule of the deployment lives and what it invokes (infra/constructs/task-scheduler.ts). */
-export interface SchedulerTarget {
-  /** The deployment's schedule group. */
-  readonly groupName: string;
-  /** ARN of the fire function. */
-  readonly functionArn: string;
-  /** The role Scheduler assumes to invoke it, and to send failed firings to the dead-letter queue. */
-  readonly roleArn: string;
-  readonly deadLetterQueueArn: string;
-  /** Scheduler's retry policy for a firing it could not deliver. */
-  readonly retryAttempts: number;
-  readonly maxEventAgeSeconds: number;
-}
 
 export interface EventBridgeScheduleServiceOptions {
   /** Endpoint override (the local stack's emulator, tests); undefined in AWS. */

@@ -4,11 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type SchedulerEmulator, startSchedulerEmulator } from '../../infra/local/scheduler-emulator.js';
-import {
-  EventBridgeScheduleService,
-  type SchedulerTarget,
-  targetInput,
-} from '../../shared/aws/eventbridge-schedule-service.js';
+import { EventBridgeScheduleService, targetInput } from '../../shared/aws/eventbridge-schedule-service.js';
+import type { SchedulerTarget } from '../../shared/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import type { ScheduleDefinition } from '../../shared/ports.js';
 import { atExpression } from '../../shared/schedule-expression.js';
