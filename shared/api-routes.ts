@@ -7,6 +7,11 @@ export const API_ROUTES = {
   listTasks: 'GET /tasks',
   getTask: 'GET /tasks/{taskId}',
   cancelTask: 'DELETE /tasks/{taskId}',
+  createSchedule: 'POST /schedules',
+  listSchedules: 'GET /schedules',
+  getSchedule: 'GET /schedules/{name}',
+  updateSchedule: 'PATCH /schedules/{name}',
+  deleteSchedule: 'DELETE /schedules/{name}',
   openApi: 'GET /openapi.json',
   health: 'GET /health',
 } as const;

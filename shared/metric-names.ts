@@ -77,6 +77,7 @@ export const SERVICE_NAMES = {
   worker: 'offload-worker',
   deadLetter: 'offload-dead-letter',
   recovery: 'offload-recovery',
+  scheduleFire: 'offload-schedule-fire',
 } as const;
 
 /**

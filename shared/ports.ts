@@ -86,6 +86,8 @@ export const TASK_SUMMARY_ATTRIBUTES = [
   'lastError',
   'cancelRequested',
   'expiresAt',
+  'runAt',
+  'scheduleName',
 ] as const satisfies ReadonlyArray<keyof Task>;
 
 /** A task as a listing reads it (see {@link TASK_SUMMARY_ATTRIBUTES}). */

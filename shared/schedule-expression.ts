@@ -194,8 +194,8 @@ export interface NextRunOptions {
   /** No run at or after it. */
   readonly endAt?: Date;
   /**
-   * Where a rate's intervals count from: Scheduler starts a rate schedule at its start date, or when
-   * it is created (or its timing last changed) if it has none.
+   * When Scheduler was last given the timing (creation, or a change of it): a rate counts its intervals
+   * from there, or from `startAt` if that is later.
    */
   readonly rateAnchor: Date;
 }
@@ -205,7 +205,8 @@ export function nextRun(schedule: ScheduleExpression, after: Date, options: Next
   const from = new Date(Math.max(after.getTime(), options.startAt?.getTime() ?? 0));
   let next: Date | undefined;
   if (schedule.kind === 'rate') {
-    const anchor = options.startAt ?? options.rateAnchor;
+    // Scheduler counts from the start date, or from when it was last given the timing if that is later.
+    const anchor = new Date(Math.max(options.startAt?.getTime() ?? 0, options.rateAnchor.getTime()));
     const behind = from.getTime() - anchor.getTime();
     const intervals = behind <= 0 ? 0 : Math.ceil(behind / schedule.intervalMs);
     next = new Date(anchor.getTime() + intervals * schedule.intervalMs);
@@ -227,10 +228,4 @@ export function cronOptions(timezone: string) {
     domAndDow: true,
     paused: true,
   } as const;
-}
-
-/** `at(yyyy-mm-ddThh:mm:ss)` in UTC for a one-time schedule, rounded up to the whole second. */
-export function atExpression(when: Date): string {
-  const seconds = Math.ceil(when.getTime() / 1000) * 1000;
-  return `at(${new Date(seconds).toISOString().slice(0, 19)})`;
 }

@@ -6,7 +6,7 @@ import { sha256Hex } from './canonical-json.js';
  */
 export interface TaskTemplate {
   readonly type: string;
-  readonly payload?: unknown;
+  readonly payload: unknown;
   readonly [field: string]: unknown;
 }
 

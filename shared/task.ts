@@ -41,6 +41,12 @@ export interface Task {
   readonly idempotencyKey?: string;
   /** Delivery delay asked at submission; kept so a re-enqueue still honours it. */
   readonly delaySeconds?: number;
+  /** The start time asked at submission (`runAt`), as an ISO timestamp. */
+  readonly runAt?: string;
+  /** The one-time schedule that starts it, when `runAt` was beyond the SQS delay; deleted on cancel. */
+  readonly runAtSchedule?: string;
+  /** The owner's schedule whose firing submitted it. */
+  readonly scheduleName?: string;
   /** Claims so far; doubles as the fencing token of the current attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
@@ -102,6 +108,10 @@ export interface TaskView {
   readonly lastError?: TaskError;
   /** The owner asked a RUNNING task to stop; the worker will end it CANCELLED. */
   readonly cancelRequested?: true;
+  /** When it was asked to start (`runAt` at submission). */
+  readonly runAt?: string;
+  /** The schedule that submitted it. */
+  readonly scheduleName?: string;
 }
 
 /** The attributes a view is built from: never the owner, the payload or the bookkeeping. */
@@ -118,7 +128,9 @@ type ViewedAttributes =
   | 'progress'
   | 'error'
   | 'lastError'
-  | 'cancelRequested';
+  | 'cancelRequested'
+  | 'runAt'
+  | 'scheduleName';
 
 /** A task in a listing (`GET /tasks`): the view without the result; fetch the task for that. */
 export type TaskSummaryView = Omit<TaskView, 'result'>;
@@ -139,6 +151,8 @@ export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskV
     ...(task.error && { error: task.error }),
     ...(task.lastError && !isTerminal(task.status) && { lastError: task.lastError }),
     ...(task.cancelRequested && !isTerminal(task.status) && { cancelRequested: true }),
+    ...(task.runAt && { runAt: task.runAt }),
+    ...(task.scheduleName && { scheduleName: task.scheduleName }),
   };
 }
 

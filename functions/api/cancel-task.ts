@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { TASK_COUNTS } from '../../shared/metric-names.js';
-import type { Clock, Log, TaskStore } from '../../shared/ports.js';
+import type { Clock, Log, ScheduleService, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter } from '../../shared/time.js';
@@ -13,6 +13,8 @@ export interface CancelTaskDeps {
   readonly log?: Log;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /** Deletes the one-time schedule of a task cancelled before its far-off `runAt`. @default it fires into a CANCELLED task */
+  readonly scheduler?: ScheduleService;
 }
 
 /**
@@ -32,8 +34,24 @@ export async function cancelTask(input: { ownerId: string; taskId: string }, dep
   if (change === 'cancelled') {
     deps.log?.info('task cancelled while queued', { taskId: task.taskId, type: task.type, attempt: task.attempt });
     deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
+    if (task.runAtSchedule) await deleteRunAtSchedule(task.runAtSchedule, deps);
   } else if (change === 'cancelRequested') {
     deps.log?.info('cancel requested for a running task', { taskId: task.taskId, attempt: task.attempt });
   }
   return task;
+}
+
+/**
+ * Best effort: the task is CANCELLED already, so a schedule that survives (the call failed) fires into a
+ * task its message then leaves alone.
+ */
+async function deleteRunAtSchedule(name: string, deps: CancelTaskDeps): Promise<void> {
+  try {
+    await deps.scheduler?.delete(name);
+  } catch (error) {
+    deps.log?.warn('could not delete the runAt schedule of a cancelled task; it will fire into nothing', {
+      schedule: name,
+      error,
+    });
+  }
 }

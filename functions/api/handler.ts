@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
+import { DynamoScheduleStore } from '../../shared/aws/dynamo-schedule-store.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { EventBridgeScheduleService } from '../../shared/aws/eventbridge-schedule-service.js';
 import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
@@ -15,8 +17,9 @@ import { type ApiDeps, handleApiRequest } from './routes.js';
 const config = loadConfig();
 const registry = createTaskRegistry({ demo: config.demoTasks, diagnostic: config.diagnosticTasks });
 const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
+const documents = tracer.captureAWSv3Client(createDocumentClient(config));
 const deps: ApiDeps = {
-  store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+  store: new DynamoTaskStore(documents, config.tableName),
   queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
   registry,
   clock: () => new Date(),
@@ -26,6 +29,17 @@ const deps: ApiDeps = {
   retryAfterSeconds: config.retryAfterSeconds,
   defaultMaxAttempts: config.defaultMaxAttempts,
   ttlDays: config.ttlDays,
+  ...(config.schedules.tableName && {
+    scheduleStore: new DynamoScheduleStore(documents, config.schedules.tableName),
+  }),
+  // The Scheduler client is imported on its first use, not here.
+  ...(config.schedules.target && {
+    scheduler: new EventBridgeScheduleService(config.schedules.target, {
+      endpoint: config.endpoints.scheduler,
+      instrument: (client) => tracer.captureAWSv3Client(client),
+    }),
+  }),
+  scheduleLimits: config.schedules,
 };
 // Loaded on the first request that has a caller, then kept for the container's life.
 const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });

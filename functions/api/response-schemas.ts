@@ -46,6 +46,8 @@ export const TaskViewSchema = z.object({
     z.optional(z.literal(true)),
     'The owner asked a RUNNING task to stop; it will end CANCELLED.',
   ),
+  runAt: describe(z.optional(timestamp), 'When it was asked to start (`runAt`); it stays QUEUED until then.'),
+  scheduleName: describe(z.optional(z.string()), 'The schedule whose firing submitted it.'),
 });
 
 /** A task in a listing: the view without its result (`toTaskSummaryView` in shared/task.ts). */

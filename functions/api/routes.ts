@@ -2,7 +2,7 @@ import { API_ROUTES, DEFAULT_ROUTE } from '../../shared/api-routes.js';
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
-import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
+import type { Clock, Log, ScheduleService, ScheduleStore, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
@@ -12,6 +12,7 @@ import { getTask } from './get-task.js';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
 import { listTasks } from './list-tasks.js';
 import { checkRequestLimits } from './request-limits.js';
+import type { RunAtLimits } from './run-at.js';
 import { SubmitBody } from './schemas.js';
 import { submitTask } from './submit-task.js';
 import { issuesToDetails } from './validation.js';
@@ -33,6 +34,12 @@ export interface ApiDeps {
    * loaded. @default the line carries no owner
    */
   readonly ownerHash?: OwnerHash;
+  /** EventBridge Scheduler: schedules, and tasks whose `runAt` is beyond the SQS delay. @default neither is served */
+  readonly scheduler?: ScheduleService;
+  /** The schedule table. @default the schedule routes answer 503 */
+  readonly scheduleStore?: ScheduleStore;
+  /** settings.schedules, as the environment carries them. @default `runAt` and schedules are refused */
+  readonly scheduleLimits?: RunAtLimits & { readonly maxPerOwner: number };
 }
 
 /**
@@ -70,6 +77,13 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         return jsonResponse(200, await listTasks({ ownerId: callerOf(request), query: request.query }, deps));
       case API_ROUTES.cancelTask:
         return await cancel(request, deps);
+      case API_ROUTES.createSchedule:
+      case API_ROUTES.listSchedules:
+      case API_ROUTES.getSchedule:
+      case API_ROUTES.updateSchedule:
+      case API_ROUTES.deleteSchedule:
+        // Loaded on the first schedule request: croner and the schedule code stay off the cold start.
+        return await (await import('./schedule-routes.js')).scheduleRoute(request, deps);
       default:
         return unmatched(request);
     }
@@ -88,7 +102,8 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
   const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
   const { task, created } = await submitTask({ ownerId: callerOf(request), ...parsed.data, idempotencyKey }, deps);
   // A delayed task cannot finish before its delay: no point polling sooner.
-  const retryAfter = Math.max(deps.retryAfterSeconds, parsed.data.delaySeconds ?? 0);
+  const untilRunAt = task.runAtMs ? Math.ceil((task.runAtMs - deps.clock().getTime()) / 1000) : 0;
+  const retryAfter = Math.max(deps.retryAfterSeconds, parsed.data.delaySeconds ?? 0, untilRunAt);
   const location = { location: `/tasks/${task.taskId}` };
   if (!created) {
     return jsonResponse(200, toTaskView(task), taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
@@ -131,6 +146,8 @@ function taskHeaders(task: Task, deps: ApiDeps, extra: Record<string, string> = 
 const ROUTE_METHODS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
   [/^\/tasks\/?$/, ['GET', 'POST']],
   [/^\/tasks\/[^/]+\/?$/, ['GET', 'DELETE']],
+  [/^\/schedules\/?$/, ['GET', 'POST']],
+  [/^\/schedules\/[^/]+\/?$/, ['GET', 'PATCH', 'DELETE']],
   [/^\/health\/?$/, ['GET']],
   [/^\/openapi\.json$/, ['GET']],
 ];

@@ -16,6 +16,8 @@ export const SubmitBody = z.strictObject({
   payload: z._default(z.unknown(), {}).check(z.superRefine(checkStorableJson)),
   /** SQS allows at most 15 minutes of delivery delay. */
   delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(900))),
+  /** Start no earlier than this (ISO 8601 with an offset), up to a year ahead; not with `delaySeconds`. */
+  runAt: z.optional(z.iso.datetime({ offset: true })),
 });
 
 /** `GET /tasks` query string. */

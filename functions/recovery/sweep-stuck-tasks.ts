@@ -41,7 +41,9 @@ export async function sweepStuckTasks(
   do {
     const page = await deps.store.scan({ statuses: [TaskStatus.Queued, TaskStatus.Running] }, cursor);
     scanned += page.tasks.length;
-    for (const task of page.tasks.filter((t) => !isExpired(t, now) && isStuck(t, staleBefore))) {
+    for (const task of page.tasks.filter(
+      (t) => !isExpired(t, now) && isStuck(t, staleBefore) && !startsLater(t, now),
+    )) {
       await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
       deps.log.warn('stuck task re-enqueued', { taskId: task.taskId, type: task.type, status: task.status });
@@ -52,6 +54,13 @@ export async function sweepStuckTasks(
   if (requeued > 0 || scanned > 0) deps.log.info('recovery sweep done', { scanned, requeued });
   return { scanned, requeued, requeuedTaskIds: requeuedTaskIds.slice(0, 100) };
 }
+
+/**
+ * Waiting for a `runAt` beyond any SQS delay: its one-time schedule sends the message. (If the firing
+ * is lost, the task turns stale after its `runAt` like any other and is re-enqueued then.)
+ */
+const startsLater = (task: Task, now: number): boolean =>
+  task.runAtSchedule !== undefined && (task.runAtMs ?? 0) - now > MAX_DELAY_SECONDS * 1000;
 
 /** A task waiting for its delay or backoff keeps the rest of it (the claim would make it wait anyway). */
 function remainingDelay(task: Task, now: number): number | undefined {

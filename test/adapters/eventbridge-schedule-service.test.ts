@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { atExpression } from '../../functions/api/run-at.js';
 import { type SchedulerEmulator, startSchedulerEmulator } from '../../infra/local/scheduler-emulator.js';
 import { EventBridgeScheduleService, targetInput } from '../../shared/aws/eventbridge-schedule-service.js';
 import type { SchedulerTarget } from '../../shared/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import type { ScheduleDefinition } from '../../shared/ports.js';
-import { atExpression } from '../../shared/schedule-expression.js';
 
 /**
  * EventBridgeScheduleService through the real Scheduler SDK client against the local stack's Scheduler

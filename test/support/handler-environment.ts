@@ -1,10 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { functionEnvironment } from '../../infra/function-environment.js';
+import { functionEnvironment, schedulerEnvironment } from '../../infra/function-environment.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
 import type { EmulatedAws } from './emulated-aws.js';
+
+/** What the test Scheduler's schedules invoke: recorded by the emulator (EmulatedAws.firings), not run. */
+export const TEST_SCHEDULER = {
+  groupName: 'offload-test',
+  targetArn: 'arn:aws:lambda:us-east-1:000000000000:function:offload-schedule-fire',
+  roleArn: 'arn:aws:iam::000000000000:role/offload-scheduler',
+  deadLetterQueueArn: 'arn:aws:sqs:us-east-1:000000000000:offload-schedule-firings-dlq',
+};
 
 /**
  * Points the handler modules at the emulators, exactly as the local stack does, before they are imported.
@@ -25,13 +33,16 @@ export function useEmulatorEnvironment(
         diagnosticTasks: options.diagnosticTasks,
         demoTasks: true,
         deploymentKeyFile,
+        scheduleTableName: aws.resources.scheduleTableName,
       },
       {
         ...settings,
         auth: { ...settings.auth, iamPerSessionRoles: options.iamPerSessionRoles ?? settings.auth.iamPerSessionRoles },
       },
     ),
+    ...schedulerEnvironment(TEST_SCHEDULER),
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
+    [ENV.schedulerEndpoint]: aws.endpoints.scheduler,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',

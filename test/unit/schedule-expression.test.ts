@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { atExpression } from '../../functions/api/run-at.js';
 import {
-  atExpression,
   canonicalTimeZone,
   nextRun,
   parseScheduleExpression,
