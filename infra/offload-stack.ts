@@ -8,8 +8,10 @@ import { DeploymentKey } from './constructs/deployment-key.js';
 import { EncryptionKey } from './constructs/encryption-key.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { RecoverySweep } from './constructs/recovery-sweep.js';
+import { ScheduleStore } from './constructs/schedule-store.js';
 import { TaskApi } from './constructs/task-api.js';
 import { TaskQueue } from './constructs/task-queue.js';
+import { TaskScheduler } from './constructs/task-scheduler.js';
 import { TaskStore } from './constructs/task-store.js';
 import { TaskWorker } from './constructs/task-worker.js';
 import { functionEnvironment } from './function-environment.js';
@@ -41,6 +43,7 @@ export class OffloadStack extends Stack {
 
     const store = new TaskStore(this, 'TaskStore', { encryptionKey });
     const tasks = new TaskQueue(this, 'TaskQueue', { encryptionKey });
+    const scheduleStore = new ScheduleStore(this, 'ScheduleStore', { encryptionKey });
 
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
 
@@ -52,6 +55,7 @@ export class OffloadStack extends Stack {
         diagnosticTasks,
         demoTasks,
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
+        scheduleTableName: scheduleStore.table.tableName,
       },
       {
         ...settings,
@@ -59,15 +63,32 @@ export class OffloadStack extends Stack {
       },
     );
 
+    const scheduler = new TaskScheduler(this, 'TaskScheduler', {
+      store,
+      schedules: scheduleStore,
+      queue: tasks.queue,
+      environment,
+      encryptionKey,
+    });
+
     const auth = new ApiAuth(this, 'ApiAuth', { mode: authMode });
     const api = new TaskApi(this, 'TaskApi', {
       store,
       queue: tasks.queue,
       authorizer: auth.authorizer,
       authorizationScopes: auth.authorizationScopes,
-      environment,
+      environment: { ...environment, ...scheduler.apiEnvironment() },
       encryptionKey,
     });
+    // Schedules: the records in their table, the timing in the deployment's Scheduler group.
+    scheduleStore.grantItemActions(
+      api.handler,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+    );
+    scheduler.grantManageSchedules(api.handler);
     // Only the API hashes owners for its logs; the other functions never read the key.
     deploymentKey.grantRead(api.handler);
 
@@ -101,10 +122,14 @@ export class OffloadStack extends Stack {
       alarmEmail: this.node.tryGetContext('alarmEmail'),
     });
 
+    scheduler.addAlarms(operations.alarmTopic);
+
     new CfnOutput(this, 'ApiUrl', { value: api.url, description: 'Base URL of the task API' });
     new CfnOutput(this, 'DashboardUrl', { value: operations.url, description: 'CloudWatch dashboard of the stack' });
     new CfnOutput(this, 'TableName', { value: store.table.tableName });
     new CfnOutput(this, 'QueueUrl', { value: tasks.queue.queueUrl });
+    new CfnOutput(this, 'ScheduleTableName', { value: scheduleStore.table.tableName });
+    new CfnOutput(this, 'ScheduleGroupName', { value: scheduler.group.scheduleGroupName });
     new CfnOutput(this, 'DeploymentKeySecretArn', {
       value: deploymentKey.secret.secretArn,
       description: 'The deployment key (its ARN, not its value): npm run owner-hash -- --secret-arn',

@@ -77,7 +77,10 @@ describe('with -c customerManagedKey=true', () => {
     expect(resources[id('TaskStore/Table')]?.Properties.Replicas).toEqual([
       expect.objectContaining({ SSESpecification: { KMSMasterKeyId: keyArn() } }),
     ]);
-    for (const path of ['TaskQueue/Queue', 'TaskQueue/DeadLetterQueue']) {
+    expect(resources[id('ScheduleStore/Table')]?.Properties.Replicas).toEqual([
+      expect.objectContaining({ SSESpecification: { KMSMasterKeyId: keyArn() } }),
+    ]);
+    for (const path of ['TaskQueue/Queue', 'TaskQueue/DeadLetterQueue', 'TaskScheduler/DeadLetterQueue']) {
       expect(resources[id(path)]?.Properties).toMatchObject({ KmsMasterKeyId: keyArn() });
       expect(resources[id(path)]?.Properties.SqsManagedSseEnabled).toBeUndefined();
     }
@@ -91,6 +94,7 @@ describe('with -c customerManagedKey=true', () => {
         'TaskWorker/LogGroup',
         'DeadLetterHandler/LogGroup',
         'RecoverySweep/LogGroup',
+        'TaskScheduler/LogGroup',
       ].sort(),
     );
     for (const [, logGroup] of logGroups) expect(logGroup.Properties.KmsKeyId).toEqual(keyArn());
