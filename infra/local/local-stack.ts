@@ -1,11 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
-import { functionEnvironment } from '../function-environment.js';
+import { functionEnvironment, schedulerEnvironment } from '../function-environment.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 import { assertValidSettings } from '../validate-settings.js';
 import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
@@ -18,6 +18,7 @@ import { LocalFunction, type ThreadSetup } from './local-function.js';
 import { startOpsConsole } from './ops-console.js';
 import { type LocalResources, provisionResources } from './provision.js';
 import { startRecoverySchedule } from './recovery-schedule.js';
+import { LOCAL_SCHEDULER, startSchedulerEmulator } from './scheduler-emulator.js';
 import { type SqsHandler, startEventSource } from './sqs-event-source.js';
 
 export interface LocalStackOptions {
@@ -78,7 +79,7 @@ export interface WorkerFaults {
 export interface LocalStack {
   readonly url: string;
   readonly resources: LocalResources;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly scheduler: string };
   /** The key behind the local JWT authorizer: mint tokens with mintDevToken(devKey, { sub }). */
   readonly devKey: DevKey;
   stop(): Promise<void>;
@@ -114,6 +115,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     'local-stack',
   );
   const resources = await provisionResources({ dynamodb, sqs }, s, visibility);
+  // EventBridge Scheduler, playing its part: it invokes the fire function (in this process) with each firing.
+  let fireHandler: ((event: unknown, context: Context) => Promise<unknown>) | undefined;
+  const scheduler = await startSchedulerEmulator({
+    dataDir: options.dataDir,
+    rateMinuteMs: s.local.scheduleRateMinuteMs,
+    invoke: async (_arn, event) => {
+      if (!fireHandler) throw new Error('the fire function is not loaded yet');
+      return fireHandler(
+        event,
+        lambdaContext('offload-schedule-fire', s.schedules.fire.timeoutSeconds * 1000, s.schedules.fire.memoryMiB),
+      );
+    },
+    onFailedFiring: (name, error) => {
+      if (options.logLevel !== 'SILENT') console.error(`[local stack] schedule ${name}: firing failed`, error);
+    },
+  });
 
   Object.assign(process.env, {
     ...functionEnvironment(
@@ -123,9 +140,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         diagnosticTasks: options.diagnosticTasks,
         demoTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
+        scheduleTableName: resources.scheduleTableName,
       },
       s,
     ),
+    ...schedulerEnvironment(LOCAL_SCHEDULER, s),
+    [ENV.schedulerEndpoint]: scheduler.endpoint,
     [ENV.dynamodbEndpoint]: emulators.dynamodbEndpoint,
     [ENV.sqsEndpoint]: emulators.sqsEndpoint,
     // Dummy credentials keep the SDK from probing for real ones (instance metadata timeouts).
@@ -138,11 +158,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     POWERTOOLS_METRICS_DISABLED: options.metrics === false ? 'true' : 'false',
   });
   const functionEnv = { ...process.env };
-  const [api, deadLetter, recovery] = await Promise.all([
+  const [api, deadLetter, recovery, fire] = await Promise.all([
     import('../../functions/api/handler.js'),
     import('../../functions/dead-letter/handler.js'),
     import('../../functions/recovery/handler.js'),
+    import('../../functions/schedule-fire/handler.js'),
   ]);
+  fireHandler = fire.handler;
 
   const onError = (error: unknown) => {
     if (options.logLevel !== 'SILENT') console.error('[local stack]', error);
@@ -212,10 +234,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: front.url,
     resources,
-    endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint },
+    endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint, scheduler: scheduler.endpoint },
     devKey,
     async stop() {
       await front.stop();
+      await scheduler.stop();
       recoverySchedule.stop();
       opsConsole.stop();
       await Promise.all([workerMapping.stop(), deadLetterMapping.stop()]);

@@ -12,19 +12,22 @@ const { values } = parseArgs({
     'data-dir': { type: 'string' },
     'diagnostic-tasks': { type: 'boolean', default: false },
     'worker-timeout': { type: 'string' },
+    'rate-minute-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
-  console.log(`Usage: npm start -- [--port N] [--host H] [--data-dir DIR] [--diagnostic-tasks]
+  console.log(`Usage: npm start -- [--port N] [--host H] [--data-dir DIR] [--diagnostic-tasks] [--rate-minute-ms MS]
 
   --port N             HTTP port (default: $PORT or ${settings.local.port}; 0 picks a free one)
   --host H             interface to bind (default: ${settings.local.host})
   --data-dir DIR       keep the task table on disk in DIR (default: in memory)
   --diagnostic-tasks   also register the fail, flaky and crash task types
   --worker-timeout S   worker Lambda timeout in seconds (default: ${settings.worker.timeoutSeconds}); leases and the
-                       visibility timeout follow it, so a short one makes crash recovery quick to watch`);
+                       visibility timeout follow it, so a short one makes crash recovery quick to watch
+  --rate-minute-ms MS  how long a minute of a rate() schedule lasts here (default: ${settings.local.scheduleRateMinuteMs});
+                       a short one makes rate(1 minute) fire every MS ms, to watch schedules at work`);
   process.exit(0);
 }
 
@@ -40,8 +43,18 @@ if (!Number.isInteger(workerTimeout) || workerTimeout < 1 || workerTimeout > 900
   process.exit(2);
 }
 
+const rateMinuteMs = Number(values['rate-minute-ms'] ?? settings.local.scheduleRateMinuteMs);
+if (!Number.isInteger(rateMinuteMs) || rateMinuteMs < 100) {
+  console.error(`Invalid --rate-minute-ms (100 or more): ${values['rate-minute-ms']}`);
+  process.exit(2);
+}
+
 const stack = await startLocalStack({
-  settings: { ...settings, worker: { ...settings.worker, timeoutSeconds: workerTimeout } },
+  settings: {
+    ...settings,
+    worker: { ...settings.worker, timeoutSeconds: workerTimeout },
+    local: { ...settings.local, scheduleRateMinuteMs: rateMinuteMs },
+  },
   port,
   host: values.host,
   dataDir: values['data-dir'],
@@ -66,7 +79,7 @@ Try it:
   curl -s -X POST ${stack.url}/tasks -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"type":"echo","payload":{"hello":"world"}}'
   curl -s ${stack.url}/tasks/<taskId> -H "authorization: Bearer $TOKEN"
 
-Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS ${stack.endpoints.sqs}. Ctrl-C stops.`);
+Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS ${stack.endpoints.sqs}, Scheduler ${stack.endpoints.scheduler}. Ctrl-C stops.`);
 
 await writeLocalState({
   pid: process.pid,

@@ -65,6 +65,14 @@ class SchedulerError extends Error {
   }
 }
 
+/** The schedule group, fire function, role and dead-letter queue the local stack tells the API about. */
+export const LOCAL_SCHEDULER = {
+  groupName: 'offload-local',
+  targetArn: 'arn:aws:lambda:us-east-1:000000000000:function:offload-schedule-fire',
+  roleArn: 'arn:aws:iam::000000000000:role/offload-scheduler',
+  deadLetterQueueArn: 'arn:aws:sqs:us-east-1:000000000000:offload-schedule-firings-dlq',
+};
+
 /** setTimeout's longest wait; a later firing re-arms on the way. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const AT = /^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$/;

@@ -10,6 +10,9 @@ export const e2eSettings: Settings = {
   worker: { ...settings.worker, timeoutSeconds: 2 },
   queue: { ...settings.queue, maxReceiveCount: 4 },
   tasks: { ...settings.tasks, retryBaseDelaySeconds: 1, cancelCheckSeconds: 1, leaseGraceSeconds: 1 },
+  // A rate(1 minute) schedule fires every second, and a runAt beyond 2 s takes the one-time schedule path.
+  schedules: { ...settings.schedules, runAtQueueDelayMaxSeconds: 2 },
+  local: { ...settings.local, scheduleRateMinuteMs: 1_000 },
 };
 
 /** Longer than the worker timeout plus the lease grace, so a redelivery finds the crashed attempt's lease expired. */

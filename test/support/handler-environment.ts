@@ -2,17 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { functionEnvironment, schedulerEnvironment } from '../../infra/function-environment.js';
+import { LOCAL_SCHEDULER } from '../../infra/local/scheduler-emulator.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
 import type { EmulatedAws } from './emulated-aws.js';
-
-/** What the test Scheduler's schedules invoke: recorded by the emulator (EmulatedAws.firings), not run. */
-export const TEST_SCHEDULER = {
-  groupName: 'offload-test',
-  targetArn: 'arn:aws:lambda:us-east-1:000000000000:function:offload-schedule-fire',
-  roleArn: 'arn:aws:iam::000000000000:role/offload-scheduler',
-  deadLetterQueueArn: 'arn:aws:sqs:us-east-1:000000000000:offload-schedule-firings-dlq',
-};
 
 /**
  * Points the handler modules at the emulators, exactly as the local stack does, before they are imported.
@@ -40,7 +33,7 @@ export function useEmulatorEnvironment(
         auth: { ...settings.auth, iamPerSessionRoles: options.iamPerSessionRoles ?? settings.auth.iamPerSessionRoles },
       },
     ),
-    ...schedulerEnvironment(TEST_SCHEDULER),
+    ...schedulerEnvironment(LOCAL_SCHEDULER),
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
     [ENV.schedulerEndpoint]: aws.endpoints.scheduler,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
