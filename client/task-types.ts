@@ -1,5 +1,6 @@
 import type { $ZodType, input } from 'zod/v4/core';
 import type { taskTypes } from '../functions/tasks/registry.js';
+import type { ScheduleSummaryView } from '../shared/schedule.js';
 import type { TaskView as ApiTaskView } from '../shared/task.js';
 
 /**
@@ -39,6 +40,15 @@ export type TaskSummary = Omit<TaskView, 'result'>;
 
 export interface TaskListing {
   readonly tasks: readonly TaskSummary[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
+export type { ScheduleSummaryView as ScheduleSummary, ScheduleView } from '../shared/schedule.js';
+
+/** A page of your schedules, by name (`client.schedules.list()`). */
+export interface ScheduleListing {
+  readonly schedules: readonly ScheduleSummaryView[];
   /** Pass as `cursor` to get the next page; absent on the last page. */
   readonly nextCursor?: string;
 }
