@@ -86,7 +86,8 @@ describe('the API function as deployed', { timeout: 60_000 }, () => {
     bundle = pathToFileURL(join(outdir, assetPath, 'index.mjs')).href;
     const [resource] = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
     deployedEnvironment = resource?.Properties.Environment.Variables;
-  });
+    // esbuild bundles the function here: on a loaded 2-core machine that takes longer than a hook's default 10 s.
+  }, 60_000);
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
