@@ -11,7 +11,7 @@ import {
   TaskWaitTimeoutError,
 } from './errors.js';
 import { OffloadClient } from './offload-client.js';
-import type { TaskTypeMap, TaskView } from './task-types.js';
+import type { ScheduleView, TaskTypeMap, TaskView } from './task-types.js';
 
 /** Exit codes of `offload`; documented in the README. */
 export const EXIT = {
@@ -106,6 +106,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('--idempotency-key <key>', 'same key and payload give back the same task (default: a random key)')
     .option('--callback-url <url>', 'POST the signed terminal event here (https to a public host)')
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
+    .option('--run-at <time>', 'start no earlier than this ISO 8601 time, up to a year ahead')
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
     .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
       if (payloadArg === '@-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
@@ -117,6 +118,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         idempotencyKey: options.idempotencyKey,
         delaySeconds: options.delay,
         callbackUrl: options.callbackUrl,
+        runAt: options.runAt,
         signal: io.signal,
       });
       if (options.wait) return wait(task.id, options);
@@ -190,6 +192,12 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     )
     .option('--no-watch', 'do not reload the task module when its files change')
     .option('--allow-local-callbacks', 'accept http and loopback callback URLs (receivers on this machine)')
+    .addOption(
+      new Option(
+        '--rate-minute-ms <ms>',
+        'how long a minute of a rate() schedule lasts here (default 60000)',
+      ).argParser(integer(100, 3_600_000)),
+    )
     .action(async (options: DevCliOptions) => {
       // Loaded only here: the local stack brings the emulators and the AWS SDK, which the client never needs.
       const { runDev } = await import('../infra/local/dev.js');
@@ -204,6 +212,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
           workerTimeoutSeconds: options.workerTimeout,
           watch: options.watch,
           allowLocalCallbacks: options.allowLocalCallbacks,
+          rateMinuteMs: options.rateMinuteMs,
         },
         { stdout: io.stdout, stderr: io.stderr, signal: io.signal },
       );
@@ -241,6 +250,104 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       else io.stdout.write(`${secret}\n`);
     });
 
+  const schedules = program.command('schedules').description('recurring schedules: each firing submits a task');
+  const printSchedule = (schedule: ScheduleView, json?: boolean) =>
+    json ? print(schedule) : io.stdout.write(describeSchedule(schedule));
+
+  schedules
+    .command('create')
+    .description('create a schedule')
+    .argument('<name>', 'your name for it: 1-64 of A-Z a-z 0-9 . _ -')
+    .argument('<expression>', "'cron(minutes hours day-of-month month day-of-week year)' or 'rate(value unit)'")
+    .argument('<type>', 'task type each firing submits')
+    .argument('[payload]', 'JSON payload, @file or @-', '{}')
+    .option('--timezone <zone>', 'IANA time zone the expression is read in (default UTC)')
+    .option('--start-at <time>', 'no firing before this ISO 8601 time')
+    .option('--end-at <time>', 'no firing at or after this ISO 8601 time')
+    .option('--disabled', 'create it disabled')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (name: string, expression: string, type: string, payloadArg: string, options: ScheduleCliOptions) => {
+      const payload = await parsePayload(payloadArg, io);
+      const schedule = await (await client()).schedules.create(
+        {
+          name,
+          expression,
+          task: { type, payload },
+          ...(options.timezone && { timezone: options.timezone }),
+          ...(options.startAt && { startAt: options.startAt }),
+          ...(options.endAt && { endAt: options.endAt }),
+          ...(options.disabled && { enabled: false }),
+        },
+        { signal: io.signal },
+      );
+      printSchedule(schedule, options.json);
+    });
+
+  schedules
+    .command('list')
+    .description('list your schedules, by name')
+    .addOption(
+      new Option('--limit <n>', `page size (1-${LIST_PAGE_SIZE.max})`).argParser(integer(1, LIST_PAGE_SIZE.max)),
+    )
+    .option('--cursor <cursor>', 'the next page, as printed by the previous one')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (options: { limit?: number; cursor?: string; json?: boolean }) => {
+      const listing = await (await client()).schedules.list({ ...options, signal: io.signal });
+      if (options.json) return void print(listing);
+      for (const schedule of listing.schedules) {
+        const next = schedule.enabled ? (schedule.nextRunAt ?? 'no more runs') : 'disabled';
+        io.stdout.write(
+          `${schedule.name.padEnd(24)}  ${schedule.expression.padEnd(28)}  ${schedule.task.type.padEnd(12)}  ${next}\n`,
+        );
+      }
+      if (listing.nextCursor) io.stderr.write(`more: offload schedules list --cursor ${listing.nextCursor}\n`);
+    });
+
+  schedules
+    .command('get')
+    .description('show a schedule')
+    .argument('<name>', 'schedule name')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (name: string, options: { json?: boolean }) => {
+      printSchedule(await (await client()).schedules.get(name, { signal: io.signal }), options.json);
+    });
+
+  schedules
+    .command('update')
+    .description('change a schedule: only what is given changes')
+    .argument('<name>', 'schedule name')
+    .option('--expression <expression>', 'a new cron() or rate() expression')
+    .option('--timezone <zone>', 'a new IANA time zone')
+    .option('--type <type>', 'a new task type (with --payload, or {})')
+    .option('--payload <payload>', 'a new JSON payload, @file or @- (with --type)')
+    .option('--enable', 'enable it')
+    .option('--disable', 'disable it: it fires no more until enabled')
+    .option('--json', 'print machine-readable JSON only')
+    .action(async (name: string, options: ScheduleUpdateCliOptions) => {
+      if (options.enable && options.disable) throw new UsageError('--enable and --disable contradict each other.');
+      if (options.payload !== undefined && options.type === undefined) {
+        throw new UsageError('--payload needs --type: a schedule’s task is replaced whole.');
+      }
+      const changes = {
+        ...(options.expression && { expression: options.expression }),
+        ...(options.timezone && { timezone: options.timezone }),
+        ...(options.type && { task: { type: options.type, payload: await parsePayload(options.payload ?? '{}', io) } }),
+        ...(options.enable && { enabled: true }),
+        ...(options.disable && { enabled: false }),
+      };
+      if (Object.keys(changes).length === 0) throw new UsageError('Nothing to change: give at least one option.');
+      printSchedule(await (await client()).schedules.update(name, changes, { signal: io.signal }), options.json);
+    });
+
+  schedules
+    .command('delete')
+    .description('delete a schedule; the tasks it submitted stay')
+    .argument('<name>', 'schedule name')
+    .action(async (name: string) => {
+      await (await client()).schedules.delete(name, { signal: io.signal });
+      io.stdout.write(`deleted ${name}\n`);
+    });
+
   try {
     await program.parseAsync(args, { from: 'user' });
     return exitCode;
@@ -258,6 +365,36 @@ interface DevCliOptions {
   readonly workerTimeout?: number;
   readonly watch: boolean;
   readonly allowLocalCallbacks?: boolean;
+  readonly rateMinuteMs?: number;
+}
+
+interface ScheduleCliOptions {
+  readonly timezone?: string;
+  readonly startAt?: string;
+  readonly endAt?: string;
+  readonly disabled?: boolean;
+  readonly json?: boolean;
+}
+
+interface ScheduleUpdateCliOptions {
+  readonly expression?: string;
+  readonly timezone?: string;
+  readonly type?: string;
+  readonly payload?: string;
+  readonly enable?: boolean;
+  readonly disable?: boolean;
+  readonly json?: boolean;
+}
+
+/** A schedule in a few lines for people. */
+function describeSchedule(schedule: ScheduleView): string {
+  const next = schedule.enabled ? (schedule.nextRunAt ?? 'none (past its end)') : 'none (disabled)';
+  return [
+    `${schedule.name}  ${schedule.expression}  ${schedule.timezone}`,
+    `  task: ${schedule.task.type} ${JSON.stringify(schedule.task.payload ?? {})}`,
+    `  next run: ${next}`,
+    '',
+  ].join('\n');
 }
 
 interface SubmitCliOptions {
@@ -265,6 +402,7 @@ interface SubmitCliOptions {
   readonly json?: boolean;
   readonly idempotencyKey?: string;
   readonly delay?: number;
+  readonly runAt?: string;
   readonly timeout?: number;
   readonly callbackUrl?: string;
 }

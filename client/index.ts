@@ -22,12 +22,18 @@ export {
   type PollOptions,
   type ResultOptions,
   type RetryOptions,
+  type ScheduleChanges,
+  type ScheduleClient,
+  type ScheduleInput,
   type SubmitOptions,
   type TaskHandle,
 } from './offload-client.js';
 export type {
   PayloadOf,
   ResultOf,
+  ScheduleListing,
+  ScheduleSummary,
+  ScheduleView,
   TaskError,
   TaskListing,
   TaskProgress,

@@ -6,7 +6,16 @@ import {
   TaskFailedError,
   TaskWaitTimeoutError,
 } from './errors.js';
-import type { PayloadOf, ResultOf, TaskListing, TaskStatus, TaskTypeMap, TaskView } from './task-types.js';
+import type {
+  PayloadOf,
+  ResultOf,
+  ScheduleListing,
+  ScheduleView,
+  TaskListing,
+  TaskStatus,
+  TaskTypeMap,
+  TaskView,
+} from './task-types.js';
 
 export interface RetryOptions {
   /** Tries per request, the first included. @default 4 */
@@ -67,7 +76,46 @@ export interface SubmitOptions {
    * (http and loopback too against `npm start -- --allow-local-callbacks`).
    */
   readonly callbackUrl?: string;
+  /** Start no earlier than this, up to a year ahead (not with `delaySeconds`). */
+  readonly runAt?: Date | string;
   readonly signal?: AbortSignal;
+}
+
+/** A schedule to create: its task is typed like `submit`'s. */
+export interface ScheduleInput<Types extends TaskTypeMap, Type extends keyof Types & string> {
+  /** 1-64 of A-Z a-z 0-9 . _ - ; unique among your schedules. */
+  readonly name: string;
+  /** `cron(minutes hours day-of-month month day-of-week year)` or `rate(value unit)`, as EventBridge Scheduler reads them. */
+  readonly expression: string;
+  /** IANA time zone, e.g. `Europe/Berlin`. @default UTC */
+  readonly timezone?: string;
+  readonly task: { readonly type: Type; readonly payload?: PayloadOf<Types, Type> };
+  readonly startAt?: Date | string;
+  readonly endAt?: Date | string;
+  /** @default true */
+  readonly enabled?: boolean;
+}
+
+/** What `schedules.update` may change; the rest stays. */
+export interface ScheduleChanges {
+  readonly expression?: string;
+  readonly timezone?: string;
+  readonly task?: { readonly type: string; readonly payload?: unknown };
+  readonly enabled?: boolean;
+}
+
+/** Your recurring schedules (`client.schedules`). */
+export interface ScheduleClient<Types extends TaskTypeMap> {
+  create<Type extends keyof Types & string>(
+    schedule: ScheduleInput<Types, Type>,
+    options?: { signal?: AbortSignal },
+  ): Promise<ScheduleView>;
+  /** A page of your schedules, by name; `limit` 1-50 (default 20). */
+  list(options?: { limit?: number; cursor?: string; signal?: AbortSignal }): Promise<ScheduleListing>;
+  /** OffloadApiError 404 for an unknown or another owner's schedule. */
+  get(name: string, options?: { signal?: AbortSignal }): Promise<ScheduleView>;
+  update(name: string, changes: ScheduleChanges, options?: { signal?: AbortSignal }): Promise<ScheduleView>;
+  delete(name: string, options?: { signal?: AbortSignal }): Promise<void>;
 }
 
 export interface ResultOptions<Result> {
@@ -151,6 +199,7 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
       payload,
       ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }),
       ...(options.callbackUrl !== undefined && { callbackUrl: options.callbackUrl }),
+      ...(options.runAt !== undefined && { runAt: isoTime(options.runAt) }),
     };
     const { body: task } = await this.#request<TaskView<ResultOf<Types, Type>>>('POST', '/tasks', {
       body: JSON.stringify(body),
@@ -162,6 +211,35 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
     });
     return this.task<ResultOf<Types, Type>>(task.taskId);
   }
+
+  /**
+   * Recurring schedules: each firing submits the schedule's task. Every call is retried like the
+   * others; a `create` retried after its first try went through answers 409 `ScheduleExists`.
+   */
+  readonly schedules: ScheduleClient<Types> = {
+    create: async (schedule, options = {}) => {
+      const body = {
+        ...schedule,
+        ...(schedule.startAt !== undefined && { startAt: isoTime(schedule.startAt) }),
+        ...(schedule.endAt !== undefined && { endAt: isoTime(schedule.endAt) }),
+      };
+      return (await this.#request<ScheduleView>('POST', '/schedules', jsonInit(body, options.signal))).body;
+    },
+    list: async (options = {}) => {
+      const query = new URLSearchParams();
+      if (options.limit !== undefined) query.set('limit', String(options.limit));
+      if (options.cursor) query.set('cursor', options.cursor);
+      const search = query.toString() ? `?${query}` : '';
+      return (await this.#request<ScheduleListing>('GET', `/schedules${search}`, { signal: options.signal })).body;
+    },
+    get: async (name, options = {}) =>
+      (await this.#request<ScheduleView>('GET', schedulePath(name), { signal: options.signal })).body,
+    update: async (name, changes, options = {}) =>
+      (await this.#request<ScheduleView>('PATCH', schedulePath(name), jsonInit(changes, options.signal))).body,
+    delete: async (name, options = {}) => {
+      await this.#request('DELETE', schedulePath(name), { signal: options.signal });
+    },
+  };
 
   /** A handle on a task submitted earlier, e.g. by another process. */
   task<Result = unknown>(taskId: string): TaskHandle<Result> {
@@ -364,3 +442,13 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+const schedulePath = (name: string) => `/schedules/${encodeURIComponent(name)}`;
+
+const isoTime = (time: Date | string): string => (time instanceof Date ? time.toISOString() : time);
+
+const jsonInit = (body: unknown, signal?: AbortSignal) => ({
+  body: JSON.stringify(body),
+  headers: { 'content-type': 'application/json' },
+  signal,
+});

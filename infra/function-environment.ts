@@ -14,6 +14,16 @@ export interface FunctionResources {
   readonly callbackQueueUrl?: string;
   /** Local stack with --allow-local-callbacks only: http and loopback callback URLs. Never in AWS. */
   readonly allowLocalCallbacks?: boolean;
+  /** The schedule table (API and fire function). */
+  readonly scheduleTableName?: string;
+}
+
+/** Where the API puts schedules and what they invoke: given to the API alone (see schedulerEnvironment). */
+export interface SchedulerResources {
+  readonly groupName: string;
+  readonly targetArn: string;
+  readonly roleArn: string;
+  readonly deadLetterQueueArn: string;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -42,8 +52,27 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.callbackDeliveryWindowSeconds]: String(s.callbacks.deliveryWindowHours * 3600),
     [ENV.callbackSigningKeyVersions]: s.callbacks.signingKeyVersions.join(','),
     ...(resources.allowLocalCallbacks && { [ENV.allowLocalCallbacks]: 'true' }),
+    ...(resources.scheduleTableName && { [ENV.scheduleTableName]: resources.scheduleTableName }),
+    [ENV.maxSchedulesPerOwner]: String(s.schedules.maxPerOwner),
+    [ENV.maxRunAtDays]: String(s.schedules.maxRunAtDays),
+    [ENV.runAtQueueDelayMaxSeconds]: String(s.schedules.runAtQueueDelayMaxSeconds),
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),
+  };
+}
+
+/**
+ * The API's extra variables: the schedule group and the fire target. Apart from the shared environment
+ * because the fire function cannot be told its own ARN (CloudFormation would see a cycle).
+ */
+export function schedulerEnvironment(scheduler: SchedulerResources, s: Settings = defaults): Record<string, string> {
+  return {
+    [ENV.scheduleGroupName]: scheduler.groupName,
+    [ENV.scheduleTargetArn]: scheduler.targetArn,
+    [ENV.scheduleRoleArn]: scheduler.roleArn,
+    [ENV.scheduleDeadLetterQueueArn]: scheduler.deadLetterQueueArn,
+    [ENV.scheduleRetryAttempts]: String(s.schedules.retryAttempts),
+    [ENV.scheduleMaxEventAgeSeconds]: String(s.schedules.maxEventAgeSeconds),
   };
 }

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** The offload functions; each is built from a handler factory and, for most, the deployment's task module. */
-export type FunctionKind = 'api' | 'worker' | 'dead-letter' | 'recovery' | 'callbacks';
+export type FunctionKind = 'api' | 'worker' | 'dead-letter' | 'recovery' | 'callbacks' | 'schedule-fire';
 
 /** What a function runs: its kind and the task module whose `taskTypes` it serves. */
 export interface LambdaEntry {
@@ -20,6 +20,12 @@ export const HANDLER_FACTORIES = {
   recovery: { module: 'functions/recovery/handler', factory: 'createRecoveryHandler', takesTasks: false },
   // Task types only name its metric dimensions.
   callbacks: { module: 'functions/callbacks/handler', factory: 'createCallbackHandler', takesTasks: true },
+  // Each firing submits a task: its payload is checked against the task types, as POST /tasks checks it.
+  'schedule-fire': {
+    module: 'functions/schedule-fire/handler',
+    factory: 'createScheduleFireHandler',
+    takesTasks: true,
+  },
 } as const satisfies Record<FunctionKind, { module: string; factory: string; takesTasks: boolean }>;
 
 const PACKAGE_ROOT = new URL('..', import.meta.url);

@@ -158,6 +158,27 @@ const defaults = {
     retentionDays: 2,
     deadLetterRetentionDays: 14,
   },
+  schedules: {
+    /** Schedules one owner may have: one more is `400 TooManySchedules`. */
+    maxPerOwner: 100,
+    /** How far ahead `runAt` may be. */
+    maxRunAtDays: 365,
+    /**
+     * A `runAt` up to this far ahead waits on the SQS delivery delay (SQS allows 900 s at most); further ahead,
+     * on a one-time schedule. Tests shorten it to watch the schedule path in seconds.
+     */
+    runAtQueueDelayMaxSeconds: 900,
+    /**
+     * Scheduler's retry policy for a firing it could not deliver to the fire function (throttling, a fault):
+     * retries, and the age after which it gives up and sends the firing to the dead-letter queue.
+     */
+    retryAttempts: 10,
+    maxEventAgeSeconds: 3_600,
+    /** How long failed firings wait on the dead-letter queue for someone to look at them. */
+    deadLetterRetentionDays: 14,
+    /** The fire function: submits one task per firing (or enqueues a `runAt` task). */
+    fire: { timeoutSeconds: 30, memoryMiB: 256, reservedConcurrency: 10 },
+  },
   observability: {
     /** Powertools log level of the functions (POWERTOOLS_LOG_LEVEL): DEBUG, INFO, WARN or ERROR. */
     logLevel: 'INFO',
@@ -206,6 +227,8 @@ const defaults = {
     port: 3000,
     /** Long-poll wait of the local event source mapping. */
     pollWaitSeconds: 20,
+    /** How long a minute of a `rate()` schedule lasts in the local Scheduler; tests shorten it. */
+    scheduleRateMinuteMs: 60_000,
   },
 };
 
@@ -292,6 +315,7 @@ export function reservedConcurrency(s: Settings = settings) {
     deadLetter: s.dlq.maxConcurrency,
     recovery: 1,
     callbacks: s.callbacks.maxConcurrency,
+    scheduleFire: s.schedules.fire.reservedConcurrency,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
 import { ConfigError } from '../shared/errors.js';
-import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
+import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../shared/time.js';
 import { callbackVisibilityTimeoutSeconds, type Settings, visibilityTimeoutSeconds } from './settings.js';
 
 /** Lambda's longest timeout. */
@@ -68,6 +68,7 @@ export function settingsProblems(
   if (tasks.cancelCheckSeconds < 1) problems.push('tasks.cancelCheckSeconds must be at least 1.');
   if (tasks.ttlDays < 1) problems.push('tasks.ttlDays must be at least 1.');
   problems.push(...callbackProblems(s));
+  problems.push(...scheduleProblems(s));
   for (const [type, definition] of registry) {
     const attempts = definition.maxAttempts ?? tasks.defaultMaxAttempts;
     if (attempts < 1) problems.push(`Task type "${type}" has maxAttempts ${attempts}: at least 1.`);
@@ -179,6 +180,32 @@ function callbackProblems(s: Settings): string[] {
   if (s.recovery.staleAfterSeconds <= horizon) {
     problems.push(
       `recovery.staleAfterSeconds (${s.recovery.staleAfterSeconds}) must exceed callbacks.maxReceiveCount × the delivery queue's visibility timeout (${horizon} s): until then a delivery message may still be on its way to the delivery DLQ.`,
+    );
+  }
+  return problems;
+}
+
+/** Scheduler's own limits, and the SQS delay that `runAt` hands over to a schedule beyond. */
+function scheduleProblems({ schedules }: Settings): string[] {
+  const problems: string[] = [];
+  if (schedules.runAtQueueDelayMaxSeconds < 1 || schedules.runAtQueueDelayMaxSeconds > MAX_DELAY_SECONDS) {
+    problems.push(
+      `schedules.runAtQueueDelayMaxSeconds is ${schedules.runAtQueueDelayMaxSeconds}: SQS delays a message by 1 to ${MAX_DELAY_SECONDS} s.`,
+    );
+  }
+  if (schedules.retryAttempts < 0 || schedules.retryAttempts > 185) {
+    problems.push(`schedules.retryAttempts is ${schedules.retryAttempts}: Scheduler retries 0 to 185 times.`);
+  }
+  if (schedules.maxEventAgeSeconds < 60 || schedules.maxEventAgeSeconds > 86_400) {
+    problems.push(
+      `schedules.maxEventAgeSeconds is ${schedules.maxEventAgeSeconds}: Scheduler keeps a firing 60 to 86,400 s.`,
+    );
+  }
+  if (schedules.maxPerOwner < 1) problems.push('schedules.maxPerOwner must be at least 1.');
+  if (schedules.maxRunAtDays < 1) problems.push('schedules.maxRunAtDays must be at least 1.');
+  if (schedules.fire.timeoutSeconds < 1 || schedules.fire.timeoutSeconds > MAX_LAMBDA_TIMEOUT_SECONDS) {
+    problems.push(
+      `schedules.fire.timeoutSeconds is ${schedules.fire.timeoutSeconds}: Lambda allows 1 to ${MAX_LAMBDA_TIMEOUT_SECONDS}.`,
     );
   }
   return problems;

@@ -58,8 +58,19 @@ const ConfigSchema = z.object({
   [ENV.allowLocalCallbacks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.scheduleTableName]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.maxSchedulesPerOwner]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.maxRunAtDays]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.runAtQueueDelayMaxSeconds]: z.pipe(count, z.number().check(z.minimum(1), z.maximum(900))),
+  [ENV.scheduleGroupName]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.scheduleTargetArn]: z.optional(z.string().check(z.startsWith('arn:'))),
+  [ENV.scheduleRoleArn]: z.optional(z.string().check(z.startsWith('arn:'))),
+  [ENV.scheduleDeadLetterQueueArn]: z.optional(z.string().check(z.startsWith('arn:'))),
+  [ENV.scheduleRetryAttempts]: z.optional(count),
+  [ENV.scheduleMaxEventAgeSeconds]: z.optional(count),
   [ENV.dynamodbEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
   [ENV.sqsEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.schedulerEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
 });
 
 /**
@@ -91,7 +102,15 @@ const toConfig = (e: z.output<typeof ConfigSchema>) => ({
     ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
   } as { readonly secretArn?: string; readonly file?: string },
   /** Emulator endpoints for the local stack; undefined in AWS. */
-  endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
+  endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint], scheduler: e[ENV.schedulerEndpoint] },
+  /** Schedules and far-off `runAt` (settings.schedules). */
+  schedules: {
+    ...(e[ENV.scheduleTableName] && { tableName: e[ENV.scheduleTableName] }),
+    maxPerOwner: e[ENV.maxSchedulesPerOwner],
+    maxRunAtDays: e[ENV.maxRunAtDays],
+    runAtQueueDelayMaxSeconds: e[ENV.runAtQueueDelayMaxSeconds],
+    ...schedulerTarget(e),
+  } as ScheduleConfig,
   /** Completion callbacks (settings.callbacks). */
   callbacks: {
     ...(e[ENV.callbackQueueUrl] && { queueUrl: e[ENV.callbackQueueUrl] }),
@@ -121,6 +140,32 @@ export interface CallbackConfig {
   readonly allowLocal: boolean;
 }
 
+/** Where every schedule of the deployment lives and what it invokes (infra/constructs/task-scheduler.ts). */
+export interface SchedulerTarget {
+  /** The deployment's schedule group. */
+  readonly groupName: string;
+  /** ARN of the fire function. */
+  readonly functionArn: string;
+  /** The role Scheduler assumes to invoke it, and to send failed firings to the dead-letter queue. */
+  readonly roleArn: string;
+  readonly deadLetterQueueArn: string;
+  /** Scheduler's retry policy for a firing it could not deliver. */
+  readonly retryAttempts: number;
+  readonly maxEventAgeSeconds: number;
+}
+
+/** Schedules and far-off `runAt` (settings.schedules). */
+export interface ScheduleConfig {
+  /** The schedule table; undefined for functions that never read it. */
+  readonly tableName?: string;
+  readonly maxPerOwner: number;
+  readonly maxRunAtDays: number;
+  /** A `runAt` up to this many seconds ahead uses the SQS delay; further ahead, a one-time schedule. */
+  readonly runAtQueueDelayMaxSeconds: number;
+  /** Where schedules go and what they invoke: the API's alone (undefined elsewhere). */
+  readonly target?: SchedulerTarget;
+}
+
 /** The one reader of `process.env`. Throws ConfigError naming every missing or bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = ConfigSchema.safeParse(env);
@@ -129,4 +174,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
   }
   return toConfig(parsed.data);
+}
+
+/** The Scheduler target, when every part of it is set (the API's environment). */
+function schedulerTarget(e: z.output<typeof ConfigSchema>): { target?: SchedulerTarget } {
+  const groupName = e[ENV.scheduleGroupName];
+  const functionArn = e[ENV.scheduleTargetArn];
+  const roleArn = e[ENV.scheduleRoleArn];
+  const deadLetterQueueArn = e[ENV.scheduleDeadLetterQueueArn];
+  const retryAttempts = e[ENV.scheduleRetryAttempts];
+  const maxEventAgeSeconds = e[ENV.scheduleMaxEventAgeSeconds];
+  if (!groupName || !functionArn || !roleArn || !deadLetterQueueArn) return {};
+  if (retryAttempts === undefined || maxEventAgeSeconds === undefined) return {};
+  return { target: { groupName, functionArn, roleArn, deadLetterQueueArn, retryAttempts, maxEventAgeSeconds } };
 }

@@ -33,11 +33,24 @@ export const ENV = {
   callbackSigningKeyVersions: 'CALLBACK_SIGNING_KEY_VERSIONS',
   /** `true` only in the local stack started with --allow-local-callbacks: http and loopback URLs. */
   allowLocalCallbacks: 'OFFLOAD_ALLOW_LOCAL_CALLBACKS',
+  /** The schedule table; unset where no function needs it. */
+  scheduleTableName: 'SCHEDULE_TABLE_NAME',
+  maxSchedulesPerOwner: 'MAX_SCHEDULES_PER_OWNER',
+  maxRunAtDays: 'MAX_RUN_AT_DAYS',
+  runAtQueueDelayMaxSeconds: 'RUN_AT_QUEUE_DELAY_MAX_SECONDS',
+  /** Where the API puts schedules and what they invoke (the API alone gets these). */
+  scheduleGroupName: 'SCHEDULE_GROUP_NAME',
+  scheduleTargetArn: 'SCHEDULE_TARGET_ARN',
+  scheduleRoleArn: 'SCHEDULE_ROLE_ARN',
+  scheduleDeadLetterQueueArn: 'SCHEDULE_DEAD_LETTER_QUEUE_ARN',
+  scheduleRetryAttempts: 'SCHEDULE_RETRY_ATTEMPTS',
+  scheduleMaxEventAgeSeconds: 'SCHEDULE_MAX_EVENT_AGE_SECONDS',
   /** Read by Powertools Logger itself (not by shared/config); set from settings.observability.logLevel. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
+  schedulerEndpoint: 'AWS_ENDPOINT_URL_SCHEDULER',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

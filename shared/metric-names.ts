@@ -94,6 +94,7 @@ export const SERVICE_NAMES = {
   deadLetter: 'offload-dead-letter',
   recovery: 'offload-recovery',
   callbacks: 'offload-callbacks',
+  scheduleFire: 'offload-schedule-fire',
 } as const;
 
 /**

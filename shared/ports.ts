@@ -1,3 +1,4 @@
+import type { FiringTarget, Schedule } from './schedule.js';
 import type { CallbackStatus, Task, TaskError, TaskMessage, TaskProgress, TaskStatus } from './task.js';
 
 /** What a finished attempt writes: the terminal state and its data. */
@@ -106,6 +107,8 @@ export const TASK_SUMMARY_ATTRIBUTES = [
   'cancelRequested',
   'expiresAt',
   'callback',
+  'runAt',
+  'scheduleName',
 ] as const satisfies ReadonlyArray<keyof Task>;
 
 /** A task as a listing reads it (see {@link TASK_SUMMARY_ATTRIBUTES}). */
@@ -232,3 +235,61 @@ export interface Log {
 }
 
 export type Clock = () => Date;
+
+/** A page of an owner's schedules, by name. */
+export interface SchedulePage {
+  readonly schedules: readonly Schedule[];
+  /** Present when more schedules may follow. */
+  readonly cursor?: ListCursor;
+}
+
+/**
+ * The schedule table: one item per owner and name. Every write carries a fresh `lastWriteId` and
+ * recognises its own earlier success, as the task store's writes do.
+ */
+export interface ScheduleStore {
+  /** Records a new schedule; `exists` when the owner already has one by that name. */
+  create(schedule: Schedule): Promise<'created' | 'exists'>;
+  /** Strongly consistent; another owner's schedule is simply another key. */
+  get(ownerId: string, name: string): Promise<Schedule | undefined>;
+  /**
+   * Replaces the schedule, only while its latest write is still `expectedWriteId` (what the caller
+   * read): false when it changed or went meanwhile.
+   */
+  replace(schedule: Schedule, expectedWriteId: string): Promise<boolean>;
+  /** Deletes it; the schedule as it was, or undefined if there was none. */
+  delete(ownerId: string, name: string): Promise<Schedule | undefined>;
+  /** Deletes it only while its latest write is `writeId`: takes back a creation that could not complete. */
+  discard(ownerId: string, name: string, writeId: string): Promise<void>;
+  /** The owner's schedules in name order, `limit` at a time. */
+  list(ownerId: string, options: { readonly limit: number; readonly cursor?: ListCursor }): Promise<SchedulePage>;
+  /** How many schedules the owner has (strongly consistent). */
+  count(ownerId: string): Promise<number>;
+}
+
+/** One schedule as EventBridge Scheduler holds it: the timing, and what its target is told. */
+export interface ScheduleDefinition {
+  /** Unique in the deployment's schedule group (see shared/schedule.ts for how it is derived). */
+  readonly name: string;
+  /** `cron(...)`, `rate(...)` or `at(...)`. */
+  readonly expression: string;
+  readonly timezone: string;
+  readonly startAt?: Date;
+  readonly endAt?: Date;
+  readonly enabled: boolean;
+  /** What the fire function receives, with `scheduledTime` added at each firing. */
+  readonly target: FiringTarget;
+  /** One-time schedules delete themselves once they have fired. */
+  readonly deleteAfterCompletion?: boolean;
+}
+
+/**
+ * EventBridge Scheduler, as offload uses it: schedules in the deployment's group, all aimed at the
+ * fire function. The local stack plays it with the same adapter against its own emulator.
+ */
+export interface ScheduleService {
+  /** Creates the schedule, or replaces the one of that name. */
+  put(definition: ScheduleDefinition): Promise<void>;
+  /** Deletes the schedule; one that is not there (any more) is fine. */
+  delete(name: string): Promise<void>;
+}

@@ -71,6 +71,12 @@ export interface Task {
   readonly idempotencyKey?: string;
   /** Delivery delay asked at submission; kept so a re-enqueue still honours it. */
   readonly delaySeconds?: number;
+  /** The start time asked at submission (`runAt`), as an ISO timestamp. */
+  readonly runAt?: string;
+  /** The one-time schedule that starts it, when `runAt` was beyond the SQS delay; deleted on cancel. */
+  readonly runAtSchedule?: string;
+  /** The owner's schedule whose firing submitted it. */
+  readonly scheduleName?: string;
   /** Claims so far; doubles as the fencing token of the current attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
@@ -135,6 +141,10 @@ export interface TaskView {
   /** The owner asked a RUNNING task to stop; the worker will end it CANCELLED. */
   readonly cancelRequested?: true;
   readonly callback?: CallbackView;
+  /** When it was asked to start (`runAt` at submission). */
+  readonly runAt?: string;
+  /** The schedule that submitted it. */
+  readonly scheduleName?: string;
 }
 
 /** The attributes a view is built from: never the owner, the payload or the bookkeeping. */
@@ -152,7 +162,9 @@ type ViewedAttributes =
   | 'error'
   | 'lastError'
   | 'cancelRequested'
-  | 'callback';
+  | 'callback'
+  | 'runAt'
+  | 'scheduleName';
 
 /** A task in a listing (`GET /tasks`): the view without the result; fetch the task for that. */
 export type TaskSummaryView = Omit<TaskView, 'result'>;
@@ -182,6 +194,8 @@ export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskV
     ...(task.lastError && !isTerminal(task.status) && { lastError: task.lastError }),
     ...(task.cancelRequested && !isTerminal(task.status) && { cancelRequested: true }),
     ...(callback && { callback }),
+    ...(task.runAt && { runAt: task.runAt }),
+    ...(task.scheduleName && { scheduleName: task.scheduleName }),
   };
 }
 

@@ -2,7 +2,7 @@ import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
-import type { Clock, Log, TaskStore } from '../../shared/ports.js';
+import type { Clock, Log, ScheduleService, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter } from '../../shared/time.js';
@@ -17,6 +17,8 @@ export interface CancelTaskDeps {
   readonly metrics?: TaskMetrics;
   /** Where a cancelled task's callback delivery is queued. @default callbacks are not sent */
   readonly callbackQueue?: CallbackQueue;
+  /** Deletes the one-time schedule of a task cancelled before its far-off `runAt`. @default it fires into a CANCELLED task */
+  readonly scheduler?: ScheduleService;
 }
 
 /**
@@ -37,8 +39,24 @@ export async function cancelTask(input: { ownerId: string; taskId: string }, dep
     deps.log?.info('task cancelled while queued', taskLogFields(task));
     deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
     await sendCallback(task, deps.callbackQueue, deps.log);
+    if (task.runAtSchedule) await deleteRunAtSchedule(task.runAtSchedule, deps);
   } else if (change === 'cancelRequested') {
     deps.log?.info('cancel requested for a running task', taskLogFields(task));
   }
   return task;
+}
+
+/**
+ * Best effort: the task is CANCELLED already, so a schedule that survives (the call failed) fires into a
+ * task its message then leaves alone.
+ */
+async function deleteRunAtSchedule(name: string, deps: CancelTaskDeps): Promise<void> {
+  try {
+    await deps.scheduler?.delete(name);
+  } catch (error) {
+    deps.log?.warn('could not delete the runAt schedule of a cancelled task; it will fire into nothing', {
+      schedule: name,
+      error,
+    });
+  }
 }

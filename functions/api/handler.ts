@@ -1,6 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
+import { DynamoScheduleStore } from '../../shared/aws/dynamo-schedule-store.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { EventBridgeScheduleService } from '../../shared/aws/eventbridge-schedule-service.js';
 import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
@@ -33,8 +35,9 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   const { callbacks } = config;
   // Loaded on the first request that has a caller, then kept for the container's life.
   const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
+  const documents = tracer.captureAWSv3Client(createDocumentClient(config));
   const deps: ApiDeps = {
-    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+    store: new DynamoTaskStore(documents, config.tableName),
     queue: new SqsTaskQueue(sqs, config.queueUrl),
     registry,
     clock: () => new Date(),
@@ -51,6 +54,17 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
       callbackSecret: async (ownerId: string) =>
         formatSecret(ownerSigningKey(await keyRing.deploymentKey(), ownerId, callbacks.signingKeyVersions[0] ?? 1)),
     }),
+    ...(config.schedules.tableName && {
+      scheduleStore: new DynamoScheduleStore(documents, config.schedules.tableName),
+    }),
+    // The Scheduler client is imported on its first use, not here.
+    ...(config.schedules.target && {
+      scheduler: new EventBridgeScheduleService(config.schedules.target, {
+        endpoint: config.endpoints.scheduler,
+        instrument: (client) => tracer.captureAWSv3Client(client),
+      }),
+    }),
+    scheduleLimits: config.schedules,
   };
   let ownerHash: OwnerHash | undefined;
 

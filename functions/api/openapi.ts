@@ -9,6 +9,8 @@ import {
   TaskSummarySchema,
   TaskViewSchema,
 } from './response-schemas.js';
+import { ScheduleListingSchema, ScheduleViewSchema } from './schedule-response-schemas.js';
+import { CreateScheduleBody, ListSchedulesQuery, UpdateScheduleBody } from './schedule-schemas.js';
 import { ListQuery, SubmitBody } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
@@ -47,9 +49,12 @@ export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskD
         TaskListing: TaskListingSchema,
         ErrorBody: ErrorBodySchema,
         GatewayError: GatewayErrorSchema,
+        ScheduleView: ScheduleViewSchema,
+        ScheduleListing: ScheduleListingSchema,
       },
       'output',
     ),
+    ...toJsonSchemas({ CreateScheduleRequest: CreateScheduleBody, UpdateScheduleRequest: UpdateScheduleBody }, 'input'),
   };
   return {
     openapi: '3.1.0',
@@ -74,6 +79,12 @@ export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskD
       },
       parameters: {
         TaskId: { name: 'taskId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+        ScheduleName: {
+          name: 'name',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$' },
+        },
       },
       securitySchemes: {
         bearerAuth: {
@@ -166,6 +177,59 @@ function paths(): JsonObject {
         ...pick('400', '401', '404', '405', '409', '429', '431', '500', '503'),
       },
     },
+    [API_ROUTES.createSchedule]: {
+      operationId: 'createSchedule',
+      summary: 'Create a schedule',
+      description:
+        'Each firing submits the task as `POST /tasks` would (idempotent per schedule and scheduled time). ' +
+        '`expression` is `cron(minutes hours day-of-month month day-of-week year)` or `rate(value unit)` as ' +
+        'EventBridge Scheduler reads them, in `timezone` (default UTC). 400 codes: `InvalidExpression`, ' +
+        '`InvalidTimeZone`, `InvalidScheduleWindow`, `TooManySchedules`, `UnknownTaskType`, `InvalidPayload`.',
+      requestBody: { required: true, content: json(ref('CreateScheduleRequest')) },
+      responses: {
+        '201': { description: 'Created; it fires from `nextRunAt`.', content: json(ref('ScheduleView')) },
+        ...pick('400', '401', '405', '409', '413', '415', '429', '431', '500', '503'),
+      },
+    },
+    [API_ROUTES.listSchedules]: {
+      operationId: 'listSchedules',
+      summary: 'List your schedules, by name',
+      parameters: queryParameters(ListSchedulesQuery),
+      responses: {
+        '200': { description: 'A page of schedule summaries.', content: json(ref('ScheduleListing')) },
+        ...pick('400', '401', '405', '429', '431', '500', '503'),
+      },
+    },
+    [API_ROUTES.getSchedule]: {
+      operationId: 'getSchedule',
+      summary: 'Read a schedule',
+      parameters: [{ $ref: '#/components/parameters/ScheduleName' }],
+      responses: {
+        '200': { description: 'The schedule.', content: json(ref('ScheduleView')) },
+        ...pick('400', '401', '404', '405', '429', '431', '500', '503'),
+      },
+    },
+    [API_ROUTES.updateSchedule]: {
+      operationId: 'updateSchedule',
+      summary: 'Change a schedule',
+      description: 'Any of `expression`, `timezone`, `task`, `enabled`; the others stay as they are.',
+      parameters: [{ $ref: '#/components/parameters/ScheduleName' }],
+      requestBody: { required: true, content: json(ref('UpdateScheduleRequest')) },
+      responses: {
+        '200': { description: 'The schedule as it is now.', content: json(ref('ScheduleView')) },
+        ...pick('400', '401', '404', '405', '409', '413', '415', '429', '431', '500', '503'),
+      },
+    },
+    [API_ROUTES.deleteSchedule]: {
+      operationId: 'deleteSchedule',
+      summary: 'Delete a schedule',
+      description: 'It fires no more; tasks it submitted stay.',
+      parameters: [{ $ref: '#/components/parameters/ScheduleName' }],
+      responses: {
+        '204': { description: 'Deleted.' },
+        ...pick('400', '401', '404', '405', '429', '431', '500', '503'),
+      },
+    },
     [API_ROUTES.openApi]: {
       operationId: 'getOpenApiDocument',
       summary: 'This document',
@@ -237,11 +301,15 @@ const ERROR_RESPONSES: Record<
     description: '`InvalidJson`, `InvalidRequest`, `UnknownTaskType`, `InvalidPayload`, `InvalidCallbackUrl`, …',
   },
   '401': { name: 'Unauthorized', description: 'No or bad credentials (`WWW-Authenticate: Bearer`).' },
-  '404': { name: 'NotFound', description: 'Unknown, expired or another owner’s task (indistinguishable).' },
+  '404': {
+    name: 'NotFound',
+    description: 'Unknown, expired or another owner’s task or schedule (indistinguishable).',
+  },
   '405': { name: 'MethodNotAllowed', description: 'The path exists but not with this method; see `Allow`.' },
   '409': {
     name: 'Conflict',
-    description: 'The task already finished, or the Idempotency-Key was used with another body.',
+    description:
+      'The task already finished, the Idempotency-Key was used with another body, or the schedule name is taken.',
   },
   '413': { name: 'PayloadTooLarge', description: 'The body is over the API’s limit.' },
   '415': { name: 'UnsupportedMediaType', description: 'The body was not sent as `application/json`.' },

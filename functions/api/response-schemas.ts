@@ -58,6 +58,8 @@ export const TaskViewSchema = z.object({
     'The owner asked a RUNNING task to stop; it will end CANCELLED.',
   ),
   callback: describe(z.optional(CallbackViewSchema), 'The completion callback, when submitted with `callbackUrl`.'),
+  runAt: describe(z.optional(timestamp), 'When it was asked to start (`runAt`); it stays QUEUED until then.'),
+  scheduleName: describe(z.optional(z.string()), 'The schedule whose firing submitted it.'),
 });
 
 /** A task in a listing: the view without its result (`toTaskSummaryView` in shared/task.ts). */

@@ -3,7 +3,7 @@ import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { MethodNotAllowedError, NotFoundError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
-import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
+import type { Clock, Log, ScheduleService, ScheduleStore, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
@@ -13,6 +13,7 @@ import { getTask } from './get-task.js';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse } from './http.js';
 import { listTasks } from './list-tasks.js';
 import { checkRequestLimits } from './request-limits.js';
+import type { RunAtLimits } from './run-at.js';
 import { parseSubmission } from './submission.js';
 import { submitTask } from './submit-task.js';
 
@@ -39,6 +40,12 @@ export interface ApiDeps {
   readonly callbackQueue?: CallbackQueue;
   /** The caller's signing secret, `whsec_…` (GET /callbacks/secret). @default the route answers 404 */
   readonly callbackSecret?: (ownerId: string) => Promise<string>;
+  /** EventBridge Scheduler: schedules, and tasks whose `runAt` is beyond the SQS delay. @default neither is served */
+  readonly scheduler?: ScheduleService;
+  /** The schedule table. @default the schedule routes answer 503 */
+  readonly scheduleStore?: ScheduleStore;
+  /** settings.schedules, as the environment carries them. @default `runAt` and schedules are refused */
+  readonly scheduleLimits?: RunAtLimits & { readonly maxPerOwner: number };
 }
 
 /**
@@ -78,6 +85,13 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         return await cancel(request, deps);
       case API_ROUTES.callbackSecret:
         return await callbackSecret(request, deps);
+      case API_ROUTES.createSchedule:
+      case API_ROUTES.listSchedules:
+      case API_ROUTES.getSchedule:
+      case API_ROUTES.updateSchedule:
+      case API_ROUTES.deleteSchedule:
+        // Loaded on the first schedule request: croner and the schedule code stay off the cold start.
+        return await (await import('./schedule-routes.js')).scheduleRoute(request, deps);
       default:
         return unmatched(request);
     }
@@ -90,7 +104,8 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
   const submission = parseSubmission(request, callerOf(request), deps.maxBodyBytes);
   const { task, created } = await submitTask(submission, deps);
   // A delayed task cannot finish before its delay: no point polling sooner.
-  const retryAfter = Math.max(deps.retryAfterSeconds, submission.delaySeconds ?? 0);
+  const untilRunAt = task.runAtMs ? Math.ceil((task.runAtMs - deps.clock().getTime()) / 1000) : 0;
+  const retryAfter = Math.max(deps.retryAfterSeconds, submission.delaySeconds ?? 0, untilRunAt);
   const location = { location: `/tasks/${task.taskId}` };
   if (!created) {
     return jsonResponse(200, toTaskView(task), taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));

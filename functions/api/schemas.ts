@@ -19,6 +19,8 @@ export const SubmitBody = z.strictObject({
   delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(900))),
   /** Where the terminal event is POSTed, signed (Standard Webhooks); https to a public host. */
   callbackUrl: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_CALLBACK_URL_LENGTH))),
+  /** Start no earlier than this (ISO 8601 with an offset), up to a year ahead; not with `delaySeconds`. */
+  runAt: z.optional(z.iso.datetime({ offset: true })),
 });
 
 /** `GET /tasks` query string. */

@@ -2,12 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
 import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
-import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
+import type {
+  Clock,
+  CreateResult,
+  DiscardResult,
+  Log,
+  ScheduleService,
+  TaskQueue,
+  TaskStore,
+} from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
-import { expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
+import { DAY_SECONDS, expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
+import { planRunAt, type RunAtLimits, type RunAtPlan, runAtScheduleOf } from './run-at.js';
 import { issuesToDetails } from './validation.js';
 
 export interface SubmitTaskInput {
@@ -19,6 +28,10 @@ export interface SubmitTaskInput {
   readonly idempotencyKey?: string;
   /** Where to POST the terminal event (checked by `deps.checkCallbackUrl`). */
   readonly callbackUrl?: string;
+  /** Start no earlier than this ISO time: within the SQS delay a delayed message, beyond it a one-time schedule. */
+  readonly runAt?: string;
+  /** The schedule submitting it (a firing). */
+  readonly scheduleName?: string;
 }
 
 export interface SubmitResult {
@@ -44,6 +57,10 @@ export interface SubmitTaskDeps {
    * called; throws InvalidCallbackUrl. @default callbacks are not offered: a callbackUrl is refused
    */
   readonly checkCallbackUrl?: (url: string) => Promise<string>;
+  /** Starts tasks whose `runAt` is beyond the SQS delay. @default such a `runAt` is answered 503 */
+  readonly scheduler?: ScheduleService;
+  /** @default `runAt` is refused */
+  readonly scheduleLimits?: RunAtLimits;
 }
 
 /**
@@ -55,21 +72,8 @@ export interface SubmitTaskDeps {
  * detects a replay: no extra table, no extra write on the happy path.
  */
 export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): Promise<SubmitResult> {
-  const definition = deps.registry.get(input.type);
-  if (!definition) {
-    const known = [...deps.registry.keys()].join(', ');
-    throw new ValidationError('UnknownTaskType', `Unknown task type "${input.type}". Known types: ${known}.`, [
-      { path: 'type', message: `must be one of: ${known}` },
-    ]);
-  }
-  const parsed = z.safeParse(definition.payload, input.payload);
-  if (!parsed.success) {
-    throw new ValidationError(
-      'InvalidPayload',
-      `The payload does not match task type "${input.type}".`,
-      issuesToDetails(parsed.error.issues, 'payload'),
-    );
-  }
+  const definition = checkTaskPayload(input.type, input.payload, deps.registry);
+  const start = input.runAt === undefined ? undefined : planStart(input, deps);
 
   const callbackUrl = input.callbackUrl === undefined ? undefined : await checkedCallbackUrl(input.callbackUrl, deps);
   const taskId = input.idempotencyKey
@@ -77,7 +81,13 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
     : (deps.newTaskId ?? randomUUID)();
   // A replay can race with the request that is discarding the same key's task: one more round then finds the id free.
   for (let round = 0; ; round++) {
-    const task = newTask(taskId, { ...input, callbackUrl }, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
+    const task = newTask(
+      taskId,
+      { ...input, callbackUrl },
+      definition.maxAttempts ?? deps.defaultMaxAttempts,
+      deps,
+      start,
+    );
     const created = await createOrTakeBack(task, deps);
     if (created.created) {
       await enqueueOrDiscard(task, deps);
@@ -94,9 +104,53 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
   }
 }
 
-function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, deps: SubmitTaskDeps): Task {
+/**
+ * The task type's definition, once the payload matches its schema; `prefix` names where the type and
+ * payload sit in the request (`task.` for a schedule's task).
+ */
+export function checkTaskPayload(type: string, payload: unknown, registry: TaskRegistry, prefix = '') {
+  const definition = registry.get(type);
+  if (!definition) {
+    const known = [...registry.keys()].join(', ');
+    throw new ValidationError('UnknownTaskType', `Unknown task type "${type}". Known types: ${known}.`, [
+      { path: `${prefix}type`, message: `must be one of: ${known}` },
+    ]);
+  }
+  const parsed = z.safeParse(definition.payload, payload);
+  if (!parsed.success) {
+    throw new ValidationError(
+      'InvalidPayload',
+      `The payload does not match task type "${type}".`,
+      issuesToDetails(parsed.error.issues, `${prefix}payload`),
+    );
+  }
+  return definition;
+}
+
+function planStart(input: SubmitTaskInput, deps: SubmitTaskDeps): RunAtPlan {
+  if (input.delaySeconds !== undefined) {
+    throw new ValidationError('InvalidRequest', 'Send either delaySeconds or runAt, not both.', [
+      { path: 'runAt', message: 'not together with delaySeconds' },
+    ]);
+  }
+  if (!deps.scheduleLimits || input.runAt === undefined) {
+    throw new ValidationError('InvalidRunAt', 'This deployment does not take runAt.');
+  }
+  const plan = planRunAt(input.runAt, deps.clock(), deps.scheduleLimits);
+  if (plan.viaSchedule && !deps.scheduler) throw new DependencyUnavailableError('scheduler');
+  return plan;
+}
+
+function newTask(
+  taskId: string,
+  input: SubmitTaskInput,
+  maxAttempts: number,
+  deps: SubmitTaskDeps,
+  start?: RunAtPlan,
+): Task {
   const now = deps.clock();
   const timestamp = now.toISOString();
+  const expiresAt = expiresAtAfter(now, deps.ttlDays);
   return {
     taskId,
     ownerId: input.ownerId,
@@ -110,16 +164,22 @@ function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, de
         delaySeconds: input.delaySeconds ?? 0,
         // Only when given, so the hashes of tasks without a callback stay what they were.
         ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
+        ...(start && { runAt: start.runAt }),
       }),
     ),
     ...(input.idempotencyKey && { idempotencyKey: input.idempotencyKey }),
     // Stored so a duplicate message or a re-enqueue waits for the rest of the delay instead of running early.
     ...(input.delaySeconds && { delaySeconds: input.delaySeconds, runAtMs: now.getTime() + input.delaySeconds * 1000 }),
+    ...(start && { runAt: start.runAt, runAtMs: start.runAtMs }),
+    ...(start?.delaySeconds && { delaySeconds: start.delaySeconds }),
+    ...(start?.viaSchedule && { runAtSchedule: runAtScheduleOf({ taskId, runAtMs: start.runAtMs }).name }),
+    ...(input.scheduleName && { scheduleName: input.scheduleName }),
     attempt: 0,
     maxAttempts,
     createdAt: timestamp,
     updatedAt: timestamp,
-    expiresAt: expiresAtAfter(now, deps.ttlDays),
+    // A task waiting far ahead must outlive its wait: kept ttlDays past its start at least.
+    expiresAt: start ? Math.max(expiresAt, Math.ceil(start.runAtMs / 1000) + deps.ttlDays * DAY_SECONDS) : expiresAt,
     // Pending from the start: each terminal write makes a new event (finishedAt) that it is pending for.
     ...(input.callbackUrl !== undefined && { callback: { url: input.callbackUrl } }),
     // Written with the item: the creation's own id, so only this request may take it back (discard).
@@ -167,6 +227,13 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
     const now = deps.clock();
     // Not markable: claimed meanwhile (return it as it is now) or discarded (the key is free: undefined).
     if (!(await deps.store.markReplayed(existing.taskId, now))) return deps.store.get(existing.taskId);
+    // Still far off: its one-time schedule may be the call that failed before, so put it again (same name).
+    const limit = (deps.scheduleLimits?.runAtQueueDelayMaxSeconds ?? MAX_DELAY_SECONDS) * 1000;
+    if (existing.runAtSchedule && deps.scheduler && (existing.runAtMs ?? 0) - now.getTime() > limit) {
+      await deps.scheduler.put(runAtScheduleOf(existing));
+      deps.log.info('idempotent replay', { taskId: existing.taskId, type: existing.type });
+      return existing;
+    }
     const delaySeconds =
       existing.runAtMs && existing.runAtMs > now.getTime()
         ? Math.min(MAX_DELAY_SECONDS, secondsUntil(existing.runAtMs, now.getTime()))
@@ -184,7 +251,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
  */
 async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
   try {
-    await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: task.delaySeconds });
+    await startLater(task, deps);
   } catch (error) {
     if ((await discard(task, deps)) === 'kept') {
       deps.log.info('send failed but the task moved on: accepted', taskLogFields(task));
@@ -192,6 +259,15 @@ async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void>
     }
     throw error;
   }
+}
+
+/** Sends the task's message now (delayed up to SQS's limit), or leaves it to a one-time schedule at its `runAt`. */
+async function startLater(task: Task, deps: SubmitTaskDeps): Promise<void> {
+  if (task.runAtSchedule && deps.scheduler) {
+    await deps.scheduler.put(runAtScheduleOf(task));
+    return;
+  }
+  await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: task.delaySeconds });
 }
 
 /** Best effort: a record that cannot be discarded stays QUEUED, and the recovery sweep sends its message. */

@@ -70,7 +70,7 @@ export async function sweepStuckTasks(
       deps.log.warn('pending callback sent again', { taskId: task.taskId, type: task.type, status: task.status });
     }
     for (const task of page.tasks.filter(
-      (t) => !isTerminal(t.status) && !isExpired(t, now) && isStuck(t, staleBefore),
+      (t) => !isTerminal(t.status) && !isExpired(t, now) && isStuck(t, staleBefore) && !startsLater(t, now),
     )) {
       await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
@@ -96,6 +96,13 @@ export async function sweepStuckTasks(
 function isCallbackStale(task: Task, staleBefore: number): boolean {
   return Math.max(Date.parse(task.finishedAt ?? ''), callbackNotBefore(task) ?? 0) <= staleBefore;
 }
+
+/**
+ * Waiting for a `runAt` beyond any SQS delay: its one-time schedule sends the message. (If the firing
+ * is lost, the task turns stale after its `runAt` like any other and is re-enqueued then.)
+ */
+const startsLater = (task: Task, now: number): boolean =>
+  task.runAtSchedule !== undefined && (task.runAtMs ?? 0) - now > MAX_DELAY_SECONDS * 1000;
 
 /** A task waiting for its delay or backoff keeps the rest of it (the claim would make it wait anyway). */
 function remainingDelay(task: Task, now: number): number | undefined {

@@ -90,7 +90,9 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   if (task.claimedFrom === TaskStatus.Running) deps.metrics?.record(RECOVERY_COUNTS.takenOver, task.type);
   if (task.attempt === 1) {
     // From the moment the task could run: a delay the caller asked for is not waiting.
-    const runnableAt = Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000;
+    const runnableAt = task.runAt
+      ? Date.parse(task.runAt)
+      : Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000;
     deps.metrics?.record(TASK_TIMINGS.queueWaitMs, task.type, Math.max(0, now.getTime() - runnableAt));
   }
 

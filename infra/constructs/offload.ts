@@ -29,8 +29,10 @@ import { DeploymentKey } from './deployment-key.js';
 import { EncryptionKey } from './encryption-key.js';
 import { OperationsDashboard } from './operations-dashboard.js';
 import { RecoverySweep } from './recovery-sweep.js';
+import { ScheduleStore } from './schedule-store.js';
 import { TaskApi } from './task-api.js';
 import { TaskQueues } from './task-queues.js';
+import { TaskScheduler } from './task-scheduler.js';
 import { TaskTable } from './task-table.js';
 import { TaskWorker } from './task-worker.js';
 
@@ -92,6 +94,8 @@ export interface OffloadProps {
    * version first, then the old one). @default see `defaultSettings.callbacks`
    */
   readonly callbacks?: SettingsOverrides['callbacks'];
+  /** Schedules and far-off `runAt`: limits, Scheduler's retries, the fire function. @default see `defaultSettings.schedules` */
+  readonly schedules?: SettingsOverrides['schedules'];
 }
 
 /**
@@ -122,6 +126,9 @@ export class Offload extends Construct {
   public readonly worker: LambdaFunction;
   /** The function behind the HTTP API. */
   public readonly apiFunction: LambdaFunction;
+  /** The schedule table (schedules' records) and the deployment's Scheduler group (their timing). */
+  public readonly scheduleTable: TableV2;
+  public readonly scheduleGroupName: string;
   /** The function that delivers completion callbacks, and its queue. */
   public readonly callbackFunction: LambdaFunction;
   public readonly callbackQueue: Queue;
@@ -153,6 +160,7 @@ export class Offload extends Construct {
       recovery: props.recovery,
       observability: props.observability,
       callbacks: props.callbacks,
+      schedules: props.schedules,
       auth:
         this.auth.kind === 'iam'
           ? { iamPerSessionRoles: [...this.auth.perSessionRoles] }
@@ -182,6 +190,8 @@ export class Offload extends Construct {
     // table and queues, and a changed id would make CloudFormation replace the retained table.
     const store = new TaskTable(this, 'TaskStore', { encryptionKey, settings });
     const tasks = new TaskQueues(this, 'TaskQueue', { encryptionKey, settings });
+    const scheduleStore = new ScheduleStore(this, 'ScheduleStore', { encryptionKey, settings });
+    this.scheduleTable = scheduleStore.table;
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
     this.deploymentKeySecret = deploymentKey.secret;
     const callbacks = new CallbackDelivery(this, 'Callbacks', {
@@ -199,9 +209,20 @@ export class Offload extends Construct {
         diagnosticTasks: props.diagnosticTasks,
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
         callbackQueueUrl: callbacks.queue.queueUrl,
+        scheduleTableName: scheduleStore.table.tableName,
       },
       settings,
     );
+    const scheduler = new TaskScheduler(this, 'TaskScheduler', {
+      store,
+      schedules: scheduleStore,
+      queue: tasks.queue,
+      environment,
+      encryptionKey,
+      taskModule,
+      settings,
+    });
+    this.scheduleGroupName = scheduler.group.scheduleGroupName;
 
     const auth = new ApiAuth(this, 'ApiAuth', { mode: this.auth, settings });
     this.userPool = auth.userPool;
@@ -211,11 +232,20 @@ export class Offload extends Construct {
       queue: tasks.queue,
       authorizer: auth.authorizer,
       authorizationScopes: auth.authorizationScopes,
-      environment,
+      environment: { ...environment, ...scheduler.apiEnvironment() },
       encryptionKey,
       taskModule,
       settings,
     });
+    // Schedules: the records in their table, the timing in the deployment's Scheduler group.
+    scheduleStore.grantItemActions(
+      api.handler,
+      'dynamodb:PutItem',
+      'dynamodb:GetItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+    );
+    scheduler.grantManageSchedules(api.handler);
     // The API hashes owners for its logs and hands out callback secrets; the delivery function signs with them.
     deploymentKey.grantRead(api.handler);
 
@@ -265,6 +295,7 @@ export class Offload extends Construct {
     });
 
     callbacks.addToOperations(operations.dashboard, operations.alarmTopic);
+    scheduler.addAlarms(operations.alarmTopic);
     this.callbackQueue = callbacks.queue;
 
     this.apiUrl = api.url;

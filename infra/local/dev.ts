@@ -24,6 +24,8 @@ export interface DevOptions {
   readonly watch?: boolean;
   /** Accept http and loopback or private callback URLs, to receive callbacks on this machine. @default false */
   readonly allowLocalCallbacks?: boolean;
+  /** How long a minute of a rate() schedule lasts here, to watch schedules at work. @default settings.local.scheduleRateMinuteMs */
+  readonly rateMinuteMs?: number;
 }
 
 export interface DevIo {
@@ -62,7 +64,11 @@ export async function runDev(options: DevOptions, io: DevIo): Promise<number> {
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
-      settings: { ...settings, worker: { ...settings.worker, timeoutSeconds: workerTimeout } },
+      settings: {
+        ...settings,
+        worker: { ...settings.worker, timeoutSeconds: workerTimeout },
+        local: { ...settings.local, scheduleRateMinuteMs: options.rateMinuteMs ?? settings.local.scheduleRateMinuteMs },
+      },
       port: options.port ?? settings.local.port,
       host,
       dataDir: options.dataDir,
@@ -94,7 +100,7 @@ Try it:
   curl -s -X POST ${stack.url}/tasks -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"type":"${example}","payload":{}}'
   curl -s ${stack.url}/tasks/<taskId> -H "authorization: Bearer $TOKEN"
 
-Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS ${stack.endpoints.sqs}. Ctrl-C stops.
+Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS ${stack.endpoints.sqs}, Scheduler ${stack.endpoints.scheduler}. Ctrl-C stops.
 `);
   await writeLocalState({
     pid: process.pid,

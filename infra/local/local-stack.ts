@@ -7,11 +7,12 @@ import { createCallbackHandler } from '../../functions/callbacks/handler.js';
 import { createDeadLetterHandler } from '../../functions/dead-letter/handler.js';
 import { createRecoveryHandler } from '../../functions/recovery/handler.js';
 import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
+import { createScheduleFireHandler } from '../../functions/schedule-fire/handler.js';
 import type { TaskTypes } from '../../functions/tasks/define-task.js';
 import { createWorkerHandler } from '../../functions/worker/handler.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
-import { functionEnvironment } from '../function-environment.js';
+import { functionEnvironment, schedulerEnvironment } from '../function-environment.js';
 import { demoTaskModule, HANDLER_FACTORIES, ownModulePath } from '../lambda-entry.js';
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
@@ -24,6 +25,7 @@ import { LocalFunction, type ThreadSetup } from './local-function.js';
 import { startOpsConsole } from './ops-console.js';
 import { type LocalResources, provisionResources } from './provision.js';
 import { startRecoverySchedule } from './recovery-schedule.js';
+import { LOCAL_SCHEDULER, startSchedulerEmulator } from './scheduler-emulator.js';
 import { type SqsHandler, startEventSource } from './sqs-event-source.js';
 import { importTaskTypes, inspectTaskModule, taskModuleFiles, toFileUrl } from './task-module.js';
 
@@ -103,7 +105,7 @@ export interface WorkerFaults {
 export interface LocalStack {
   readonly url: string;
   readonly resources: LocalResources;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly scheduler: string };
   /** The key behind the local JWT authorizer: mint tokens with mintDevToken(devKey, { sub }). */
   readonly devKey: DevKey;
   /** The task types the functions serve now. */
@@ -154,6 +156,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     'local-stack',
   );
   const resources = await provisionResources({ dynamodb, sqs }, s, visibility);
+  // EventBridge Scheduler, playing its part: it invokes the fire function with each firing.
+  let fireHandler: ((event: never, context: Context) => Promise<unknown>) | undefined;
+  const scheduler = await startSchedulerEmulator({
+    dataDir: options.dataDir,
+    rateMinuteMs: s.local.scheduleRateMinuteMs,
+    invoke: async (_arn, event) => {
+      if (!fireHandler) throw new Error('the fire function is not loaded yet');
+      return fireHandler(
+        event as never,
+        lambdaContext('offload-schedule-fire', s.schedules.fire.timeoutSeconds * 1000, s.schedules.fire.memoryMiB),
+      );
+    },
+    onFailedFiring: (name, error) => {
+      if (options.logLevel !== 'SILENT') console.error(`[local stack] schedule ${name}: firing failed`, error);
+    },
+  });
 
   Object.assign(process.env, {
     ...functionEnvironment(
@@ -164,9 +182,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
         callbackQueueUrl: resources.callbackQueueUrl,
         allowLocalCallbacks: options.allowLocalCallbacks,
+        scheduleTableName: resources.scheduleTableName,
       },
       s,
     ),
+    ...schedulerEnvironment(LOCAL_SCHEDULER, s),
+    [ENV.schedulerEndpoint]: scheduler.endpoint,
     [ENV.dynamodbEndpoint]: emulators.dynamodbEndpoint,
     [ENV.sqsEndpoint]: emulators.sqsEndpoint,
     // Dummy credentials keep the SDK from probing for real ones (instance metadata timeouts).
@@ -201,6 +222,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const deadLetter = taskTypes
     ? inProcess(createDeadLetterHandler(taskTypes))
     : thread('dead-letter', s.dlq.timeoutSeconds, s.dlq.memoryMiB, 1);
+  const scheduleFire = taskTypes
+    ? inProcess(createScheduleFireHandler(taskTypes))
+    : thread('schedule-fire', s.schedules.fire.timeoutSeconds, s.schedules.fire.memoryMiB, 2);
+  fireHandler = scheduleFire.handler;
   const worker = await workerHandler(s, functionEnv, options, taskModuleUrl, taskTypes);
   const workerMapping = startEventSource({
     sqs,
@@ -278,7 +303,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: front.url,
     resources,
-    endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint },
+    endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint, scheduler: scheduler.endpoint },
     devKey,
     get taskTypeNames() {
       return tasks.names;
@@ -289,14 +314,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     async reloadTasks() {
       if (!options.reloadableTasks) throw new Error('This local stack was started without reloadableTasks.');
       tasks = await inspect();
-      for (const fn of [api, deadLetter, worker, callbacks]) fn.refresh();
+      for (const fn of [api, deadLetter, worker, callbacks, scheduleFire]) fn.refresh();
     },
     async stop() {
       await front.stop();
+      await scheduler.stop();
       recoverySchedule.stop();
       opsConsole.stop();
       await Promise.all([workerMapping.stop(), deadLetterMapping.stop(), callbackMapping.stop()]);
-      await Promise.all([worker.stop(), api.stop(), deadLetter.stop(), callbacks.stop()]);
+      await Promise.all([worker.stop(), api.stop(), deadLetter.stop(), callbacks.stop(), scheduleFire.stop()]);
       sqs.destroy();
       dynamodb.destroy();
       await emulators.stop();
@@ -369,7 +395,7 @@ async function workerHandler(
 const API_ENVIRONMENTS = 4;
 
 /** The functions that load the task module and may run in threads (the worker has its own setup). */
-type ThreadKind = 'api' | 'dead-letter' | 'callbacks';
+type ThreadKind = 'api' | 'dead-letter' | 'callbacks' | 'schedule-fire';
 
 interface RunningFunction {
   readonly handler: (event: never, context: Context) => Promise<unknown>;

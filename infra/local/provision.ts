@@ -1,5 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { SCHEDULE_TABLE } from '../../shared/schedule-table.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { DAY_SECONDS } from '../../shared/time.js';
 import { callbackVisibilityTimeoutSeconds, type Settings } from '../settings.js';
@@ -13,6 +14,7 @@ export interface LocalResources {
   readonly callbackQueueUrl: string;
   readonly callbackQueueArn: string;
   readonly callbackDeadLetterQueueUrl: string;
+  readonly scheduleTableName: string;
 }
 
 export const LOCAL_NAMES = {
@@ -21,6 +23,7 @@ export const LOCAL_NAMES = {
   deadLetterQueue: 'offload-tasks-dlq',
   callbackQueue: 'offload-callbacks',
   callbackDeadLetterQueue: 'offload-callbacks-dlq',
+  scheduleTable: 'offload-schedules',
 };
 
 /** Creates on the emulators what the CDK stack creates in AWS, from the same settings. */
@@ -30,6 +33,7 @@ export async function provisionResources(
   visibilityTimeoutSeconds: number,
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
+  await createScheduleTable(clients.dynamodb);
   const days = (n: number) => String(n * DAY_SECONDS);
   const deadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.deadLetterQueue, {
     MessageRetentionPeriod: days(s.queue.deadLetterRetentionDays),
@@ -63,7 +67,30 @@ export async function provisionResources(
     callbackQueueUrl,
     callbackQueueArn: await queueArn(clients.sqs, callbackQueueUrl),
     callbackDeadLetterQueueUrl,
+    scheduleTableName: LOCAL_NAMES.scheduleTable,
   };
+}
+
+async function createScheduleTable(dynamodb: DynamoDBClient): Promise<void> {
+  const { partitionKey, sortKey } = SCHEDULE_TABLE;
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: LOCAL_NAMES.scheduleTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: 'HASH' },
+          { AttributeName: sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
 }
 
 async function createTable(dynamodb: DynamoDBClient): Promise<void> {

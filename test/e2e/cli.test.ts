@@ -82,3 +82,46 @@ describe.concurrent('the offload CLI', () => {
     expect(run.stderr).toMatch(message);
   });
 });
+
+describe('offload schedules', () => {
+  it('creates, lists, disables and deletes a schedule; a deleted one is an API error (exit 4)', async () => {
+    const name = `cli-${Date.now().toString(36)}`;
+
+    const created = await offload(
+      'schedules',
+      'create',
+      name,
+      'cron(0 2 * * ? *)',
+      'echo',
+      '{"from":"cli"}',
+      '--timezone',
+      'Europe/Berlin',
+      '--json',
+    );
+    expect(created.code).toBe(0);
+    expect(JSON.parse(created.stdout)).toMatchObject({
+      name,
+      timezone: 'Europe/Berlin',
+      task: { type: 'echo', payload: { from: 'cli' } },
+      nextRunAt: expect.any(String),
+    });
+
+    const listed = await offload('schedules', 'list', '--limit', '50', '--json');
+    expect(JSON.parse(listed.stdout).schedules.map((s: { name: string }) => s.name)).toContain(name);
+
+    const disabled = await offload('schedules', 'update', name, '--disable', '--json');
+    expect(JSON.parse(disabled.stdout)).toMatchObject({ name, enabled: false });
+
+    expect((await offload('schedules', 'delete', name)).stdout).toBe(`deleted ${name}\n`);
+    const gone = await offload('schedules', 'get', name);
+    expect(gone.code).toBe(4);
+    expect(gone.stderr).toContain('404 NotFound');
+  });
+
+  it('refuses an update without changes as a usage error (exit 2)', async () => {
+    const run = await offload('schedules', 'update', 'any');
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('Nothing to change');
+  });
+});

@@ -12,6 +12,9 @@ export const e2eSettings: Settings = {
   tasks: { ...settings.tasks, retryBaseDelaySeconds: 1, cancelCheckSeconds: 1, leaseGraceSeconds: 1 },
   // A receiver that fails twice gets its third attempt within seconds.
   callbacks: { ...settings.callbacks, retryBaseDelaySeconds: 1, retryMaxDelaySeconds: 2 },
+  // A rate(1 minute) schedule fires every second, and a runAt beyond 2 s takes the one-time schedule path.
+  schedules: { ...settings.schedules, runAtQueueDelayMaxSeconds: 2 },
+  local: { ...settings.local, scheduleRateMinuteMs: 1_000 },
 };
 
 /** Longer than the worker timeout plus the lease grace, so a redelivery finds the crashed attempt's lease expired. */

@@ -22,6 +22,7 @@ describe('Lambda bundles (esbuild)', { timeout: 120_000 }, () => {
       'DeadLetterHandler/Function',
       'RecoverySweep/Function',
       'TaskApi/Function',
+      'TaskScheduler/Function',
       'TaskWorker/Function',
     ]);
     expect(new Set(functions.map(({ assetDir }) => assetDir)).size).toBe(functions.length);

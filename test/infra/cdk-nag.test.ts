@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type App, Validations } from 'aws-cdk-lib';
+import { type App, Stack, Validations } from 'aws-cdk-lib';
 import { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,12 @@ describe.each([
     expect(report.pluginReports).toEqual([]);
   });
 });
+
+/** The deployment's schedule group, as synthesized (a name generated from its path). */
+function scheduleGroupName(app: App): string {
+  const group = app.node.findAll().find((construct) => construct instanceof ScheduleGroup) as ScheduleGroup;
+  return Stack.of(group).resolve(group.scheduleGroupName) as string;
+}
 
 describe('the checks', () => {
   it('fail the synth on a finding nobody acknowledged', () => {
@@ -72,6 +79,10 @@ describe('the checks', () => {
         // Rotating the deployment key is an operator decision (infra/constructs/deployment-key.ts).
         'AwsSolutions-SMG4 Offload/Default/DeploymentKey/Secret',
         'AwsSolutions-COG8 Offload/Default/ApiAuth/UserPool',
+        // The API manages every schedule of the deployment's group, named at run time (task-scheduler.ts).
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${scheduleGroupName(app)}/*] Offload/Default/TaskApi/Role`,
+        // The firings' dead-letter queue is a dead-letter queue itself.
+        'AwsSolutions-SQS3 Offload/Default/TaskScheduler/DeadLetterQueue',
         ...tracedRoles,
       ].sort(),
     );

@@ -77,11 +77,15 @@ describe('with -c customerManagedKey=true', () => {
     expect(resources[id('TaskStore/Table')]?.Properties.Replicas).toEqual([
       expect.objectContaining({ SSESpecification: { KMSMasterKeyId: keyArn() } }),
     ]);
+    expect(resources[id('ScheduleStore/Table')]?.Properties.Replicas).toEqual([
+      expect.objectContaining({ SSESpecification: { KMSMasterKeyId: keyArn() } }),
+    ]);
     for (const path of [
       'TaskQueue/Queue',
       'TaskQueue/DeadLetterQueue',
       'Callbacks/Queue',
       'Callbacks/DeadLetterQueue',
+      'TaskScheduler/DeadLetterQueue',
     ]) {
       expect(resources[id(path)]?.Properties).toMatchObject({ KmsMasterKeyId: keyArn() });
       expect(resources[id(path)]?.Properties.SqsManagedSseEnabled).toBeUndefined();
@@ -97,6 +101,7 @@ describe('with -c customerManagedKey=true', () => {
         'DeadLetterHandler/LogGroup',
         'RecoverySweep/LogGroup',
         'Callbacks/LogGroup',
+        'TaskScheduler/LogGroup',
       ].sort(),
     );
     for (const [, logGroup] of logGroups) expect(logGroup.Properties.KmsKeyId).toEqual(keyArn());

@@ -4,8 +4,9 @@ import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
+import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { afterAll, describe, expect, it } from 'vitest';
-import { functionEnvironment } from '../../infra/function-environment.js';
+import { functionEnvironment, schedulerEnvironment } from '../../infra/function-environment.js';
 import {
   checkReservedConcurrency,
   LAMBDA_UNRESERVED_MINIMUM,
@@ -21,6 +22,11 @@ afterAll(removeSynthOutput);
 
 const { stack, template } = synthOffloadStack();
 const paths = constructPathsByLogicalId(stack);
+/** The deployment's schedule group, a name CDK generates from its path. */
+const scheduleGroupName = (() => {
+  const group = stack.node.findAll().find((construct) => construct instanceof ScheduleGroup) as ScheduleGroup;
+  return stack.resolve(group.scheduleGroupName) as string;
+})();
 const id = (path: string) => logicalIdOf(stack, path);
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: string[] };
@@ -61,6 +67,12 @@ const FUNCTIONS = [
     memoryMiB: settings.callbacks.memoryMiB,
     reserved: settings.callbacks.maxConcurrency,
   },
+  {
+    owner: 'TaskScheduler',
+    timeoutSeconds: settings.schedules.fire.timeoutSeconds,
+    memoryMiB: settings.schedules.fire.memoryMiB,
+    reserved: settings.schedules.fire.reservedConcurrency,
+  },
 ];
 
 /** A CloudFormation value as the construct path it points at, e.g. `TaskStore/Table/index/byOwner`. */
@@ -80,8 +92,11 @@ function describeValue(value: unknown): string {
 }
 
 /** Every `action resource` pair the function's role allows, sorted. */
-function grantsOf(owner: string): string[] {
-  const roleId = id(`${owner}/Role`);
+const grantsOf = (owner: string): string[] => grantsOfRole(`${owner}/Role`);
+
+/** Every `action resource` pair the role at `rolePath` allows, sorted. */
+function grantsOfRole(rolePath: string): string[] {
+  const roleId = id(rolePath);
   const grants: string[] = [];
   for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
     const roles = policy.Properties.Roles as { Ref: string }[];
@@ -347,12 +362,21 @@ describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, r
 
   it('gets the shared function environment and no NODE_OPTIONS (stacks are mapped when formatted)', () => {
     const expected: Record<string, unknown> = {
-      ...functionEnvironment({ tableName: 'table', queueUrl: 'queue' }),
+      ...functionEnvironment({ tableName: 'table', queueUrl: 'queue', scheduleTableName: 'schedules' }),
       [ENV.tableName]: { Ref: id('TaskStore/Table') },
       [ENV.queueUrl]: { Ref: id('TaskQueue/Queue') },
       // The secret's ARN, never its value.
       [ENV.deploymentKeySecretArn]: { Ref: id('DeploymentKey/Secret') },
       [ENV.callbackQueueUrl]: { Ref: id('Callbacks/Queue') },
+      [ENV.scheduleTableName]: { Ref: id('ScheduleStore/Table') },
+      // Only the API puts schedules into the group (and the fire function could not name itself).
+      ...(owner === 'TaskApi' && {
+        ...schedulerEnvironment({ groupName: '', targetArn: '', roleArn: '', deadLetterQueueArn: '' }),
+        [ENV.scheduleGroupName]: scheduleGroupName,
+        [ENV.scheduleTargetArn]: { 'Fn::GetAtt': [id('TaskScheduler/Function'), 'Arn'] },
+        [ENV.scheduleRoleArn]: { 'Fn::GetAtt': [id('TaskScheduler/SchedulerRole'), 'Arn'] },
+        [ENV.scheduleDeadLetterQueueArn]: { 'Fn::GetAtt': [id('TaskScheduler/DeadLetterQueue'), 'Arn'] },
+      }),
     };
     expect(property(`${owner}/Function`, 'Environment')).toEqual({ Variables: expected });
   });
@@ -391,6 +415,17 @@ describe('permissions', () => {
         'sqs:SendMessage Callbacks/Queue',
         // The deployment key, for the keyed owner hash in its logs.
         'secretsmanager:GetSecretValue DeploymentKey/Secret',
+        // Schedules: their records (owner-scoped listing is a Query on the owner's partition)...
+        'dynamodb:PutItem ScheduleStore/Table',
+        'dynamodb:GetItem ScheduleStore/Table',
+        'dynamodb:DeleteItem ScheduleStore/Table',
+        'dynamodb:Query ScheduleStore/Table',
+        // ...and their timing: schedules of the deployment's group only, and the role Scheduler assumes for them.
+        ...['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'].map(
+          (action) =>
+            `scheduler:${action} arn:AWS::Partition:scheduler:AWS::Region:AWS::AccountId:schedule/${scheduleGroupName}/*`,
+        ),
+        'iam:PassRole TaskScheduler/SchedulerRole',
         'logs:CreateLogStream TaskApi/LogGroup',
         'logs:PutLogEvents TaskApi/LogGroup',
         ...TRACING_GRANTS,
@@ -466,6 +501,58 @@ describe('permissions', () => {
     );
   });
 
+  it('lets the fire function submit and read tasks, read schedules and enqueue, nothing more', () => {
+    expect(grantsOf('TaskScheduler')).toEqual(
+      [
+        'dynamodb:PutItem TaskStore/Table',
+        'dynamodb:GetItem TaskStore/Table',
+        'dynamodb:UpdateItem TaskStore/Table',
+        'dynamodb:DeleteItem TaskStore/Table',
+        'dynamodb:GetItem ScheduleStore/Table',
+        'sqs:SendMessage TaskQueue/Queue',
+        // Its failed async invocations go to the firings' dead-letter queue.
+        'sqs:SendMessage TaskScheduler/DeadLetterQueue',
+        'logs:CreateLogStream TaskScheduler/LogGroup',
+        'logs:PutLogEvents TaskScheduler/LogGroup',
+        ...TRACING_GRANTS,
+      ].sort(),
+    );
+  });
+
+  it("lets Scheduler invoke the fire function and dead-letter a firing, nothing more, for this account's group only", () => {
+    expect(grantsOfRole('TaskScheduler/SchedulerRole')).toEqual(
+      ['lambda:InvokeFunction TaskScheduler/Function', 'sqs:SendMessage TaskScheduler/DeadLetterQueue'].sort(),
+    );
+    expect(property('TaskScheduler/SchedulerRole', 'AssumeRolePolicyDocument')).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { Service: 'scheduler.amazonaws.com' },
+          Action: 'sts:AssumeRole',
+          Condition: {
+            StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [id('TaskScheduler/Group'), 'Arn'] } },
+          },
+        },
+      ],
+    });
+  });
+
+  it('lets the API pass the Scheduler role to Scheduler alone', () => {
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>,
+    );
+    expect(statements.filter((statement) => statement.Action === 'iam:PassRole')).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [id('TaskScheduler/SchedulerRole'), 'Arn'] },
+        Condition: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      },
+    ]);
+  });
+
   it('runs the recovery sweep on the schedule from settings', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: Schedule.rate(Duration.minutes(settings.recovery.intervalMinutes)).expressionString,
@@ -479,10 +566,77 @@ describe('permissions', () => {
   });
 });
 
-describe('outputs', () => {
-  it.each(['ApiUrl', 'TableName', 'QueueUrl', 'DeploymentKeySecretArn'])('outputs %s', (name) => {
-    template.hasOutput(name, {});
+describe('schedules', () => {
+  it('has one schedule group for the deployment, destroyed with it so nothing fires into a deleted function', () => {
+    template.resourceCountIs('AWS::Scheduler::ScheduleGroup', 1);
+    expect(resource('TaskScheduler/Group')).toMatchObject({
+      Properties: { Name: scheduleGroupName },
+      DeletionPolicy: 'Delete',
+    });
   });
+
+  it('keeps schedule records in a table keyed by owner and name, like the tasks: PITR, protected, retained', () => {
+    const table = resource('ScheduleStore/Table') as Resource & { DeletionPolicy?: string };
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties.KeySchema).toEqual([
+      { AttributeName: 'ownerId', KeyType: 'HASH' },
+      { AttributeName: 'name', KeyType: 'RANGE' },
+    ]);
+    const [replica] = table.Properties.Replicas as Array<Record<string, unknown>>;
+    expect(replica?.DeletionProtectionEnabled).toBe(true);
+    expect(replica?.PointInTimeRecoverySpecification).toEqual({
+      PointInTimeRecoveryEnabled: true,
+      RecoveryPeriodInDays: settings.store.pointInTimeRecoveryDays,
+    });
+  });
+
+  it('sends firings the fire function failed (after two async retries) to the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: id('TaskScheduler/Function') },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: { Destination: { 'Fn::GetAtt': [id('TaskScheduler/DeadLetterQueue'), 'Arn'] } },
+      },
+    });
+  });
+
+  it('encrypts the firings dead-letter queue, refuses plain HTTP and keeps messages for the retention in settings', () => {
+    expect(property('TaskScheduler/DeadLetterQueue', 'SqsManagedSseEnabled')).toBe(true);
+    expect(property('TaskScheduler/DeadLetterQueue', 'MessageRetentionPeriod')).toBe(
+      settings.schedules.deadLetterRetentionDays * 86_400,
+    );
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: id('TaskScheduler/DeadLetterQueue') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('pages through the alarm topic as soon as a firing lands on the dead-letter queue, and when it clears', () => {
+    const topic = { Ref: id('Operations/AlarmTopic') };
+    expect(resource('TaskScheduler/FailedFiringsAlarm').Properties).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [id('TaskScheduler/DeadLetterQueue'), 'QueueName'] } }],
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      AlarmActions: [topic],
+      OKActions: [topic],
+    });
+  });
+});
+
+describe('outputs', () => {
+  it.each(['ApiUrl', 'TableName', 'QueueUrl', 'DeploymentKeySecretArn', 'ScheduleTableName', 'ScheduleGroupName'])(
+    'outputs %s',
+    (name) => {
+      template.hasOutput(name, {});
+    },
+  );
 
   it('points ApiUrl at the $default stage', () => {
     const url = template.findOutputs('ApiUrl').ApiUrl?.Value;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
 import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
-import { functionEnvironment } from '../../infra/function-environment.js';
+import { functionEnvironment, schedulerEnvironment } from '../../infra/function-environment.js';
+import { LOCAL_SCHEDULER } from '../../infra/local/scheduler-emulator.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
 import { type EmulatedAws, startEmulatedAws } from './emulated-aws.js';
@@ -27,13 +28,16 @@ export function useEmulatorEnvironment(
         queueUrl: aws.resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
         deploymentKeyFile,
+        scheduleTableName: aws.resources.scheduleTableName,
       },
       {
         ...settings,
         auth: { ...settings.auth, iamPerSessionRoles: options.iamPerSessionRoles ?? settings.auth.iamPerSessionRoles },
       },
     ),
+    ...schedulerEnvironment(LOCAL_SCHEDULER),
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
+    [ENV.schedulerEndpoint]: aws.endpoints.scheduler,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
     AWS_REGION: 'us-east-1',
     AWS_ACCESS_KEY_ID: 'test',

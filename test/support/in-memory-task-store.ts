@@ -76,6 +76,11 @@ export class InMemoryTaskStore implements TaskStore {
     return task && structuredClone(task);
   }
 
+  /** Every task, as peek reads them. */
+  all(): Task[] {
+    return [...this.items.values()].map((task) => structuredClone(task));
+  }
+
   get size(): number {
     return this.items.size;
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { functionEnvironment } from '../../infra/function-environment.js';
+import { functionEnvironment, schedulerEnvironment } from '../../infra/function-environment.js';
 import { type Settings, settings } from '../../infra/settings.js';
 import { loadConfig } from '../../shared/config.js';
 import { ENV } from '../../shared/env-names.js';
@@ -30,6 +30,14 @@ const DISTINCT_SETTINGS: Settings = {
     retryMaxDelaySeconds: 700,
     deliveryWindowHours: 12,
     signingKeyVersions: [3, 2],
+  },
+  schedules: {
+    ...settings.schedules,
+    maxPerOwner: 11,
+    maxRunAtDays: 12,
+    runAtQueueDelayMaxSeconds: 13,
+    retryAttempts: 14,
+    maxEventAgeSeconds: 150,
   },
   auth: {
     ...settings.auth,
@@ -93,7 +101,8 @@ describe('loadConfig', () => {
         { partition: 'aws-cn', accountId: '210987654321', roleName: 'staff' },
       ],
       deploymentKey: {},
-      endpoints: { dynamodb: undefined, sqs: undefined },
+      schedules: { maxPerOwner: 11, maxRunAtDays: 12, runAtQueueDelayMaxSeconds: 13 },
+      endpoints: { dynamodb: undefined, sqs: undefined, scheduler: undefined },
       callbacks: {
         queueUrl: CALLBACK_QUEUE_URL,
         requestTimeoutMs: 11_000,
@@ -103,6 +112,34 @@ describe('loadConfig', () => {
         deliveryWindowSeconds: 12 * 3600,
         signingKeyVersions: [3, 2],
         allowLocal: false,
+      },
+    });
+  });
+
+  it("reads the schedule table, and the API's Scheduler target when infra gives it", () => {
+    const scheduler = {
+      groupName: 'offload-schedules',
+      targetArn: 'arn:aws:lambda:eu-west-1:123456789012:function:fire',
+      roleArn: 'arn:aws:iam::123456789012:role/scheduler',
+      deadLetterQueueArn: 'arn:aws:sqs:eu-west-1:123456789012:firings-dlq',
+    };
+    const env = {
+      ...functionEnvironment({ ...RESOURCES, scheduleTableName: 'offload-schedules' }, DISTINCT_SETTINGS),
+      ...schedulerEnvironment(scheduler, DISTINCT_SETTINGS),
+    };
+
+    expect(loadConfig(env).schedules).toEqual({
+      tableName: 'offload-schedules',
+      maxPerOwner: 11,
+      maxRunAtDays: 12,
+      runAtQueueDelayMaxSeconds: 13,
+      target: {
+        groupName: scheduler.groupName,
+        functionArn: scheduler.targetArn,
+        roleArn: scheduler.roleArn,
+        deadLetterQueueArn: scheduler.deadLetterQueueArn,
+        retryAttempts: 14,
+        maxEventAgeSeconds: 150,
       },
     });
   });

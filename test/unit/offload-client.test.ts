@@ -349,3 +349,81 @@ describe('OffloadClient transport safety', () => {
     expect(sleeps).toEqual([5_000]);
   });
 });
+
+describe('OffloadClient with runAt and schedules', () => {
+  const schedule = {
+    name: 'nightly',
+    expression: 'cron(0 2 * * ? *)',
+    timezone: 'Europe/Berlin',
+    task: { type: 'echo', payload: {} },
+    enabled: true,
+    createdAt: '2026-11-26T12:00:00.000Z',
+    updatedAt: '2026-11-26T12:00:00.000Z',
+    nextRunAt: '2026-11-27T01:00:00.000Z',
+  };
+
+  it('sends runAt as an ISO time', async () => {
+    const { client, requests } = fakeApi([json(202, view())]);
+
+    await client.submit('echo', {}, { runAt: new Date('2027-01-01T09:00:00+01:00') });
+
+    expect(JSON.parse(requests[0]?.body ?? '')).toEqual({
+      type: 'echo',
+      payload: {},
+      runAt: '2027-01-01T08:00:00.000Z',
+    });
+  });
+
+  it('creates a schedule with its task and dates as the API takes them', async () => {
+    const { client, requests } = fakeApi([json(201, schedule)]);
+
+    const created = await client.schedules.create({
+      name: 'nightly',
+      expression: 'cron(0 2 * * ? *)',
+      timezone: 'Europe/Berlin',
+      task: { type: 'sleep', payload: { ms: 5 } },
+      endAt: new Date('2027-01-01T00:00:00Z'),
+    });
+
+    expect(created).toEqual(schedule);
+    expect(requests[0]).toMatchObject({ method: 'POST', url: 'https://api.example.com/schedules' });
+    expect(requests[0]?.headers.get('content-type')).toBe('application/json');
+    expect(JSON.parse(requests[0]?.body ?? '')).toEqual({
+      name: 'nightly',
+      expression: 'cron(0 2 * * ? *)',
+      timezone: 'Europe/Berlin',
+      task: { type: 'sleep', payload: { ms: 5 } },
+      endAt: '2027-01-01T00:00:00.000Z',
+    });
+  });
+
+  it('lists, reads, changes and deletes schedules by their (escaped) names', async () => {
+    const { client, requests } = fakeApi([
+      json(200, { schedules: [], nextCursor: 'c2' }),
+      json(200, schedule),
+      json(200, { ...schedule, enabled: false }),
+      new Response(null, { status: 204 }),
+    ]);
+
+    expect((await client.schedules.list({ limit: 5, cursor: 'c1' })).nextCursor).toBe('c2');
+    await client.schedules.get('a.b');
+    expect((await client.schedules.update('nightly', { enabled: false })).enabled).toBe(false);
+    await client.schedules.delete('nightly');
+
+    expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET https://api.example.com/schedules?limit=5&cursor=c1',
+      'GET https://api.example.com/schedules/a.b',
+      'PATCH https://api.example.com/schedules/nightly',
+      'DELETE https://api.example.com/schedules/nightly',
+    ]);
+    expect(JSON.parse(requests[2]?.body ?? '')).toEqual({ enabled: false });
+  });
+
+  it("rejects with the API's 404 for another owner's schedule", async () => {
+    const { client } = fakeApi([
+      json(404, { error: { code: 'NotFound', message: 'No such schedule.', requestId: 'r-2' } }),
+    ]);
+
+    await expect(client.schedules.get('theirs')).rejects.toMatchObject({ status: 404, code: 'NotFound' });
+  });
+});

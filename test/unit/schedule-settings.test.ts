@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
+import { createTaskRegistry } from '../../functions/tasks/registry.js';
+import { type Settings, settings } from '../../infra/settings.js';
+import { settingsProblems } from '../../infra/validate-settings.js';
+
+const registry = createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false });
+const withSchedules = (schedules: Partial<Settings['schedules']>): Settings => ({
+  ...settings,
+  schedules: { ...settings.schedules, ...schedules },
+});
+
+describe('schedule settings', () => {
+  it('accepts the defaults', () => {
+    expect(settingsProblems(settings, registry)).toEqual([]);
+  });
+
+  it.each([
+    [{ runAtQueueDelayMaxSeconds: 901 }, 'SQS delays a message by 1 to 900 s'],
+    [{ runAtQueueDelayMaxSeconds: 0 }, 'SQS delays a message by 1 to 900 s'],
+    [{ retryAttempts: 186 }, 'Scheduler retries 0 to 185 times'],
+    [{ maxEventAgeSeconds: 59 }, 'Scheduler keeps a firing 60 to 86,400 s'],
+    [{ maxEventAgeSeconds: 86_401 }, 'Scheduler keeps a firing 60 to 86,400 s'],
+    [{ maxPerOwner: 0 }, 'schedules.maxPerOwner must be at least 1'],
+    [{ maxRunAtDays: 0 }, 'schedules.maxRunAtDays must be at least 1'],
+    [{ fire: { ...settings.schedules.fire, timeoutSeconds: 901 } }, 'Lambda allows 1 to 900'],
+  ])('refuses %j', (schedules, problem) => {
+    expect(settingsProblems(withSchedules(schedules), registry).join('\n')).toContain(problem);
+  });
+});
