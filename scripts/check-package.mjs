@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'offload-package-'));
@@ -54,8 +54,12 @@ try {
   run('npm', ['run', '-s', 'synth'], project);
   const template = JSON.parse(readFileSync(join(project, 'cdk.out/Quickstart.template.json'), 'utf8'));
   const functions = Object.values(template.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Function');
-  // API, worker, dead-letter handler, recovery sweep, callback delivery.
-  if (functions.length !== 5) throw new Error(`expected the 5 offload functions, found ${functions.length}`);
+  // One function per handler factory, as the installed package declares them.
+  const entries = join(project, 'node_modules/offload/dist/infra/lambda-entry.js');
+  const factories = Object.values((await import(pathToFileURL(entries).href)).HANDLER_FACTORIES);
+  if (functions.length !== factories.length) {
+    throw new Error(`expected the ${factories.length} offload functions, found ${functions.length}`);
+  }
   const bundles = readdirSync(join(project, 'cdk.out'))
     .filter((name) => name.startsWith('asset.'))
     .map((name) => {
@@ -65,9 +69,10 @@ try {
         return '';
       }
     });
-  // The task's PermanentError code: in the functions that load the task module (all but the sweep), in no other.
+  // The task's PermanentError code: in the functions that load the task module, in no other.
   const withTask = bundles.filter((code) => code.includes('MonthNotOver')).length;
-  if (withTask !== 4) throw new Error(`expected the task module in 4 bundles (all but the sweep), found ${withTask}`);
+  const expected = factories.filter((factory) => factory.takesTasks).length;
+  if (withTask !== expected) throw new Error(`expected the task module in ${expected} bundles, found ${withTask}`);
 
   step("the example's test: offload dev, and a typed result through the compiled client");
   run('npm', ['test'], project);
