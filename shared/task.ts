@@ -29,6 +29,30 @@ export interface TaskProgress {
   readonly message?: string;
 }
 
+/** A payload or result kept in the task data bucket instead of the item: its object key, size and ETag. */
+export interface BlobRef {
+  readonly key: string;
+  readonly size: number;
+  /** The object's ETag when it was checked: a reader that finds another one knows it was replaced since. */
+  readonly etag?: string;
+}
+
+/** A file a task wrote with `ctx.artifacts.put`, kept in the task data bucket. */
+export interface StoredArtifact {
+  readonly name: string;
+  readonly key: string;
+  readonly size: number;
+  readonly contentType: string;
+}
+
+/** An artifact as callers see it: a presigned download URL, minted for each read. */
+export interface ArtifactView {
+  readonly name: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly url: string;
+}
+
 /** A task as stored: one item of the task table (docs/architecture.md, "Data model"). */
 export interface Task {
   readonly taskId: string;
@@ -74,6 +98,17 @@ export interface Task {
   readonly cancelRequested?: boolean;
   /** Epoch seconds; DynamoDB TTL deletes the item some time after this. */
   readonly expiresAt: number;
+  /** The payload in the task data bucket, when it was too large for the item (`payload` is then absent). */
+  readonly payloadRef?: BlobRef;
+  /** The result in the task data bucket, when it was too large for the item (`result` is then absent). */
+  readonly resultRef?: BlobRef;
+  /** Files written by the attempt that finished the task. */
+  readonly artifacts?: readonly StoredArtifact[];
+  /**
+   * The owner's keyed hash, the first part of every object key of the task: the worker writes results
+   * and artifacts under it without holding the deployment key.
+   */
+  readonly ownerHash?: string;
 }
 
 /**
@@ -102,6 +137,10 @@ export interface TaskView {
   readonly lastError?: TaskError;
   /** The owner asked a RUNNING task to stop; the worker will end it CANCELLED. */
   readonly cancelRequested?: true;
+  /** A short-lived download URL of the result, when it was too large for the task's item (then no `result`). */
+  readonly resultUrl?: string;
+  /** Files the task wrote, each with a short-lived download URL. */
+  readonly artifacts?: readonly ArtifactView[];
 }
 
 /** The attributes a view is built from: never the owner, the payload or the bookkeeping. */
@@ -120,8 +159,8 @@ type ViewedAttributes =
   | 'lastError'
   | 'cancelRequested';
 
-/** A task in a listing (`GET /tasks`): the view without the result; fetch the task for that. */
-export type TaskSummaryView = Omit<TaskView, 'result'>;
+/** A task in a listing (`GET /tasks`): the view without the result or files; fetch the task for those. */
+export type TaskSummaryView = Omit<TaskView, 'result' | 'resultUrl' | 'artifacts'>;
 
 export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskView {
   return {
