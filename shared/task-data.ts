@@ -70,7 +70,9 @@ const ARTIFACT_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 export function artifactNameProblem(name: unknown): string | undefined {
   if (typeof name !== 'string' || name.length === 0) return 'an artifact name must be a non-empty string';
   if (name.includes('..')) return `artifact name ${JSON.stringify(name.slice(0, 40))} contains ".."`;
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'artifact names must not contain control characters';
+  if ([...name].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f)) {
+    return 'artifact names must not contain control characters';
+  }
   if (!ARTIFACT_NAME.test(name)) {
     return `artifact name ${JSON.stringify(name.slice(0, 40))} must be 1-128 letters, digits, ".", "_" or "-", not starting with "."`;
   }
