@@ -12,6 +12,8 @@ export interface FunctionResources {
   readonly deploymentKeySecretArn?: string;
   /** The file holding the deployment key (local stack, tests). */
   readonly deploymentKeyFile?: string;
+  /** The task data bucket: payloads, results and files too large for a task's item. @default none: all inline */
+  readonly taskDataBucket?: string;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -36,5 +38,17 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),
+    ...(resources.taskDataBucket && taskDataEnvironment(resources.taskDataBucket, s)),
+  };
+}
+
+function taskDataEnvironment(bucket: string, s: Settings): Record<string, string> {
+  return {
+    [ENV.taskDataBucket]: bucket,
+    [ENV.taskDataInlineMaxBytes]: String(s.taskData.inlineMaxBytes),
+    [ENV.taskDataMaxObjectBytes]: String(s.taskData.maxObjectBytes),
+    [ENV.taskDataUploadUrlSeconds]: String(s.taskData.uploadUrlSeconds),
+    [ENV.taskDataDownloadUrlSeconds]: String(s.taskData.downloadUrlSeconds),
+    [ENV.taskDataMaxArtifacts]: String(s.taskData.maxArtifacts),
   };
 }

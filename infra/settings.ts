@@ -82,6 +82,27 @@ const defaults = {
     /** Largest task result stored; a larger one fails the task with ResultTooLarge. */
     maxResultBytes: 256 * 1024,
   },
+  taskData: {
+    /**
+     * Payloads and results whose JSON takes more bytes than this are kept in the task data bucket (S3), and
+     * the task's item holds a reference: DynamoDB bills each of a task's writes, and every hourly recovery
+     * Scan, by the item's size, so inline bytes cost again and again, while an object costs one PUT and one
+     * GET. `npm run bench` prints both costs by size (README "Large inputs and outputs"); they cross near 1 KB
+     * for payloads and 2 KB for results, and 2 KB keeps small payloads off S3's latency.
+     */
+    inlineMaxBytes: 2 * 1024,
+    /**
+     * The largest payload (uploaded through `POST /tasks/uploads`), result or artifact. The API reads an
+     * upload whole to validate it, so api.memoryMiB must hold about four times this much.
+     */
+    maxObjectBytes: 100 * 1024 * 1024,
+    /** How long a presigned upload URL is valid (S3 checks it when the upload starts). */
+    uploadUrlSeconds: 300,
+    /** How long a presigned download URL of a result or artifact is valid; each GET of the task mints new ones. */
+    downloadUrlSeconds: 300,
+    /** Files (`ctx.artifacts.put`) one attempt may write; their names and sizes are kept in the task's item. */
+    maxArtifacts: 100,
+  },
   store: {
     /**
      * On-demand ceilings of the task table and its owner index, in request units per second: a runaway

@@ -1,6 +1,7 @@
 import { ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 import { parseRoleArn, type RoleRef } from './iam-arn.js';
+import type { TaskDataLimits } from './task-data.js';
 import * as z from './zod.js';
 
 /** Digits only: an empty or blank variable is an error, not 0. */
@@ -41,7 +42,23 @@ const ConfigSchema = z.object({
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
   [ENV.dynamodbEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
   [ENV.sqsEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.taskDataBucket]: z.optional(z.string().check(z.minLength(3))),
+  [ENV.taskDataInlineMaxBytes]: z.optional(count),
+  [ENV.taskDataMaxObjectBytes]: z.optional(z.pipe(count, z.number().check(z.minimum(1)))),
+  [ENV.taskDataUploadUrlSeconds]: z.optional(z.pipe(count, z.number().check(z.minimum(1), z.maximum(604_800)))),
+  [ENV.taskDataDownloadUrlSeconds]: z.optional(z.pipe(count, z.number().check(z.minimum(1), z.maximum(604_800)))),
+  [ENV.taskDataMaxArtifacts]: z.optional(count),
+  [ENV.s3Endpoint]: z.optional(z.url({ protocol: /^https?$/ })),
 });
+
+/** The limits that must come with a task data bucket. */
+const TASK_DATA_LIMITS = {
+  inlineMaxBytes: ENV.taskDataInlineMaxBytes,
+  maxObjectBytes: ENV.taskDataMaxObjectBytes,
+  uploadUrlSeconds: ENV.taskDataUploadUrlSeconds,
+  downloadUrlSeconds: ENV.taskDataDownloadUrlSeconds,
+  maxArtifacts: ENV.taskDataMaxArtifacts,
+} as const;
 
 export interface Config {
   readonly tableName: string;
@@ -67,7 +84,9 @@ export interface Config {
   /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */
   readonly deploymentKey: { readonly secretArn?: string; readonly file?: string };
   /** Emulator endpoints for the local stack; undefined in AWS. */
-  readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string };
+  readonly endpoints: { readonly dynamodb?: string; readonly sqs?: string; readonly s3?: string };
+  /** The task data bucket and its limits; undefined when none is configured (all data stays in the items). */
+  readonly taskData?: { readonly bucket: string } & TaskDataLimits;
 }
 
 /** The one reader of `process.env`. Throws ConfigError naming every missing or bad variable. */
@@ -78,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const bucket = e[ENV.taskDataBucket];
   return {
     tableName: e[ENV.tableName],
     queueUrl: e[ENV.queueUrl],
@@ -98,6 +118,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),
       ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
     },
-    endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint] },
+    endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint], s3: e[ENV.s3Endpoint] },
+    ...(bucket && { taskData: taskDataConfig(bucket, e) }),
   };
+}
+
+/** A bucket without its limits is a deployment fault: name every missing one. */
+function taskDataConfig(
+  bucket: string,
+  e: Readonly<Record<string, unknown>>,
+): { readonly bucket: string } & TaskDataLimits {
+  const missing = Object.values(TASK_DATA_LIMITS).filter((name) => e[name] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`Invalid environment: ${ENV.taskDataBucket} is set but not ${missing.join(', ')}`);
+  }
+  const limits = Object.fromEntries(
+    Object.entries(TASK_DATA_LIMITS).map(([field, name]) => [field, e[name] as number]),
+  ) as unknown as TaskDataLimits;
+  return { bucket, ...limits };
 }

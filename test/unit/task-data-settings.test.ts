@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { type Settings, settings } from '../../infra/settings.js';
+import { settingsProblems } from '../../infra/validate-settings.js';
+
+const withTaskData = (taskData: Partial<Settings['taskData']>, api: Partial<Settings['api']> = {}): Settings => ({
+  ...settings,
+  api: { ...settings.api, ...api },
+  taskData: { ...settings.taskData, ...taskData },
+});
+
+describe('task data settings', () => {
+  it('accepts the defaults', () => {
+    expect(settingsProblems(settings, new Map())).toEqual([]);
+  });
+
+  it.each([
+    {
+      name: 'an inline limit above the body limit',
+      s: withTaskData({ inlineMaxBytes: 300 * 1024 }),
+      says: 'inlineMaxBytes',
+    },
+    { name: 'objects smaller than a body', s: withTaskData({ maxObjectBytes: 1024 }), says: 'below api.maxBodyBytes' },
+    {
+      name: 'objects over one PUT',
+      s: withTaskData({ maxObjectBytes: 6 * 1024 ** 3 }, { memoryMiB: 10_240 * 4 }),
+      says: '5 GiB',
+    },
+    {
+      name: 'an API too small to read an upload',
+      s: withTaskData({}, { memoryMiB: 256 }),
+      says: 'api.memoryMiB is 256',
+    },
+    {
+      name: 'an upload URL past SigV4’s 7 days',
+      s: withTaskData({ uploadUrlSeconds: 604_801 }),
+      says: 'uploadUrlSeconds',
+    },
+    { name: 'a download URL of 0 s', s: withTaskData({ downloadUrlSeconds: 0 }), says: 'downloadUrlSeconds' },
+  ])('refuses $name', ({ s, says }) => {
+    expect(settingsProblems(s, new Map())).toEqual([expect.stringContaining(says)]);
+  });
+});
