@@ -1,4 +1,5 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SdkClientOrigin } from '../shared/aws/clients.js';
 
@@ -32,11 +33,11 @@ export class SdkCallCounter {
   /** Called with the number of messages a DeleteMessageBatch removed from the tasks queue. */
   onDeleted: (count: number) => void = () => {};
 
-  attach(client: DynamoDBClient | SQSClient, origin: CallOrigin): void {
+  attach(client: DynamoDBClient | SQSClient | S3Client, origin: CallOrigin): void {
     const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
     stack.add(
       (next, context) => async (args) => {
-        const service = context.clientName === 'DynamoDBClient' ? 'DynamoDB' : 'SQS';
+        const service = SERVICES[String(context.clientName)] ?? String(context.clientName);
         const operation = String(context.commandName).replace(/Command$/, '');
         const input = (args.input ?? {}) as Record<string, unknown>;
         const queue = typeof input.QueueUrl === 'string' ? ` ${input.QueueUrl.split('/').pop()}` : '';
@@ -103,6 +104,8 @@ export class SdkCallCounter {
     }
   }
 }
+
+const SERVICES: Readonly<Record<string, string>> = { DynamoDBClient: 'DynamoDB', SQSClient: 'SQS', S3Client: 'S3' };
 
 /** The worker's claim: QUEUED (or lease expired) → RUNNING with a new lease. */
 const isClaim = (input: Record<string, unknown>): boolean => {

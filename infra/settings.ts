@@ -208,6 +208,15 @@ export function visibilityTimeoutSeconds(worker: Settings['worker'] = settings.w
   return 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds;
 }
 
+/**
+ * The task data bucket's lifecycle, derived from the task TTL: an object expires `ttlDays` after it was
+ * written (S3 counts from the next midnight UTC), as a task's item does after it is created or finished,
+ * and an upload left incomplete is removed after a day.
+ */
+export function taskDataLifecycle(s: Settings = settings) {
+  return { expirationDays: s.tasks.ttlDays, abortIncompleteUploadDays: 1 } as const;
+}
+
 /** Lambda keeps this much of an account's concurrency for the functions without a reservation. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
 

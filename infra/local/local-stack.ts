@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { SweepReport } from '../../functions/recovery/sweep-stuck-tasks.js';
@@ -10,7 +11,7 @@ import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } 
 import { assertValidSettings } from '../validate-settings.js';
 import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
 import { captureEmf, type EmfEvent } from './emf-capture.js';
-import { startEmulators } from './emulators.js';
+import { LOCAL_CREDENTIALS, startEmulators } from './emulators.js';
 import { startHttpFront } from './http-front.js';
 import { lambdaContext } from './lambda-context.js';
 import { createLocalAuthorizer } from './local-authorizer.js';
@@ -78,7 +79,7 @@ export interface WorkerFaults {
 export interface LocalStack {
   readonly url: string;
   readonly resources: LocalResources;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly s3: string };
   /** The key behind the local JWT authorizer: mint tokens with mintDevToken(devKey, { sub }). */
   readonly devKey: DevKey;
   stop(): Promise<void>;
@@ -103,17 +104,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     visibility,
   );
   running = true;
-  const emulators = await startEmulators({ dataDir: options.dataDir });
-  const clientConfig = {
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
+  const emulators = await startEmulators({ dataDir: options.dataDir, maxObjectBytes: s.taskData.maxObjectBytes });
+  const clientConfig = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
   const sqs = announceSdkClient(new SQSClient({ ...clientConfig, endpoint: emulators.sqsEndpoint }), 'local-stack');
   const dynamodb = announceSdkClient(
     new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodbEndpoint }),
     'local-stack',
   );
-  const resources = await provisionResources({ dynamodb, sqs }, s, visibility);
+  const s3 = new S3Client({ ...clientConfig, endpoint: emulators.s3Endpoint, forcePathStyle: true });
+  const resources = await provisionResources({ dynamodb, sqs, s3 }, s, visibility);
+  s3.destroy();
 
   Object.assign(process.env, {
     ...functionEnvironment(
@@ -123,11 +123,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         diagnosticTasks: options.diagnosticTasks,
         demoTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
+        taskDataBucket: resources.taskDataBucket,
       },
       s,
     ),
     [ENV.dynamodbEndpoint]: emulators.dynamodbEndpoint,
     [ENV.sqsEndpoint]: emulators.sqsEndpoint,
+    [ENV.s3Endpoint]: emulators.s3Endpoint,
     // Dummy credentials keep the SDK from probing for real ones (instance metadata timeouts).
     AWS_REGION: clientConfig.region,
     AWS_ACCESS_KEY_ID: clientConfig.credentials.accessKeyId,
@@ -212,7 +214,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: front.url,
     resources,
-    endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint },
+    endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint, s3: emulators.s3Endpoint },
     devKey,
     async stop() {
       await front.stop();

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { functionEnvironment } from '../../infra/function-environment.js';
+import { LOCAL_CREDENTIALS } from '../../infra/local/emulators.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
 import type { EmulatedAws } from './emulated-aws.js';
@@ -25,6 +26,7 @@ export function useEmulatorEnvironment(
         diagnosticTasks: options.diagnosticTasks,
         demoTasks: true,
         deploymentKeyFile,
+        taskDataBucket: aws.resources.taskDataBucket,
       },
       {
         ...settings,
@@ -33,9 +35,11 @@ export function useEmulatorEnvironment(
     ),
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
+    [ENV.s3Endpoint]: aws.endpoints.s3,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    // The local credentials: the emulator checks presigned URLs with their secret.
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     // Keeps EMF lines out of the test output; test/handlers/observability.test.ts turns them back on.
     POWERTOOLS_METRICS_DISABLED: 'true',
