@@ -140,7 +140,7 @@ export interface TaskView {
   /** A short-lived download URL of the result, when it was too large for the task's item (then no `result`). */
   readonly resultUrl?: string;
   /** Files the task wrote, each with a short-lived download URL. */
-  readonly artifacts?: readonly ArtifactView[];
+  readonly artifacts?: ArtifactView[];
 }
 
 /** The attributes a view is built from: never the owner, the payload or the bookkeeping. */

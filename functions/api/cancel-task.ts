@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
+import { ownsPayloadObject, type TaskData } from '../../shared/task-data.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter } from '../../shared/time.js';
 import { isWellFormedTaskId } from './get-task.js';
@@ -13,6 +14,8 @@ export interface CancelTaskDeps {
   readonly log?: Log;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /** Where a payload too large for the item is kept: a cancelled task's own copy is deleted. @default none */
+  readonly taskData?: TaskData;
 }
 
 /**
@@ -32,8 +35,26 @@ export async function cancelTask(input: { ownerId: string; taskId: string }, dep
   if (change === 'cancelled') {
     deps.log?.info('task cancelled while queued', { taskId: task.taskId, type: task.type, attempt: task.attempt });
     deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
+    await deletePayloadObject(task, deps);
   } else if (change === 'cancelRequested') {
     deps.log?.info('cancel requested for a running task', { taskId: task.taskId, attempt: task.attempt });
   }
   return task;
+}
+
+/**
+ * A task cancelled while QUEUED never runs: its payload object goes now if it is the task's own (an
+ * uploaded one may back other tasks and expires with the bucket). Best effort: the lifecycle rule
+ * removes what a failed delete leaves.
+ */
+async function deletePayloadObject(task: Task, deps: CancelTaskDeps): Promise<void> {
+  if (!deps.taskData || !task.payloadRef || !ownsPayloadObject(task)) return;
+  try {
+    await deps.taskData.blobs.delete([task.payloadRef.key]);
+  } catch (error) {
+    deps.log?.warn('could not delete a cancelled task’s payload object; it expires with the bucket', {
+      taskId: task.taskId,
+      error,
+    });
+  }
 }

@@ -5,6 +5,7 @@ import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
+import { lazyBlobStore } from '../../shared/lazy-blob-store.js';
 import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
 import { createTaskRegistry } from '../tasks/registry.js';
@@ -26,6 +27,7 @@ const deps: ApiDeps = {
   retryAfterSeconds: config.retryAfterSeconds,
   defaultMaxAttempts: config.defaultMaxAttempts,
   ttlDays: config.ttlDays,
+  taskData: taskDataOf(config),
 };
 // Loaded on the first request that has a caller, then kept for the container's life.
 const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
@@ -55,3 +57,17 @@ export const handler = async (
     metrics.flush();
   }
 };
+
+/**
+ * The task data bucket, its S3 client built on the first request that needs it: the S3 SDK is in a
+ * chunk of its own (code splitting), so cold starts and small tasks never load it.
+ */
+function taskDataOf(c: typeof config): ApiDeps['taskData'] {
+  const { taskData } = c;
+  if (!taskData) return undefined;
+  const blobs = lazyBlobStore(async () => {
+    const { S3BlobStore, createS3Client } = await import('../../shared/aws/s3-blob-store.js');
+    return new S3BlobStore(tracer.captureAWSv3Client(createS3Client(c)), taskData.bucket);
+  });
+  return { blobs, limits: taskData };
+}

@@ -4,16 +4,19 @@ import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js'
 import type { OwnerHash } from '../../shared/owner-hash.js';
 import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
+import type { TaskData } from '../../shared/task-data.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { callerOf, requireCallerUnlessPublic } from './caller.js';
 import { cancelTask } from './cancel-task.js';
+import { createUpload } from './create-upload.js';
 import { getTask } from './get-task.js';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
 import { listTasks } from './list-tasks.js';
 import { checkRequestLimits } from './request-limits.js';
-import { SubmitBody } from './schemas.js';
+import { SubmitBody, UploadBody } from './schemas.js';
 import { submitTask } from './submit-task.js';
+import { taskViewOf } from './task-data-view.js';
 import { issuesToDetails } from './validation.js';
 
 export interface ApiDeps {
@@ -33,6 +36,8 @@ export interface ApiDeps {
    * loaded. @default the line carries no owner
    */
   readonly ownerHash?: OwnerHash;
+  /** The bucket for payloads, results and files too large for an item. @default none: everything inline */
+  readonly taskData?: TaskData;
 }
 
 /**
@@ -64,6 +69,8 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         return jsonResponse(200, (await import('./openapi.js')).openApiDocumentFor(deps.registry));
       case API_ROUTES.submitTask:
         return await submit(request, deps);
+      case API_ROUTES.createUpload:
+        return await upload(request, deps);
       case API_ROUTES.getTask:
         return await get(request, deps);
       case API_ROUTES.listTasks:
@@ -79,10 +86,17 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
 }
 
 async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
-  const parsed = SubmitBody.safeParse(parseJsonBody(request, deps.maxBodyBytes));
+  const body = parseJsonBody(request, deps.maxBodyBytes);
+  const parsed = SubmitBody.safeParse(body);
   if (!parsed.success) {
     throw new ValidationError('InvalidRequest', 'The request body is not a valid task submission.', [
       ...issuesToDetails(parsed.error.issues),
+    ]);
+  }
+  // Checked on the body as sent: the schema fills in a missing payload.
+  if (parsed.data.payloadRef !== undefined && Object.hasOwn(body as object, 'payload')) {
+    throw new ValidationError('InvalidRequest', 'Send either payload or payloadRef, not both.', [
+      { path: 'payloadRef', message: 'not allowed together with payload' },
     ]);
   }
   const idempotencyKey = parseIdempotencyKey(request.headers['idempotency-key']);
@@ -91,14 +105,26 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
   const retryAfter = Math.max(deps.retryAfterSeconds, parsed.data.delaySeconds ?? 0);
   const location = { location: `/tasks/${task.taskId}` };
   if (!created) {
-    return jsonResponse(200, toTaskView(task), taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
+    const view = await taskViewOf(task, deps);
+    return jsonResponse(200, view, taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
   }
   return jsonResponse(202, toTaskView(task), { ...location, 'retry-after': String(retryAfter) });
 }
 
 async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
   const task = await getTask({ ownerId: callerOf(request), taskId: request.pathParameters.taskId ?? '' }, deps);
-  return jsonResponse(200, toTaskView(task), taskHeaders(task, deps));
+  return jsonResponse(200, await taskViewOf(task, deps), taskHeaders(task, deps));
+}
+
+/** 201 with a presigned URL for exactly `contentLength` bytes and the `payloadRef` to submit afterwards. */
+async function upload(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const parsed = UploadBody.safeParse(parseJsonBody(request, deps.maxBodyBytes));
+  if (!parsed.success) {
+    throw new ValidationError('InvalidRequest', 'The request body is not a valid upload request.', [
+      ...issuesToDetails(parsed.error.issues),
+    ]);
+  }
+  return jsonResponse(201, await createUpload({ ownerId: callerOf(request), ...parsed.data }, deps));
 }
 
 /** Printable, at most 255 characters: it is part of a hash, and echoed in logs. */
@@ -130,6 +156,8 @@ function taskHeaders(task: Task, deps: ApiDeps, extra: Record<string, string> = 
 
 const ROUTE_METHODS: ReadonlyArray<readonly [RegExp, readonly string[]]> = [
   [/^\/tasks\/?$/, ['GET', 'POST']],
+  // GET and DELETE reach the task routes (an id "uploads" is not found).
+  [/^\/tasks\/uploads\/?$/, ['GET', 'POST', 'DELETE']],
   [/^\/tasks\/[^/]+\/?$/, ['GET', 'DELETE']],
   [/^\/health\/?$/, ['GET']],
   [/^\/openapi\.json$/, ['GET']],

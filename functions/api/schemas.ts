@@ -16,6 +16,13 @@ export const SubmitBody = z.strictObject({
   payload: z._default(z.unknown(), {}).check(z.superRefine(checkStorableJson)),
   /** SQS allows at most 15 minutes of delivery delay. */
   delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(900))),
+  /** An upload's `payloadRef` (`POST /tasks/uploads`) holding the payload: then no `payload`. */
+  payloadRef: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+});
+
+/** `POST /tasks/uploads`: the exact size of the payload to upload; the limit is the deployment's (taskData.maxObjectBytes). */
+export const UploadBody = z.strictObject({
+  contentLength: z.int().check(z.minimum(1)),
 });
 
 /** `GET /tasks` query string. */

@@ -3,17 +3,20 @@ import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
 import { TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
-import { type Task, TaskStatus } from '../../shared/task.js';
+import { type BlobRef, type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter, MAX_DELAY_SECONDS } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
+import { loadPayload, type PayloadDeps, storeLargePayload } from './task-payload.js';
 import { issuesToDetails } from './validation.js';
 
 export interface SubmitTaskInput {
   readonly ownerId: string;
   readonly type: string;
   readonly payload: unknown;
+  /** An upload (`POST /tasks/uploads`) holding the payload, instead of `payload`. */
+  readonly payloadRef?: string;
   readonly delaySeconds?: number;
   /** The caller's key for safe retries: same owner + key + body → the same task. */
   readonly idempotencyKey?: string;
@@ -25,7 +28,7 @@ export interface SubmitResult {
   readonly created: boolean;
 }
 
-export interface SubmitTaskDeps {
+export interface SubmitTaskDeps extends PayloadDeps {
   readonly store: TaskStore;
   readonly queue: TaskQueue;
   readonly registry: TaskRegistry;
@@ -55,7 +58,9 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       { path: 'type', message: `must be one of: ${known}` },
     ]);
   }
-  const parsed = z.safeParse(definition.payload, input.payload);
+  // A payloadRef's object is read (and must be JSON) before the schema check, as a body is parsed before it.
+  const source = await loadPayload(input, deps);
+  const parsed = z.safeParse(definition.payload, source.payload);
   if (!parsed.success) {
     throw new ValidationError(
       'InvalidPayload',
@@ -67,9 +72,18 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
   const taskId = input.idempotencyKey
     ? taskIdFromKey(input.ownerId, input.idempotencyKey)
     : (deps.newTaskId ?? randomUUID)();
+  // Before the item is written, which then holds only the reference (a failed write leaves the object to the bucket's expiry).
+  const payloadRef = await storeLargePayload(source, input.ownerId, taskId, deps);
+  const ownObject = payloadRef !== undefined && payloadRef !== source.ref ? payloadRef : undefined;
   // A replay can race with the request that is discarding the same key's task: one more round then finds the id free.
   for (let round = 0; ; round++) {
-    const task = newTask(taskId, input, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
+    const task = newTask(
+      taskId,
+      { ...input, payload: source.payload },
+      definition.maxAttempts ?? deps.defaultMaxAttempts,
+      deps,
+      payloadRef,
+    );
     const created = await createOrTakeBack(task, deps);
     if (created.created) {
       await enqueueOrDiscard(task, deps);
@@ -80,13 +94,26 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
     }
     // A random id is never taken (122 bits); only a key's id can be.
     if (!input.idempotencyKey) throw new ConflictError(`Task id ${taskId} is already taken.`);
-    const replayed = await replay(created.existing, task, deps);
-    if (replayed) return { task: replayed, created: false };
+    // The task recorded earlier keeps its own payload object: the one this request wrote is nobody's.
+    const replayed = await replay(created.existing, task, deps).catch(async (error: unknown) => {
+      await forget(ownObject, deps);
+      throw error;
+    });
+    if (replayed) {
+      await forget(ownObject, deps);
+      return { task: replayed, created: false };
+    }
     if (round === 1) throw new DependencyUnavailableError('task table');
   }
 }
 
-function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, deps: SubmitTaskDeps): Task {
+function newTask(
+  taskId: string,
+  input: SubmitTaskInput,
+  maxAttempts: number,
+  deps: SubmitTaskDeps,
+  payloadRef: BlobRef | undefined,
+): Task {
   const now = deps.clock();
   const timestamp = now.toISOString();
   return {
@@ -94,7 +121,11 @@ function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, de
     ownerId: input.ownerId,
     type: input.type,
     status: TaskStatus.Queued,
-    payload: input.payload,
+    // The item keeps the payload, or only where it is; the hash below is of the payload either way.
+    payload: payloadRef ? undefined : input.payload,
+    ...(payloadRef && { payloadRef }),
+    // The worker writes results and artifacts under the owner's prefix without holding the deployment key.
+    ...(deps.taskData && deps.ownerHash && { ownerHash: deps.ownerHash(input.ownerId) }),
     payloadHash: sha256Hex(
       canonicalJson({ type: input.type, payload: input.payload, delaySeconds: input.delaySeconds ?? 0 }),
     ),
@@ -179,6 +210,16 @@ async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult 
       error,
     });
     return 'unknown';
+  }
+}
+
+/** Best effort: an object left behind expires with the bucket's lifecycle rule. */
+async function forget(ref: BlobRef | undefined, deps: SubmitTaskDeps): Promise<void> {
+  if (!ref || !deps.taskData) return;
+  try {
+    await deps.taskData.blobs.delete([ref.key]);
+  } catch (error) {
+    deps.log.warn('could not delete an unused payload object; it expires with the bucket lifecycle', { error });
   }
 }
 
