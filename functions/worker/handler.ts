@@ -5,6 +5,7 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
+import { lazyBlobStore } from '../../shared/lazy-blob-store.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type RunTaskDeps, runTask } from './run-task.js';
@@ -27,6 +28,7 @@ const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
   maxResultBytes: config.maxResultBytes,
   cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
   leaseGraceMs: config.leaseGraceSeconds * 1000,
+  taskData: taskDataOf(config),
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
@@ -45,3 +47,14 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     metrics.flush();
   }
 };
+
+/** The task data bucket, its S3 client built by the first task that has data there (the S3 SDK is a lazy chunk). */
+function taskDataOf(c: typeof config): RunTaskDeps['taskData'] {
+  const { taskData } = c;
+  if (!taskData) return undefined;
+  const blobs = lazyBlobStore(async () => {
+    const { S3BlobStore, createS3Client } = await import('../../shared/aws/s3-blob-store.js');
+    return new S3BlobStore(tracer.captureAWSv3Client(createS3Client(c)), taskData.bucket);
+  });
+  return { blobs, limits: taskData };
+}

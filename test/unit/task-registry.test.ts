@@ -10,6 +10,7 @@ const context = (overrides: Partial<TaskContext> = {}): TaskContext => ({
   attempt: 1,
   signal: new AbortController().signal,
   progress: () => {},
+  artifacts: { put: async () => {} },
   ...overrides,
 });
 
