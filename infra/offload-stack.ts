@@ -9,6 +9,7 @@ import { EncryptionKey } from './constructs/encryption-key.js';
 import { OperationsDashboard } from './constructs/operations-dashboard.js';
 import { RecoverySweep } from './constructs/recovery-sweep.js';
 import { TaskApi } from './constructs/task-api.js';
+import { TaskDataBucket } from './constructs/task-data-bucket.js';
 import { TaskQueue } from './constructs/task-queue.js';
 import { TaskStore } from './constructs/task-store.js';
 import { TaskWorker } from './constructs/task-worker.js';
@@ -41,6 +42,7 @@ export class OffloadStack extends Stack {
 
     const store = new TaskStore(this, 'TaskStore', { encryptionKey });
     const tasks = new TaskQueue(this, 'TaskQueue', { encryptionKey });
+    const taskData = new TaskDataBucket(this, 'TaskData', { encryptionKey });
 
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
 
@@ -52,6 +54,7 @@ export class OffloadStack extends Stack {
         diagnosticTasks,
         demoTasks,
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
+        taskDataBucket: taskData.bucket.bucketName,
       },
       {
         ...settings,
@@ -72,6 +75,9 @@ export class OffloadStack extends Stack {
     deploymentKey.grantRead(api.handler);
 
     const worker = new TaskWorker(this, 'TaskWorker', { store, queue: tasks.queue, environment, encryptionKey });
+    // The API stores large payloads, checks uploads and signs URLs; the worker reads payloads, writes results and files.
+    taskData.grantReadWriteDelete(api.handler);
+    taskData.grantReadWriteDelete(worker.handler);
 
     const deadLetterHandler = new DeadLetterHandler(this, 'DeadLetterHandler', {
       store,
@@ -105,6 +111,7 @@ export class OffloadStack extends Stack {
     new CfnOutput(this, 'DashboardUrl', { value: operations.url, description: 'CloudWatch dashboard of the stack' });
     new CfnOutput(this, 'TableName', { value: store.table.tableName });
     new CfnOutput(this, 'QueueUrl', { value: tasks.queue.queueUrl });
+    new CfnOutput(this, 'TaskDataBucketName', { value: taskData.bucket.bucketName });
     new CfnOutput(this, 'DeploymentKeySecretArn', {
       value: deploymentKey.secret.secretArn,
       description: 'The deployment key (its ARN, not its value): npm run owner-hash -- --secret-arn',
