@@ -1,5 +1,5 @@
 import type { TaskDefinition, TaskRegistry } from './define-task.js';
-import { crashTask, failTask, flakyTask, ledgerTask } from './diagnostic.js';
+import { bulkTask, crashTask, failTask, flakyTask, ledgerTask } from './diagnostic.js';
 import { echoTask } from './echo.js';
 import { sleepTask } from './sleep.js';
 
@@ -18,6 +18,7 @@ export const diagnosticTaskTypes = {
   flaky: flakyTask,
   crash: crashTask,
   ledger: ledgerTask,
+  bulk: bulkTask,
 } satisfies Record<string, TaskDefinition>;
 
 /** The task types of one deployment: the demonstration types and the diagnostic ones, each when asked for. */
