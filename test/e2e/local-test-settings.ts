@@ -1,5 +1,8 @@
 import { type Settings, settings } from '../../infra/settings.js';
 
+/** How long the local e2e stack's presigned URLs live. */
+export const E2E_URL_SECONDS = 3;
+
 /**
  * Settings for the e2e run of the local stack: the same shape as production, with times shrunk so
  * a crashed attempt is taken over in seconds instead of minutes. maxReceiveCount stays above the
@@ -10,6 +13,8 @@ export const e2eSettings: Settings = {
   worker: { ...settings.worker, timeoutSeconds: 2 },
   queue: { ...settings.queue, maxReceiveCount: 4 },
   tasks: { ...settings.tasks, retryBaseDelaySeconds: 1, cancelCheckSeconds: 1, leaseGraceSeconds: 1 },
+  // Presigned URLs that expire within a test's patience (test/e2e/task-data.test.ts).
+  taskData: { ...settings.taskData, uploadUrlSeconds: E2E_URL_SECONDS, downloadUrlSeconds: E2E_URL_SECONDS },
 };
 
 /** Longer than the worker timeout plus the lease grace, so a redelivery finds the crashed attempt's lease expired. */
