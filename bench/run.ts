@@ -19,6 +19,7 @@ import { serializeTaskMessage } from '../shared/task-message.js';
 import { measureColdStart } from './cold-start.js';
 import { costPerMillionTasks } from './cost.js';
 import { HttpClient } from './http-client.js';
+import { costByPayloadSize, measurePayloadSizes, PAYLOAD_SIZES_KB, thresholdTable } from './payload-sizes.js';
 import { formatColdStart, printReport, type Report } from './report.js';
 import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.js';
 import { median, percentiles, round, timedPool } from './stats.js';
@@ -27,8 +28,16 @@ const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
 });
 const SIZES = args.quick
-  ? { warmup: 50, submit: 160, pickup: 30, throughput: 400, ceilingMs: 1_500, coldStartRuns: 3 }
-  : { warmup: 200, submit: 2_000, pickup: 300, throughput: 5_000, ceilingMs: 8_000, coldStartRuns: 21 };
+  ? { warmup: 50, submit: 160, pickup: 30, throughput: 400, ceilingMs: 1_500, coldStartRuns: 3, perPayloadSize: 10 }
+  : {
+      warmup: 200,
+      submit: 2_000,
+      pickup: 300,
+      throughput: 5_000,
+      ceilingMs: 8_000,
+      coldStartRuns: 21,
+      perPayloadSize: 50,
+    };
 const CONCURRENCY = 16;
 /** The throughput run keeps up to 16 submits and one call per mapping poller in flight: the ceiling gets as many lanes. */
 const CEILING_LANES = CONCURRENCY + settings.worker.maxConcurrency;
@@ -56,7 +65,14 @@ const loadAtStart = round(loadavg()[0] ?? 0);
 progress(`${args.quick ? 'quick' : 'full'} run: starting the local stack`);
 const devKey = await generateDevKey();
 // Inline worker: the SDK call counters attach to the clients of this process (threads have their own).
-const stack = await startLocalStack({ port: 0, logLevel: 'SILENT', devKey, workerIsolation: 'inline' });
+// Diagnostic types too: the payload-size phase runs `bulk` (a large text in, a small result out).
+const stack = await startLocalStack({
+  port: 0,
+  logLevel: 'SILENT',
+  devKey,
+  workerIsolation: 'inline',
+  diagnosticTasks: true,
+});
 const token = await mintDevToken(devKey, { sub: 'bench' });
 const http = new HttpClient(stack.url, CONCURRENCY * 2, { authorization: `Bearer ${token}` });
 
@@ -332,6 +348,18 @@ const itemBytes = {
   running: Math.max(...counter.itemBytes.running),
   finished: Math.max(...counter.itemBytes.finished),
 };
+progress(
+  `payload sizes: ${SIZES.perPayloadSize} tasks each of ${PAYLOAD_SIZES_KB.join(', ')} KB, one at a time, polled until done`,
+);
+const payloadSizes = await measurePayloadSizes(SIZES.perPayloadSize, {
+  http,
+  counter,
+  perTask,
+  enqueued: () => {
+    enqueued++;
+  },
+  drained,
+});
 await stack.stop();
 http.close();
 db.destroy();
@@ -362,6 +390,16 @@ const cost = costPerMillionTasks({
   retentionDays: settings.tasks.ttlDays,
   sweepIntervalMinutes: settings.recovery.intervalMinutes,
 });
+// The same model and prices for each payload size, with what that size's tasks did.
+const costBase = {
+  indexesWritten: 1,
+  consistentPoll: true,
+  memoryMiB: { api: settings.api.memoryMiB, worker: settings.worker.memoryMiB },
+  sqsMessageBytes: serializeTaskMessage({ taskId: randomUUID(), type: 'bulk' }).length,
+  retentionDays: settings.tasks.ttlDays,
+  sweepIntervalMinutes: settings.recovery.intervalMinutes,
+};
+const costByPayloadKB = costByPayloadSize(payloadSizes, costBase);
 
 progress(`cold start: bundling as deployed, then ${SIZES.coldStartRuns} fresh processes per bundle`);
 const coldStart = await measureColdStart(SIZES.coldStartRuns);
@@ -380,6 +418,24 @@ const report: Report = {
   requestsPerTask: { ...requests, lowLoad: lowLoadRequests },
   costPerMillionUsd: round(cost.totalUsd, 3),
   cost: { lines: cost.lines, itemBytes, prices: 'bench/prices.ts' },
+  costPerMillionUsdByPayloadKB: Object.fromEntries(
+    Object.entries(costByPayloadKB).map(([kb, figure]) => [kb, figure.totalUsd]),
+  ),
+  payloadSizes: {
+    inlineMaxBytes: settings.taskData.inlineMaxBytes,
+    bySize: Object.fromEntries(
+      payloadSizes.map((m) => [
+        String(m.kb),
+        {
+          ...(costByPayloadKB[String(m.kb)] ?? {}),
+          tasks: m.tasks,
+          requestsPerTask: m.requestsPerTask,
+          durationsMs: m.durationsMs,
+        },
+      ]),
+    ),
+    threshold: thresholdTable(payloadSizes, costBase),
+  },
   submit: { concurrency1: submit1, concurrency16: submit16, ratioP99: submit16.ratioP99 },
   pickup: {
     p50: pickup.pickup.p50,
