@@ -314,7 +314,8 @@ function describeTask(task: TaskView): string {
   if (task.lastError) lines.push(`last error: ${task.lastError.code}: ${task.lastError.message}`);
   if (task.error) lines.push(`error: ${task.error.code}: ${task.error.message}`);
   if (task.result !== undefined) lines.push(`result: ${JSON.stringify(task.result)}`);
-  if (task.resultUrl !== undefined) lines.push('result: too large to show here (offload wait ID --output FILE)');
+  if (task.resultUrl !== undefined)
+    lines.push(`result: too large to show here (offload wait ${task.taskId} --output FILE)`);
   for (const artifact of task.artifacts ?? [])
     lines.push(`file: ${artifact.name} (${artifact.size} bytes) ${artifact.url}`);
   return `${lines.join('\n')}\n`;

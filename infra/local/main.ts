@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { settings } from '../settings.js';
-import { DEV_TOKEN_LIFETIME, mintDevToken } from './dev-key.js';
+import { DEV_TOKEN_LIFETIME, deploymentKeyPath, mintDevToken } from './dev-key.js';
 import { isLoopback, startLocalStack } from './local-stack.js';
 import { CONSOLE_PATHS } from './ops-console.js';
 import { removeLocalState, writeLocalState } from './state-file.js';
@@ -75,6 +75,8 @@ await writeLocalState({
   endpoints: stack.endpoints,
   tableName: stack.resources.tableName,
   queueUrl: stack.resources.queueUrl,
+  taskDataBucket: stack.resources.taskDataBucket,
+  deploymentKeyFile: deploymentKeyPath(values['data-dir']),
 });
 
 let stopping = false;
