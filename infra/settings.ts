@@ -88,7 +88,7 @@ const defaults = {
      * the task's item holds a reference: DynamoDB bills each of a task's writes, and every hourly recovery
      * Scan, by the item's size, so inline bytes are paid for again and again, while an object costs one PUT,
      * one GET and cheap storage. `npm run bench` prints both costs by size (README "Large inputs and
-     * outputs"): they cross near 1.3 KB for payloads and 1.4 KB for results; 1 KB is the round number below
+     * outputs"): they cross near 1.3 KB for payloads and 1.5 KB for results; 1 KB is the round number below
      * both. Raising it trades a little cost for the latency of an S3 PUT and GET on mid-sized payloads.
      */
     inlineMaxBytes: 1024,
