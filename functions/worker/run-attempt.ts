@@ -52,14 +52,17 @@ export async function runAttempt(task: Task, remainingMs: number, deps: RunAttem
   if (!definition) {
     return { status: 'FAILED', error: { code: 'UnknownTaskType', message: `No handler for type "${task.type}".` } };
   }
+  const readStart = deps.clock().getTime();
   const input = await payloadOf(task, deps);
   if ('status' in input) return input;
+  // Reading a large payload back spends the invocation's time: the handler's deadline counts from the claim.
+  const timeLeftMs = remainingMs - (deps.clock().getTime() - readStart);
   const payload = z.safeParse(definition.payload, input.payload);
   if (!payload.success) {
     return { status: 'FAILED', error: { code: 'InvalidPayload', message: z.prettifyError(payload.error) } };
   }
   const artifacts = attemptArtifacts(task, deps);
-  const outcome = await runHandler(task, definition, payload.data, artifacts.api, remainingMs, deps);
+  const outcome = await runHandler(task, definition, payload.data, artifacts.api, timeLeftMs, deps);
   await artifacts.settle();
   // The files go with the outcome that ends the task; an attempt that ends nothing leaves none behind.
   if (outcome.status !== 'SUCCEEDED' && outcome.status !== 'FAILED') {
