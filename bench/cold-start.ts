@@ -174,6 +174,8 @@ function timeImport(dir: string): number {
       callbackQueueUrl: `${dummyEndpoint}/000000000000/offload-callbacks`,
       // Read on the first request with a caller, never at init: the ARN only has to be well-formed.
       deploymentKeySecretArn: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:offload-bench',
+      // Its S3 client is built on first use, never at init.
+      taskDataBucket: 'offload-task-data',
     }),
     [ENV.dynamodbEndpoint]: dummyEndpoint,
     [ENV.sqsEndpoint]: dummyEndpoint,

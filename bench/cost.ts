@@ -27,6 +27,13 @@ export interface CostInputs {
   readonly sweepIntervalMinutes?: number;
   /** Status polls per task: 1 for the headline figure, 0 for the submit-only cost a callback is added to. @default 1 */
   readonly polls?: number;
+  /**
+   * HTTP API requests per task, each an API Lambda invocation: submit and one poll, plus `POST /tasks/uploads`
+   * for a payload uploaded through a presigned URL. @default 2
+   */
+  readonly apiRequestsPerTask?: number;
+  /** Bytes a task keeps in the task data bucket, for `retentionDays` (its lifecycle expiry). @default 0 */
+  readonly s3StoredBytesPerTask?: number;
 }
 
 export interface CostLine {
@@ -39,7 +46,16 @@ export interface CostLine {
 export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lines: CostLine[] } {
   const polls = inputs.polls ?? 1;
   const r = (op: string) => inputs.requestsPerTask[op] ?? 0;
-  const { lambda, httpApi, sqs, dynamodb } = PRICES;
+  const { lambda, httpApi, sqs, dynamodb, s3 } = PRICES;
+  const apiRequests = inputs.apiRequestsPerTask ?? 1 + polls;
+  // Every S3 request by kind: the functions' (SDK) and the caller's presigned ones, all `S3 …` entries.
+  const s3Requests = (kinds: readonly string[]) =>
+    Object.entries(inputs.requestsPerTask)
+      .filter(([op]) => op.startsWith('S3 ') && kinds.some((kind) => op.startsWith(`S3 ${kind}`)))
+      .reduce((sum, [, n]) => sum + n, 0);
+  const s3Puts = s3Requests(['PutObject', 'CopyObject', 'CreateMultipartUpload', 'UploadPart', 'ListObjects']);
+  const s3Gets = s3Requests(['GetObject', 'HeadObject']);
+  const s3GbMonths = ((inputs.s3StoredBytesPerTask ?? 0) / 1024 ** 3) * (inputs.retentionDays / 30);
   const gbSeconds = (memoryMiB: number, ms: number) => (memoryMiB / 1024) * (Math.ceil(ms) / 1000);
   const writeUnits = (bytes: number) => Math.ceil(bytes / dynamodb.writeUnitBytes);
   const { queued, running, finished } = inputs.itemBytes;
@@ -68,8 +84,9 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     ? (inputs.retentionDays * 24 * 60) / inputs.sweepIntervalMinutes
     : 0;
   const sweepReadUnits = (sweepsPerItem * finished) / dynamodb.readUnitBytes / 2;
-  const apiInvocations = 1 + polls;
+  const apiInvocations = apiRequests;
   const gbSecondsPerTask =
+    // `submit` is the sum of the submitting calls (with an upload: the upload URL's and the submit's).
     gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.submit) +
     polls * gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll) +
     gbSeconds(inputs.memoryMiB.worker, inputs.durationsMs.worker) * inputs.workerInvocationsPerTask;
@@ -81,12 +98,12 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
   const perMillion = 1e-6;
   const lines: CostLine[] = [
     line(
-      `HTTP API requests (submit + ${polls} poll${polls === 1 ? '' : 's'})`,
-      1 + polls,
+      `HTTP API requests (${apiRequests > 1 + polls ? 'upload URL + ' : ''}submit + ${polls} poll${polls === 1 ? '' : 's'})`,
+      apiRequests,
       httpApi.perMillionRequests * perMillion,
     ),
     line(
-      `Lambda requests (API ×${apiInvocations} + worker share)`,
+      `Lambda requests (API ×${apiRequests} + worker share)`,
       apiInvocations + inputs.workerInvocationsPerTask,
       lambda.perMillionRequests * perMillion,
     ),
@@ -112,6 +129,18 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
       dynamodb.perMillionReadRequestUnits * perMillion,
     ),
     line(`DynamoDB storage (${inputs.retentionDays} days, GB-month)`, gbMonths, dynamodb.storagePerGbMonth),
+    // Task data lines only where a task has data in the bucket: the small-task table stays as it was.
+    ...(s3Puts + s3Gets + s3GbMonths > 0
+      ? [
+          line('S3 PUT requests (payload: API or presigned upload; result)', s3Puts, s3.perThousandPutRequests / 1000),
+          line(
+            'S3 GET requests (worker reads the payload; API checks an upload)',
+            s3Gets,
+            s3.perThousandGetRequests / 1000,
+          ),
+          line(`S3 storage (${inputs.retentionDays} days, GB-month)`, s3GbMonths, s3.storagePerGbMonth),
+        ]
+      : []),
   ];
   const totalUsd = lines.reduce((sum, line) => sum + line.usdPerMillionTasks, 0);
   return { totalUsd, lines };

@@ -36,4 +36,18 @@ export const PRICES = {
     itemOverheadBytes: 100,
     source: 'https://aws.amazon.com/dynamodb/pricing/on-demand/',
   },
+  s3: {
+    /** S3 Standard: PUT, COPY, POST, LIST requests; a presigned PUT is a PUT. */
+    perThousandPutRequests: 0.005,
+    /** GET, SELECT and all other requests; a presigned GET is a GET. */
+    perThousandGetRequests: 0.0004,
+    /** First 50 TB a month. */
+    storagePerGbMonth: 0.023,
+    /**
+     * Transfer into S3 is free; out to the internet $0.09/GB (first 10 TB), as for a result returned by
+     * API Gateway, so it grows with the result size whatever the design: not in the per-task cost.
+     */
+    transferOutPerGb: 0.09,
+    source: 'https://aws.amazon.com/s3/pricing/',
+  },
 } as const;

@@ -1,5 +1,6 @@
 import type { ColdStartFigure } from './cold-start.js';
 import type { CostLine } from './cost.js';
+import type { PayloadPath, ThresholdRow } from './payload-sizes.js';
 import type { Percentiles } from './stats.js';
 
 interface SubmitFigures extends Percentiles {
@@ -49,6 +50,26 @@ export interface Report {
   };
   /** The terminal write returned → the receiver got the callback, one task at a time (local). */
   readonly callbackLatency: Percentiles;
+  /** Payload KB → USD per million tasks (one poll each, small result): the cost by payload size. */
+  readonly costPerMillionUsdByPayloadKB: Readonly<Record<string, number>>;
+  readonly payloadSizes: {
+    readonly inlineMaxBytes: number;
+    readonly bySize: Readonly<
+      Record<
+        string,
+        {
+          readonly path?: PayloadPath;
+          readonly totalUsd?: number;
+          readonly lines?: readonly CostLine[];
+          readonly itemBytes?: { readonly queued: number; readonly running: number; readonly finished: number };
+          readonly tasks: number;
+          readonly requestsPerTask: Readonly<Record<string, number>>;
+          readonly durationsMs: { readonly submit: number; readonly poll: number; readonly worker: number };
+        }
+      >
+    >;
+    readonly threshold: readonly ThresholdRow[];
+  };
   readonly submit: {
     readonly concurrency1: SubmitFigures;
     readonly concurrency16: SubmitFigures;
@@ -111,6 +132,12 @@ export function checkTargets(r: Report): TargetCheck[] {
       actual: `$${r.costWithCallback.callbackUsd.toFixed(2)} (poll $${r.costWithCallback.onePollUsd.toFixed(2)})`,
       met: r.costWithCallback.callbackUsd <= 1.36,
     },
+    (() => {
+      const small = r.costPerMillionUsdByPayloadKB['1'] ?? Number.NaN;
+      const large = r.costPerMillionUsdByPayloadKB['100'] ?? Number.NaN;
+      const ratio = Math.round((large / small) * 100) / 100;
+      return { target: 'cost at 100 KB payloads ≤ 2 × at 1 KB', actual: `${ratio} ×`, met: ratio <= 2 };
+    })(),
     { target: 'submit p99 ratio ≤ 1.5 at c16', actual: String(r.submit.ratioP99), met: r.submit.ratioP99 <= 1.5 },
     { target: 'pickup p50 ≤ 50 ms', actual: `${r.pickup.p50} ms`, met: r.pickup.p50 <= 50 },
     { target: 'efficiency ≥ 0.6', actual: String(r.throughput.efficiency), met: r.throughput.efficiency >= 0.6 },
@@ -199,6 +226,8 @@ export function formatReport(r: Report): string {
       ]),
     ),
     '',
+    formatPayloadSizes(r),
+    '',
     'Latency (ms)',
     '',
     table(
@@ -234,6 +263,49 @@ export function formatReport(r: Report): string {
     ),
     '',
     formatColdStart(r.coldStart),
+  ].join('\n');
+}
+
+const PATHS: Readonly<Record<PayloadPath, string>> = {
+  inline: 'in the body and the item',
+  bucket: 'in the body, moved to S3 by the API',
+  upload: 'presigned upload to S3',
+};
+
+/** Cost by payload size, its lines side by side, and the threshold table behind settings.taskData.inlineMaxBytes. */
+function formatPayloadSizes(r: Report): string {
+  const sizes = Object.entries(r.payloadSizes.bySize);
+  const items = [...new Set(sizes.flatMap(([, size]) => (size.lines ?? []).map((line) => line.item)))];
+  const usd = (kb: string, item: string) =>
+    r.payloadSizes.bySize[kb]?.lines?.find((line) => line.item === item)?.usdPerMillionTasks.toFixed(3) ?? '-';
+  return [
+    `Cost per million tasks by payload size (\`bulk\`: the payload in, a 100-byte result out; ${sizes[0]?.[1].tasks ?? 0} tasks each, one poll each; inline up to ${r.payloadSizes.inlineMaxBytes} B)`,
+    '',
+    table(
+      ['USD per million tasks', ...sizes.map(([kb]) => `${kb} KB`)],
+      [
+        ['payload travels', ...sizes.map(([, size]) => (size.path ? PATHS[size.path] : '-'))],
+        [
+          'item bytes (queued / finished)',
+          ...sizes.map(([, size]) => `${size.itemBytes?.queued} / ${size.itemBytes?.finished}`),
+        ],
+        ...items.map((item) => [item, ...sizes.map(([kb]) => usd(kb, item))]),
+        ['**total**', ...sizes.map(([kb]) => `**${r.costPerMillionUsdByPayloadKB[kb]?.toFixed(2)}**`)],
+      ],
+    ),
+    '',
+    'Where the inline threshold pays (the cost model on the measured tasks: USD per million tasks)',
+    '',
+    table(
+      ['bytes', 'payload inline', 'payload in S3', 'result inline', 'result in S3'],
+      r.payloadSizes.threshold.map((row) => [
+        row.bytes,
+        row.payloadInlineUsd.toFixed(2),
+        row.payloadInBucketUsd.toFixed(2),
+        row.resultInlineUsd.toFixed(2),
+        row.resultInBucketUsd.toFixed(2),
+      ]),
+    ),
   ].join('\n');
 }
 

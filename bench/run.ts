@@ -19,6 +19,7 @@ import { expiresAtAfter } from '../shared/time.js';
 import { measureColdStart } from './cold-start.js';
 import { callbackCostPerMillion, costPerMillionTasks } from './cost.js';
 import { HttpClient } from './http-client.js';
+import { costByPayloadSize, measurePayloadSizes, PAYLOAD_SIZES_KB, thresholdTable } from './payload-sizes.js';
 import { formatColdStart, printReport, type Report } from './report.js';
 import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.js';
 import { median, percentiles, round, timedPool } from './stats.js';
@@ -27,7 +28,16 @@ const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
 });
 const SIZES = args.quick
-  ? { warmup: 50, submit: 160, pickup: 30, throughput: 400, ceilingMs: 1_500, coldStartRuns: 3, callbacks: 400 }
+  ? {
+      warmup: 50,
+      submit: 160,
+      pickup: 30,
+      throughput: 400,
+      ceilingMs: 1_500,
+      coldStartRuns: 3,
+      callbacks: 400,
+      perPayloadSize: 10,
+    }
   : {
       warmup: 200,
       submit: 2_000,
@@ -36,6 +46,7 @@ const SIZES = args.quick
       ceilingMs: 8_000,
       coldStartRuns: 21,
       callbacks: 2_000,
+      perPayloadSize: 50,
     };
 const CONCURRENCY = 16;
 /** The throughput run keeps up to 16 submits and one call per mapping poller in flight: the ceiling gets as many lanes. */
@@ -64,6 +75,7 @@ const loadAtStart = round(loadavg()[0] ?? 0);
 progress(`${args.quick ? 'quick' : 'full'} run: starting the local stack`);
 const devKey = await generateDevKey();
 // Inline worker: the SDK call counters attach to the clients of this process (threads have their own).
+// Diagnostic types too: the payload-size phase runs `bulk` (a large text in, a small result out).
 const stack = await startLocalStack({
   port: 0,
   logLevel: 'SILENT',
@@ -71,6 +83,7 @@ const stack = await startLocalStack({
   workerIsolation: 'inline',
   // The callback phases' receiver listens on 127.0.0.1.
   allowLocalCallbacks: true,
+  diagnosticTasks: true,
 });
 const token = await mintDevToken(devKey, { sub: 'bench' });
 const http = new HttpClient(stack.url, CONCURRENCY * 2, { authorization: `Bearer ${token}` });
@@ -390,6 +403,18 @@ const itemBytes = {
   running: Math.max(...counter.itemBytes.running),
   finished: Math.max(...counter.itemBytes.finished),
 };
+progress(
+  `payload sizes: ${SIZES.perPayloadSize} tasks each of ${PAYLOAD_SIZES_KB.join(', ')} KB, one at a time, polled until done`,
+);
+const payloadSizes = await measurePayloadSizes(SIZES.perPayloadSize, {
+  http,
+  counter,
+  perTask,
+  enqueued: () => {
+    enqueued++;
+  },
+  drained,
+});
 await stack.stop();
 http.close();
 db.destroy();
@@ -433,6 +458,16 @@ const callbackCost = callbackCostPerMillion({
   durationMs: callbacks.durationMs,
   memoryMiB: settings.callbacks.memoryMiB,
 });
+// The same model and prices for each payload size, with what that size's tasks did.
+const costBase = {
+  indexesWritten: 1,
+  consistentPoll: true,
+  memoryMiB: { api: settings.api.memoryMiB, worker: settings.worker.memoryMiB },
+  sqsMessageBytes: serializeTaskMessage({ taskId: randomUUID(), type: 'bulk' }).length,
+  retentionDays: settings.tasks.ttlDays,
+  sweepIntervalMinutes: settings.recovery.intervalMinutes,
+};
+const costByPayloadKB = costByPayloadSize(payloadSizes, costBase);
 
 progress(`cold start: bundling as deployed, then ${SIZES.coldStartRuns} fresh processes per bundle`);
 const coldStart = await measureColdStart(SIZES.coldStartRuns);
@@ -463,6 +498,24 @@ const report: Report = {
     tasks: SIZES.callbacks,
   },
   callbackLatency: callbackLatencyFigures,
+  costPerMillionUsdByPayloadKB: Object.fromEntries(
+    Object.entries(costByPayloadKB).map(([kb, figure]) => [kb, figure.totalUsd]),
+  ),
+  payloadSizes: {
+    inlineMaxBytes: settings.taskData.inlineMaxBytes,
+    bySize: Object.fromEntries(
+      payloadSizes.map((m) => [
+        String(m.kb),
+        {
+          ...(costByPayloadKB[String(m.kb)] ?? {}),
+          tasks: m.tasks,
+          requestsPerTask: m.requestsPerTask,
+          durationsMs: m.durationsMs,
+        },
+      ]),
+    ),
+    threshold: thresholdTable(payloadSizes, costBase),
+  },
   submit: { concurrency1: submit1, concurrency16: submit16, ratioP99: submit16.ratioP99 },
   pickup: {
     p50: pickup.pickup.p50,

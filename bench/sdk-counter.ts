@@ -1,4 +1,5 @@
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { SdkClientOrigin } from '../shared/aws/clients.js';
@@ -40,11 +41,11 @@ export class SdkCallCounter {
   /** Item sizes seen by callback deliveries (the finished item with its callback). */
   readonly callbackItemBytes: number[] = [];
 
-  attach(client: DynamoDBClient | SQSClient, origin: CallOrigin): void {
+  attach(client: DynamoDBClient | SQSClient | S3Client, origin: CallOrigin): void {
     const stack = client.middlewareStack as DynamoDBClient['middlewareStack'];
     stack.add(
       (next, context) => async (args) => {
-        const service = context.clientName === 'DynamoDBClient' ? 'DynamoDB' : 'SQS';
+        const service = SERVICES[String(context.clientName)] ?? String(context.clientName);
         const input = (args.input ?? {}) as Record<string, unknown>;
         // The delivery function's record of a callback, told apart from the worker's writes.
         const operation =
@@ -133,6 +134,8 @@ export class SdkCallCounter {
 /** The callback delivery's record: an update of the `callback` map. */
 const isCallbackRecord = (input: Record<string, unknown>): boolean =>
   typeof input.UpdateExpression === 'string' && input.UpdateExpression.includes('#callback.');
+
+const SERVICES: Readonly<Record<string, string>> = { DynamoDBClient: 'DynamoDB', SQSClient: 'SQS', S3Client: 'S3' };
 
 const keyOf = (input: Record<string, unknown>): string => String((input.Key as AttributeMap | undefined)?.taskId?.S);
 

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { LIST_PAGE_SIZE } from '../shared/api-routes.js';
@@ -92,7 +92,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     });
   };
   const print = (value: unknown) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-  const wait = async (id: string, options: { json?: boolean; timeout?: number }) => {
+  const wait = async (id: string, options: WaitCliOptions) => {
     exitCode = await waitAndReport(await client(), id, options, io);
   };
 
@@ -101,19 +101,28 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .description('submit a task; prints its id, or its result with --wait')
     .argument('<type>', 'task type, e.g. echo')
     .argument('[payload]', 'JSON payload, @file to read it from a file, @- from stdin', '{}')
+    .option('--payload-file <file>', 'read the JSON payload from a file (one too large for a request is uploaded)')
     .option('--wait', 'wait for the task to finish and print its result')
+    .option('--output <file>', 'with --wait: write the result to a file instead of stdout')
     .option('--json', 'print machine-readable JSON only')
     .option('--idempotency-key <key>', 'same key and payload give back the same task (default: a random key)')
     .option('--callback-url <url>', 'POST the signed terminal event here (https to a public host)')
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
     .option('--run-at <time>', 'start no earlier than this ISO 8601 time, up to a year ahead')
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
-    .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
+    .action(async (type: string, payloadArg: string, options: SubmitCliOptions, command: Command) => {
       if (payloadArg === '@-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
         throw new UsageError('The payload and the token cannot both come from stdin: use OFFLOAD_TOKEN or @file.');
       }
+      if (options.payloadFile !== undefined && command.args.length > 1) {
+        throw new UsageError('Give the payload as an argument or with --payload-file, not both.');
+      }
+      if (options.output !== undefined && !options.wait) throw new UsageError('--output needs --wait.');
       const api = await client();
-      const payload = await parsePayload(payloadArg, io);
+      const payload = await parsePayload(
+        options.payloadFile === undefined ? payloadArg : `@${options.payloadFile}`,
+        io,
+      );
       const task = await api.submit(type, payload, {
         idempotencyKey: options.idempotencyKey,
         delaySeconds: options.delay,
@@ -142,6 +151,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .description('wait for a task to finish and print its result')
     .argument('<id>', 'task id')
     .option('--json', 'print machine-readable JSON only')
+    .option('--output <file>', 'write the result to a file instead of stdout')
     .addOption(new Option('--timeout <seconds>', 'give up after this long').argParser(integer(1, 86_400)))
     .action(wait);
 
@@ -397,21 +407,30 @@ function describeSchedule(schedule: ScheduleView): string {
   ].join('\n');
 }
 
-interface SubmitCliOptions {
-  readonly wait?: boolean;
+interface WaitCliOptions {
   readonly json?: boolean;
+  readonly timeout?: number;
+  /** Write the result here instead of stdout. */
+  readonly output?: string;
+}
+
+interface SubmitCliOptions extends WaitCliOptions {
+  readonly wait?: boolean;
   readonly idempotencyKey?: string;
   readonly delay?: number;
   readonly runAt?: string;
-  readonly timeout?: number;
   readonly callbackUrl?: string;
+  readonly payloadFile?: string;
 }
 
-/** Follows a task to its end: progress on stderr, the result (or, with --json, the task) on stdout. */
+/**
+ * Follows a task to its end: progress on stderr, the result (or, with --json, the task) on stdout, or
+ * the result in the --output file (a result kept in the task data bucket is downloaded by the client).
+ */
 async function waitAndReport(
   client: OffloadClient<TaskTypeMap>,
   id: string,
-  options: { json?: boolean; timeout?: number },
+  options: WaitCliOptions,
   io: CliIo,
 ): Promise<number> {
   const progress = options.json ? undefined : progressDisplay(io);
@@ -422,8 +441,17 @@ async function waitAndReport(
       onProgress: progress?.update,
     });
     progress?.stop();
+    if (options.output !== undefined) {
+      const text = JSON.stringify(result);
+      try {
+        await writeFile(options.output, text);
+      } catch (error) {
+        throw new UsageError(`Cannot write ${options.output}: ${(error as Error).message}`);
+      }
+      io.stderr.write(`${id} result written to ${options.output} (${Buffer.byteLength(text)} bytes)\n`);
+    }
     if (options.json) io.stdout.write(`${JSON.stringify(await client.get(id, { signal: io.signal }), null, 2)}\n`);
-    else io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else if (options.output === undefined) io.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     return EXIT.ok;
   } catch (error) {
     progress?.stop();
@@ -507,6 +535,10 @@ function describeTask(task: TaskView): string {
   if (task.lastError) lines.push(`last error: ${task.lastError.code}: ${task.lastError.message}`);
   if (task.error) lines.push(`error: ${task.error.code}: ${task.error.message}`);
   if (task.result !== undefined) lines.push(`result: ${JSON.stringify(task.result)}`);
+  if (task.resultUrl !== undefined)
+    lines.push(`result: too large to show here (offload wait ${task.taskId} --output FILE)`);
+  for (const artifact of task.artifacts ?? [])
+    lines.push(`file: ${artifact.name} (${artifact.size} bytes) ${artifact.url}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -61,6 +61,12 @@ export interface OffloadClientOptions {
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** @default Math.random */
   readonly random?: () => number;
+  /**
+   * The largest submit body sent as is (the API's settings.api.maxBodyBytes). A larger payload is
+   * uploaded first, through a presigned URL from `POST /tasks/uploads`, and submitted as a `payloadRef`.
+   * @default 262144 (256 KiB)
+   */
+  readonly maxBodyBytes?: number;
 }
 
 export interface SubmitOptions {
@@ -155,6 +161,16 @@ interface ApiResponse<T> {
 }
 
 const RETRYABLE_STATUSES = new Set([429, 503]);
+/** S3 answers 500 and 503 (SlowDown) now and then; a presigned request may be repeated. */
+const RETRYABLE_STORAGE_STATUSES = new Set([500, 502, 503, 504]);
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+
+/** `201` of `POST /tasks/uploads`. */
+interface UploadTicket {
+  readonly uploadUrl: string;
+  readonly payloadRef: string;
+  readonly expiresAt: string;
+}
 
 /**
  * Typed client of the offload HTTP API. Payload and result types come from the task module named
@@ -187,22 +203,27 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
 
   /**
    * Submits a task. Retries on 429, 503 and network errors with one Idempotency-Key, so a retry
-   * can never create a second task.
+   * can never create a second task. A payload too large for a request body (`maxBodyBytes`) is
+   * uploaded first through a presigned URL (up to the API's limit, 100 MB by default) and submitted
+   * by reference.
    */
   async submit<Type extends keyof Types & string>(
     type: Type,
     payload: PayloadOf<Types, Type>,
     options: SubmitOptions = {},
   ): Promise<TaskHandle<ResultOf<Types, Type>>> {
-    const body = {
-      type,
-      payload,
+    const fields = {
       ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }),
       ...(options.callbackUrl !== undefined && { callbackUrl: options.callbackUrl }),
       ...(options.runAt !== undefined && { runAt: isoTime(options.runAt) }),
     };
+    let body = JSON.stringify({ type, payload, ...fields });
+    if (new TextEncoder().encode(body).length > (this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) {
+      const payloadRef = await this.#upload(new TextEncoder().encode(JSON.stringify(payload)), options.signal);
+      body = JSON.stringify({ type, payloadRef, ...fields });
+    }
     const { body: task } = await this.#request<TaskView<ResultOf<Types, Type>>>('POST', '/tasks', {
-      body: JSON.stringify(body),
+      body,
       headers: {
         'content-type': 'application/json',
         'idempotency-key': options.idempotencyKey ?? globalThis.crypto.randomUUID(),
@@ -286,7 +307,9 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
         lastSeen = seen;
         onProgress?.(task);
       }
-      if (task.status === 'SUCCEEDED') return task.result as Result;
+      if (task.status === 'SUCCEEDED') {
+        return task.resultUrl === undefined ? (task.result as Result) : this.#download<Result>(taskId, task, signal);
+      }
       if (task.status === 'FAILED') throw new TaskFailedError(task);
       if (task.status === 'CANCELLED') throw new TaskCancelledError(task);
 
@@ -296,6 +319,64 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
       const backoffMs = Math.min(maxDelayMs, initialDelayMs * 2 ** poll);
       const jitteredMs = backoffMs / 2 + (this.#random() * backoffMs) / 2;
       await this.#sleep(Math.min(remainingMs, Math.max(this.#retryAfter(headers) ?? 0, jitteredMs)), signal);
+    }
+  }
+
+  /** Reserves an upload, PUTs the payload's bytes to its presigned URL (no token: the URL is the permission); answers its payloadRef. */
+  async #upload(bytes: Uint8Array, signal: AbortSignal | undefined): Promise<string> {
+    const { body: ticket } = await this.#request<UploadTicket>('POST', '/tasks/uploads', {
+      body: JSON.stringify({ contentLength: bytes.length }),
+      headers: { 'content-type': 'application/json' },
+      signal,
+    });
+    const response = await this.#storage(ticket.uploadUrl, {
+      method: 'PUT',
+      body: bytes,
+      headers: { 'content-type': 'application/json' },
+      signal,
+    });
+    await response.body?.cancel();
+    if (!response.ok) {
+      throw new OffloadClientError('UploadFailed', `The payload upload was refused: HTTP ${response.status}.`);
+    }
+    return ticket.payloadRef;
+  }
+
+  /**
+   * A result kept outside the task's record: GETs its presigned URL (no token). A URL that expired
+   * before the download started is replaced by a fresh view's.
+   */
+  async #download<Result>(taskId: string, task: TaskView<Result>, signal: AbortSignal | undefined): Promise<Result> {
+    let url = task.resultUrl ?? '';
+    for (let attempt = 1; ; attempt++) {
+      const response = await this.#storage(url, { method: 'GET', signal });
+      if (response.ok) return JSON.parse(await response.text()) as Result;
+      await response.body?.cancel();
+      if (response.status !== 403 || attempt >= 2) {
+        throw new OffloadClientError('DownloadFailed', `The result download was refused: HTTP ${response.status}.`);
+      }
+      url = (await this.get<Result>(taskId, { signal })).resultUrl ?? '';
+    }
+  }
+
+  /** A request to a presigned storage URL, retried on network errors and the storage's 5xx. */
+  async #storage(url: string, init: RequestInit & { signal: AbortSignal | undefined }): Promise<Response> {
+    const maxAttempts = this.#options.retry?.maxAttempts ?? 4;
+    const baseDelayMs = this.#options.retry?.baseDelayMs ?? 250;
+    const maxDelayMs = this.#options.retry?.maxDelayMs ?? 5_000;
+    // The URL carries the permission and the data travels with it: https, as for the API.
+    checkBaseUrl(url, this.#options.allowInsecureHttp ?? false);
+    for (let attempt = 1; ; attempt++) {
+      init.signal?.throwIfAborted();
+      try {
+        const response = await this.#fetch(url, init);
+        if (!RETRYABLE_STORAGE_STATUSES.has(response.status) || attempt >= maxAttempts) return response;
+        await response.body?.cancel();
+      } catch (error) {
+        if (init.signal?.aborted) throw init.signal.reason;
+        if (attempt >= maxAttempts) throw networkError(new URL(url).origin, error);
+      }
+      await this.#sleep(backoff(attempt, baseDelayMs, maxDelayMs, this.#random), init.signal);
     }
   }
 

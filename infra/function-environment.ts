@@ -16,6 +16,8 @@ export interface FunctionResources {
   readonly allowLocalCallbacks?: boolean;
   /** The schedule table (API and fire function). */
   readonly scheduleTableName?: string;
+  /** The task data bucket: payloads, results and files too large for a task's item. @default none: all inline */
+  readonly taskDataBucket?: string;
 }
 
 /** Where the API puts schedules and what they invoke: given to the API alone (see schedulerEnvironment). */
@@ -59,6 +61,18 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),
+    ...(resources.taskDataBucket && taskDataEnvironment(resources.taskDataBucket, s)),
+  };
+}
+
+function taskDataEnvironment(bucket: string, s: Settings): Record<string, string> {
+  return {
+    [ENV.taskDataBucket]: bucket,
+    [ENV.taskDataInlineMaxBytes]: String(s.taskData.inlineMaxBytes),
+    [ENV.taskDataMaxObjectBytes]: String(s.taskData.maxObjectBytes),
+    [ENV.taskDataUploadUrlSeconds]: String(s.taskData.uploadUrlSeconds),
+    [ENV.taskDataDownloadUrlSeconds]: String(s.taskData.downloadUrlSeconds),
+    [ENV.taskDataMaxArtifacts]: String(s.taskData.maxArtifacts),
   };
 }
 

@@ -40,6 +40,7 @@ export class OffloadStack extends Stack {
     new CfnOutput(this, 'QueueUrl', { value: offload.queue.queueUrl });
     new CfnOutput(this, 'ScheduleTableName', { value: offload.scheduleTable.tableName });
     new CfnOutput(this, 'ScheduleGroupName', { value: offload.scheduleGroupName });
+    new CfnOutput(this, 'TaskDataBucketName', { value: offload.taskDataBucket.bucketName });
     new CfnOutput(this, 'DeploymentKeySecretArn', {
       value: offload.deploymentKeySecret.secretArn,
       description: 'The deployment key (its ARN, not its value): npm run owner-hash -- --secret-arn',

@@ -82,6 +82,28 @@ const defaults = {
     /** Largest task result stored; a larger one fails the task with ResultTooLarge. */
     maxResultBytes: 256 * 1024,
   },
+  taskData: {
+    /**
+     * Payloads and results whose JSON takes more bytes than this are kept in the task data bucket (S3), and
+     * the task's item holds a reference: DynamoDB bills each of a task's writes, and every hourly recovery
+     * Scan, by the item's size, so inline bytes are paid for again and again, while an object costs one PUT,
+     * one GET and cheap storage. `npm run bench` prints both costs by size (README "Large inputs and
+     * outputs"): they cross near 1.3 KB for payloads and 1.5 KB for results; 1 KB is the round number below
+     * both. Raising it trades a little cost for the latency of an S3 PUT and GET on mid-sized payloads.
+     */
+    inlineMaxBytes: 1024,
+    /**
+     * The largest payload (uploaded through `POST /tasks/uploads`), result or artifact. The API reads an
+     * upload whole to validate it, so api.memoryMiB must hold about four times this much.
+     */
+    maxObjectBytes: 100 * 1024 * 1024,
+    /** How long a presigned upload URL is valid (S3 checks it when the upload starts). */
+    uploadUrlSeconds: 300,
+    /** How long a presigned download URL of a result or artifact is valid; each GET of the task mints new ones. */
+    downloadUrlSeconds: 300,
+    /** Files (`ctx.artifacts.put`) one attempt may write; their names and sizes are kept in the task's item. */
+    maxArtifacts: 100,
+  },
   store: {
     /**
      * On-demand ceilings of the task table and its owner index, in request units per second: a runaway
@@ -299,6 +321,15 @@ export function visibilityTimeoutSeconds(worker: Settings['worker'] = settings.w
 /** The delivery queue's visibility timeout: six times the delivery function's timeout, as for the task queue. */
 export const callbackVisibilityTimeoutSeconds = (callbacks: Settings['callbacks'] = settings.callbacks): number =>
   6 * callbacks.timeoutSeconds;
+
+/**
+ * The task data bucket's lifecycle, derived from the task TTL: an object expires `ttlDays` after it was
+ * written (S3 counts from the next midnight UTC), as a task's item does after it is created or finished,
+ * and an upload left incomplete is removed after a day.
+ */
+export function taskDataLifecycle(s: Settings = settings) {
+  return { expirationDays: s.tasks.ttlDays, abortIncompleteUploadDays: 1 } as const;
+}
 
 /** Lambda keeps this much of an account's concurrency for the functions without a reservation. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;

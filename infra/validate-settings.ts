@@ -69,6 +69,7 @@ export function settingsProblems(
   if (tasks.ttlDays < 1) problems.push('tasks.ttlDays must be at least 1.');
   problems.push(...callbackProblems(s));
   problems.push(...scheduleProblems(s));
+  problems.push(...taskDataProblems(s));
   for (const [type, definition] of registry) {
     const attempts = definition.maxAttempts ?? tasks.defaultMaxAttempts;
     if (attempts < 1) problems.push(`Task type "${type}" has maxAttempts ${attempts}: at least 1.`);
@@ -208,6 +209,42 @@ function scheduleProblems({ schedules }: Settings): string[] {
       `schedules.fire.timeoutSeconds is ${schedules.fire.timeoutSeconds}: Lambda allows 1 to ${MAX_LAMBDA_TIMEOUT_SECONDS}.`,
     );
   }
+  return problems;
+}
+
+/** S3 refuses a single PUT of more than 5 GiB. */
+const MAX_SINGLE_PUT_BYTES = 5 * 1024 ** 3;
+/** SigV4 presigned URLs live at most 7 days. */
+const MAX_PRESIGNED_SECONDS = 604_800;
+/** The API reads an upload whole, as bytes, as a string and as parsed JSON, with room to spare. */
+const UPLOAD_MEMORY_FACTOR = 4;
+
+function taskDataProblems({ taskData, api, tasks }: Settings): string[] {
+  const problems: string[] = [];
+  if (taskData.inlineMaxBytes > api.maxBodyBytes || taskData.inlineMaxBytes > tasks.maxResultBytes) {
+    problems.push(
+      `taskData.inlineMaxBytes (${taskData.inlineMaxBytes}) must not exceed api.maxBodyBytes (${api.maxBodyBytes}) or tasks.maxResultBytes (${tasks.maxResultBytes}): whatever is not kept inline must fit the bucket's path.`,
+    );
+  }
+  if (taskData.maxObjectBytes < api.maxBodyBytes) {
+    problems.push(
+      `taskData.maxObjectBytes (${taskData.maxObjectBytes}) is below api.maxBodyBytes (${api.maxBodyBytes}): a payload the API accepts in a body must fit in the bucket.`,
+    );
+  }
+  if (taskData.maxObjectBytes > MAX_SINGLE_PUT_BYTES) {
+    problems.push(`taskData.maxObjectBytes is ${taskData.maxObjectBytes}: one S3 PUT takes at most 5 GiB.`);
+  }
+  if (taskData.maxObjectBytes * UPLOAD_MEMORY_FACTOR > api.memoryMiB * 1024 * 1024) {
+    problems.push(
+      `taskData.maxObjectBytes (${taskData.maxObjectBytes}) needs about ${UPLOAD_MEMORY_FACTOR} times as much API memory (api.memoryMiB is ${api.memoryMiB}): the API reads and validates an upload whole.`,
+    );
+  }
+  for (const name of ['uploadUrlSeconds', 'downloadUrlSeconds'] as const) {
+    if (taskData[name] < 1 || taskData[name] > MAX_PRESIGNED_SECONDS) {
+      problems.push(`taskData.${name} is ${taskData[name]}: a presigned URL lives 1 to ${MAX_PRESIGNED_SECONDS} s.`);
+    }
+  }
+  if (taskData.maxArtifacts < 0) problems.push('taskData.maxArtifacts must not be negative.');
   return problems;
 }
 

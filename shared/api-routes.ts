@@ -4,6 +4,7 @@
  */
 export const API_ROUTES = {
   submitTask: 'POST /tasks',
+  createUpload: 'POST /tasks/uploads',
   listTasks: 'GET /tasks',
   getTask: 'GET /tasks/{taskId}',
   cancelTask: 'DELETE /tasks/{taskId}',

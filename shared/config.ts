@@ -1,6 +1,7 @@
 import { ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 import { parseRoleArn, type RoleRef } from './iam-arn.js';
+import type { TaskDataLimits } from './task-data.js';
 import * as z from './zod.js';
 
 /** Digits only: an empty or blank variable is an error, not 0. */
@@ -71,7 +72,23 @@ const ConfigSchema = z.object({
   [ENV.dynamodbEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
   [ENV.sqsEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
   [ENV.schedulerEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.taskDataBucket]: z.optional(z.string().check(z.minLength(3))),
+  [ENV.taskDataInlineMaxBytes]: z.optional(count),
+  [ENV.taskDataMaxObjectBytes]: z.optional(z.pipe(count, z.number().check(z.minimum(1)))),
+  [ENV.taskDataUploadUrlSeconds]: z.optional(z.pipe(count, z.number().check(z.minimum(1), z.maximum(604_800)))),
+  [ENV.taskDataDownloadUrlSeconds]: z.optional(z.pipe(count, z.number().check(z.minimum(1), z.maximum(604_800)))),
+  [ENV.taskDataMaxArtifacts]: z.optional(count),
+  [ENV.s3Endpoint]: z.optional(z.url({ protocol: /^https?$/ })),
 });
+
+/** The limits that must come with a task data bucket. */
+const TASK_DATA_LIMITS = {
+  inlineMaxBytes: ENV.taskDataInlineMaxBytes,
+  maxObjectBytes: ENV.taskDataMaxObjectBytes,
+  uploadUrlSeconds: ENV.taskDataUploadUrlSeconds,
+  downloadUrlSeconds: ENV.taskDataDownloadUrlSeconds,
+  maxArtifacts: ENV.taskDataMaxArtifacts,
+} as const;
 
 /**
  * The configuration as the functions use it, from the parsed environment: the one place where a
@@ -102,7 +119,14 @@ const toConfig = (e: z.output<typeof ConfigSchema>) => ({
     ...(e[ENV.deploymentKeyFile] && { file: e[ENV.deploymentKeyFile] }),
   } as { readonly secretArn?: string; readonly file?: string },
   /** Emulator endpoints for the local stack; undefined in AWS. */
-  endpoints: { dynamodb: e[ENV.dynamodbEndpoint], sqs: e[ENV.sqsEndpoint], scheduler: e[ENV.schedulerEndpoint] },
+  endpoints: {
+    dynamodb: e[ENV.dynamodbEndpoint],
+    sqs: e[ENV.sqsEndpoint],
+    scheduler: e[ENV.schedulerEndpoint],
+    s3: e[ENV.s3Endpoint],
+  },
+  /** The task data bucket and its limits; undefined when none is configured (all data stays in the items). */
+  ...taskDataOf(e[ENV.taskDataBucket], e),
   /** Schedules and far-off `runAt` (settings.schedules). */
   schedules: {
     ...(e[ENV.scheduleTableName] && { tableName: e[ENV.scheduleTableName] }),
@@ -187,4 +211,27 @@ function schedulerTarget(e: z.output<typeof ConfigSchema>): { target?: Scheduler
   if (!groupName || !functionArn || !roleArn || !deadLetterQueueArn) return {};
   if (retryAttempts === undefined || maxEventAgeSeconds === undefined) return {};
   return { target: { groupName, functionArn, roleArn, deadLetterQueueArn, retryAttempts, maxEventAgeSeconds } };
+}
+
+/** A bucket without its limits is a deployment fault: name every missing one. */
+/** `{ taskData }` when a bucket is configured, else nothing. */
+function taskDataOf(
+  bucket: string | undefined,
+  e: Readonly<Record<string, unknown>>,
+): { readonly taskData?: { readonly bucket: string } & TaskDataLimits } {
+  return bucket === undefined ? {} : { taskData: taskDataConfig(bucket, e) };
+}
+
+function taskDataConfig(
+  bucket: string,
+  e: Readonly<Record<string, unknown>>,
+): { readonly bucket: string } & TaskDataLimits {
+  const missing = Object.values(TASK_DATA_LIMITS).filter((name) => e[name] === undefined);
+  if (missing.length > 0) {
+    throw new ConfigError(`Invalid environment: ${ENV.taskDataBucket} is set but not ${missing.join(', ')}`);
+  }
+  const limits = Object.fromEntries(
+    Object.entries(TASK_DATA_LIMITS).map(([field, name]) => [field, e[name] as number]),
+  ) as unknown as TaskDataLimits;
+  return { bucket, ...limits };
 }

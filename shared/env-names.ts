@@ -51,6 +51,15 @@ export const ENV = {
   dynamodbEndpoint: 'AWS_ENDPOINT_URL_DYNAMODB',
   sqsEndpoint: 'AWS_ENDPOINT_URL_SQS',
   schedulerEndpoint: 'AWS_ENDPOINT_URL_SCHEDULER',
+  /** The task data bucket (payloads, results and files too large for a task's item); unset: everything stays inline. */
+  taskDataBucket: 'TASK_DATA_BUCKET',
+  taskDataInlineMaxBytes: 'TASK_DATA_INLINE_MAX_BYTES',
+  taskDataMaxObjectBytes: 'TASK_DATA_MAX_OBJECT_BYTES',
+  taskDataUploadUrlSeconds: 'TASK_DATA_UPLOAD_URL_SECONDS',
+  taskDataDownloadUrlSeconds: 'TASK_DATA_DOWNLOAD_URL_SECONDS',
+  taskDataMaxArtifacts: 'TASK_DATA_MAX_ARTIFACTS',
+  /** Standard AWS SDK name; set only by the local stack (fauxqs serves S3 on its SQS port, path-style). */
+  s3Endpoint: 'AWS_ENDPOINT_URL_S3',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -1,10 +1,27 @@
 import type { FiringTarget, Schedule } from './schedule.js';
-import type { CallbackStatus, Task, TaskError, TaskMessage, TaskProgress, TaskStatus } from './task.js';
+import type {
+  BlobRef,
+  CallbackStatus,
+  StoredArtifact,
+  Task,
+  TaskError,
+  TaskMessage,
+  TaskProgress,
+  TaskStatus,
+} from './task.js';
 
-/** What a finished attempt writes: the terminal state and its data. */
+/**
+ * What a finished attempt writes: the terminal state and its data. A result too large for the item
+ * is already in the task data bucket (`resultRef`, no `result`); `artifacts` are the files the attempt wrote.
+ */
 export type TaskOutcome =
-  | { readonly status: 'SUCCEEDED'; readonly result: unknown }
-  | { readonly status: 'FAILED'; readonly error: TaskError }
+  | {
+      readonly status: 'SUCCEEDED';
+      readonly result: unknown;
+      readonly resultRef?: BlobRef;
+      readonly artifacts?: readonly StoredArtifact[];
+    }
+  | { readonly status: 'FAILED'; readonly error: TaskError; readonly artifacts?: readonly StoredArtifact[] }
   | { readonly status: 'CANCELLED' };
 
 /** What `create` found: the task is now stored, or a live task already holds the id. */
@@ -224,6 +241,43 @@ export interface DeploymentKey {
 export interface KeyRing {
   /** Loads the key on the first call and keeps it; a failed load is tried again on the next call. */
   deploymentKey(): Promise<DeploymentKey>;
+}
+
+/** An object read from a {@link BlobStore}. */
+export interface BlobObject {
+  readonly body: Buffer;
+  readonly size: number;
+  readonly etag?: string;
+}
+
+/**
+ * The task data bucket: payloads, results and files too large for a task's item (the claim-check
+ * pattern). S3 in AWS, fauxqs's S3 locally, a Map in unit tests. Unreachable storage throws
+ * DependencyUnavailableError.
+ */
+export interface BlobStore {
+  /** Stores `body` at `key`, replacing any object there; answers the new object's ETag. */
+  put(key: string, body: Uint8Array, contentType: string): Promise<{ readonly etag?: string }>;
+  /**
+   * The object at `key`, or undefined when there is none. With `maxBytes` a larger object is not
+   * read (BlobTooLargeError); with `ifMatch` an object whose ETag differs is not read (BlobChangedError).
+   */
+  get(
+    key: string,
+    options?: { readonly maxBytes?: number; readonly ifMatch?: string },
+  ): Promise<BlobObject | undefined>;
+  /** Removes the objects; keys without one are no error. */
+  delete(keys: readonly string[]): Promise<void>;
+  /** A URL that lets whoever holds it PUT exactly `contentLength` bytes at `key` until it expires. */
+  presignPut(
+    key: string,
+    options: { readonly contentLength: number; readonly expiresInSeconds: number },
+  ): Promise<string>;
+  /** A URL that lets whoever holds it GET the object at `key` until it expires; `downloadName` asks browsers to save it. */
+  presignGet(
+    key: string,
+    options: { readonly expiresInSeconds: number; readonly downloadName?: string },
+  ): Promise<string>;
 }
 
 /** The subset of a structured logger the cores use; Powertools Logger satisfies it. */

@@ -59,6 +59,30 @@ export interface TaskProgress {
   readonly message?: string;
 }
 
+/** A payload or result kept in the task data bucket instead of the item: its object key, size and ETag. */
+export interface BlobRef {
+  readonly key: string;
+  readonly size: number;
+  /** The object's ETag when it was checked: a reader that finds another one knows it was replaced since. */
+  readonly etag?: string;
+}
+
+/** A file a task wrote with `ctx.artifacts.put`, kept in the task data bucket. */
+export interface StoredArtifact {
+  readonly name: string;
+  readonly key: string;
+  readonly size: number;
+  readonly contentType: string;
+}
+
+/** An artifact as callers see it: a presigned download URL, minted for each read. */
+export interface ArtifactView {
+  readonly name: string;
+  readonly size: number;
+  readonly contentType: string;
+  readonly url: string;
+}
+
 /** A task as stored: one item of the task table (docs/architecture.md, "Data model"). */
 export interface Task {
   readonly taskId: string;
@@ -112,6 +136,17 @@ export interface Task {
   readonly expiresAt: number;
   /** Where to POST the terminal event; absent for tasks submitted without `callbackUrl`. */
   readonly callback?: StoredCallback;
+  /** The payload in the task data bucket, when it was too large for the item (`payload` is then absent). */
+  readonly payloadRef?: BlobRef;
+  /** The result in the task data bucket, when it was too large for the item (`result` is then absent). */
+  readonly resultRef?: BlobRef;
+  /** Files written by the attempt that finished the task. */
+  readonly artifacts?: readonly StoredArtifact[];
+  /**
+   * The owner's keyed hash, the first part of every object key of the task: the worker writes results
+   * and artifacts under it without holding the deployment key.
+   */
+  readonly ownerHash?: string;
 }
 
 /**
@@ -145,6 +180,10 @@ export interface TaskView {
   readonly runAt?: string;
   /** The schedule that submitted it. */
   readonly scheduleName?: string;
+  /** A short-lived download URL of the result, when it was too large for the task's item (then no `result`). */
+  readonly resultUrl?: string;
+  /** Files the task wrote, each with a short-lived download URL. */
+  readonly artifacts?: ArtifactView[];
 }
 
 /** The attributes a view is built from: never the owner, the payload or the bookkeeping. */
@@ -166,8 +205,8 @@ type ViewedAttributes =
   | 'runAt'
   | 'scheduleName';
 
-/** A task in a listing (`GET /tasks`): the view without the result; fetch the task for that. */
-export type TaskSummaryView = Omit<TaskView, 'result'>;
+/** A task in a listing (`GET /tasks`): the view without the result or files; fetch the task for those. */
+export type TaskSummaryView = Omit<TaskView, 'result' | 'resultUrl' | 'artifacts'>;
 
 /** `GET /tasks`: a page of the caller's tasks, newest first. */
 export interface TaskListing<Summary = TaskSummaryView> {

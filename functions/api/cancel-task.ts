@@ -4,6 +4,7 @@ import { ConflictError, NotFoundError } from '../../shared/errors.js';
 import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, ScheduleService, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
+import { ownsPayloadObject, type TaskData } from '../../shared/task-data.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter } from '../../shared/time.js';
 import { isWellFormedTaskId } from './get-task.js';
@@ -19,6 +20,8 @@ export interface CancelTaskDeps {
   readonly callbackQueue?: CallbackQueue;
   /** Deletes the one-time schedule of a task cancelled before its far-off `runAt`. @default it fires into a CANCELLED task */
   readonly scheduler?: ScheduleService;
+  /** Where a payload too large for the item is kept: a cancelled task's own copy is deleted. @default none */
+  readonly taskData?: TaskData;
 }
 
 /**
@@ -40,6 +43,7 @@ export async function cancelTask(input: { ownerId: string; taskId: string }, dep
     deps.metrics?.record(TASK_COUNTS.cancelled, task.type);
     await sendCallback(task, deps.callbackQueue, deps.log);
     if (task.runAtSchedule) await deleteRunAtSchedule(task.runAtSchedule, deps);
+    await deletePayloadObject(task, deps);
   } else if (change === 'cancelRequested') {
     deps.log?.info('cancel requested for a running task', taskLogFields(task));
   }
@@ -56,6 +60,23 @@ async function deleteRunAtSchedule(name: string, deps: CancelTaskDeps): Promise<
   } catch (error) {
     deps.log?.warn('could not delete the runAt schedule of a cancelled task; it will fire into nothing', {
       schedule: name,
+      error,
+    });
+  }
+}
+
+/**
+ * A task cancelled while QUEUED never runs: its payload object goes now if it is the task's own (an
+ * uploaded one may back other tasks and expires with the bucket). Best effort: the lifecycle rule
+ * removes what a failed delete leaves.
+ */
+async function deletePayloadObject(task: Task, deps: CancelTaskDeps): Promise<void> {
+  if (!deps.taskData || !task.payloadRef || !ownsPayloadObject(task)) return;
+  try {
+    await deps.taskData.blobs.delete([task.payloadRef.key]);
+  } catch (error) {
+    deps.log?.warn('could not delete a cancelled task’s payload object; it expires with the bucket', {
+      taskId: task.taskId,
       error,
     });
   }

@@ -7,6 +7,7 @@ import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import { taskDataOf } from '../../shared/aws/task-data-bucket.js';
 import { checkCallbackUrl, resolveWithDns } from '../../shared/callbacks/callback-url.js';
 import { formatSecret, ownerSigningKey } from '../../shared/callbacks/signing.js';
 import { loadConfig } from '../../shared/config.js';
@@ -65,6 +66,7 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
       }),
     }),
     scheduleLimits: config.schedules,
+    taskData: taskDataOf(config, (client) => tracer.captureAWSv3Client(client)),
   };
   let ownerHash: OwnerHash | undefined;
 

@@ -8,10 +8,11 @@ import {
   TaskStatusSchema,
   TaskSummarySchema,
   TaskViewSchema,
+  UploadTicketSchema,
 } from './response-schemas.js';
 import { ScheduleListingSchema, ScheduleViewSchema } from './schedule-response-schemas.js';
 import { CreateScheduleBody, ListSchedulesQuery, UpdateScheduleBody } from './schedule-schemas.js';
-import { ListQuery, SubmitBody } from './schemas.js';
+import { ListQuery, SubmitBody, UploadBody } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -43,10 +44,20 @@ export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskD
     ...submitRequestSchemas([...taskTypes]),
     ...toJsonSchemas(
       {
+        SubmitByReferenceRequest: z.extend(z.omit(SubmitBody, { payload: true }), {
+          payloadRef: z.string().check(z.minLength(1), z.maxLength(64)),
+        }),
+        UploadRequest: UploadBody,
+      },
+      'input',
+    ),
+    ...toJsonSchemas(
+      {
         TaskStatus: TaskStatusSchema,
         TaskView: TaskViewSchema,
         TaskSummary: TaskSummarySchema,
         TaskListing: TaskListingSchema,
+        UploadTicket: UploadTicketSchema,
         ErrorBody: ErrorBodySchema,
         GatewayError: GatewayErrorSchema,
         ScheduleView: ScheduleViewSchema,
@@ -112,7 +123,7 @@ function submitRequestSchemas(taskTypes: ReadonlyArray<readonly [string, TaskDef
       ? z.optional(definition.payload).register(z.globalRegistry, { description: 'Defaults to `{}`.' })
       : definition.payload;
     const id = `Submit${name.replace(/(?:^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_match, letter: string) => letter.toUpperCase())}Task`;
-    variants[id] = z.extend(SubmitBody, { type: z.literal(name), payload });
+    variants[id] = z.extend(z.omit(SubmitBody, { payloadRef: true }), { type: z.literal(name), payload });
     mapping[name] = ref(id).$ref;
   }
   const [first, ...rest] = Object.values(variants);
@@ -141,11 +152,29 @@ function paths(): JsonObject {
           schema: { type: 'string', minLength: 1, maxLength: 255 },
         },
       ],
-      requestBody: { required: true, content: { 'application/json': { schema: ref('SubmitRequest') } } },
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': { schema: { oneOf: [ref('SubmitRequest'), ref('SubmitByReferenceRequest')] } },
+        },
+      },
       responses: {
         '200': taskResponse('Replay of an earlier submission with the same Idempotency-Key.'),
         '202': taskResponse('Recorded and enqueued.', ['Location', 'RetryAfter']),
         ...pick('400', '401', '405', '409', '413', '415', '429', '431', '500', '503'),
+      },
+    },
+    [API_ROUTES.createUpload]: {
+      operationId: 'createUpload',
+      summary: 'Get a URL to upload a payload too large for a request body',
+      description:
+        'Answers a presigned PUT URL for exactly `contentLength` bytes (up to the deployment’s limit, 100 MB by default), ' +
+        'valid for minutes. PUT the payload’s JSON there, then submit `{"type", "payloadRef"}`. A reference that is ' +
+        'not yours, missing, expired or not valid JSON for the type answers 400 and records nothing.',
+      requestBody: { required: true, content: json(ref('UploadRequest')) },
+      responses: {
+        '201': { description: 'Upload there, then submit the reference.', content: json(ref('UploadTicket')) },
+        ...pick('400', '401', '405', '413', '415', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.listTasks]: {
@@ -298,7 +327,8 @@ const ERROR_RESPONSES: Record<
 > = {
   '400': {
     name: 'BadRequest',
-    description: '`InvalidJson`, `InvalidRequest`, `UnknownTaskType`, `InvalidPayload`, `InvalidCallbackUrl`, …',
+    description:
+      '`InvalidJson`, `InvalidRequest`, `UnknownTaskType`, `InvalidPayload`, `InvalidPayloadRef`, `InvalidCallbackUrl`, …',
   },
   '401': { name: 'Unauthorized', description: 'No or bad credentials (`WWW-Authenticate: Bearer`).' },
   '404': {

@@ -2,6 +2,7 @@ import { describe as describeCheck } from 'zod/v4/core';
 import type { ErrorDetail } from '../../shared/errors.js';
 import { TaskStatus, type TaskSummaryView, type TaskView } from '../../shared/task.js';
 import * as z from '../../shared/zod.js';
+import type { UploadTicket } from './create-upload.js';
 
 /**
  * The zod schemas of what the API answers, for the OpenAPI document only (functions/api/openapi.ts):
@@ -60,10 +61,37 @@ export const TaskViewSchema = z.object({
   callback: describe(z.optional(CallbackViewSchema), 'The completion callback, when submitted with `callbackUrl`.'),
   runAt: describe(z.optional(timestamp), 'When it was asked to start (`runAt`); it stays QUEUED until then.'),
   scheduleName: describe(z.optional(z.string()), 'The schedule whose firing submitted it.'),
+  resultUrl: describe(
+    z.optional(z.url()),
+    'Instead of `result` when the result was too large for the task record: a presigned GET URL of its JSON, minted on each read and valid for minutes.',
+  ),
+  artifacts: describe(
+    z.optional(
+      z.array(
+        z.object({
+          name: z.string(),
+          size: describe(z.int().check(z.minimum(0)), 'Bytes.'),
+          contentType: z.string(),
+          url: describe(z.url(), 'A presigned GET URL, minted on each read and valid for minutes.'),
+        }),
+      ),
+    ),
+    'Files the task wrote (`ctx.artifacts.put`), once it finished.',
+  ),
 });
 
-/** A task in a listing: the view without its result (`toTaskSummaryView` in shared/task.ts). */
-export const TaskSummarySchema = z.omit(TaskViewSchema, { result: true });
+/** A task in a listing: the view without its result or files (`toTaskSummaryView` in shared/task.ts). */
+export const TaskSummarySchema = z.omit(TaskViewSchema, { result: true, resultUrl: true, artifacts: true });
+
+/** `201` of `POST /tasks/uploads` (functions/api/create-upload.ts). */
+export const UploadTicketSchema = z.object({
+  uploadUrl: describe(
+    z.url(),
+    'PUT the payload’s JSON here, with exactly `contentLength` bytes (any other size is refused) and no Authorization header.',
+  ),
+  payloadRef: describe(z.string(), 'Submit `{"type", "payloadRef"}` once the upload is done.'),
+  expiresAt: describe(z.iso.datetime(), 'The upload must start before this.'),
+});
 
 export const TaskListingSchema = z.object({
   tasks: describe(
@@ -93,3 +121,4 @@ type Assignable<T extends U, U> = T;
 export type TaskViewMatchesSchema = Assignable<TaskView, z.output<typeof TaskViewSchema>>;
 export type TaskSummaryMatchesSchema = Assignable<TaskSummaryView, z.output<typeof TaskSummarySchema>>;
 export type ErrorDetailMatchesSchema = Assignable<ErrorDetail, z.output<typeof ErrorDetailSchema>>;
+export type UploadTicketMatchesSchema = Assignable<UploadTicket, z.output<typeof UploadTicketSchema>>;

@@ -1,21 +1,26 @@
 import { API_ROUTES, DEFAULT_ROUTE, methodsForPath } from '../../shared/api-routes.js';
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
-import { MethodNotAllowedError, NotFoundError } from '../../shared/errors.js';
+import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
 import type { Clock, Log, ScheduleService, ScheduleStore, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
+import type { TaskData } from '../../shared/task-data.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { callerOf, requireCallerUnlessPublic } from './caller.js';
 import { cancelTask } from './cancel-task.js';
+import { createUpload } from './create-upload.js';
 import { getTask } from './get-task.js';
-import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse } from './http.js';
+import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
 import { listTasks } from './list-tasks.js';
 import { checkRequestLimits } from './request-limits.js';
 import type { RunAtLimits } from './run-at.js';
+import { UploadBody } from './schemas.js';
 import { parseSubmission } from './submission.js';
 import { submitTask } from './submit-task.js';
+import { taskViewOf } from './task-data-view.js';
+import { issuesToDetails } from './validation.js';
 
 export interface ApiDeps {
   readonly store: TaskStore;
@@ -46,6 +51,8 @@ export interface ApiDeps {
   readonly scheduleStore?: ScheduleStore;
   /** settings.schedules, as the environment carries them. @default `runAt` and schedules are refused */
   readonly scheduleLimits?: RunAtLimits & { readonly maxPerOwner: number };
+  /** The bucket for payloads, results and files too large for an item. @default none: everything inline */
+  readonly taskData?: TaskData;
 }
 
 /**
@@ -77,6 +84,8 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         return jsonResponse(200, (await import('./openapi.js')).openApiDocumentFor(deps.registry));
       case API_ROUTES.submitTask:
         return await submit(request, deps);
+      case API_ROUTES.createUpload:
+        return await upload(request, deps);
       case API_ROUTES.getTask:
         return await get(request, deps);
       case API_ROUTES.listTasks:
@@ -108,14 +117,26 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
   const retryAfter = Math.max(deps.retryAfterSeconds, submission.delaySeconds ?? 0, untilRunAt);
   const location = { location: `/tasks/${task.taskId}` };
   if (!created) {
-    return jsonResponse(200, toTaskView(task), taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
+    const view = await taskViewOf(task, deps);
+    return jsonResponse(200, view, taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
   }
   return jsonResponse(202, toTaskView(task), { ...location, 'retry-after': String(retryAfter) });
 }
 
 async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
   const task = await getTask({ ownerId: callerOf(request), taskId: request.pathParameters.taskId ?? '' }, deps);
-  return jsonResponse(200, toTaskView(task), taskHeaders(task, deps));
+  return jsonResponse(200, await taskViewOf(task, deps), taskHeaders(task, deps));
+}
+
+/** 201 with a presigned URL for exactly `contentLength` bytes and the `payloadRef` to submit afterwards. */
+async function upload(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const parsed = UploadBody.safeParse(parseJsonBody(request, deps.maxBodyBytes));
+  if (!parsed.success) {
+    throw new ValidationError('InvalidRequest', 'The request body is not a valid upload request.', [
+      ...issuesToDetails(parsed.error.issues),
+    ]);
+  }
+  return jsonResponse(201, await createUpload({ ownerId: callerOf(request), ...parsed.data }, deps));
 }
 
 /** 200 when the task is cancelled now, 202 when a running task has been asked to stop. */

@@ -21,6 +21,13 @@ export const SubmitBody = z.strictObject({
   callbackUrl: z.optional(z.string().check(z.minLength(1), z.maxLength(MAX_CALLBACK_URL_LENGTH))),
   /** Start no earlier than this (ISO 8601 with an offset), up to a year ahead; not with `delaySeconds`. */
   runAt: z.optional(z.iso.datetime({ offset: true })),
+  /** An upload's `payloadRef` (`POST /tasks/uploads`) holding the payload: then no `payload`. */
+  payloadRef: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+});
+
+/** `POST /tasks/uploads`: the exact size of the payload to upload; the limit is the deployment's (taskData.maxObjectBytes). */
+export const UploadBody = z.strictObject({
+  contentLength: z.int().check(z.minimum(1)),
 });
 
 /** `GET /tasks` query string. */

@@ -12,10 +12,17 @@ import { issuesToDetails } from './validation.js';
  * are checked by `submitTask`, which every way of submitting (HTTP, schedules) goes through.
  */
 export function parseSubmission(request: HttpRequest, ownerId: string, maxBodyBytes: number): SubmitTaskInput {
-  const parsed = SubmitBody.safeParse(parseJsonBody(request, maxBodyBytes));
+  const body = parseJsonBody(request, maxBodyBytes);
+  const parsed = SubmitBody.safeParse(body);
   if (!parsed.success) {
     throw new ValidationError('InvalidRequest', 'The request body is not a valid task submission.', [
       ...issuesToDetails(parsed.error.issues),
+    ]);
+  }
+  // Checked on the body as sent: the schema fills in a missing payload.
+  if (parsed.data.payloadRef !== undefined && Object.hasOwn(body as object, 'payload')) {
+    throw new ValidationError('InvalidRequest', 'Send either payload or payloadRef, not both.', [
+      { path: 'payloadRef', message: 'not allowed together with payload' },
     ]);
   }
   return { ownerId, ...parsed.data, idempotencyKey: parseIdempotencyKey(request.headers['idempotency-key']) };

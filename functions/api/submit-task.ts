@@ -11,18 +11,21 @@ import type {
   TaskQueue,
   TaskStore,
 } from '../../shared/ports.js';
-import { type Task, TaskStatus } from '../../shared/task.js';
+import { type BlobRef, type Task, TaskStatus } from '../../shared/task.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { DAY_SECONDS, expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
-import type { TaskRegistry } from '../tasks/define-task.js';
+import type { TaskDefinition, TaskRegistry } from '../tasks/define-task.js';
 import { planRunAt, type RunAtLimits, type RunAtPlan, runAtScheduleOf } from './run-at.js';
+import { loadPayload, type PayloadDeps, storeLargePayload } from './task-payload.js';
 import { issuesToDetails } from './validation.js';
 
 export interface SubmitTaskInput {
   readonly ownerId: string;
   readonly type: string;
   readonly payload: unknown;
+  /** An upload (`POST /tasks/uploads`) holding the payload, instead of `payload`. */
+  readonly payloadRef?: string;
   readonly delaySeconds?: number;
   /** The caller's key for safe retries: same owner + key + body → the same task. */
   readonly idempotencyKey?: string;
@@ -40,7 +43,7 @@ export interface SubmitResult {
   readonly created: boolean;
 }
 
-export interface SubmitTaskDeps {
+export interface SubmitTaskDeps extends PayloadDeps {
   readonly store: TaskStore;
   readonly queue: TaskQueue;
   readonly registry: TaskRegistry;
@@ -72,21 +75,28 @@ export interface SubmitTaskDeps {
  * detects a replay: no extra table, no extra write on the happy path.
  */
 export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): Promise<SubmitResult> {
-  const definition = checkTaskPayload(input.type, input.payload, deps.registry);
+  checkTaskType(input.type, deps.registry);
+  // A payloadRef's object is read (and must be JSON) before the schema check, as a body is parsed before it.
+  const source = await loadPayload(input, deps);
+  const definition = checkTaskPayload(input.type, source.payload, deps.registry);
   const start = input.runAt === undefined ? undefined : planStart(input, deps);
 
   const callbackUrl = input.callbackUrl === undefined ? undefined : await checkedCallbackUrl(input.callbackUrl, deps);
   const taskId = input.idempotencyKey
     ? taskIdFromKey(input.ownerId, input.idempotencyKey)
     : (deps.newTaskId ?? randomUUID)();
+  // Before the item is written, which then holds only the reference (a failed write leaves the object to the bucket's expiry).
+  const payloadRef = await storeLargePayload(source, input.ownerId, taskId, deps);
+  const ownObject = payloadRef !== undefined && payloadRef !== source.ref ? payloadRef : undefined;
   // A replay can race with the request that is discarding the same key's task: one more round then finds the id free.
   for (let round = 0; ; round++) {
     const task = newTask(
       taskId,
-      { ...input, callbackUrl },
+      { ...input, payload: source.payload, callbackUrl },
       definition.maxAttempts ?? deps.defaultMaxAttempts,
       deps,
       start,
+      payloadRef,
     );
     const created = await createOrTakeBack(task, deps);
     if (created.created) {
@@ -98,17 +108,21 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
     }
     // A random id is never taken (122 bits); only a key's id can be.
     if (!input.idempotencyKey) throw new ConflictError(`Task id ${taskId} is already taken.`);
-    const replayed = await replay(created.existing, task, deps);
-    if (replayed) return { task: replayed, created: false };
+    // The task recorded earlier keeps its own payload object: the one this request wrote is nobody's.
+    const replayed = await replay(created.existing, task, deps).catch(async (error: unknown) => {
+      await forget(ownObject, deps);
+      throw error;
+    });
+    if (replayed) {
+      await forget(ownObject, deps);
+      return { task: replayed, created: false };
+    }
     if (round === 1) throw new DependencyUnavailableError('task table');
   }
 }
 
-/**
- * The task type's definition, once the payload matches its schema; `prefix` names where the type and
- * payload sit in the request (`task.` for a schedule's task).
- */
-export function checkTaskPayload(type: string, payload: unknown, registry: TaskRegistry, prefix = '') {
+/** The task type's definition; throws UnknownTaskType, listing the known ones. */
+export function checkTaskType(type: string, registry: TaskRegistry, prefix = ''): TaskDefinition {
   const definition = registry.get(type);
   if (!definition) {
     const known = [...registry.keys()].join(', ');
@@ -116,6 +130,15 @@ export function checkTaskPayload(type: string, payload: unknown, registry: TaskR
       { path: `${prefix}type`, message: `must be one of: ${known}` },
     ]);
   }
+  return definition;
+}
+
+/**
+ * The task type's definition, once the payload matches its schema; `prefix` names where the type and
+ * payload sit in the request (`task.` for a schedule's task).
+ */
+export function checkTaskPayload(type: string, payload: unknown, registry: TaskRegistry, prefix = '') {
+  const definition = checkTaskType(type, registry, prefix);
   const parsed = z.safeParse(definition.payload, payload);
   if (!parsed.success) {
     throw new ValidationError(
@@ -146,7 +169,8 @@ function newTask(
   input: SubmitTaskInput,
   maxAttempts: number,
   deps: SubmitTaskDeps,
-  start?: RunAtPlan,
+  start: RunAtPlan | undefined,
+  payloadRef: BlobRef | undefined,
 ): Task {
   const now = deps.clock();
   const timestamp = now.toISOString();
@@ -156,7 +180,11 @@ function newTask(
     ownerId: input.ownerId,
     type: input.type,
     status: TaskStatus.Queued,
-    payload: input.payload,
+    // The item keeps the payload, or only where it is; the hash below is of the payload either way.
+    payload: payloadRef ? undefined : input.payload,
+    ...(payloadRef && { payloadRef }),
+    // The worker writes results and artifacts under the owner's prefix without holding the deployment key.
+    ...(deps.taskData && deps.ownerHash && { ownerHash: deps.ownerHash(input.ownerId) }),
     payloadHash: sha256Hex(
       canonicalJson({
         type: input.type,
@@ -280,6 +308,16 @@ async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult 
       error,
     });
     return 'unknown';
+  }
+}
+
+/** Best effort: an object left behind expires with the bucket's lifecycle rule. */
+async function forget(ref: BlobRef | undefined, deps: SubmitTaskDeps): Promise<void> {
+  if (!ref || !deps.taskData) return;
+  try {
+    await deps.taskData.blobs.delete([ref.key]);
+  } catch (error) {
+    deps.log.warn('could not delete an unused payload object; it expires with the bucket lifecycle', { error });
   }
 }
 

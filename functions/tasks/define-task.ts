@@ -12,6 +12,20 @@ export interface TaskContext {
   readonly signal: AbortSignal;
   /** Reports progress (percent 0-100) shown in GET /tasks/{id}; throttled to one write a second. */
   progress(percent: number, message?: string): void;
+  /** Files the task writes for its owner, listed in its view with download URLs once it finishes. */
+  readonly artifacts: TaskArtifacts;
+}
+
+/** Where a task writes files: the task data bucket, under its owner's prefix and its attempt. */
+export interface TaskArtifacts {
+  /**
+   * Stores `data` as the file `name` (letters, digits, `.`, `_`, `-`; at most 128) and resolves once it
+   * is stored; a second put of a name replaces it. Rejects with PermanentError `InvalidArtifact` for a
+   * bad name or content type, more files than settings.taskData.maxArtifacts or a file over
+   * maxObjectBytes (the task then fails at once if the handler does not catch it), and with a retryable
+   * error when the bucket cannot be reached. Files of an attempt that is retried or cancelled are deleted.
+   */
+  put(name: string, data: string | Uint8Array, contentType?: string): Promise<void>;
 }
 
 /**

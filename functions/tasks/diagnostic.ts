@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BroadcastChannel as NodeBroadcastChannel } from 'node:worker_threads';
 import { PermanentError } from '../../shared/errors.js';
@@ -103,4 +104,29 @@ export const ledgerTask = defineTask({
 export const crashTask = defineTask({
   payload: z.strictObject({}),
   run: () => new Promise<never>(() => {}),
+});
+
+/**
+ * Large inputs and outputs, for the task data tests: reports the size and SHA-256 of `text`, answers a
+ * result padded with `resultBytes` characters and writes each of `files` as an artifact.
+ */
+export const bulkTask = defineTask({
+  payload: z.strictObject({
+    text: z._default(z.string(), ''),
+    resultBytes: z._default(z.int().check(z.minimum(0), z.maximum(100 * 1024 * 1024)), 0),
+    files: z._default(
+      z
+        .array(z.strictObject({ name: z.string(), text: z.string(), contentType: z.optional(z.string()) }))
+        .check(z.maxLength(20)),
+      [],
+    ),
+  }),
+  run: async ({ text, resultBytes, files }, { artifacts }) => {
+    for (const file of files) await artifacts.put(file.name, file.text, file.contentType);
+    return {
+      textBytes: Buffer.byteLength(text),
+      sha256: createHash('sha256').update(text).digest('hex'),
+      padding: 'x'.repeat(resultBytes),
+    };
+  },
 });

@@ -1,5 +1,5 @@
 import type { TaskDefinition, TaskRegistry, TaskTypes } from './define-task.js';
-import { crashTask, failTask, flakyTask, ledgerTask } from './diagnostic.js';
+import { bulkTask, crashTask, failTask, flakyTask, ledgerTask } from './diagnostic.js';
 
 /** Task types that misbehave on purpose, for the e2e and chaos suites; registered only when asked for. */
 export const diagnosticTaskTypes = {
@@ -7,6 +7,7 @@ export const diagnosticTaskTypes = {
   flaky: flakyTask,
   crash: crashTask,
   ledger: ledgerTask,
+  bulk: bulkTask,
 } satisfies Record<string, TaskDefinition>;
 
 /** A name a task type may have: what the API accepts in `type` and a metric dimension can carry. */

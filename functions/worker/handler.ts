@@ -5,6 +5,7 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import { taskDataOf } from '../../shared/aws/task-data-bucket.js';
 import { CallbackOutbox } from '../../shared/callbacks/callback-outbox.js';
 import { loadConfig } from '../../shared/config.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
@@ -45,6 +46,7 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     maxResultBytes: config.maxResultBytes,
     cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
     leaseGraceMs: config.leaseGraceSeconds * 1000,
+    taskData: taskDataOf(config, (client) => tracer.captureAWSv3Client(client)),
   };
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).

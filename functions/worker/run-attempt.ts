@@ -4,8 +4,10 @@ import { taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskStore } from '../../shared/ports.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
 import { type Task, type TaskError, TaskStatus } from '../../shared/task.js';
+import { BlobChangedError, blobRef, jsonBytes, type TaskData, taskDataKeys } from '../../shared/task-data.js';
 import * as z from '../../shared/zod.js';
-import type { TaskRegistry } from '../tasks/define-task.js';
+import type { TaskContext, TaskRegistry } from '../tasks/define-task.js';
+import { attemptArtifacts } from './artifacts.js';
 import { createProgressReporter } from './progress-reporter.js';
 
 /**
@@ -26,6 +28,8 @@ export interface RunAttemptDeps {
   readonly maxResultBytes: number;
   /** How often a running task's record is checked for a cancel request. @default never */
   readonly cancelCheckIntervalMs?: number;
+  /** The bucket for payloads, results and files too large for the item. @default none: everything inline */
+  readonly taskData?: TaskData;
 }
 
 /** The handler is asked to stop this long before the invocation would be killed, to record the outcome. */
@@ -49,24 +53,91 @@ export async function runAttempt(task: Task, remainingMs: number, deps: RunAttem
   if (!definition) {
     return { status: 'FAILED', error: { code: 'UnknownTaskType', message: `No handler for type "${task.type}".` } };
   }
-  const payload = z.safeParse(definition.payload, task.payload);
+  const readStart = deps.clock().getTime();
+  const input = await payloadOf(task, deps);
+  if ('status' in input) return input;
+  // Reading a large payload back spends the invocation's time: the handler's deadline counts from the claim.
+  const timeLeftMs = remainingMs - (deps.clock().getTime() - readStart);
+  const payload = z.safeParse(definition.payload, input.payload);
   if (!payload.success) {
     return { status: 'FAILED', error: { code: 'InvalidPayload', message: z.prettifyError(payload.error) } };
   }
+  const artifacts = attemptArtifacts(task, deps);
+  const outcome = await runHandler(task, definition, payload.data, artifacts.api, timeLeftMs, deps);
+  await artifacts.settle();
+  // The files go with the outcome that ends the task; an attempt that ends nothing leaves none behind.
+  if (outcome.status !== 'SUCCEEDED' && outcome.status !== 'FAILED') {
+    await artifacts.discard();
+    return outcome;
+  }
+  const stored = artifacts.stored();
+  return stored.length > 0 ? { ...outcome, artifacts: stored } : outcome;
+}
+
+/**
+ * The task's payload: from its item, or read back from the task data bucket, pinned to the ETag the
+ * API checked (an upload replaced since then is not run). A missing or replaced object fails the task;
+ * an unreachable bucket is retried.
+ */
+async function payloadOf(task: Task, deps: RunAttemptDeps): Promise<{ readonly payload: unknown } | AttemptOutcome> {
+  if (!task.payloadRef) return { payload: task.payload };
+  const unavailable = (message: string): AttemptOutcome => ({
+    status: 'RETRY',
+    error: { code: 'PayloadUnavailable', message },
+  });
+  if (!deps.taskData) return unavailable('This worker has no task data bucket to read the payload from.');
+  let object: Awaited<ReturnType<TaskData['blobs']['get']>>;
+  try {
+    object = await deps.taskData.blobs.get(task.payloadRef.key, { ifMatch: task.payloadRef.etag });
+  } catch (error) {
+    if (error instanceof BlobChangedError) {
+      return {
+        status: 'FAILED',
+        error: { code: 'PayloadChanged', message: 'The uploaded payload was replaced after the task was submitted.' },
+      };
+    }
+    return unavailable(toTaskError(error, 'PayloadUnavailable').message);
+  }
+  if (!object) {
+    return {
+      status: 'FAILED',
+      error: {
+        code: 'PayloadMissing',
+        message: 'The payload is no longer in the task data bucket (expired or deleted).',
+      },
+    };
+  }
+  try {
+    return { payload: JSON.parse(object.body.toString('utf8')) };
+  } catch {
+    return { status: 'FAILED', error: { code: 'InvalidPayload', message: 'The stored payload is not valid JSON.' } };
+  }
+}
+
+/** Runs the handler under its deadline and watch; the outcome before any files are attached. */
+async function runHandler(
+  task: Task,
+  definition: NonNullable<ReturnType<TaskRegistry['get']>>,
+  payload: unknown,
+  artifacts: TaskContext['artifacts'],
+  remainingMs: number,
+  deps: RunAttemptDeps,
+): Promise<AttemptOutcome> {
   const deadline = AbortSignal.timeout(Math.max(0, Math.floor(remainingMs - deadlineMargin(remainingMs))));
   const watch = watchTask(task, deps, deadline);
   const progress = createProgressReporter(task, deps, watch);
   const signal = AbortSignal.any([deadline, watch.signal]);
   try {
-    const result = await definition.run(payload.data, {
+    const result = await definition.run(payload, {
       taskId: task.taskId,
       attempt: task.attempt,
       signal,
       progress: progress.report,
+      artifacts,
     });
     if (watch.lost) return { status: 'LOST' };
     // A handler that finished despite a cancel request did the work: report it as done.
-    return toSucceeded(task, result, deps.maxResultBytes);
+    return await toSucceeded(task, result, deps);
   } catch (error) {
     if (watch.lost) return { status: 'LOST' };
     if (watch.cancelled) return { status: 'CANCELLED' };
@@ -142,12 +213,15 @@ function watchTask(task: Task, deps: RunAttemptDeps, deadline: AbortSignal): Tas
 const StorableResult = z.unknown().check(z.superRefine(checkStorableJson));
 
 /**
- * Results are stored as JSON: normalise now, and refuse what would not fit. Sizes are counted as
- * DynamoDB counts them, for the result on its own (the setting) and for the whole item it joins
- * (the payload shares it): a result refused here fails at once with ResultTooLarge, where one the
- * table refused would be retried in vain.
+ * Results are stored as JSON: normalise now, and refuse what would not fit. A result larger than
+ * `inlineMaxBytes` goes to the task data bucket (under this attempt's key) and the item keeps its
+ * reference; one that could not be stored there is retried. Inline sizes are counted as DynamoDB
+ * counts them, for the result on its own (the setting) and for the whole item it joins (the payload
+ * shares it): a result refused here fails at once with ResultTooLarge, where one the table refused
+ * would be retried in vain.
  */
-function toSucceeded(task: Task, result: unknown, maxResultBytes: number): AttemptOutcome {
+async function toSucceeded(task: Task, result: unknown, deps: RunAttemptDeps): Promise<AttemptOutcome> {
+  const { maxResultBytes, taskData } = deps;
   let json: string | undefined;
   try {
     json = JSON.stringify(result ?? null);
@@ -157,6 +231,17 @@ function toSucceeded(task: Task, result: unknown, maxResultBytes: number): Attem
   // A function or symbol stringifies to undefined. Either way the same result would fail again: no retry.
   if (json === undefined) {
     return { status: 'FAILED', error: { code: 'InvalidResult', message: 'The result is not JSON-serializable.' } };
+  }
+  const bytes = jsonBytes(json);
+  if (taskData && task.ownerHash && bytes > taskData.limits.inlineMaxBytes) {
+    if (bytes > taskData.limits.maxObjectBytes) return resultTooLarge(taskData.limits.maxObjectBytes);
+    const key = taskDataKeys.result(task.ownerHash, task.taskId, task.attempt);
+    try {
+      const { etag } = await taskData.blobs.put(key, Buffer.from(json, 'utf8'), 'application/json');
+      return { status: 'SUCCEEDED', result: undefined, resultRef: blobRef(key, bytes, etag) };
+    } catch (error) {
+      return { status: 'RETRY', error: toTaskError(error, 'ResultUploadFailed') };
+    }
   }
   const normalised = JSON.parse(json) as unknown;
   const storable = z.safeParse(StorableResult, normalised);

@@ -4,6 +4,7 @@ import { ItemTooLargeError } from '../../shared/errors.js';
 import { LOG_KEYS, RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isExpired, isTerminal, type Task, type TaskError, TaskStatus } from '../../shared/task.js';
+import { ownsPayloadObject, type TaskData } from '../../shared/task-data.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter, MAX_VISIBILITY_SECONDS, secondsUntil } from '../../shared/time.js';
@@ -42,6 +43,8 @@ export interface RunTaskDeps {
   readonly metrics?: TaskMetrics;
   /** Where a finished task's callback delivery is queued. @default callbacks are not sent */
   readonly callbackQueue?: CallbackQueue;
+  /** The bucket for payloads, results and files too large for the item. @default none: everything inline */
+  readonly taskData?: TaskData;
 }
 
 /** The record stays on the queue; SQS delivers it again after its visibility timeout. */
@@ -206,10 +209,15 @@ async function finish(task: Task, outcome: TaskOutcome, context: LogContext, dep
     final = resultTooLarge(deps.maxResultBytes);
     recorded = await deps.store.finish(task.taskId, task.attempt, final, now, expiresAt);
   }
+  await deleteObjects(unrecordedKeys(outcome, recorded ? final : undefined), context, deps);
   if (!recorded) {
     // Fencing: a newer attempt owns the task now, so this one's outcome is dropped on purpose.
     deps.log.warn('stale attempt: outcome not recorded', context);
     return;
+  }
+  // A cancelled task never runs again: its own payload object goes now (an uploaded one may back other tasks).
+  if (final.status === 'CANCELLED' && task.payloadRef && ownsPayloadObject(task)) {
+    await deleteObjects([task.payloadRef.key], context, deps);
   }
   deps.log.info('task finished', {
     ...context,
@@ -218,6 +226,29 @@ async function finish(task: Task, outcome: TaskOutcome, context: LogContext, dep
   });
   deps.metrics?.record(OUTCOME_COUNTS[final.status], task.type);
   await sendCallback(task, deps.callbackQueue, deps.log);
+}
+
+/** Objects an outcome wrote (result, artifacts) that the recorded outcome does not refer to. */
+function unrecordedKeys(written: TaskOutcome, recorded: TaskOutcome | undefined): string[] {
+  const keysOf = (outcome: TaskOutcome | undefined): string[] =>
+    outcome && outcome.status !== 'CANCELLED'
+      ? [
+          ...(outcome.status === 'SUCCEEDED' && outcome.resultRef ? [outcome.resultRef.key] : []),
+          ...(outcome.artifacts ?? []).map((artifact) => artifact.key),
+        ]
+      : [];
+  const kept = new Set(keysOf(recorded));
+  return keysOf(written).filter((key) => !kept.has(key));
+}
+
+/** Best effort: what a delete leaves expires with the bucket's lifecycle rule. */
+async function deleteObjects(keys: readonly string[], context: LogContext, deps: RunTaskDeps): Promise<void> {
+  if (keys.length === 0 || !deps.taskData) return;
+  try {
+    await deps.taskData.blobs.delete(keys);
+  } catch (error) {
+    deps.log.warn('could not delete task data objects; they expire with the bucket', { ...context, error });
+  }
 }
 
 const OUTCOME_COUNTS = {

@@ -5,6 +5,7 @@ import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { type Grant, Grant as IamGrant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Topic } from 'aws-cdk-lib/aws-sns';
 import type { Queue } from 'aws-cdk-lib/aws-sqs';
@@ -31,6 +32,7 @@ import { OperationsDashboard } from './operations-dashboard.js';
 import { RecoverySweep } from './recovery-sweep.js';
 import { ScheduleStore } from './schedule-store.js';
 import { TaskApi } from './task-api.js';
+import { TaskDataBucket } from './task-data-bucket.js';
 import { TaskQueues } from './task-queues.js';
 import { TaskScheduler } from './task-scheduler.js';
 import { TaskTable } from './task-table.js';
@@ -96,6 +98,11 @@ export interface OffloadProps {
   readonly callbacks?: SettingsOverrides['callbacks'];
   /** Schedules and far-off `runAt`: limits, Scheduler's retries, the fire function. @default see `defaultSettings.schedules` */
   readonly schedules?: SettingsOverrides['schedules'];
+  /**
+   * The task data bucket (claim check): the inline threshold, the largest object, URL lifetimes, artifacts.
+   * @default see `defaultSettings.taskData`
+   */
+  readonly taskData?: SettingsOverrides['taskData'];
 }
 
 /**
@@ -126,6 +133,8 @@ export class Offload extends Construct {
   public readonly worker: LambdaFunction;
   /** The function behind the HTTP API. */
   public readonly apiFunction: LambdaFunction;
+  /** Payloads, results and files too large for a task's item (the claim check). */
+  public readonly taskDataBucket: Bucket;
   /** The schedule table (schedules' records) and the deployment's Scheduler group (their timing). */
   public readonly scheduleTable: TableV2;
   public readonly scheduleGroupName: string;
@@ -161,6 +170,7 @@ export class Offload extends Construct {
       observability: props.observability,
       callbacks: props.callbacks,
       schedules: props.schedules,
+      taskData: props.taskData,
       auth:
         this.auth.kind === 'iam'
           ? { iamPerSessionRoles: [...this.auth.perSessionRoles] }
@@ -191,6 +201,8 @@ export class Offload extends Construct {
     const store = new TaskTable(this, 'TaskStore', { encryptionKey, settings });
     const tasks = new TaskQueues(this, 'TaskQueue', { encryptionKey, settings });
     const scheduleStore = new ScheduleStore(this, 'ScheduleStore', { encryptionKey, settings });
+    const taskData = new TaskDataBucket(this, 'TaskData', { encryptionKey, settings });
+    this.taskDataBucket = taskData.bucket;
     this.scheduleTable = scheduleStore.table;
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
     this.deploymentKeySecret = deploymentKey.secret;
@@ -210,6 +222,7 @@ export class Offload extends Construct {
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
         callbackQueueUrl: callbacks.queue.queueUrl,
         scheduleTableName: scheduleStore.table.tableName,
+        taskDataBucket: taskData.bucket.bucketName,
       },
       settings,
     );
@@ -273,6 +286,9 @@ export class Offload extends Construct {
       settings,
     });
 
+    // Payloads, results and files too large for an item: the API stores and presigns, the worker reads and writes.
+    taskData.grantReadWriteDelete(api.handler);
+    taskData.grantReadWriteDelete(worker.handler);
     // Every path that ends a task queues its callback delivery; the sweep re-sends lost ones.
     for (const fn of [api.handler, worker.handler, deadLetterHandler.handler, recoverySweep.handler]) {
       callbacks.grantSend(fn);

@@ -100,7 +100,7 @@ Try it:
   curl -s -X POST ${stack.url}/tasks -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"type":"${example}","payload":{}}'
   curl -s ${stack.url}/tasks/<taskId> -H "authorization: Bearer $TOKEN"
 
-Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS ${stack.endpoints.sqs}, Scheduler ${stack.endpoints.scheduler}. Ctrl-C stops.
+Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS and S3 ${stack.endpoints.sqs}, Scheduler ${stack.endpoints.scheduler}. Ctrl-C stops.
 `);
   await writeLocalState({
     pid: process.pid,

@@ -1,21 +1,35 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { settings } from '../settings.js';
+import { checkPresignedRequest, s3ErrorXml } from './presigned-url-check.js';
 
 const require = createRequire(import.meta.url);
+
+/**
+ * The dummy credentials of everything local: the SDK clients need some (or they probe for real ones),
+ * and the presigned-URL check needs their secret to recompute signatures.
+ */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 
 export interface Emulators {
   readonly dynamodbEndpoint: string;
   readonly sqsEndpoint: string;
+  /** fauxqs serves S3 on the same host and port as SQS; clients address buckets path-style. */
+  readonly s3Endpoint: string;
   stop(): Promise<void>;
 }
 
 export interface EmulatorOptions {
   /** Keep DynamoDB data in this folder (dynalite `path`); in memory when absent. */
   readonly dataDir?: string;
+  /** The largest S3 object body accepted (fauxqs's own limit is 11 MiB). @default settings.taskData.maxObjectBytes */
+  readonly maxObjectBytes?: number;
+  /** The clock presigned URLs expire by. @default Date.now */
+  readonly now?: () => number;
 }
 
-/** dynalite (DynamoDB) and fauxqs (SQS), in this process, on loopback ports chosen by the OS. */
+/** dynalite (DynamoDB) and fauxqs (SQS and S3), in this process, on loopback ports chosen by the OS. */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   // dynalite ships CommonJS without types; fauxqs is ESM-only.
   const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
@@ -31,14 +45,29 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   });
 
   const { buildApp } = await import('fauxqs');
-  const sqs = buildApp({ logger: false });
-  const sqsEndpoint = await sqs.listen({ port: 0, host: '127.0.0.1' });
+  const fauxqs = buildApp({ logger: false });
+  // S3 checks presigned URLs (expiry, signed content length); fauxqs checks no signature at all.
+  const now = options.now ?? Date.now;
+  const secretFor = (accessKeyId: string) =>
+    accessKeyId === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS.secretAccessKey : undefined;
+  fauxqs.addHook('onRequest', async (request, reply) => {
+    // originalUrl: as the client sent (and signed) it, before fauxqs rewrites virtual-hosted requests.
+    const received = { method: request.method, url: request.originalUrl, headers: request.headers };
+    const refusal = checkPresignedRequest(received, secretFor, now());
+    if (refusal) return reply.code(refusal.status).header('content-type', 'application/xml').send(s3ErrorXml(refusal));
+  });
+  // fauxqs takes S3 bodies up to 11 MiB; uploads may be as large as the settings allow.
+  const bodyLimit = Math.max(11 * 1024 * 1024, (options.maxObjectBytes ?? settings.taskData.maxObjectBytes) + 1024);
+  fauxqs.removeContentTypeParser('*');
+  fauxqs.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => done(null, body));
+  const sqsEndpoint = await fauxqs.listen({ port: 0, host: '127.0.0.1' });
 
   return {
     dynamodbEndpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
     sqsEndpoint,
+    s3Endpoint: sqsEndpoint,
     async stop() {
-      await sqs.close();
+      await fauxqs.close();
       dynamo.closeAllConnections();
       await new Promise<void>((resolve) => dynamo.close(() => resolve()));
     },

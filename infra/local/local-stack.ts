@@ -1,5 +1,6 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
@@ -17,7 +18,7 @@ import { demoTaskModule, HANDLER_FACTORIES, ownModulePath } from '../lambda-entr
 import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
 import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
 import { captureEmf, type EmfEvent } from './emf-capture.js';
-import { startEmulators } from './emulators.js';
+import { LOCAL_CREDENTIALS, startEmulators } from './emulators.js';
 import { startHttpFront } from './http-front.js';
 import { lambdaContext } from './lambda-context.js';
 import { createLocalAuthorizer } from './local-authorizer.js';
@@ -105,7 +106,12 @@ export interface WorkerFaults {
 export interface LocalStack {
   readonly url: string;
   readonly resources: LocalResources;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly scheduler: string };
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly sqs: string;
+    readonly scheduler: string;
+    readonly s3: string;
+  };
   /** The key behind the local JWT authorizer: mint tokens with mintDevToken(devKey, { sub }). */
   readonly devKey: DevKey;
   /** The task types the functions serve now. */
@@ -145,17 +151,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   });
   let tasks = await inspect();
   running = true;
-  const emulators = await startEmulators({ dataDir: options.dataDir });
-  const clientConfig = {
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  };
+  const emulators = await startEmulators({ dataDir: options.dataDir, maxObjectBytes: s.taskData.maxObjectBytes });
+  const clientConfig = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
   const sqs = announceSdkClient(new SQSClient({ ...clientConfig, endpoint: emulators.sqsEndpoint }), 'local-stack');
   const dynamodb = announceSdkClient(
     new DynamoDBClient({ ...clientConfig, endpoint: emulators.dynamodbEndpoint }),
     'local-stack',
   );
-  const resources = await provisionResources({ dynamodb, sqs }, s, visibility);
+  const s3 = new S3Client({ ...clientConfig, endpoint: emulators.s3Endpoint, forcePathStyle: true });
+  const resources = await provisionResources({ dynamodb, sqs, s3 }, s, visibility);
+  s3.destroy();
   // EventBridge Scheduler, playing its part: it invokes the fire function with each firing.
   let fireHandler: ((event: never, context: Context) => Promise<unknown>) | undefined;
   const scheduler = await startSchedulerEmulator({
@@ -183,6 +188,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         callbackQueueUrl: resources.callbackQueueUrl,
         allowLocalCallbacks: options.allowLocalCallbacks,
         scheduleTableName: resources.scheduleTableName,
+        taskDataBucket: resources.taskDataBucket,
       },
       s,
     ),
@@ -190,6 +196,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     [ENV.schedulerEndpoint]: scheduler.endpoint,
     [ENV.dynamodbEndpoint]: emulators.dynamodbEndpoint,
     [ENV.sqsEndpoint]: emulators.sqsEndpoint,
+    [ENV.s3Endpoint]: emulators.s3Endpoint,
     // Dummy credentials keep the SDK from probing for real ones (instance metadata timeouts).
     AWS_REGION: clientConfig.region,
     AWS_ACCESS_KEY_ID: clientConfig.credentials.accessKeyId,
@@ -303,7 +310,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   return {
     url: front.url,
     resources,
-    endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint, scheduler: scheduler.endpoint },
+    endpoints: {
+      dynamodb: emulators.dynamodbEndpoint,
+      sqs: emulators.sqsEndpoint,
+      scheduler: scheduler.endpoint,
+      s3: emulators.s3Endpoint,
+    },
     devKey,
     get taskTypeNames() {
       return tasks.names;

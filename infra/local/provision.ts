@@ -1,9 +1,10 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, PutBucketLifecycleConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { SCHEDULE_TABLE } from '../../shared/schedule-table.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { DAY_SECONDS } from '../../shared/time.js';
-import { callbackVisibilityTimeoutSeconds, type Settings } from '../settings.js';
+import { callbackVisibilityTimeoutSeconds, type Settings, taskDataLifecycle } from '../settings.js';
 
 export interface LocalResources {
   readonly tableName: string;
@@ -15,6 +16,7 @@ export interface LocalResources {
   readonly callbackQueueArn: string;
   readonly callbackDeadLetterQueueUrl: string;
   readonly scheduleTableName: string;
+  readonly taskDataBucket: string;
 }
 
 export const LOCAL_NAMES = {
@@ -24,16 +26,18 @@ export const LOCAL_NAMES = {
   callbackQueue: 'offload-callbacks',
   callbackDeadLetterQueue: 'offload-callbacks-dlq',
   scheduleTable: 'offload-schedules',
+  taskDataBucket: 'offload-task-data',
 };
 
 /** Creates on the emulators what the CDK stack creates in AWS, from the same settings. */
 export async function provisionResources(
-  clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient },
+  clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client },
   s: Settings,
   visibilityTimeoutSeconds: number,
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
   await createScheduleTable(clients.dynamodb);
+  await createTaskDataBucket(clients.s3, s);
   const days = (n: number) => String(n * DAY_SECONDS);
   const deadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.deadLetterQueue, {
     MessageRetentionPeriod: days(s.queue.deadLetterRetentionDays),
@@ -68,6 +72,7 @@ export async function provisionResources(
     callbackQueueArn: await queueArn(clients.sqs, callbackQueueUrl),
     callbackDeadLetterQueueUrl,
     scheduleTableName: LOCAL_NAMES.scheduleTable,
+    taskDataBucket: LOCAL_NAMES.taskDataBucket,
   };
 }
 
@@ -91,6 +96,29 @@ async function createScheduleTable(dynamodb: DynamoDBClient): Promise<void> {
   } catch (error) {
     if (!(error instanceof ResourceInUseException)) throw error;
   }
+}
+
+/** The bucket with the stack's lifecycle rules (fauxqs keeps them without enforcing them: nothing expires locally). */
+async function createTaskDataBucket(s3: S3Client, s: Settings): Promise<void> {
+  // CreateBucket is idempotent on fauxqs, as for the owner of an existing bucket in us-east-1.
+  await s3.send(new CreateBucketCommand({ Bucket: LOCAL_NAMES.taskDataBucket }));
+  const lifecycle = taskDataLifecycle(s);
+  await s3.send(
+    new PutBucketLifecycleConfigurationCommand({
+      Bucket: LOCAL_NAMES.taskDataBucket,
+      LifecycleConfiguration: {
+        Rules: [
+          {
+            ID: 'expire-with-the-tasks',
+            Status: 'Enabled',
+            Filter: { Prefix: '' },
+            Expiration: { Days: lifecycle.expirationDays },
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: lifecycle.abortIncompleteUploadDays },
+          },
+        ],
+      },
+    }),
+  );
 }
 
 async function createTable(dynamodb: DynamoDBClient): Promise<void> {

@@ -6,9 +6,12 @@ export interface LocalStackState {
   readonly pid: number;
   readonly url: string;
   readonly region: string;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
+  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly s3?: string };
   readonly tableName: string;
   readonly queueUrl: string;
+  /** The task data bucket and the key its object prefixes are hashed with (purge-owner). */
+  readonly taskDataBucket?: string;
+  readonly deploymentKeyFile?: string;
 }
 
 /** The project's local folder (in the working directory): dev keys and the running stack's state. */

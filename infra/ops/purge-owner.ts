@@ -1,27 +1,39 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SecretsManagerKeyRing } from '../../shared/aws/secrets-manager-key-ring.js';
+import { FileKeyRing } from '../../shared/file-key-ring.js';
+import { ownerHasher } from '../../shared/owner-hash.js';
+import type { KeyRing } from '../../shared/ports.js';
 import { readLocalState } from '../local/state-file.js';
+import { purgeOwnerObjects } from './purge-owner-objects.js';
 import { purgeOwnerTasks } from './purge-owner-tasks.js';
 
-const usage = `Usage: npm run purge-owner -- (--local | --table NAME) --owner OWNER [--owner OWNER ...] [--dry-run]
+const usage = `Usage: npm run purge-owner -- (--local | --table NAME [--bucket NAME --secret-arn ARN]) --owner OWNER [--owner OWNER ...] [--dry-run]
 
 Deletes every task of an owner from the task table now, instead of when DynamoDB's TTL gets to them (an
-erasure request). OWNER is the owner id as the API derives it: jwt:<sub> or iam:<userArn>.
-Revoke the owner's access first: tasks submitted during the purge are not covered.
+erasure request), and with the bucket every object of theirs from the task data bucket (payloads, results,
+files), instead of when its lifecycle rule does. OWNER is the owner id as the API derives it: jwt:<sub> or
+iam:<userArn>. Revoke the owner's access first: tasks submitted during the purge are not covered.
 Deleted items stay in point-in-time recovery backups for the table's recovery period (README "Retention").
 
-  --local      the stack started by npm start on this machine
-  --table      a deployed stack: the TableName output of cdk deploy
-               (credentials and region from the usual AWS environment; needs dynamodb:Query on the
-               owner index and dynamodb:BatchWriteItem on the table)
-  --owner      an owner id (repeatable)
-  --dry-run    list the tasks that would be deleted, delete nothing`;
+  --local       the stack started by npm start on this machine (table and bucket)
+  --table       a deployed stack: the TableName output of cdk deploy
+                (credentials and region from the usual AWS environment; needs dynamodb:Query on the
+                owner index and dynamodb:BatchWriteItem on the table)
+  --bucket      its TaskDataBucketName output (needs s3:ListBucket and s3:DeleteObject), with
+  --secret-arn  its DeploymentKeySecretArn output: object keys start with the owner's keyed hash
+                (needs secretsmanager:GetSecretValue)
+  --owner       an owner id (repeatable)
+  --dry-run     list the tasks and objects that would be deleted, delete nothing`;
 
 const { values } = parseArgs({
   options: {
     local: { type: 'boolean', default: false },
     table: { type: 'string' },
+    bucket: { type: 'string' },
+    'secret-arn': { type: 'string' },
     owner: { type: 'string', multiple: true },
     'dry-run': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -29,7 +41,13 @@ const { values } = parseArgs({
 });
 
 const owners = values.owner ?? [];
-if (values.help || values.local === Boolean(values.table) || owners.length === 0) {
+if (
+  values.help ||
+  values.local === Boolean(values.table) ||
+  owners.length === 0 ||
+  Boolean(values.bucket) !== Boolean(values['secret-arn']) ||
+  (values.local && Boolean(values.bucket))
+) {
   console.log(usage);
   process.exit(values.help ? 0 : 2);
 }
@@ -39,17 +57,48 @@ if (malformed.length > 0) {
   process.exit(2);
 }
 
-const target = values.local
+// The emulators accept any credentials; these keep the SDK from looking for real ones.
+const LOCAL = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+interface Target {
+  readonly tableName: string;
+  readonly dynamodb: DynamoDBClient;
+  readonly objects?: { readonly bucket: string; readonly s3: S3Client; readonly keyRing: KeyRing };
+}
+
+const target: Target = values.local
   ? await readLocalState().then((state) => ({
       tableName: state.tableName,
-      dynamodb: new DynamoDBClient({
-        region: state.region,
-        endpoint: state.endpoints.dynamodb,
-        // The emulator accepts any credentials; these keep the SDK from looking for real ones.
-        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      }),
+      dynamodb: new DynamoDBClient({ region: state.region, endpoint: state.endpoints.dynamodb, credentials: LOCAL }),
+      ...(state.taskDataBucket &&
+        state.endpoints.s3 &&
+        state.deploymentKeyFile && {
+          objects: {
+            bucket: state.taskDataBucket,
+            s3: new S3Client({
+              region: state.region,
+              endpoint: state.endpoints.s3,
+              forcePathStyle: true,
+              credentials: LOCAL,
+            }),
+            keyRing: new FileKeyRing(state.deploymentKeyFile),
+          },
+        }),
     }))
-  : { tableName: values.table ?? '', dynamodb: new DynamoDBClient({}) };
+  : {
+      tableName: values.table ?? '',
+      dynamodb: new DynamoDBClient({}),
+      ...(values.bucket && {
+        objects: {
+          bucket: values.bucket,
+          s3: new S3Client({}),
+          keyRing: new SecretsManagerKeyRing(values['secret-arn'] ?? ''),
+        },
+      }),
+    };
+if (!target.objects) {
+  console.error('No task data bucket given: the owner’s objects stay until the bucket’s lifecycle rule expires them.');
+}
 
 const documents = DynamoDBDocumentClient.from(target.dynamodb);
 const dryRun = values['dry-run'];
@@ -62,7 +111,18 @@ try {
       },
     });
     console.error(`${dryRun ? 'would delete' : 'deleted'} ${taskIds.length} task(s) of ${owner}`);
+    if (target.objects) {
+      const hash = ownerHasher(await target.objects.keyRing.deploymentKey())(owner);
+      const keys = await purgeOwnerObjects(target.objects.s3, target.objects.bucket, hash, {
+        dryRun,
+        onPage: (found) => {
+          for (const key of found) console.log(key);
+        },
+      });
+      console.error(`${dryRun ? 'would delete' : 'deleted'} ${keys.length} object(s) of ${owner} (${hash}/)`);
+    }
   }
 } finally {
   target.dynamodb.destroy();
+  target.objects?.s3.destroy();
 }

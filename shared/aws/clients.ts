@@ -1,11 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+// Type only: the S3 client is built in s3-blob-store.ts, loaded on first use, never at a cold start.
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config.js';
 
 /** Who built a client: the functions' factories below, or the local stack's own pollers and provisioning. */
 export type SdkClientOrigin = 'function' | 'local-stack';
-export type SdkClientListener = (client: DynamoDBClient | SQSClient, origin: SdkClientOrigin) => void;
+export type SdkClientListener = (client: DynamoDBClient | SQSClient | S3Client, origin: SdkClientOrigin) => void;
 
 const clientListeners: SdkClientListener[] = [];
 
@@ -18,7 +20,10 @@ export function onSdkClientCreated(listener: SdkClientListener): void {
 }
 
 /** Tells the listeners about a client; returns it unchanged. */
-export function announceSdkClient<T extends DynamoDBClient | SQSClient>(client: T, origin: SdkClientOrigin): T {
+export function announceSdkClient<T extends DynamoDBClient | SQSClient | S3Client>(
+  client: T,
+  origin: SdkClientOrigin,
+): T {
   for (const listener of clientListeners) listener(client, origin);
   return client;
 }

@@ -188,12 +188,7 @@ export class DynamoTaskStore implements TaskStore {
     expiresAtSeconds: number,
   ): Promise<boolean> {
     const writeId = randomUUID();
-    const data =
-      outcome.status === 'SUCCEEDED'
-        ? { set: ', #result = :result', values: { ':result': outcome.result } }
-        : outcome.status === 'FAILED'
-          ? { set: ', #error = :error', values: { ':error': outcome.error } }
-          : { set: '', values: {} };
+    const data = outcomeData(outcome);
     const written = await this.update(taskId, writeId, {
       UpdateExpression: `SET #status = :status, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt${data.set} REMOVE leaseExpiresAt, runAtMs`,
       ConditionExpression: '#status = :running AND attempt = :attempt',
@@ -565,6 +560,24 @@ export class DynamoTaskStore implements TaskStore {
   private key(taskId: string): Record<string, string> {
     return { [TASK_TABLE.partitionKey]: taskId };
   }
+}
+
+/**
+ * What a finish writes besides the status: the result (or its reference in the task data bucket),
+ * the error, the attempt's artifacts.
+ */
+function outcomeData(outcome: TaskOutcome): { set: string; values: Record<string, unknown> } {
+  if (outcome.status === 'CANCELLED') return { set: '', values: {} };
+  const artifacts = outcome.artifacts?.length
+    ? { set: ', artifacts = :artifacts', values: { ':artifacts': outcome.artifacts } }
+    : { set: '', values: {} };
+  const data =
+    outcome.status === 'FAILED'
+      ? { set: ', #error = :error', values: { ':error': outcome.error } }
+      : outcome.resultRef
+        ? { set: ', resultRef = :resultRef', values: { ':resultRef': outcome.resultRef } }
+        : { set: ', #result = :result', values: { ':result': outcome.result } };
+  return { set: data.set + artifacts.set, values: { ...data.values, ...artifacts.values } };
 }
 
 /** Adds `lastWriteId = :writeId` to the SET clause of an update expression. */

@@ -51,6 +51,15 @@ describe.each([
   };
 
   describe('create', () => {
+    it('keeps a payload reference and the owner hash in place of the payload', async () => {
+      const payloadRef = { key: 'h/u/payload.json', size: 9_000, etag: '"e0"' };
+      const task = queuedTask(t0, { payload: undefined, payloadRef, ownerHash: 'h' });
+      expect(await store.create(task, t0.getTime())).toEqual({ created: true });
+      const stored = await store.get(task.taskId);
+      expect(stored).toMatchObject({ payloadRef, ownerHash: 'h' });
+      expect(stored?.payload).toBeUndefined();
+    });
+
     it.each(modes)('records a new task$label', async ({ lose: lost }) => {
       const task = queuedTask(t0);
       lose(lost, 'create');
@@ -128,6 +137,35 @@ describe.each([
       expect(await store.finish(task.taskId, 1, { status: 'SUCCEEDED', result: { ok: 1 } }, at(2), 99)).toBe(true);
       expect(await store.get(task.taskId)).toMatchObject({ status: 'SUCCEEDED', result: { ok: 1 }, expiresAt: 99 });
       expect((await store.get(task.taskId))?.leaseExpiresAt).toBeUndefined();
+    });
+
+    it.each(modes)(
+      'records a result kept in the task data bucket as its reference, with the attempt’s artifacts$label',
+      async ({ lose: lost }) => {
+        const task = await running();
+        const resultRef = { key: 'h/t/1/result.json', size: 5_000, etag: '"e1"' };
+        const artifacts = [{ name: 'a.csv', key: 'h/t/1/artifacts/a.csv', size: 12, contentType: 'text/csv' }];
+        lose(lost, 'finish');
+        expect(
+          await store.finish(
+            task.taskId,
+            1,
+            { status: 'SUCCEEDED', result: undefined, resultRef, artifacts },
+            at(2),
+            99,
+          ),
+        ).toBe(true);
+        const finished = await store.get(task.taskId);
+        expect(finished).toMatchObject({ status: 'SUCCEEDED', resultRef, artifacts });
+        expect(finished?.result).toBeUndefined();
+      },
+    );
+
+    it('records the artifacts of a failed attempt with its error', async () => {
+      const task = await running();
+      const artifacts = [{ name: 'log.txt', key: 'h/t/1/artifacts/log.txt', size: 3, contentType: 'text/plain' }];
+      expect(await store.finish(task.taskId, 1, { status: 'FAILED', error, artifacts }, at(2), 99)).toBe(true);
+      expect(await store.get(task.taskId)).toMatchObject({ status: 'FAILED', error, artifacts });
     });
 
     it('refuses a stale attempt (fencing)', async () => {

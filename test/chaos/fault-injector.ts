@@ -33,8 +33,10 @@ export function injectSdkFaults(
   /** A fault decided by the call itself (scripted scenarios), on top of the random ones. */
   script?: (operation: string, input: Record<string, unknown>) => 'lostRequest' | undefined,
 ): void {
-  onSdkClientCreated((client: DynamoDBClient | SQSClient, origin) => {
-    if (origin !== 'function') return;
+  onSdkClientCreated((sdkClient, origin) => {
+    // The chaos workload keeps its tasks' data in their items: only the table and the queue are in play.
+    if (origin !== 'function' || sdkClient.config.serviceId === 'S3') return;
+    const client = sdkClient as DynamoDBClient | SQSClient;
     const service = client.config.serviceId;
     // The two clients' stacks have different generic types; the middleware is the same for both.
     const stack = client.middlewareStack as unknown as MiddlewareStack;

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 
@@ -123,5 +126,34 @@ describe('offload schedules', () => {
 
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('Nothing to change');
+  });
+});
+
+describe.runIf(inject('diagnosticTasks'))('the offload CLI with large payloads and results', () => {
+  it('uploads a --payload-file too large for a request and writes the downloaded result to --output', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'offload-cli-'));
+    try {
+      const text = 'y'.repeat(1024 * 1024);
+      await writeFile(join(dir, 'payload.json'), JSON.stringify({ text, resultBytes: 300_000 }));
+
+      const run = await offload(
+        'submit',
+        'bulk',
+        '--payload-file',
+        join(dir, 'payload.json'),
+        '--wait',
+        '--output',
+        join(dir, 'result.json'),
+      );
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toBe('');
+      expect(run.stderr).toMatch(/result written to .*result\.json \(\d+ bytes\)/);
+      const result = JSON.parse(await readFile(join(dir, 'result.json'), 'utf8'));
+      expect(result).toMatchObject({ textBytes: 1024 * 1024 });
+      expect(result.padding).toHaveLength(300_000);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

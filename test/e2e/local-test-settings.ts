@@ -1,5 +1,8 @@
 import { type Settings, settings } from '../../infra/settings.js';
 
+/** How long the local e2e stack's presigned URLs live. */
+export const E2E_URL_SECONDS = 3;
+
 /**
  * Settings for the e2e run of the local stack: the same shape as production, with times shrunk so
  * a crashed attempt is taken over in seconds instead of minutes. maxReceiveCount stays above the
@@ -15,6 +18,8 @@ export const e2eSettings: Settings = {
   // A rate(1 minute) schedule fires every second, and a runAt beyond 2 s takes the one-time schedule path.
   schedules: { ...settings.schedules, runAtQueueDelayMaxSeconds: 2 },
   local: { ...settings.local, scheduleRateMinuteMs: 1_000 },
+  // Presigned URLs that expire within a test's patience (test/e2e/task-data.test.ts).
+  taskData: { ...settings.taskData, uploadUrlSeconds: E2E_URL_SECONDS, downloadUrlSeconds: E2E_URL_SECONDS },
 };
 
 /** Longer than the worker timeout plus the lease grace, so a redelivery finds the crashed attempt's lease expired. */

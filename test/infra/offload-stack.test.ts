@@ -33,6 +33,17 @@ type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?:
 const resource = (path: string) => template.toJSON().Resources[id(path)] as Resource;
 const property = <T>(path: string, name: string) => resource(path).Properties[name] as T;
 
+/**
+ * Task data: objects under any key (owner hashes and ids are made at run time), and listing, without
+ * which a missing key answers 403 instead of 404.
+ */
+const TASK_DATA_GRANTS = [
+  's3:DeleteObject TaskData/Bucket/*',
+  's3:GetObject TaskData/Bucket/*',
+  's3:PutObject TaskData/Bucket/*',
+  's3:ListBucket TaskData/Bucket',
+];
+
 /** What active tracing adds to every function role: X-Ray's write actions take no resource. */
 const TRACING_GRANTS = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
@@ -362,8 +373,14 @@ describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, r
 
   it('gets the shared function environment and no NODE_OPTIONS (stacks are mapped when formatted)', () => {
     const expected: Record<string, unknown> = {
-      ...functionEnvironment({ tableName: 'table', queueUrl: 'queue', scheduleTableName: 'schedules' }),
+      ...functionEnvironment({
+        tableName: 'table',
+        queueUrl: 'queue',
+        scheduleTableName: 'schedules',
+        taskDataBucket: 'bucket',
+      }),
       [ENV.tableName]: { Ref: id('TaskStore/Table') },
+      [ENV.taskDataBucket]: { Ref: id('TaskData/Bucket') },
       [ENV.queueUrl]: { Ref: id('TaskQueue/Queue') },
       // The secret's ARN, never its value.
       [ENV.deploymentKeySecretArn]: { Ref: id('DeploymentKey/Secret') },
@@ -413,7 +430,7 @@ describe('permissions', () => {
         'sqs:SendMessage TaskQueue/Queue',
         // A task cancelled while QUEUED ends here: its callback is queued.
         'sqs:SendMessage Callbacks/Queue',
-        // The deployment key, for the keyed owner hash in its logs.
+        // The deployment key, for the keyed owner hash in its logs and the task data keys.
         'secretsmanager:GetSecretValue DeploymentKey/Secret',
         // Schedules: their records (owner-scoped listing is a Query on the owner's partition)...
         'dynamodb:PutItem ScheduleStore/Table',
@@ -426,6 +443,7 @@ describe('permissions', () => {
             `scheduler:${action} arn:AWS::Partition:scheduler:AWS::Region:AWS::AccountId:schedule/${scheduleGroupName}/*`,
         ),
         'iam:PassRole TaskScheduler/SchedulerRole',
+        ...TASK_DATA_GRANTS,
         'logs:CreateLogStream TaskApi/LogGroup',
         'logs:PutLogEvents TaskApi/LogGroup',
         ...TRACING_GRANTS,
@@ -444,6 +462,7 @@ describe('permissions', () => {
         'sqs:GetQueueUrl TaskQueue/Queue',
         'sqs:ReceiveMessage TaskQueue/Queue',
         'sqs:SendMessage Callbacks/Queue',
+        ...TASK_DATA_GRANTS,
         'logs:CreateLogStream TaskWorker/LogGroup',
         'logs:PutLogEvents TaskWorker/LogGroup',
         ...TRACING_GRANTS,

@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
 import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { functionEnvironment, schedulerEnvironment } from '../../infra/function-environment.js';
+import { LOCAL_CREDENTIALS } from '../../infra/local/emulators.js';
 import { LOCAL_SCHEDULER } from '../../infra/local/scheduler-emulator.js';
 import { settings } from '../../infra/settings.js';
 import { ENV } from '../../shared/env-names.js';
@@ -29,6 +30,7 @@ export function useEmulatorEnvironment(
         diagnosticTasks: options.diagnosticTasks,
         deploymentKeyFile,
         scheduleTableName: aws.resources.scheduleTableName,
+        taskDataBucket: aws.resources.taskDataBucket,
       },
       {
         ...settings,
@@ -39,9 +41,11 @@ export function useEmulatorEnvironment(
     [ENV.dynamodbEndpoint]: aws.endpoints.dynamodb,
     [ENV.schedulerEndpoint]: aws.endpoints.scheduler,
     [ENV.sqsEndpoint]: aws.endpoints.sqs,
+    [ENV.s3Endpoint]: aws.endpoints.s3,
     AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
+    // The local credentials: the emulator checks presigned URLs with their secret.
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: 'SILENT',
     // Keeps EMF lines out of the test output; test/handlers/observability.test.ts turns them back on.
     POWERTOOLS_METRICS_DISABLED: 'true',

@@ -177,8 +177,13 @@ export class InMemoryTaskStore implements TaskStore {
       updatedAt: now.toISOString(),
       expiresAt: expiresAtSeconds,
       lastWriteId: randomUUID(),
-      ...(outcome.status === 'SUCCEEDED' && { result: structuredClone(outcome.result) }),
+      ...(outcome.status === 'SUCCEEDED' &&
+        (outcome.resultRef
+          ? { resultRef: structuredClone(outcome.resultRef) }
+          : { result: structuredClone(outcome.result) })),
       ...(outcome.status === 'FAILED' && { error: structuredClone(outcome.error) }),
+      ...(outcome.status !== 'CANCELLED' &&
+        outcome.artifacts?.length && { artifacts: structuredClone(outcome.artifacts) }),
     });
     return true;
   }

@@ -107,3 +107,16 @@ describe('offload callbacks secret', () => {
     expect(stdout).toBe('whsec_abc=\n');
   });
 });
+
+describe('the offload CLI’s payload file and output', () => {
+  it.each([
+    ['a payload argument and --payload-file', ['submit', 'echo', '{}', '--payload-file', 'p.json']],
+    ['--output without --wait', ['submit', 'echo', '{}', '--output', 'r.json']],
+    ['a --payload-file that cannot be read', ['submit', 'echo', '--payload-file', '/nonexistent/p.json']],
+  ])('is a usage error with %s, sending nothing', async (_case, args) => {
+    const result = await run(args, { env: { OFFLOAD_TOKEN: 't' } });
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.requests).toEqual([]);
+  });
+});

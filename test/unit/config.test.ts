@@ -260,13 +260,45 @@ describe('loadConfig', () => {
     expect(loadConfig(functionEnvironment({ ...RESOURCES, diagnosticTasks: true })).diagnosticTasks).toBe(true);
   });
 
+  it('reads the task data bucket and its limits back into the settings they were built from', () => {
+    const taskData = {
+      inlineMaxBytes: 11,
+      maxObjectBytes: 22,
+      uploadUrlSeconds: 33,
+      downloadUrlSeconds: 44,
+      maxArtifacts: 55,
+    };
+    const env = functionEnvironment({ ...RESOURCES, taskDataBucket: 'offload-data' }, { ...settings, taskData });
+
+    expect(loadConfig(env).taskData).toEqual({ bucket: 'offload-data', ...taskData });
+  });
+
+  it('keeps everything inline when infra names no task data bucket', () => {
+    expect(loadConfig(validEnv()).taskData).toBeUndefined();
+  });
+
+  it.each([ENV.taskDataInlineMaxBytes, ENV.taskDataMaxObjectBytes, ENV.taskDataUploadUrlSeconds])(
+    'throws a ConfigError naming %s when a bucket is named without it',
+    (name) => {
+      const env = functionEnvironment({ ...RESOURCES, taskDataBucket: 'offload-data' });
+      delete env[name];
+
+      expect(configErrorOf(env).message).toContain(name);
+    },
+  );
+
   it('reads the emulator endpoints of the local stack', () => {
     const env = {
       ...validEnv(),
       [ENV.dynamodbEndpoint]: 'http://127.0.0.1:8000',
       [ENV.sqsEndpoint]: 'http://127.0.0.1:9324',
+      [ENV.s3Endpoint]: 'http://127.0.0.1:9324',
     };
 
-    expect(loadConfig(env).endpoints).toEqual({ dynamodb: 'http://127.0.0.1:8000', sqs: 'http://127.0.0.1:9324' });
+    expect(loadConfig(env).endpoints).toEqual({
+      dynamodb: 'http://127.0.0.1:8000',
+      sqs: 'http://127.0.0.1:9324',
+      s3: 'http://127.0.0.1:9324',
+    });
   });
 });

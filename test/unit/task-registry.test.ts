@@ -11,6 +11,7 @@ const context = (overrides: Partial<TaskContext> = {}): TaskContext => ({
   attempt: 1,
   signal: new AbortController().signal,
   progress: () => {},
+  artifacts: { put: async () => {} },
   ...overrides,
 });
 
@@ -32,8 +33,9 @@ describe('createTaskRegistry', () => {
     expect(createTaskRegistry({ diagnostic: false }).size).toBe(0);
   });
 
-  it('adds fail, flaky, crash and ledger when diagnostic types are asked for', () => {
+  it('adds fail, flaky, crash, ledger and bulk when diagnostic types are asked for', () => {
     expect([...createTaskRegistry({ tasks: demoTaskTypes, diagnostic: true }).keys()].sort()).toEqual([
+      'bulk',
       'crash',
       'echo',
       'fail',
@@ -160,5 +162,21 @@ describe('crash', () => {
     const first = await Promise.race([running, new Promise((resolve) => setTimeout(resolve, 5, pending))]);
 
     expect(first).toBe(pending);
+  });
+});
+
+describe('bulk', () => {
+  it('reports the size and digest of its text, pads its result and writes the files asked for', async () => {
+    const written: unknown[][] = [];
+    const ctx = context({ artifacts: { put: async (...args) => void written.push(args) } });
+
+    const result = await run('bulk', { text: 'abc', resultBytes: 5, files: [{ name: 'a.txt', text: 'A' }] }, ctx);
+
+    expect(result).toEqual({
+      textBytes: 3,
+      sha256: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+      padding: 'xxxxx',
+    });
+    expect(written).toEqual([['a.txt', 'A', undefined]]);
   });
 });
