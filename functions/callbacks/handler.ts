@@ -1,9 +1,8 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
+import { type SqsBatchHandler, sqsBatchHandler } from '../../shared/aws/sqs-batch-handler.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { HttpCallbackSender } from '../../shared/callbacks/http-callback-sender.js';
 import { ownerSigningKeys } from '../../shared/callbacks/signing.js';
@@ -13,7 +12,6 @@ import { ConfigError } from '../../shared/errors.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
-import type { SqsBatchHandler } from '../worker/handler.js';
 import { type DeliverCallbackDeps, deliverCallback } from './deliver-callback.js';
 
 /**
@@ -27,7 +25,8 @@ export function createCallbackHandler(taskTypes: TaskTypes = {}): SqsBatchHandle
   const queueUrl = callbacks.queueUrl;
   if (!queueUrl) throw new ConfigError(`${ENV.callbackQueueUrl} is not set: the delivery function has no queue.`);
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
-  const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.callbacks, (type) => registry.has(type));
+  const observability = createObservability(SERVICE_NAMES.callbacks, (type) => registry.has(type));
+  const { logger, tracer, metrics } = observability;
   const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
   const deps: DeliverCallbackDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
@@ -49,20 +48,5 @@ export function createCallbackHandler(taskTypes: TaskTypes = {}): SqsBatchHandle
     deliveryWindowSeconds: callbacks.deliveryWindowSeconds,
   };
 
-  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
-  async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    await tracer.loadIfSampled();
-    logger.addContext(context);
-    try {
-      return await processPartialResponse(
-        event,
-        (record: SQSRecord) => deliverCallback(record, deps),
-        new BatchProcessor(EventType.SQS),
-        { context, throwOnFullBatchFailure: false },
-      );
-    } finally {
-      metrics.flush();
-    }
-  }
-  return handler;
+  return sqsBatchHandler(observability, (record) => deliverCallback(record, deps));
 }

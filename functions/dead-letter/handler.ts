@@ -1,14 +1,12 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
+import { type SqsBatchHandler, sqsBatchHandler } from '../../shared/aws/sqs-batch-handler.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { loadConfig } from '../../shared/config.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
-import type { SqsBatchHandler } from '../worker/handler.js';
 import { type MarkDeadLetteredDeps, markDeadLettered } from './mark-dead-lettered.js';
 
 /**
@@ -18,7 +16,8 @@ import { type MarkDeadLetteredDeps, markDeadLettered } from './mark-dead-lettere
 export function createDeadLetterHandler(taskTypes: TaskTypes = {}): SqsBatchHandler {
   const config = loadConfig();
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
-  const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.deadLetter, (type) => registry.has(type));
+  const observability = createObservability(SERVICE_NAMES.deadLetter, (type) => registry.has(type));
+  const { logger, tracer, metrics } = observability;
   const deps: MarkDeadLetteredDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
       metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
@@ -36,20 +35,5 @@ export function createDeadLetterHandler(taskTypes: TaskTypes = {}): SqsBatchHand
     }),
   };
 
-  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
-  async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    await tracer.loadIfSampled();
-    logger.addContext(context);
-    try {
-      return await processPartialResponse(
-        event,
-        (record: SQSRecord) => markDeadLettered(record, deps),
-        new BatchProcessor(EventType.SQS),
-        { context, throwOnFullBatchFailure: false },
-      );
-    } finally {
-      metrics.flush();
-    }
-  }
-  return handler;
+  return sqsBatchHandler(observability, (record) => markDeadLettered(record, deps));
 }

@@ -1,8 +1,7 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
+import { type SqsBatchHandler, sqsBatchHandler } from '../../shared/aws/sqs-batch-handler.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { taskDataOf } from '../../shared/aws/task-data-bucket.js';
@@ -16,8 +15,6 @@ import { type RunTaskDeps, runTask } from './run-task.js';
 /** How long a finished task's callback message waits for others of its batch: a few ms of latency, fewer requests. */
 const CALLBACK_LINGER_MS = 5;
 
-export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
-
 /**
  * The worker Lambda's handler: runs the task types of `taskTypes` (a task module's export). Call it
  * once, at module scope: what it builds lives as long as the container.
@@ -25,7 +22,8 @@ export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<SQS
 export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler {
   const config = loadConfig();
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
-  const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
+  const observability = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
+  const { logger, tracer, metrics } = observability;
   const sqs = tracer.captureAWSv3Client(createSqsClient(config));
   const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
@@ -49,22 +47,7 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     taskData: taskDataOf(config, (client) => tracer.captureAWSv3Client(client)),
   };
 
-  // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
-  async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-    await tracer.loadIfSampled();
-    logger.addContext(context);
-    const remainingTimeMs = () => context.getRemainingTimeInMillis();
-    // A processor per invocation: it holds per-batch state, and the local stack may run invocations concurrently in one process.
-    try {
-      return await processPartialResponse(
-        event,
-        (record: SQSRecord) => runTask(record, { ...deps, remainingTimeMs }),
-        new BatchProcessor(EventType.SQS),
-        { context, throwOnFullBatchFailure: false },
-      );
-    } finally {
-      metrics.flush();
-    }
-  }
-  return handler;
+  return sqsBatchHandler(observability, (record, context) =>
+    runTask(record, { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() }),
+  );
 }

@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOffloadDev } from '../support/offload-dev-process.js';
 import { call, submit, type TaskBody, waitForTask } from './api-client.js';
 
 interface Received {
@@ -185,26 +185,7 @@ describe.skipIf(Boolean(process.env.API_URL))('completion callbacks (local stack
 });
 
 /** `npm start` as a user runs it, without --allow-local-callbacks. */
-async function startPlainStack(): Promise<{ process: ChildProcess; url: string; token: string }> {
-  const child = spawn(
-    process.execPath,
-    ['bin/offload.mjs', 'dev', '--tasks', 'functions/tasks/demo.ts', '--port', '0', '--no-watch'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-    const token = /TOKEN=(\S+)/.exec(output)?.[1];
-    if (url && token) return { process: child, url, token };
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`local stack did not start:\n${output}`);
-}
+const startPlainStack = () => startOffloadDev(['--tasks', 'functions/tasks/demo.ts', '--port', '0', '--no-watch']);
 
 describe.skipIf(Boolean(process.env.API_URL))('the local stack without --allow-local-callbacks', () => {
   let stack: Awaited<ReturnType<typeof startPlainStack>>;

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffloadClient } from '../../client/index.js';
+import { type OffloadDevProcess, startOffloadDev } from '../support/offload-dev-process.js';
 
 const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const CLI = repoFile('bin/offload.mjs');
@@ -35,39 +36,8 @@ export const taskTypes = {
 `,
   );
 
-/** `offload dev` as a user runs it, and everything it prints. */
-interface DevProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly token: string;
-  output(): string;
-  errors(): string;
-}
-
-async function startDev(): Promise<DevProcess> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'dev', '--tasks', taskModule, '--port', '0', '--data-dir', join(project, 'data')],
-    { cwd: project, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    const url = /listening on (http:\/\/\S+)/.exec(stdout)?.[1];
-    const token = /TOKEN=(\S+)/.exec(stdout)?.[1];
-    if (url && token) return { child, url, token, output: () => stdout, errors: () => stderr };
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`offload dev did not start:\n${stdout}\n${stderr}`);
-}
+const startDev = () =>
+  startOffloadDev(['--tasks', taskModule, '--port', '0', '--data-dir', join(project, 'data')], { cwd: project });
 
 async function until(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; ) {
@@ -78,7 +48,7 @@ async function until(check: () => boolean, what: string, timeoutMs = 20_000): Pr
 }
 
 describe('offload dev', { timeout: 90_000 }, () => {
-  let dev: DevProcess;
+  let dev: OffloadDevProcess;
   let client: OffloadClient;
 
   beforeAll(async () => {
@@ -88,7 +58,7 @@ describe('offload dev', { timeout: 90_000 }, () => {
     client = new OffloadClient({ baseUrl: dev.url, token: dev.token });
   });
   afterAll(() => {
-    if (dev?.child.exitCode === null) dev.child.kill('SIGKILL');
+    if (dev?.process.exitCode === null) dev.process.kill('SIGKILL');
     rmSync(project, { recursive: true, force: true });
   });
 
@@ -136,8 +106,8 @@ describe('offload dev', { timeout: 90_000 }, () => {
   });
 
   it('stops on Ctrl-C', async () => {
-    dev.child.kill('SIGINT');
-    await until(() => dev.child.exitCode !== null, 'the exit', 10_000);
-    expect(dev.child.exitCode).toBe(0);
+    dev.process.kill('SIGINT');
+    await until(() => dev.process.exitCode !== null, 'the exit', 10_000);
+    expect(dev.process.exitCode).toBe(0);
   });
 });

@@ -1,51 +1,27 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { type OffloadDevProcess, startOffloadDev } from '../support/offload-dev-process.js';
 
-interface RunningStack {
-  readonly process: ChildProcess;
-  readonly url: string;
-  readonly token: string;
-}
+type RunningStack = OffloadDevProcess;
 
 /** `npm start` (`offload dev` on the demonstration tasks) as a user runs it, in a child process that can be killed -9. */
-async function startStack(dataDir: string): Promise<RunningStack> {
-  const child = spawn(
-    process.execPath,
-    [
-      'bin/offload.mjs',
-      'dev',
-      '--tasks',
-      'functions/tasks/demo.ts',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--diagnostic-tasks',
-      '--worker-timeout',
-      // Short, so the interrupted task's message returns within the test (visibility = 6 × timeout), yet long
-      // enough that its 1.5-s sleep fits a busy machine's attempt (the deadline keeps a tenth for the outcome).
-      '3',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  for (let waited = 0; waited < 30_000; waited += 100) {
-    const url = /listening on (http:\/\/\S+)/.exec(output)?.[1];
-    const token = /TOKEN=(\S+)/.exec(output)?.[1];
-    if (url && token) return { process: child, url, token };
-    if (child.exitCode !== null) break;
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`local stack did not start:\n${output}`);
-}
+const startStack = (dataDir: string) =>
+  startOffloadDev([
+    '--tasks',
+    'functions/tasks/demo.ts',
+    '--port',
+    '0',
+    '--data-dir',
+    dataDir,
+    '--diagnostic-tasks',
+    '--worker-timeout',
+    // Short, so the interrupted task's message returns within the test (visibility = 6 × timeout), yet long
+    // enough that its 1.5-s sleep fits a busy machine's attempt (the deadline keeps a tenth for the outcome).
+    '3',
+  ]);
 
 async function api(stack: RunningStack, method: string, path: string, body?: unknown) {
   const response = await fetch(`${stack.url}${path}`, {

@@ -3,8 +3,9 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHandler, createApiHandler } from '../../functions/api/handler.js';
 import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
-import { createWorkerHandler, type SqsBatchHandler } from '../../functions/worker/handler.js';
+import { createWorkerHandler } from '../../functions/worker/handler.js';
 import { toSqsRecord } from '../../infra/local/sqs-event-source.js';
+import type { SqsBatchHandler } from '../../shared/aws/sqs-batch-handler.js';
 import { FileKeyRing } from '../../shared/file-key-ring.js';
 import {
   API_REQUEST_LOG_MESSAGE,

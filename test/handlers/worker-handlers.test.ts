@@ -3,9 +3,10 @@ import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeadLetterHandler } from '../../functions/dead-letter/handler.js';
 import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
-import { createWorkerHandler, type SqsBatchHandler } from '../../functions/worker/handler.js';
+import { createWorkerHandler } from '../../functions/worker/handler.js';
 import { toSqsRecord } from '../../infra/local/sqs-event-source.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import type { SqsBatchHandler } from '../../shared/aws/sqs-batch-handler.js';
 import type { Task } from '../../shared/task.js';
 import { type EmulatedAws, startEmulatedAws } from '../support/emulated-aws.js';
 import { useEmulatorEnvironment } from '../support/handler-environment.js';
