@@ -185,9 +185,16 @@ export interface TaskStore {
   release(taskId: string, attempt: number, error: TaskError, now: Date, runAtMs: number): Promise<ReleaseResult>;
   /**
    * The owner's cancellation: QUEUED → CANCELLED at once; RUNNING → `cancelRequested`, which the worker
-   * turns into CANCELLED. Undefined if the owner has no such live task.
+   * turns into CANCELLED. Undefined if the owner has no such live task. `now` is read again for each
+   * write (a clock): a task the worker puts back QUEUED while the cancel runs is stamped `finishedAt`
+   * when the cancel lands, never before the attempt that ran meanwhile.
    */
-  cancel(taskId: string, ownerId: string, now: Date, expiresAtSeconds: number): Promise<CancelResult | undefined>;
+  cancel(
+    taskId: string,
+    ownerId: string,
+    now: Date | (() => Date),
+    expiresAtSeconds: number,
+  ): Promise<CancelResult | undefined>;
   /**
    * The owner's tasks, newest first, as summaries (no payload, no result). A status filter may return
    * short pages: follow the cursor.

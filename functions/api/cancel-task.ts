@@ -31,7 +31,8 @@ export interface CancelTaskDeps {
 export async function cancelTask(input: { ownerId: string; taskId: string }, deps: CancelTaskDeps): Promise<Task> {
   if (!isWellFormedTaskId(input.taskId)) throw new NotFoundError();
   const now = deps.clock();
-  const result = await deps.store.cancel(input.taskId, input.ownerId, now, expiresAtAfter(now, deps.ttlDays));
+  // The clock, not the time of the request: each write of the cancel stamps its own time.
+  const result = await deps.store.cancel(input.taskId, input.ownerId, deps.clock, expiresAtAfter(now, deps.ttlDays));
   if (!result) throw new NotFoundError();
   const { task, change } = result;
   if (task.status === TaskStatus.Succeeded || task.status === TaskStatus.Failed) {

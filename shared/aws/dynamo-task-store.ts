@@ -317,12 +317,16 @@ export class DynamoTaskStore implements TaskStore {
   async cancel(
     taskId: string,
     ownerId: string,
-    now: Date,
+    clock: Date | (() => Date),
     expiresAtSeconds: number,
   ): Promise<CancelResult | undefined> {
-    const common = { ':owner': ownerId, ':now': now.toISOString() };
+    const readClock = typeof clock === 'function' ? clock : () => clock;
+    let now = readClock();
     // A race with the worker (claim, release) can move the task between the two writes: a few rounds settle it.
     for (let round = 0; round < 4; round++) {
+      // Each round's writes carry its own time: a task released meanwhile has run an attempt since the last.
+      if (round > 0) now = readClock();
+      const common = { ':owner': ownerId, ':now': now.toISOString() };
       const writeId = randomUUID();
       const queued = await this.update(taskId, writeId, {
         UpdateExpression:

@@ -298,4 +298,41 @@ describe('lifecycle regressions', () => {
     // With the margin the worker keeps to record the outcome (3 s), the longest sleep still fits.
     expect(SLEEP_MAX_MS + 3_000).toBeLessThan(settings.worker.timeoutSeconds * 1000);
   });
+
+  it('13. stamps a cancel that lands after the worker put the task back with the time it landed', async () => {
+    const t0 = new Date();
+    const task = queuedTask(t0, { ownerId: OWNER });
+    await harness.store.create(task, t0.getTime());
+    const attemptStart = new Date(t0.getTime() + 1_000);
+    await harness.store.claim(task.taskId, attemptStart, attemptStart.getTime() + 60_000);
+    // The worker releases the attempt (a retry) between the cancel's two writes: its first write finds the
+    // task RUNNING, and before it can ask the attempt to stop, the task is QUEUED again.
+    const documents = new Proxy(aws.documents, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return async (command: { input?: { UpdateExpression?: string } }) => {
+          if (command.input?.UpdateExpression === 'SET cancelRequested = :true, updatedAt = :now') {
+            await harness.store.release(
+              task.taskId,
+              1,
+              { code: 'Boom', message: 'retry' },
+              new Date(t0.getTime() + 2_000),
+              t0.getTime() + 3_000,
+            );
+          }
+          return target.send(command as never);
+        };
+      },
+    });
+    const store = new DynamoTaskStore(documents, aws.resources.tableName);
+    // The request arrived before the attempt started; the cancel lands after it was released.
+    const times = [t0, new Date(t0.getTime() + 4_000)];
+    const clock = () => times.shift() ?? new Date(t0.getTime() + 4_000);
+
+    const result = await store.cancel(task.taskId, OWNER, clock, Math.floor(t0.getTime() / 1000) + 3_600);
+
+    expect(result).toMatchObject({ change: 'cancelled', task: { status: 'CANCELLED' } });
+    // Never before the attempt that ran: finishedAt ≥ the claim that started it.
+    expect(Date.parse(result?.task.finishedAt ?? '')).toBeGreaterThanOrEqual(attemptStart.getTime());
+  });
 });

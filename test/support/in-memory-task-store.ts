@@ -261,10 +261,11 @@ export class InMemoryTaskStore implements TaskStore {
   async cancel(
     taskId: string,
     ownerId: string,
-    now: Date,
+    clock: Date | (() => Date),
     expiresAtSeconds: number,
   ): Promise<CancelResult | undefined> {
     this.enter('cancel', taskId);
+    const now = typeof clock === 'function' ? clock() : clock;
     const current = this.items.get(taskId);
     if (current?.ownerId !== ownerId || isExpired(current, now.getTime())) return undefined;
     if (current.status === TaskStatus.Queued) {
