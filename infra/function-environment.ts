@@ -1,4 +1,5 @@
 import { ENV } from '../shared/env-names.js';
+import type { LaneTable } from '../shared/lanes.js';
 import { settings as defaults, type Settings } from './settings.js';
 
 export interface FunctionResources {
@@ -10,6 +11,11 @@ export interface FunctionResources {
   readonly deploymentKeySecretArn?: string;
   /** The file holding the deployment key (local stack, tests). */
   readonly deploymentKeyFile?: string;
+  /**
+   * Every lane's queues and sweep stale time (infra/lanes.ts `laneTable`).
+   * @default unset: the functions know the default lane alone, on `queueUrl`
+   */
+  readonly lanes?: LaneTable;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -27,6 +33,8 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.cancelCheckSeconds]: String(s.tasks.cancelCheckSeconds),
     [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
     [ENV.leaseGraceSeconds]: String(s.tasks.leaseGraceSeconds),
+    // Queue URLs are CDK tokens at synth: inside a JSON string they resolve to the deployed URLs.
+    ...(resources.lanes && { [ENV.lanes]: JSON.stringify(resources.lanes) }),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
     ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
     ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),

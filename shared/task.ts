@@ -1,3 +1,5 @@
+import { DEFAULT_LANE, DEFAULT_PRIORITY, type TaskPriority } from './lanes.js';
+
 export const TaskStatus = {
   Queued: 'QUEUED',
   Running: 'RUNNING',
@@ -41,6 +43,10 @@ export interface Task {
   readonly idempotencyKey?: string;
   /** Delivery delay asked at submission; kept so a re-enqueue still honours it. */
   readonly delaySeconds?: number;
+  /** The lane it runs in (shared/lanes.ts); absent on items older than lanes: the default lane. */
+  readonly lane?: string;
+  /** Its priority; absent on items older than priorities: normal. */
+  readonly priority?: TaskPriority;
   /** Claims so far; doubles as the fencing token of the current attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
@@ -83,6 +89,9 @@ export interface Task {
 export interface TaskMessage {
   readonly taskId: string;
   readonly type?: string;
+  /** Where the message goes (the queue adapter picks the queue by them); the default lane at normal priority when absent. */
+  readonly lane?: string;
+  readonly priority?: TaskPriority;
 }
 
 /** The task as callers see it over HTTP. */
@@ -90,6 +99,9 @@ export interface TaskView {
   readonly taskId: string;
   readonly type: string;
   readonly status: TaskStatus;
+  /** The lane it runs in. */
+  readonly lane: string;
+  readonly priority: TaskPriority;
   readonly attempts: number;
   readonly maxAttempts: number;
   readonly createdAt: string;
@@ -109,6 +121,8 @@ type ViewedAttributes =
   | 'taskId'
   | 'type'
   | 'status'
+  | 'lane'
+  | 'priority'
   | 'attempt'
   | 'maxAttempts'
   | 'createdAt'
@@ -135,6 +149,8 @@ export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskV
     taskId: task.taskId,
     type: task.type,
     status: task.status,
+    lane: task.lane ?? DEFAULT_LANE,
+    priority: task.priority ?? DEFAULT_PRIORITY,
     attempts: task.attempt,
     maxAttempts: task.maxAttempts,
     createdAt: task.createdAt,

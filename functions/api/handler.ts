@@ -28,7 +28,8 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
   const deps: ApiDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, config.lanes),
+    lanes: Object.keys(config.lanes),
     registry,
     clock: () => new Date(),
     log: logger,

@@ -1,4 +1,5 @@
 import { LIST_PAGE_SIZE } from '../../shared/api-routes.js';
+import { TASK_PRIORITIES } from '../../shared/lanes.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
 import { TaskStatus } from '../../shared/task.js';
 import * as z from '../../shared/zod.js';
@@ -16,6 +17,10 @@ export const SubmitBody = z.strictObject({
   payload: z._default(z.unknown(), {}).check(z.superRefine(checkStorableJson)),
   /** SQS allows at most 15 minutes of delivery delay. */
   delaySeconds: z.optional(z.int().check(z.minimum(0), z.maximum(900))),
+  /** `high`: the lane's high-priority queue, which a backlog of normal tasks never delays. */
+  priority: z.optional(z.enum(TASK_PRIORITIES)),
+  /** Another lane than the task type's own; it must be one the deployment has. */
+  lane: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 
 /** `GET /tasks` query string. */

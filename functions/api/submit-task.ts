@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
+import { DEFAULT_LANE, DEFAULT_PRIORITY, routeOf, type TaskPriority } from '../../shared/lanes.js';
 import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
@@ -17,6 +19,10 @@ export interface SubmitTaskInput {
   readonly delaySeconds?: number;
   /** The caller's key for safe retries: same owner + key + body → the same task. */
   readonly idempotencyKey?: string;
+  /** `high` goes to the lane's high-priority queue. @default normal */
+  readonly priority?: TaskPriority;
+  /** Another lane than the type's own (it must exist). @default the type's lane, else the default lane */
+  readonly lane?: string;
 }
 
 export interface SubmitResult {
@@ -33,6 +39,8 @@ export interface SubmitTaskDeps {
   readonly log: Log;
   readonly defaultMaxAttempts: number;
   readonly ttlDays: number;
+  /** The lanes the deployment has (config `lanes`). @default the default lane alone */
+  readonly lanes?: readonly string[];
   /** @default crypto.randomUUID: 122 random bits, so ids cannot be guessed */
   readonly newTaskId?: () => string;
   /** Task events for the dashboard. @default not recorded */
@@ -63,19 +71,26 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       issuesToDetails(parsed.error.issues, 'payload'),
     );
   }
+  const lane = input.lane ?? definition.lane ?? DEFAULT_LANE;
+  const lanes = deps.lanes ?? [DEFAULT_LANE];
+  if (!lanes.includes(lane)) {
+    throw new ValidationError('UnknownLane', `Unknown lane "${lane}". Lanes: ${lanes.join(', ')}.`, [
+      { path: input.lane === undefined ? 'type' : 'lane', message: `must be one of: ${lanes.join(', ')}` },
+    ]);
+  }
 
   const taskId = input.idempotencyKey
     ? taskIdFromKey(input.ownerId, input.idempotencyKey)
     : (deps.newTaskId ?? randomUUID)();
   // A replay can race with the request that is discarding the same key's task: one more round then finds the id free.
   for (let round = 0; ; round++) {
-    const task = newTask(taskId, input, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
+    const task = newTask(taskId, { ...input, lane }, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
     const created = await createOrTakeBack(task, deps);
     if (created.created) {
       await enqueueOrDiscard(task, deps);
       // The owner's keyed hash is on every line of the request (the API handler adds it).
       deps.log.info('task submitted', taskLogFields(task));
-      deps.metrics?.record(TASK_COUNTS.submitted, task.type);
+      deps.metrics?.record(TASK_COUNTS.submitted, task.type, 1, routeOf(task));
       return { task, created: true };
     }
     // A random id is never taken (122 bits); only a key's id can be.
@@ -86,17 +101,33 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
   }
 }
 
-function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, deps: SubmitTaskDeps): Task {
+function newTask(
+  taskId: string,
+  input: SubmitTaskInput & { readonly lane: string },
+  maxAttempts: number,
+  deps: SubmitTaskDeps,
+): Task {
   const now = deps.clock();
   const timestamp = now.toISOString();
+  const priority = input.priority ?? DEFAULT_PRIORITY;
   return {
     taskId,
     ownerId: input.ownerId,
     type: input.type,
     status: TaskStatus.Queued,
+    lane: input.lane,
+    priority,
     payload: input.payload,
+    // Lane and priority are part of the body only when they are not the defaults: a replay of a key
+    // used before lanes existed still compares equal.
     payloadHash: sha256Hex(
-      canonicalJson({ type: input.type, payload: input.payload, delaySeconds: input.delaySeconds ?? 0 }),
+      canonicalJson({
+        type: input.type,
+        payload: input.payload,
+        delaySeconds: input.delaySeconds ?? 0,
+        ...(input.lane !== DEFAULT_LANE && { lane: input.lane }),
+        ...(priority !== DEFAULT_PRIORITY && { priority }),
+      }),
     ),
     ...(input.idempotencyKey && { idempotencyKey: input.idempotencyKey }),
     // Stored so a duplicate message or a re-enqueue waits for the rest of the delay instead of running early.
@@ -146,7 +177,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
       existing.runAtMs && existing.runAtMs > now.getTime()
         ? Math.min(MAX_DELAY_SECONDS, secondsUntil(existing.runAtMs, now.getTime()))
         : undefined;
-    await deps.queue.enqueue({ taskId: existing.taskId, type: existing.type }, { delaySeconds });
+    await deps.queue.enqueue(taskMessageOf(existing), { delaySeconds });
   }
   deps.log.info('idempotent replay', taskLogFields(existing));
   return existing;
@@ -159,7 +190,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
  */
 async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
   try {
-    await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: task.delaySeconds });
+    await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: task.delaySeconds });
   } catch (error) {
     if ((await discard(task, deps)) === 'kept') {
       deps.log.info('send failed but the task moved on: accepted', taskLogFields(task));

@@ -19,10 +19,13 @@ export function createRecoveryHandler(): RecoveryHandler {
   const { logger, tracer } = createObservability(SERVICE_NAMES.recovery, () => false);
   const deps: SweepDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, config.lanes),
     clock: () => new Date(),
     log: logger,
     staleAfterSeconds: config.staleAfterSeconds,
+    staleAfterSecondsByLane: Object.fromEntries(
+      Object.entries(config.lanes).map(([lane, { staleAfterSeconds }]) => [lane, staleAfterSeconds]),
+    ),
   };
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).

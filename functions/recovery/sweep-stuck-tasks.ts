@@ -1,6 +1,8 @@
+import { DEFAULT_LANE } from '../../shared/lanes.js';
 import { LOG_KEYS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isExpired, type Task, TaskStatus } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 import { MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 
 export interface SweepDeps {
@@ -13,6 +15,11 @@ export interface SweepDeps {
    * message is presumed lost. Must exceed the visibility timeout (settings validation checks it).
    */
   readonly staleAfterSeconds: number;
+  /**
+   * The stale time of each lane, when it is not `staleAfterSeconds`: a lane with a longer timeout takes
+   * longer to dead-letter a crash-looping message. @default every lane waits `staleAfterSeconds`
+   */
+  readonly staleAfterSecondsByLane?: Readonly<Record<string, number>>;
 }
 
 export interface SweepReport {
@@ -35,15 +42,19 @@ export async function sweepStuckTasks(
   } = {},
 ): Promise<SweepReport> {
   const now = deps.clock().getTime();
-  const staleBefore = options.all ? Number.POSITIVE_INFINITY : now - deps.staleAfterSeconds * 1000;
+  const staleBefore = (task: Task) =>
+    options.all
+      ? Number.POSITIVE_INFINITY
+      : now - (deps.staleAfterSecondsByLane?.[task.lane ?? DEFAULT_LANE] ?? deps.staleAfterSeconds) * 1000;
   let scanned = 0;
   const requeuedTaskIds: string[] = [];
   let cursor: ListCursor | undefined;
   do {
     const page = await deps.store.scan({ statuses: [TaskStatus.Queued, TaskStatus.Running] }, cursor);
     scanned += page.tasks.length;
-    for (const task of page.tasks.filter((t) => !isExpired(t, now) && isStuck(t, staleBefore))) {
-      await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
+    for (const task of page.tasks.filter((t) => !isExpired(t, now) && isStuck(t, staleBefore(t)))) {
+      // To the task's own lane and priority, as its first message went.
+      await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
       deps.log.warn('stuck task re-enqueued', { ...taskLogFields(task), [LOG_KEYS.status]: task.status });
     }

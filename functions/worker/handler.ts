@@ -5,6 +5,7 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
+import { routeOfQueueArn } from '../../shared/lanes.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
@@ -24,7 +25,7 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
       metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
     ),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, config.lanes),
     registry,
     clock: () => new Date(),
     log: logger,
@@ -46,7 +47,12 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     try {
       return await processPartialResponse(
         event,
-        (record: SQSRecord) => runTask(record, { ...deps, remainingTimeMs }),
+        // A lane's worker reads its normal and its high-priority queue: a delayed retry stays on the queue it came from.
+        (record: SQSRecord) =>
+          runTask(
+            { ...record, from: routeOfQueueArn(config.lanes, record.eventSourceARN) },
+            { ...deps, remainingTimeMs },
+          ),
         new BatchProcessor(EventType.SQS),
         { context, throwOnFullBatchFailure: false },
       );

@@ -56,6 +56,8 @@ describe('createTaskRegistry', () => {
     ['a name past 64 characters', { [`a${'b'.repeat(64)}`]: demoTaskTypes.echo }, /not allowed/],
     ['an entry that is not a task definition', { report: { run: 'no' } }, /defineTask/],
     ['a name a diagnostic type has', { fail: demoTaskTypes.echo }, /also a diagnostic task type/],
+    ['a lane name with capitals', { report: { ...demoTaskTypes.echo, lane: 'Long' } }, /names lane "Long"/],
+    ['a lane that is not a string', { report: { ...demoTaskTypes.echo, lane: 7 } }, /names lane 7/],
   ])('refuses %s', (_case, tasks, message) => {
     expect(() => createTaskRegistry({ tasks: tasks as never, diagnostic: true })).toThrow(message);
   });

@@ -1,0 +1,81 @@
+/**
+ * Lanes and priorities, as every part of offload names them. A lane is a queue, a high-priority queue,
+ * a dead-letter queue and a worker function of its own, with its own timeout, memory and concurrency
+ * (infra/lanes.ts builds them from settings); a task runs in the lane its type names, or the default
+ * one, at normal or high priority. The task item stores both, so every path that sends a task's
+ * message (submit, retry, recovery sweep, redrive) sends it to the same queue.
+ */
+
+/** The lane of every task type that names none: its numbers are `settings.worker`. */
+export const DEFAULT_LANE = 'default';
+
+export const TASK_PRIORITIES = ['normal', 'high'] as const;
+
+/** `high` goes to the lane's high-priority queue, whose mapping has a reserved share of the lane's worker. */
+export type TaskPriority = (typeof TASK_PRIORITIES)[number];
+
+export const DEFAULT_PRIORITY: TaskPriority = 'normal';
+
+/**
+ * What a lane may be called: it becomes part of construct ids, queue names and a metric dimension, so
+ * lower-case letters, digits and `-`, starting with a letter, at most 32 characters.
+ */
+export const LANE_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** The queue a task's messages go to. */
+export interface QueueRoute {
+  readonly lane: string;
+  readonly priority: TaskPriority;
+}
+
+/** What the functions know of one lane at run time (environment `OFFLOAD_LANES`). */
+export interface LaneRuntime {
+  /** Queue URLs: the lane's normal queue and its high-priority queue. */
+  readonly queues: { readonly [P in TaskPriority]: string };
+  /**
+   * How long the recovery sweep waits before it presumes a task of this lane lost: longer for a lane
+   * whose crash-looping messages take longer to reach the dead-letter queue (a longer timeout).
+   */
+  readonly staleAfterSeconds: number;
+}
+
+/** Every lane of a deployment by name; always has {@link DEFAULT_LANE}. */
+export type LaneTable = Readonly<Record<string, LaneRuntime>>;
+
+/**
+ * The route of a stored task. Items written before lanes existed have neither field: they belong to
+ * the default lane at normal priority, where their messages were sent.
+ */
+export function routeOf(task: { readonly lane?: string; readonly priority?: TaskPriority }): QueueRoute {
+  return { lane: task.lane ?? DEFAULT_LANE, priority: task.priority ?? DEFAULT_PRIORITY };
+}
+
+/**
+ * The queue URL of `route`. A lane the deployment no longer has (removed while tasks of it were still
+ * unfinished) falls back to the default lane at the same priority: the task then runs, or times out
+ * visibly, instead of waiting forever for a queue that is gone.
+ */
+export function queueUrlOf(lanes: LaneTable, route: QueueRoute): string {
+  const lane = lanes[route.lane] ?? lanes[DEFAULT_LANE];
+  if (!lane) throw new Error(`No lane "${route.lane}" and no default lane in the lane table.`);
+  return lane.queues[route.priority];
+}
+
+/** The last segment of a queue URL or ARN: the queue's name, which both end with. */
+const queueName = (urlOrArn: string): string =>
+  urlOrArn.slice(Math.max(urlOrArn.lastIndexOf('/'), urlOrArn.lastIndexOf(':')) + 1);
+
+/**
+ * The route of the queue an SQS record came from (its `eventSourceARN`), or undefined for a queue that
+ * is not in the table. A queue's ARN and URL both end with its name, which is unique in an account and
+ * region, so the record needs no lane of its own.
+ */
+export function routeOfQueueArn(lanes: LaneTable, queueArn: string): QueueRoute | undefined {
+  const name = queueName(queueArn);
+  for (const [lane, runtime] of Object.entries(lanes)) {
+    for (const priority of TASK_PRIORITIES) {
+      if (queueName(runtime.queues[priority]) === name) return { lane, priority };
+    }
+  }
+  return undefined;
+}
