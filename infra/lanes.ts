@@ -1,49 +1,9 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
-import { DEFAULT_LANE, LANE_NAME, type LaneTable } from '../shared/lanes.js';
+import { DEFAULT_LANE, LANE_NAME, type LaneSettings, type LaneTable } from '../shared/lanes.js';
 import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
 import type { Settings } from './settings.js';
 
-/**
- * The numbers of one lane as a deployment writes them (`settings.lanes`, the construct's `lanes`, a task
- * module's `lanes` export). Every field is optional: one left out is the default lane's.
- */
-export interface LaneSettings {
-  /** Lambda timeout of the lane's worker, 1 to 900 s: the longest one attempt of its tasks may run. */
-  readonly timeoutSeconds?: number;
-  /** Memory of the lane's worker, 128 to 10,240 MiB (CPU follows it). */
-  readonly memoryMiB?: number;
-  /** Records per invocation (event source mapping BatchSize); they run side by side. */
-  readonly batchSize?: number;
-  readonly maxBatchingWindowSeconds?: number;
-  /** Standard scaling: concurrent invocations the normal queue's mapping may run (2 to 1,000). */
-  readonly maxConcurrency?: number;
-  /**
-   * Provisioned mode instead of `maxConcurrency` (which it excludes): the mapping keeps between
-   * `minimumPollers` (2 to 200, default 2) and `maximumPollers` (2 to 2,000) event pollers, each up to
-   * 10 concurrent invocations. Pollers are billed while they exist, traffic or not.
-   */
-  readonly minimumPollers?: number;
-  readonly maximumPollers?: number;
-  /**
-   * Concurrent invocations of the high-priority queue's mapping, reserved on top of the normal ones:
-   * a backlog of normal tasks never takes them (2 to 1,000).
-   */
-  readonly highPriorityConcurrency?: number;
-  /** Retry backoff of the lane's tasks. @default settings.tasks */
-  readonly retryBaseDelaySeconds?: number;
-  readonly retryMaxDelaySeconds?: number;
-  /**
-   * How long the recovery sweep waits before it presumes a task of the lane lost. @default the default
-   * lane's `recovery.staleAfterSeconds`, scaled by the ratio of the two lanes' dead-letter horizons
-   */
-  readonly staleAfterSeconds?: number;
-  /**
-   * The oldest-message alarm of the lane's queues. A running task's message counts as in the queue, so
-   * it must exceed the timeout. @default the larger of `observability.alarms.oldestMessageAgeSeconds`
-   * and twice the timeout
-   */
-  readonly oldestMessageAlarmSeconds?: number;
-}
+export type { LaneSettings };
 
 /** Lanes by name, as settings hold them. */
 export type LaneSettingsMap = Readonly<Record<string, LaneSettings>>;

@@ -18,5 +18,6 @@
  */
 
 export { PermanentError } from '../../shared/errors.js';
+export type { LaneSettings, Lanes, TaskPriority } from '../../shared/lanes.js';
 export * as z from '../../shared/zod.js';
 export { defineTask, type TaskContext, type TaskDefinition, type TaskTypes } from './define-task.js';

@@ -73,11 +73,18 @@ describe('with -c customerManagedKey=true', () => {
     });
   });
 
-  it('encrypts the table, both queues, the alarm topic, the deployment key and every log group with it', () => {
+  it('encrypts the table, every queue, the alarm topic, the deployment key and every log group with it', () => {
     expect(resources[id('TaskStore/Table')]?.Properties.Replicas).toEqual([
       expect.objectContaining({ SSESpecification: { KMSMasterKeyId: keyArn() } }),
     ]);
-    for (const path of ['TaskQueue/Queue', 'TaskQueue/DeadLetterQueue']) {
+    for (const path of [
+      'TaskQueue/Queue',
+      'TaskQueue/HighPriorityQueue',
+      'TaskQueue/DeadLetterQueue',
+      'Lane-long/TaskQueue/Queue',
+      'Lane-long/TaskQueue/HighPriorityQueue',
+      'Lane-long/TaskQueue/DeadLetterQueue',
+    ]) {
       expect(resources[id(path)]?.Properties).toMatchObject({ KmsMasterKeyId: keyArn() });
       expect(resources[id(path)]?.Properties.SqsManagedSseEnabled).toBeUndefined();
     }
@@ -89,6 +96,7 @@ describe('with -c customerManagedKey=true', () => {
         'TaskApi/AccessLogs',
         'TaskApi/LogGroup',
         'TaskWorker/LogGroup',
+        'Lane-long/TaskWorker/LogGroup',
         'DeadLetterHandler/LogGroup',
         'RecoverySweep/LogGroup',
       ].sort(),

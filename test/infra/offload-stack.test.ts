@@ -5,12 +5,15 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lanes as demoLanes } from '../../functions/tasks/demo.js';
 import { functionEnvironment } from '../../infra/function-environment.js';
+import { lanesOf } from '../../infra/lanes.js';
 import {
   checkReservedConcurrency,
   LAMBDA_UNRESERVED_MINIMUM,
   settings,
   visibilityTimeoutSeconds,
+  withOverrides,
 } from '../../infra/settings.js';
 import { API_ROUTES, DEFAULT_ROUTE, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { ENV } from '../../shared/env-names.js';
@@ -27,6 +30,10 @@ type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?:
 const resource = (path: string) => template.toJSON().Resources[id(path)] as Resource;
 const property = <T>(path: string, name: string) => resource(path).Properties[name] as T;
 
+/** This app's lanes: the default one and the demonstration module's `long` lane. */
+const [defaultLane, longLane] = lanesOf(withOverrides(settings, { lanes: demoLanes }));
+if (!defaultLane || !longLane) throw new Error('the app has two lanes');
+
 /** What active tracing adds to every function role: X-Ray's write actions take no resource. */
 const TRACING_GRANTS = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
@@ -41,13 +48,21 @@ const FUNCTIONS = [
     owner: 'TaskWorker',
     timeoutSeconds: settings.worker.timeoutSeconds,
     memoryMiB: settings.worker.memoryMiB,
-    reserved: settings.worker.maxConcurrency,
+    // Its mapping's maximum, and the high-priority mapping's on top.
+    reserved: settings.worker.maxConcurrency + defaultLane.highPriorityConcurrency,
+  },
+  {
+    owner: 'Lane-long/TaskWorker',
+    timeoutSeconds: longLane.timeoutSeconds,
+    memoryMiB: longLane.memoryMiB,
+    reserved: longLane.reservedConcurrency,
   },
   {
     owner: 'DeadLetterHandler',
     timeoutSeconds: settings.dlq.timeoutSeconds,
     memoryMiB: settings.dlq.memoryMiB,
-    reserved: settings.dlq.maxConcurrency,
+    // One mapping per lane's dead-letter queue.
+    reserved: 2 * settings.dlq.maxConcurrency,
   },
   {
     owner: 'RecoverySweep',
@@ -346,6 +361,8 @@ describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, r
       [ENV.queueUrl]: { Ref: id('TaskQueue/Queue') },
       // The secret's ARN, never its value.
       [ENV.deploymentKeySecretArn]: { Ref: id('DeploymentKey/Secret') },
+      // Every lane's queues, as JSON around the queue URLs (test/infra/lanes.test.ts reads it).
+      [ENV.lanes]: { 'Fn::Join': expect.anything() },
     };
     expect(property(`${owner}/Function`, 'Environment')).toEqual({ Variables: expected });
   });
@@ -379,7 +396,11 @@ describe('permissions', () => {
         'dynamodb:Query TaskStore/Table',
         'dynamodb:BatchGetItem TaskStore/Table',
         `dynamodb:Query TaskStore/Table/index/${TASK_TABLE.ownerIndex.name}`,
+        // Every lane's queues, normal and high priority.
         'sqs:SendMessage TaskQueue/Queue',
+        'sqs:SendMessage TaskQueue/HighPriorityQueue',
+        'sqs:SendMessage Lane-long/TaskQueue/Queue',
+        'sqs:SendMessage Lane-long/TaskQueue/HighPriorityQueue',
         // The deployment key, for the keyed owner hash in its logs.
         'secretsmanager:GetSecretValue DeploymentKey/Secret',
         'logs:CreateLogStream TaskApi/LogGroup',
@@ -389,33 +410,38 @@ describe('permissions', () => {
     );
   });
 
-  it('lets the worker claim and update tasks, consume the queue and delay retries', () => {
-    expect(grantsOf('TaskWorker')).toEqual(
-      [
-        'dynamodb:GetItem TaskStore/Table',
-        'dynamodb:UpdateItem TaskStore/Table',
-        'sqs:ChangeMessageVisibility TaskQueue/Queue',
-        'sqs:DeleteMessage TaskQueue/Queue',
-        'sqs:GetQueueAttributes TaskQueue/Queue',
-        'sqs:GetQueueUrl TaskQueue/Queue',
-        'sqs:ReceiveMessage TaskQueue/Queue',
-        'logs:CreateLogStream TaskWorker/LogGroup',
-        'logs:PutLogEvents TaskWorker/LogGroup',
-        ...TRACING_GRANTS,
-      ].sort(),
-    );
-  });
+  it.each(['TaskWorker', 'Lane-long/TaskWorker'])(
+    "lets %s claim and update tasks, consume its lane's two queues and delay retries, nothing more",
+    (owner) => {
+      const queues = owner === 'TaskWorker' ? 'TaskQueue' : 'Lane-long/TaskQueue';
+      const consume = (queue: string) =>
+        ['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'GetQueueUrl', 'ReceiveMessage'].map(
+          (action) => `sqs:${action} ${queues}/${queue}`,
+        );
+      expect(grantsOf(owner)).toEqual(
+        [
+          'dynamodb:GetItem TaskStore/Table',
+          'dynamodb:UpdateItem TaskStore/Table',
+          ...consume('Queue'),
+          ...consume('HighPriorityQueue'),
+          `logs:CreateLogStream ${owner}/LogGroup`,
+          `logs:PutLogEvents ${owner}/LogGroup`,
+          ...TRACING_GRANTS,
+        ].sort(),
+      );
+    },
+  );
 
   it('lets the dead-letter handler update tasks and consume the DLQ', () => {
     expect(grantsOf('DeadLetterHandler')).toEqual(
       [
         'dynamodb:GetItem TaskStore/Table',
         'dynamodb:UpdateItem TaskStore/Table',
-        'sqs:ChangeMessageVisibility TaskQueue/DeadLetterQueue',
-        'sqs:DeleteMessage TaskQueue/DeadLetterQueue',
-        'sqs:GetQueueAttributes TaskQueue/DeadLetterQueue',
-        'sqs:GetQueueUrl TaskQueue/DeadLetterQueue',
-        'sqs:ReceiveMessage TaskQueue/DeadLetterQueue',
+        ...['TaskQueue', 'Lane-long/TaskQueue'].flatMap((queues) =>
+          ['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'GetQueueUrl', 'ReceiveMessage'].map(
+            (action) => `sqs:${action} ${queues}/DeadLetterQueue`,
+          ),
+        ),
         'logs:CreateLogStream DeadLetterHandler/LogGroup',
         'logs:PutLogEvents DeadLetterHandler/LogGroup',
         ...TRACING_GRANTS,
@@ -428,6 +454,9 @@ describe('permissions', () => {
       [
         'dynamodb:Scan TaskStore/Table',
         'sqs:SendMessage TaskQueue/Queue',
+        'sqs:SendMessage TaskQueue/HighPriorityQueue',
+        'sqs:SendMessage Lane-long/TaskQueue/Queue',
+        'sqs:SendMessage Lane-long/TaskQueue/HighPriorityQueue',
         'logs:CreateLogStream RecoverySweep/LogGroup',
         'logs:PutLogEvents RecoverySweep/LogGroup',
         ...TRACING_GRANTS,
@@ -517,7 +546,7 @@ describe('diagnosticTasks context', () => {
 describe('demoTasks context', () => {
   it.each([
     [{}, []],
-    [{ demoTasks: 'true' }, ['echo', 'sleep']],
+    [{ demoTasks: 'true' }, ['echo', 'sleep', 'longSleep']],
   ])('given %j registers %j: the demonstration types only when asked for', (context, expected) => {
     expect(synthOffloadStack({ context }).stack.offload.taskTypeNames).toEqual(expected);
   });

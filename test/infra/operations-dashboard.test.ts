@@ -20,6 +20,11 @@ const id = (path: string) => logicalIdOf(stack, path);
 const thresholds = settings.observability.alarms;
 /** DLQ not empty, oldest message, worker errors, API 5xx, API 429, table throttling, dead-letter handler, sweep. */
 const ALARM_COUNT = 8;
+/**
+ * The lanes' own (infra/constructs/lane-operations.ts): the default lane's high-priority queue's oldest
+ * message; the long lane's oldest message on both queues, its dead-letter queue and its worker's errors.
+ */
+const LANE_ALARM_COUNT = 5;
 
 /** A token in the dashboard body as readable text: the construct path it points at. */
 function tokenText(part: Record<string, unknown>): string {
@@ -321,7 +326,8 @@ describe('alarms', () => {
 
   it('sends every alarm and its recovery to the topic, and only those exist', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(ALARM_COUNT);
+    expect(alarms).toHaveLength(ALARM_COUNT + LANE_ALARM_COUNT);
+    expect(widget('Lane alarms').properties.alarms).toHaveLength(LANE_ALARM_COUNT);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);

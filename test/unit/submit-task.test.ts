@@ -106,7 +106,7 @@ describe('submitTask', () => {
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({
       code: 'UnknownTaskType',
-      details: [{ path: 'type', message: 'must be one of: echo, sleep' }],
+      details: [{ path: 'type', message: 'must be one of: echo, sleep, longSleep' }],
     });
     expect(store.calls).toEqual([]);
     expect(queue.enqueued).toEqual([]);
