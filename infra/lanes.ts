@@ -1,7 +1,7 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
 import { DEFAULT_LANE, LANE_NAME, type LaneSettings, type LaneTable } from '../shared/lanes.js';
 import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
-import type { Settings } from './settings.js';
+import { type Settings, withOverrides } from './settings.js';
 
 export type { LaneSettings };
 
@@ -93,6 +93,15 @@ export function lanesOf(s: Settings, visibility?: number): Lane[] {
       return resolve(name, { ...withoutConcurrency, ...scaling, ...lane }, s, undefined, defaultLane);
     });
   return [defaultLane, ...others];
+}
+
+/**
+ * `s` with a task module's `lanes` export under its own lanes: the module declares its lanes, and the
+ * settings (the local stack's, a construct's props) tune them field by field.
+ */
+export function withModuleLanes(s: Settings, moduleLanes: LaneSettingsMap | undefined): Settings {
+  if (moduleLanes === undefined) return s;
+  return withOverrides(withOverrides({ ...s, lanes: {} }, { lanes: moduleLanes }), { lanes: s.lanes });
 }
 
 /** The default lane of `s`. */

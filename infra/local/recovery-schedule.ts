@@ -29,7 +29,8 @@ export interface RecoveryScheduleOptions {
  */
 export async function startRecoverySchedule(options: RecoveryScheduleOptions): Promise<{ stop(): void }> {
   const store = new DynamoTaskStore(DynamoDBDocumentClient.from(options.dynamodb), options.resources.tableName);
-  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl);
+  // Each task back to its own lane's queue, at its own priority.
+  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl, options.resources.laneTable);
   const report = await sweepStuckTasks(
     { store, queue, clock: () => new Date(), log: options.log, staleAfterSeconds: 0 },
     { all: true },

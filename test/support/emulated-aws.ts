@@ -1,9 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lanesOf } from '../../infra/lanes.js';
 import { startEmulators } from '../../infra/local/emulators.js';
 import { type LocalResources, provisionResources } from '../../infra/local/provision.js';
-import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
+import { settings } from '../../infra/settings.js';
 
 export interface EmulatedAws {
   readonly endpoints: { readonly dynamodb: string; readonly sqs: string };
@@ -21,7 +22,7 @@ export async function startEmulatedAws(): Promise<EmulatedAws> {
   const emulators = await startEmulators();
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: emulators.dynamodbEndpoint });
   const sqs = new SQSClient({ region: 'us-east-1', credentials, endpoint: emulators.sqsEndpoint });
-  const resources = await provisionResources({ dynamodb, sqs }, settings, visibilityTimeoutSeconds());
+  const resources = await provisionResources({ dynamodb, sqs }, settings, lanesOf(settings));
   return {
     endpoints: { dynamodb: emulators.dynamodbEndpoint, sqs: emulators.sqsEndpoint },
     resources,

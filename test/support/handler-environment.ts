@@ -25,6 +25,7 @@ export function useEmulatorEnvironment(
       {
         tableName: aws.resources.tableName,
         queueUrl: aws.resources.queueUrl,
+        lanes: aws.resources.laneTable,
         diagnosticTasks: options.diagnosticTasks,
         deploymentKeyFile,
       },
