@@ -105,6 +105,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('--json', 'print machine-readable JSON only')
     .option('--idempotency-key <key>', 'same key and payload give back the same task (default: a random key)')
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
+    .addOption(
+      new Option('--priority <priority>', 'high: ahead of any backlog (default: normal)').choices(['normal', 'high']),
+    )
+    .option('--lane <lane>', "run in this lane instead of the task type's own")
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
     .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
       if (payloadArg === '@-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
@@ -115,6 +119,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       const task = await api.submit(type, payload, {
         idempotencyKey: options.idempotencyKey,
         delaySeconds: options.delay,
+        priority: options.priority,
+        lane: options.lane,
         signal: io.signal,
       });
       if (options.wait) return wait(task.id, options);
@@ -248,6 +254,8 @@ interface SubmitCliOptions {
   readonly json?: boolean;
   readonly idempotencyKey?: string;
   readonly delay?: number;
+  readonly priority?: 'normal' | 'high';
+  readonly lane?: string;
   readonly timeout?: number;
 }
 

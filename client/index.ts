@@ -22,6 +22,7 @@ export type {
   ResultOf,
   TaskError,
   TaskListing,
+  TaskPriority,
   TaskProgress,
   TaskStatus,
   TaskSummary,

@@ -6,7 +6,15 @@ import {
   TaskFailedError,
   TaskWaitTimeoutError,
 } from './errors.js';
-import type { PayloadOf, ResultOf, TaskListing, TaskStatus, TaskTypeMap, TaskView } from './task-types.js';
+import type {
+  PayloadOf,
+  ResultOf,
+  TaskListing,
+  TaskPriority,
+  TaskStatus,
+  TaskTypeMap,
+  TaskView,
+} from './task-types.js';
 
 export interface RetryOptions {
   /** Tries per request, the first included. @default 4 */
@@ -62,6 +70,10 @@ export interface SubmitOptions {
   readonly idempotencyKey?: string;
   /** Delay before the task becomes runnable, 0-900 s. */
   readonly delaySeconds?: number;
+  /** `high`: the lane's high-priority queue, which no backlog of normal tasks delays. @default normal */
+  readonly priority?: TaskPriority;
+  /** Another lane than the task type's own (the deployment must have it). @default the type's lane */
+  readonly lane?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -141,7 +153,13 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
     payload: PayloadOf<Types, Type>,
     options: SubmitOptions = {},
   ): Promise<TaskHandle<ResultOf<Types, Type>>> {
-    const body = { type, payload, ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }) };
+    const body = {
+      type,
+      payload,
+      ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }),
+      ...(options.priority !== undefined && { priority: options.priority }),
+      ...(options.lane !== undefined && { lane: options.lane }),
+    };
     const { body: task } = await this.#request<TaskView<ResultOf<Types, Type>>>('POST', '/tasks', {
       body: JSON.stringify(body),
       headers: {
