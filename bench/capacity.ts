@@ -16,6 +16,7 @@ how long the burst takes to drain, the peak concurrency, which limit binds first
   --progress-writes N progress writes per task (default 0)
   --account-concurrency N   the account's Lambda quota (default ${settings.lambda.accountConcurrency})
   --max-concurrency N       what if the lane's maxConcurrency were N
+  --api-rate N              what if the API stage's throttle (settings.api.throttleRateLimit) were N
   --local             the local stack's profile: every poller at once, no API or table limits
   --json              print the result as JSON`;
 
@@ -29,6 +30,7 @@ const { values } = parseArgs({
     'progress-writes': { type: 'string' },
     'account-concurrency': { type: 'string' },
     'max-concurrency': { type: 'string' },
+    'api-rate': { type: 'string' },
     local: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -50,8 +52,10 @@ if (values.help || !values.rate || !values.burst || !values['task-ms']) {
 }
 const lane = values.lane ?? 'default';
 const maxConcurrency = number('max-concurrency', values['max-concurrency'], 2);
+const apiRate = number('api-rate', values['api-rate'], 1);
 const deployed = withOverrides(settings, {
   lanes: demoLanes,
+  ...(apiRate !== undefined && { api: { throttleRateLimit: apiRate, throttleBurstLimit: 2 * apiRate } }),
   ...(maxConcurrency !== undefined &&
     (lane === 'default' ? { worker: { maxConcurrency } } : { lanes: { ...demoLanes, [lane]: { maxConcurrency } } })),
 });
