@@ -245,7 +245,7 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
       : []),
   ];
   const byName = new Map(limits.map((entry) => [entry.name, entry]));
-  const valueOf = (name: LimitName) => byName.get(name)?.value ?? Number.POSITIVE_INFINITY;
+  const limitValue = (name: LimitName) => byName.get(name)?.value ?? Number.POSITIVE_INFINITY;
 
   // What the API path admits: the smallest of its limits.
   const admissionLimits: LimitName[] = [
@@ -256,16 +256,16 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
     'ownerIndexPartition',
   ];
   const admission = admissionLimits.reduce(
-    (lowest, name) => (valueOf(name) < lowest.value ? { name, value: valueOf(name) } : lowest),
+    (lowest, name) => (limitValue(name) < lowest.value ? { name, value: limitValue(name) } : lowest),
     { name: 'arrival' as LimitName, value: inputs.rate },
   );
   // Invocations at most, fully scaled: the smallest static ceiling.
   const concurrencyLimits: LimitName[] = ['mappingMaximum', 'laneConcurrency', 'accountConcurrency', 'sqsInFlight'];
   const ceiling = concurrencyLimits.reduce(
-    (lowest, name) => (valueOf(name) < lowest.value ? { name, value: valueOf(name) } : lowest),
-    { name: 'laneConcurrency' as LimitName, value: valueOf('laneConcurrency') },
+    (lowest, name) => (limitValue(name) < lowest.value ? { name, value: limitValue(name) } : lowest),
+    { name: 'laneConcurrency' as LimitName, value: limitValue('laneConcurrency') },
   );
-  const tableTasksPerSecond = valueOf('tableWriteCeiling');
+  const tableTasksPerSecond = limitValue('tableWriteCeiling');
   const writesPerRun = 2 + progressWrites;
 
   // A whole number of steps per invocation, so an invocation frees its slot exactly when it ends.
@@ -383,7 +383,7 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
     sweepIntervalMinutes: s.recovery.intervalMinutes,
   });
   const notes = [
-    ...(aws && valueOf('laneConcurrency') > valueOf('accountConcurrency')
+    ...(aws && limitValue('laneConcurrency') > limitValue('accountConcurrency')
       ? [
           `Lane ${lane.name}'s ${lane.normalConcurrency} invocations do not fit the account's quota: cdk synth refuses these reservations until the quota is raised (--account-concurrency).`,
         ]
