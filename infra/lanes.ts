@@ -1,7 +1,13 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
-import { DEFAULT_LANE, LANE_NAME, type LaneSettings, type LaneTable } from '../shared/lanes.js';
+import {
+  DEFAULT_HIGH_PRIORITY_CONCURRENCY,
+  DEFAULT_LANE,
+  LANE_NAME,
+  type LaneSettings,
+  type LaneTable,
+} from '../shared/lanes.js';
 import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
-import { type Settings, withOverrides } from './settings.js';
+import type { Settings } from './settings.js';
 
 export type { LaneSettings };
 
@@ -36,6 +42,9 @@ export const LANE_FIELDS: ReadonlySet<string> = new Set<keyof LaneSettings>([
  * bytes a lane), and Lambda allows 4 KB of environment in all.
  */
 export const MAX_LANES = 8;
+
+/** Pollers a provisioned mapping keeps at least when none is set: AWS's default (and minimum) for SQS. */
+const DEFAULT_MINIMUM_POLLERS = 2;
 
 /** Concurrent invocations one provisioned event poller can run (Lambda developer guide, SQS parameters). */
 export const INVOCATIONS_PER_POLLER = 10;
@@ -95,15 +104,6 @@ export function lanesOf(s: Settings, visibility?: number): Lane[] {
   return [defaultLane, ...others];
 }
 
-/**
- * `s` with a task module's `lanes` export under its own lanes: the module declares its lanes, and the
- * settings (the local stack's, a construct's props) tune them field by field.
- */
-export function withModuleLanes(s: Settings, moduleLanes: LaneSettingsMap | undefined): Settings {
-  if (moduleLanes === undefined) return s;
-  return withOverrides(withOverrides({ ...s, lanes: {} }, { lanes: moduleLanes }), { lanes: s.lanes });
-}
-
 /** The default lane of `s`. */
 export const defaultLaneOf = (s: Settings, visibility?: number): Lane => lanesOf(s, visibility)[0] as Lane;
 
@@ -112,11 +112,15 @@ function resolve(name: string, lane: LaneSettings, s: Settings, visibility?: num
   const maxBatchingWindowSeconds = lane.maxBatchingWindowSeconds ?? 0;
   const provisioned = lane.maximumPollers !== undefined || lane.minimumPollers !== undefined;
   const scaling: Lane['scaling'] = provisioned
-    ? { mode: 'provisioned', minimumPollers: lane.minimumPollers ?? 2, maximumPollers: lane.maximumPollers ?? 0 }
+    ? {
+        mode: 'provisioned',
+        minimumPollers: lane.minimumPollers ?? DEFAULT_MINIMUM_POLLERS,
+        maximumPollers: lane.maximumPollers ?? 0,
+      }
     : { mode: 'standard', maxConcurrency: lane.maxConcurrency ?? s.worker.maxConcurrency };
   const normalConcurrency =
     scaling.mode === 'standard' ? scaling.maxConcurrency : scaling.maximumPollers * INVOCATIONS_PER_POLLER;
-  const highPriorityConcurrency = lane.highPriorityConcurrency ?? 2;
+  const highPriorityConcurrency = lane.highPriorityConcurrency ?? DEFAULT_HIGH_PRIORITY_CONCURRENCY;
   const batchSize = lane.batchSize ?? s.worker.batchSize;
   const visibilityTimeoutSeconds = visibility ?? 6 * timeoutSeconds + maxBatchingWindowSeconds;
   const deadLetterHorizonSeconds = s.queue.maxReceiveCount * visibilityTimeoutSeconds + s.tasks.leaseGraceSeconds;

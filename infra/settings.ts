@@ -3,6 +3,7 @@
  * The Lambdas never import this module: they receive what they need through the
  * environment built by {@link functionEnvironment}.
  */
+import { DEFAULT_HIGH_PRIORITY_CONCURRENCY } from '../shared/lanes.js';
 import { LANE_FIELDS, type LaneSettingsMap, lanesOf } from './lanes.js';
 
 type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
@@ -177,7 +178,7 @@ const defaults = {
    * `lanes`); these settings override it field by field.
    */
   lanes: {
-    default: { highPriorityConcurrency: 2 },
+    default: { highPriorityConcurrency: DEFAULT_HIGH_PRIORITY_CONCURRENCY },
   } as LaneSettingsMap,
   local: {
     host: '127.0.0.1',
@@ -268,6 +269,15 @@ function mergeLanes(base: LaneSettingsMap, override: unknown): LaneSettingsMap {
     result[name] = { ...(Object.hasOwn(base, name) ? base[name] : {}), ...lane };
   }
   return result;
+}
+
+/**
+ * `s` with a task module's `lanes` export under its own lanes: the module declares its lanes, and the
+ * settings (the local stack's, a construct's props) tune them field by field.
+ */
+export function withModuleLanes(s: Settings, moduleLanes: LaneSettingsMap | undefined): Settings {
+  if (moduleLanes === undefined) return s;
+  return withOverrides(withOverrides({ ...s, lanes: {} }, { lanes: moduleLanes }), { lanes: s.lanes });
 }
 
 const describe = (value: unknown): string =>

@@ -17,6 +17,12 @@ export type TaskPriority = (typeof TASK_PRIORITIES)[number];
 export const DEFAULT_PRIORITY: TaskPriority = 'normal';
 
 /**
+ * The high-priority mapping's share of a lane that sets none (SQS mappings take at least 2): the settings
+ * give it to the default lane, and other lanes inherit the default lane's.
+ */
+export const DEFAULT_HIGH_PRIORITY_CONCURRENCY = 2;
+
+/**
  * What a lane may be called: it becomes part of construct ids, queue names and a metric dimension, so
  * lower-case letters, digits and `-`, starting with a letter, at most 32 characters.
  */

@@ -14,7 +14,7 @@ try {
   }
   const { createTaskRegistry } = await import('../../functions/tasks/registry.js');
   const { settingsProblems } = await import('../validate-settings.js');
-  const { withModuleLanes } = await import('../lanes.js');
+  const { withModuleLanes } = await import('../settings.js');
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic });
   const merged = withModuleLanes(settings, lanes);
   parentPort.postMessage({
