@@ -25,7 +25,7 @@ import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.
 import { median, percentiles, round, timedPool } from './stats.js';
 
 const { values: args } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, scenario: { type: 'string' } },
 });
 const SIZES = args.quick
   ? {
@@ -54,6 +54,15 @@ const CEILING_LANES = CONCURRENCY + settings.worker.maxConcurrency;
 const TASK_TYPE = 'echo';
 
 const progress = (text: string) => process.stderr.write(`[bench] ${text}\n`);
+
+// Scenarios of their own, each with its own results file: they leave bench/results/latest.json alone.
+if (args.scenario !== undefined) {
+  if (args.scenario === 'priority') await (await import('./priority.js')).priorityScenario({ quick: args.quick });
+  else if (args.scenario === 'capacity')
+    await (await import('./capacity-check.js')).capacityScenario({ quick: args.quick });
+  else throw new Error(`--scenario takes priority or capacity, not ${args.scenario}`);
+  process.exit(0);
+}
 
 // For iterating on bundles: prints the cold-start table only and leaves bench/results/latest.json alone.
 if (args.only !== undefined) {

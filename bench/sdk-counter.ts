@@ -90,11 +90,7 @@ export class SdkCallCounter {
       else this.add(`${origin} SQS ReceivedMessages ${queue}`, received);
       return;
     }
-    if (
-      operation === 'DeleteMessageBatch' &&
-      origin === 'local-stack' &&
-      String(input.QueueUrl).endsWith('/offload-tasks')
-    ) {
+    if (operation === 'DeleteMessageBatch' && origin === 'local-stack' && !/[-_]dlq$/.test(String(input.QueueUrl))) {
       const entries = (input.Entries as unknown[] | undefined)?.length ?? 0;
       this.onDeleted(entries - ((output?.Failed as unknown[] | undefined)?.length ?? 0));
       return;

@@ -109,6 +109,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     .option('--callback-url <url>', 'POST the signed terminal event here (https to a public host)')
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
     .option('--run-at <time>', 'start no earlier than this ISO 8601 time, up to a year ahead')
+    .addOption(
+      new Option('--priority <priority>', 'high: ahead of any backlog (default: normal)').choices(['normal', 'high']),
+    )
+    .option('--lane <lane>', "run in this lane instead of the task type's own")
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
     .action(async (type: string, payloadArg: string, options: SubmitCliOptions, command: Command) => {
       if (payloadArg === '@-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
@@ -128,6 +132,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
         delaySeconds: options.delay,
         callbackUrl: options.callbackUrl,
         runAt: options.runAt,
+        priority: options.priority,
+        lane: options.lane,
         signal: io.signal,
       });
       if (options.wait) return wait(task.id, options);
@@ -420,6 +426,8 @@ interface SubmitCliOptions extends WaitCliOptions {
   readonly delay?: number;
   readonly runAt?: string;
   readonly callbackUrl?: string;
+  readonly priority?: 'normal' | 'high';
+  readonly lane?: string;
   readonly payloadFile?: string;
 }
 

@@ -36,6 +36,7 @@ export type {
   ScheduleView,
   TaskError,
   TaskListing,
+  TaskPriority,
   TaskProgress,
   TaskStatus,
   TaskSummary,

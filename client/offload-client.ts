@@ -12,6 +12,7 @@ import type {
   ScheduleListing,
   ScheduleView,
   TaskListing,
+  TaskPriority,
   TaskStatus,
   TaskTypeMap,
   TaskView,
@@ -84,6 +85,10 @@ export interface SubmitOptions {
   readonly callbackUrl?: string;
   /** Start no earlier than this, up to a year ahead (not with `delaySeconds`). */
   readonly runAt?: Date | string;
+  /** `high`: the lane's high-priority queue, which no backlog of normal tasks delays. @default normal */
+  readonly priority?: TaskPriority;
+  /** Another lane than the task type's own (the deployment must have it). @default the type's lane */
+  readonly lane?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -216,6 +221,8 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
       ...(options.delaySeconds !== undefined && { delaySeconds: options.delaySeconds }),
       ...(options.callbackUrl !== undefined && { callbackUrl: options.callbackUrl }),
       ...(options.runAt !== undefined && { runAt: isoTime(options.runAt) }),
+      ...(options.priority !== undefined && { priority: options.priority }),
+      ...(options.lane !== undefined && { lane: options.lane }),
     };
     let body = JSON.stringify({ type, payload, ...fields });
     if (new TextEncoder().encode(body).length > (this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES)) {

@@ -7,6 +7,7 @@ import type { TaskView as ApiTaskView } from '../shared/task.js';
  * from the task module (`OffloadClient<typeof taskTypes>`) so that a wrong payload is a compile error.
  */
 
+export type { TaskPriority } from '../shared/lanes.js';
 export type { TaskStatus } from '../shared/task.js';
 
 /** A task definition as the client sees it: a payload schema and a `run` whose result comes back as JSON. */

@@ -1,4 +1,5 @@
 import { ENV } from '../shared/env-names.js';
+import type { LaneTable } from '../shared/lanes.js';
 import { settings as defaults, type Settings } from './settings.js';
 
 export interface FunctionResources {
@@ -18,6 +19,11 @@ export interface FunctionResources {
   readonly scheduleTableName?: string;
   /** The task data bucket: payloads, results and files too large for a task's item. @default none: all inline */
   readonly taskDataBucket?: string;
+  /**
+   * Every lane's queues and sweep stale time (infra/lanes.ts `laneTable`).
+   * @default unset: the functions know the default lane alone, on `queueUrl`
+   */
+  readonly lanes?: LaneTable;
 }
 
 /** Where the API puts schedules and what they invoke: given to the API alone (see schedulerEnvironment). */
@@ -43,6 +49,8 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.cancelCheckSeconds]: String(s.tasks.cancelCheckSeconds),
     [ENV.staleAfterSeconds]: String(s.recovery.staleAfterSeconds),
     [ENV.leaseGraceSeconds]: String(s.tasks.leaseGraceSeconds),
+    // Queue URLs are CDK tokens at synth: inside a JSON string they resolve to the deployed URLs.
+    ...(resources.lanes && { [ENV.lanes]: JSON.stringify(resources.lanes) }),
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
     ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
     ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),

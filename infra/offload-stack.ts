@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
+import { lanes as demoLanes } from '../functions/tasks/demo.js';
 import { apiAuthModeFromContext } from './constructs/api-auth.js';
 import { Offload } from './constructs/offload.js';
 import { demoTaskModule } from './lambda-entry.js';
@@ -28,6 +29,9 @@ export class OffloadStack extends Stack {
       customerManagedKey: contextFlag(this, 'customerManagedKey'),
       accountConcurrency: contextNumber(this, 'accountConcurrency'),
       callbacks: { signingKeyVersions: contextVersions(this) },
+      // The lanes of the demonstration module (the 15-minute `long` lane), demonstration types or not: this
+      // app is the reference deployment of offload with two lanes.
+      lanes: demoLanes,
     });
     const { offload } = this;
 
@@ -41,6 +45,17 @@ export class OffloadStack extends Stack {
     new CfnOutput(this, 'ScheduleTableName', { value: offload.scheduleTable.tableName });
     new CfnOutput(this, 'ScheduleGroupName', { value: offload.scheduleGroupName });
     new CfnOutput(this, 'TaskDataBucketName', { value: offload.taskDataBucket.bucketName });
+    new CfnOutput(this, 'LaneQueueUrls', {
+      value: this.toJsonString(
+        Object.fromEntries(
+          Object.entries(offload.lanes).map(([name, lane]) => [
+            name,
+            { normal: lane.queue.queueUrl, high: lane.highPriorityQueue.queueUrl },
+          ]),
+        ),
+      ),
+      description: "Every lane's queues: npm run redrive -- --lane-queues",
+    });
     new CfnOutput(this, 'DeploymentKeySecretArn', {
       value: offload.deploymentKeySecret.secretArn,
       description: 'The deployment key (its ARN, not its value): npm run owner-hash -- --secret-arn',

@@ -3,6 +3,9 @@
  * The Lambdas never import this module: they receive what they need through the
  * environment built by {@link functionEnvironment}.
  */
+import { DEFAULT_HIGH_PRIORITY_CONCURRENCY } from '../shared/lanes.js';
+import { LANE_FIELDS, type LaneSettingsMap, lanesOf } from './lanes.js';
+
 type DeepReadonly<T> = { readonly [K in keyof T]: T[K] extends object ? DeepReadonly<T[K]> : T[K] };
 
 const defaults = {
@@ -244,6 +247,16 @@ const defaults = {
      */
     accountConcurrency: 1_000,
   },
+  /**
+   * Lanes (infra/lanes.ts `LaneSettings`): each besides `default` is a queue, a high-priority queue, a
+   * dead-letter queue and a worker of its own, for the task types that name it (`defineTask({ lane })`).
+   * A lane's fields left out are the default lane's. `default` takes only what `worker` lacks: the
+   * high-priority concurrency and provisioned pollers. A task module may declare lanes too (its export
+   * `lanes`); these settings override it field by field.
+   */
+  lanes: {
+    default: { highPriorityConcurrency: DEFAULT_HIGH_PRIORITY_CONCURRENCY },
+  } as LaneSettingsMap,
   local: {
     host: '127.0.0.1',
     port: 3000,
@@ -278,6 +291,7 @@ export function withOverrides(base: Settings, overrides: SettingsOverrides = {})
 
 function merge(base: unknown, override: unknown, path: string): unknown {
   if (override === undefined) return base;
+  if (path === 'lanes') return mergeLanes(base as LaneSettingsMap, override);
   const name = path === '' ? 'settings' : path;
   if (Array.isArray(base)) {
     if (!Array.isArray(override)) throw new TypeError(`${name} must be a list, got ${describe(override)}.`);
@@ -305,6 +319,44 @@ function merge(base: unknown, override: unknown, path: string): unknown {
   if (typeof override === 'number' && !Number.isFinite(override))
     throw new TypeError(`${name} must be a finite number.`);
   return override;
+}
+
+/**
+ * Lanes are named by the deployment: a lane of `override` is added, or merged field by field into the
+ * lane of the same name. Field names and kinds are checked as for any setting.
+ */
+function mergeLanes(base: LaneSettingsMap, override: unknown): LaneSettingsMap {
+  if (typeof override !== 'object' || override === null || Array.isArray(override)) {
+    throw new TypeError(`lanes must be an object of lanes by name, got ${describe(override)}.`);
+  }
+  const result: Record<string, object> = { ...base };
+  for (const [name, lane] of Object.entries(override)) {
+    if (lane === undefined) continue;
+    if (typeof lane !== 'object' || lane === null || Array.isArray(lane)) {
+      throw new TypeError(`lanes.${name} must be an object of lane settings, got ${describe(lane)}.`);
+    }
+    for (const [field, value] of Object.entries(lane)) {
+      if (!LANE_FIELDS.has(field)) {
+        throw new TypeError(
+          `lanes.${name}.${field} is not a lane setting (a lane has: ${[...LANE_FIELDS].join(', ')}).`,
+        );
+      }
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+        throw new TypeError(`lanes.${name}.${field} must be a finite number, got ${describe(value)}.`);
+      }
+    }
+    result[name] = { ...(Object.hasOwn(base, name) ? base[name] : {}), ...lane };
+  }
+  return result;
+}
+
+/**
+ * `s` with a task module's `lanes` export under its own lanes: the module declares its lanes, and the
+ * settings (the local stack's, a construct's props) tune them field by field.
+ */
+export function withModuleLanes(s: Settings, moduleLanes: LaneSettingsMap | undefined): Settings {
+  if (moduleLanes === undefined) return s;
+  return withOverrides(withOverrides({ ...s, lanes: {} }, { lanes: moduleLanes }), { lanes: s.lanes });
 }
 
 const describe = (value: unknown): string =>
@@ -335,15 +387,26 @@ export function taskDataLifecycle(s: Settings = settings) {
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
 
 /**
- * Reserved concurrency of each offload function, derived from settings: the worker's and the dead-letter
- * handler's equal their event source mappings' maximum (fewer would throttle the mapping), and the
- * recovery sweep gets one, so two sweeps never overlap.
+ * Reserved concurrency of each offload function, derived from settings: a lane's worker's and the
+ * dead-letter handler's equal the sum of their event source mappings' maxima (fewer would throttle a
+ * mapping: the worker has its lane's normal and high-priority queues, the dead-letter handler one
+ * queue per lane), and the recovery sweep gets one, so two sweeps never overlap. `worker` is the
+ * default lane's; each other lane adds a `lane:<name>` entry.
  */
-export function reservedConcurrency(s: Settings = settings) {
+export function reservedConcurrency(s: Settings = settings): {
+  readonly api: number;
+  readonly worker: number;
+  readonly deadLetter: number;
+  readonly recovery: number;
+  readonly callbacks: number;
+  readonly scheduleFire: number;
+} & Readonly<Record<string, number>> {
+  const [defaultLane, ...others] = lanesOf(s);
   return {
     api: s.api.reservedConcurrency,
-    worker: s.worker.maxConcurrency,
-    deadLetter: s.dlq.maxConcurrency,
+    worker: defaultLane?.reservedConcurrency ?? s.worker.maxConcurrency,
+    ...Object.fromEntries(others.map((lane) => [`lane:${lane.name}`, lane.reservedConcurrency])),
+    deadLetter: s.dlq.maxConcurrency * (1 + others.length),
     recovery: 1,
     callbacks: s.callbacks.maxConcurrency,
     scheduleFire: s.schedules.fire.reservedConcurrency,
@@ -366,8 +429,9 @@ export function checkReservedConcurrency(
     throw new Error(
       `The offload functions reserve ${total} concurrent executions (${parts.join(' + ')}), but an account with a ` +
         `concurrency quota of ${accountConcurrency} can reserve only ${Math.max(0, available)} (Lambda keeps ` +
-        `${LAMBDA_UNRESERVED_MINIMUM} unreserved). Lower settings.api.reservedConcurrency, worker.maxConcurrency or ` +
-        'dlq.maxConcurrency, or raise the quota (Service Quotas) and pass -c accountConcurrency=N.',
+        `${LAMBDA_UNRESERVED_MINIMUM} unreserved). Lower settings.api.reservedConcurrency, worker.maxConcurrency, ` +
+        "a lane's maxConcurrency or highPriorityConcurrency, or dlq.maxConcurrency, or raise the quota (Service " +
+        'Quotas) and pass -c accountConcurrency=N.',
     );
   }
 }

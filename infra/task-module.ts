@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { require as tsxRequire } from 'tsx/cjs/api';
 import type { TaskTypes } from '../functions/tasks/define-task.js';
+import type { Lanes } from '../shared/lanes.js';
 
 /**
  * The absolute path of a task module, relative paths taken from the working directory (where
@@ -38,4 +39,18 @@ export function loadTaskTypesSync(path: string): TaskTypes {
     );
   }
   return taskTypes as TaskTypes;
+}
+
+/**
+ * A task module's `lanes` export, if it has one: the lanes its task types run in, with their numbers.
+ * Loaded like `taskTypes` (the module is cached, so this costs nothing more); checked when merged into
+ * the settings.
+ */
+export function loadTaskLanesSync(path: string): Lanes | undefined {
+  const { lanes } = tsxRequire(path, import.meta.url) as { lanes?: unknown };
+  if (lanes === undefined) return undefined;
+  if (typeof lanes !== 'object' || lanes === null || Array.isArray(lanes)) {
+    throw new Error(`The task module ${path} exports lanes that are not an object of lanes by name.`);
+  }
+  return lanes as Lanes;
 }

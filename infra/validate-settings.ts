@@ -1,6 +1,7 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
 import { ConfigError } from '../shared/errors.js';
 import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../shared/time.js';
+import { laneProblems } from './lanes.js';
 import { callbackVisibilityTimeoutSeconds, type Settings, visibilityTimeoutSeconds } from './settings.js';
 
 /** Lambda's longest timeout. */
@@ -80,6 +81,8 @@ export function settingsProblems(
       );
     }
   }
+  // Every lane's own numbers, and that each task type's lane exists.
+  problems.push(...laneProblems(s, registry, visibility));
   return problems;
 }
 

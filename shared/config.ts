@@ -1,6 +1,7 @@
 import { ENV } from './env-names.js';
 import { ConfigError } from './errors.js';
 import { parseRoleArn, type RoleRef } from './iam-arn.js';
+import { DEFAULT_LANE, LANE_NAME, type LaneTable } from './lanes.js';
 import type { TaskDataLimits } from './task-data.js';
 import * as z from './zod.js';
 
@@ -34,6 +35,32 @@ const versionList = z.pipe(
   }),
 );
 
+const queueUrl = z.url({ protocol: /^https?$/ });
+
+/** OFFLOAD_LANES: JSON of every lane's queues and stale time; a lane name as LANE_NAME allows. */
+const laneTable = z.optional(
+  z.pipe(
+    z.pipe(
+      z.string(),
+      z.transform((value: string, ctx) => {
+        try {
+          return JSON.parse(value) as unknown;
+        } catch {
+          ctx.issues.push({ code: 'custom', message: 'not JSON', input: value });
+          return z.NEVER;
+        }
+      }),
+    ),
+    z.record(
+      z.string().check(z.regex(LANE_NAME)),
+      z.object({
+        queues: z.object({ normal: queueUrl, high: queueUrl }),
+        staleAfterSeconds: z.int().check(z.minimum(0)),
+      }),
+    ),
+  ),
+);
+
 const ConfigSchema = z.object({
   [ENV.tableName]: z.string().check(z.minLength(1)),
   [ENV.queueUrl]: z.url({ protocol: /^https?$/ }),
@@ -47,6 +74,7 @@ const ConfigSchema = z.object({
   [ENV.cancelCheckSeconds]: z.pipe(count, z.number().check(z.minimum(1))),
   [ENV.staleAfterSeconds]: count,
   [ENV.leaseGraceSeconds]: count,
+  [ENV.lanes]: laneTable,
   [ENV.diagnosticTasks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.iamPerSessionRoles]: roleArnList,
   [ENV.callbackQueueUrl]: z.optional(z.url({ protocol: /^https?$/ })),
@@ -109,6 +137,11 @@ const toConfig = (e: z.output<typeof ConfigSchema>) => ({
   staleAfterSeconds: e[ENV.staleAfterSeconds],
   /** Added to an invocation's end to make its lease (settings.tasks.leaseGraceSeconds). */
   leaseGraceSeconds: e[ENV.leaseGraceSeconds],
+  /**
+   * Every lane's queues and sweep stale time, by lane name; without OFFLOAD_LANES, the default lane
+   * alone, both priorities on the one queue.
+   */
+  lanes: withDefaultLane(e[ENV.lanes], e[ENV.queueUrl], e[ENV.staleAfterSeconds]),
   /** Registers the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts). Off in production. */
   diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
   /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
@@ -188,6 +221,11 @@ export interface ScheduleConfig {
   readonly runAtQueueDelayMaxSeconds: number;
   /** Where schedules go and what they invoke: the API's alone (undefined elsewhere). */
   readonly target?: SchedulerTarget;
+}
+
+function withDefaultLane(lanes: LaneTable | undefined, queueUrl: string, staleAfterSeconds: number): LaneTable {
+  if (lanes?.[DEFAULT_LANE]) return lanes;
+  return { ...lanes, [DEFAULT_LANE]: { queues: { normal: queueUrl, high: queueUrl }, staleAfterSeconds } };
 }
 
 /** The one reader of `process.env`. Throws ConfigError naming every missing or bad variable. */

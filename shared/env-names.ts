@@ -15,6 +15,11 @@ export const ENV = {
   cancelCheckSeconds: 'CANCEL_CHECK_SECONDS',
   staleAfterSeconds: 'RECOVERY_STALE_AFTER_SECONDS',
   leaseGraceSeconds: 'LEASE_GRACE_SECONDS',
+  /**
+   * JSON: every lane's queue URLs and sweep stale time (`LaneTable`, shared/lanes.ts); unset on a
+   * deployment without it, which then has the default lane alone, on TASK_QUEUE_URL.
+   */
+  lanes: 'OFFLOAD_LANES',
   diagnosticTasks: 'OFFLOAD_DIAGNOSTIC_TASKS',
   /** Comma-separated role ARNs whose sessions each own their tasks; unset when there are none. */
   iamPerSessionRoles: 'OFFLOAD_IAM_PER_SESSION_ROLES',

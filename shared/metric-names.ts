@@ -18,6 +18,10 @@ export const METRIC_DIMENSIONS = {
   taskType: 'TaskType',
   /** The HTTP API of an access-log metric, as API Gateway's own metrics name it. */
   apiId: 'ApiId',
+  /** A task's lane (shared/lanes.ts): bounded by the deployment's lanes, which the API checks. */
+  lane: 'Lane',
+  /** A task's priority: `normal` or `high`. */
+  priority: 'Priority',
 } as const;
 
 /**

@@ -1,3 +1,4 @@
+import type { QueueRoute } from './lanes.js';
 import type { FiringTarget, Schedule } from './schedule.js';
 import type {
   BlobRef,
@@ -112,6 +113,8 @@ export const TASK_SUMMARY_ATTRIBUTES = [
   'ownerId',
   'type',
   'status',
+  'lane',
+  'priority',
   'attempt',
   'maxAttempts',
   'createdAt',
@@ -228,11 +231,17 @@ export interface TaskStore {
   recordCallback(taskId: string, record: CallbackRecord, now: Date): Promise<boolean>;
 }
 
-/** The queue that drives workers. */
+/**
+ * The queues that drive workers: one per lane and priority. A message goes to the queue of its `lane`
+ * and `priority` (the default lane at normal priority when it names none).
+ */
 export interface TaskQueue {
   enqueue(message: TaskMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
-  /** Makes a received message visible again after `delaySeconds` (retry backoff, a lease or a delay to wait out). */
-  retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
+  /**
+   * Makes a received message visible again after `delaySeconds` (retry backoff, a lease or a delay to
+   * wait out), on the queue it was received from (`from`; the default lane's normal queue when absent).
+   */
+  retryLater(receiptHandle: string, delaySeconds: number, from?: QueueRoute): Promise<void>;
 }
 
 /**

@@ -1,13 +1,26 @@
-import type { TaskMessage } from './task.js';
+import { DEFAULT_LANE, DEFAULT_PRIORITY, routeOf, TASK_PRIORITIES } from './lanes.js';
+import type { Task, TaskMessage } from './task.js';
 import * as z from './zod.js';
 
 const TaskMessageSchema = z.object({
   taskId: z.string().check(z.minLength(1), z.maxLength(128)),
   type: z.optional(z.string().check(z.maxLength(64))),
+  lane: z.optional(z.string().check(z.maxLength(64))),
+  priority: z.optional(z.enum(TASK_PRIORITIES)),
 });
 
+/**
+ * The body: the task id and, for logs, the type; a lane and priority only when they are not the
+ * default ones, so a default task's message stays as small as before lanes. They are informative
+ * too (the dead-letter handler's metrics): the stored task decides where a message is sent.
+ */
 export const serializeTaskMessage = (message: TaskMessage): string =>
-  JSON.stringify({ taskId: message.taskId, type: message.type });
+  JSON.stringify({
+    taskId: message.taskId,
+    type: message.type,
+    ...(message.lane !== undefined && message.lane !== DEFAULT_LANE && { lane: message.lane }),
+    ...(message.priority !== undefined && message.priority !== DEFAULT_PRIORITY && { priority: message.priority }),
+  });
 
 /**
  * The message body as sent by the API, or undefined for anything else (not JSON, wrong shape). A
@@ -22,3 +35,10 @@ export function parseTaskMessage(body: string): TaskMessage | undefined {
     return undefined;
   }
 }
+
+/** The message that drives a stored task, addressed to its lane and priority. */
+export const taskMessageOf = (task: Pick<Task, 'taskId' | 'type' | 'lane' | 'priority'>): TaskMessage => ({
+  taskId: task.taskId,
+  type: task.type,
+  ...routeOf(task),
+});

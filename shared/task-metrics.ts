@@ -1,3 +1,4 @@
+import type { QueueRoute } from './lanes.js';
 import type { TaskMetricName } from './metric-names.js';
 
 /**
@@ -5,6 +6,9 @@ import type { TaskMetricName } from './metric-names.js';
  * (shared/aws/powertools-observability.ts); tests collect them in memory.
  */
 export interface TaskMetrics {
-  /** Records `value` (1 for counts, milliseconds for timings) for a task of `type`. */
-  record(name: TaskMetricName, type: string, value?: number): void;
+  /**
+   * Records `value` (1 for counts, milliseconds for timings) for a task of `type`, and of the lane and
+   * priority of `route` when given.
+   */
+  record(name: TaskMetricName, type: string, value?: number, route?: QueueRoute): void;
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_LANE, DEFAULT_PRIORITY, type TaskPriority } from './lanes.js';
+
 export const TaskStatus = {
   Queued: 'QUEUED',
   Running: 'RUNNING',
@@ -101,6 +103,10 @@ export interface Task {
   readonly runAtSchedule?: string;
   /** The owner's schedule whose firing submitted it. */
   readonly scheduleName?: string;
+  /** The lane it runs in (shared/lanes.ts); absent on items older than lanes: the default lane. */
+  readonly lane?: string;
+  /** Its priority; absent on items older than priorities: normal. */
+  readonly priority?: TaskPriority;
   /** Claims so far; doubles as the fencing token of the current attempt. */
   readonly attempt: number;
   readonly maxAttempts: number;
@@ -156,6 +162,9 @@ export interface Task {
 export interface TaskMessage {
   readonly taskId: string;
   readonly type?: string;
+  /** Where the message goes (the queue adapter picks the queue by them); the default lane at normal priority when absent. */
+  readonly lane?: string;
+  readonly priority?: TaskPriority;
 }
 
 /** The task as callers see it over HTTP. */
@@ -163,6 +172,9 @@ export interface TaskView {
   readonly taskId: string;
   readonly type: string;
   readonly status: TaskStatus;
+  /** The lane it runs in. */
+  readonly lane: string;
+  readonly priority: TaskPriority;
   readonly attempts: number;
   readonly maxAttempts: number;
   readonly createdAt: string;
@@ -191,6 +203,8 @@ type ViewedAttributes =
   | 'taskId'
   | 'type'
   | 'status'
+  | 'lane'
+  | 'priority'
   | 'attempt'
   | 'maxAttempts'
   | 'createdAt'
@@ -221,6 +235,8 @@ export function toTaskView(task: Pick<Task, ViewedAttributes | 'result'>): TaskV
     taskId: task.taskId,
     type: task.type,
     status: task.status,
+    lane: task.lane ?? DEFAULT_LANE,
+    priority: task.priority ?? DEFAULT_PRIORITY,
     attempts: task.attempt,
     maxAttempts: task.maxAttempts,
     createdAt: task.createdAt,

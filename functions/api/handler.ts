@@ -39,7 +39,8 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   const documents = tracer.captureAWSv3Client(createDocumentClient(config));
   const deps: ApiDeps = {
     store: new DynamoTaskStore(documents, config.tableName),
-    queue: new SqsTaskQueue(sqs, config.queueUrl),
+    queue: new SqsTaskQueue(sqs, config.queueUrl, config.lanes),
+    lanes: Object.keys(config.lanes),
     registry,
     clock: () => new Date(),
     log: logger,

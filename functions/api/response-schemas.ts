@@ -1,5 +1,6 @@
 import { describe as describeCheck } from 'zod/v4/core';
 import type { ErrorDetail } from '../../shared/errors.js';
+import { TASK_PRIORITIES } from '../../shared/lanes.js';
 import { TaskStatus, type TaskSummaryView, type TaskView } from '../../shared/task.js';
 import * as z from '../../shared/zod.js';
 import type { UploadTicket } from './create-upload.js';
@@ -44,6 +45,8 @@ export const TaskViewSchema = z.object({
   taskId: z.uuid(),
   type: z.string(),
   status: TaskStatusSchema,
+  lane: describe(z.string(), 'The lane it runs in: a queue and worker with their own timeout and concurrency.'),
+  priority: describe(z.enum(TASK_PRIORITIES), '`high` tasks have a queue of their own, ahead of any backlog.'),
   attempts: describe(z.int().check(z.minimum(0)), 'Attempts started so far.'),
   maxAttempts: z.int().check(z.minimum(1)),
   createdAt: timestamp,

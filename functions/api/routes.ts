@@ -32,6 +32,8 @@ export interface ApiDeps {
   readonly retryAfterSeconds: number;
   readonly defaultMaxAttempts: number;
   readonly ttlDays: number;
+  /** The lanes the deployment has. @default the default lane alone */
+  readonly lanes?: readonly string[];
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
   /**

@@ -1,5 +1,6 @@
 import { LIST_PAGE_SIZE } from '../../shared/api-routes.js';
 import { MAX_CALLBACK_URL_LENGTH } from '../../shared/callbacks/callback-url.js';
+import { TASK_PRIORITIES } from '../../shared/lanes.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
 import { TaskStatus } from '../../shared/task.js';
 import * as z from '../../shared/zod.js';
@@ -23,6 +24,10 @@ export const SubmitBody = z.strictObject({
   runAt: z.optional(z.iso.datetime({ offset: true })),
   /** An upload's `payloadRef` (`POST /tasks/uploads`) holding the payload: then no `payload`. */
   payloadRef: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+  /** `high`: the lane's high-priority queue, which a backlog of normal tasks never delays. */
+  priority: z.optional(z.enum(TASK_PRIORITIES)),
+  /** Another lane than the task type's own; it must be one the deployment has. */
+  lane: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
 });
 
 /** `POST /tasks/uploads`: the exact size of the payload to upload; the limit is the deployment's (taskData.maxObjectBytes). */

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
+import { DEFAULT_LANE, DEFAULT_PRIORITY, routeOf, type TaskPriority } from '../../shared/lanes.js';
 import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type {
   Clock,
@@ -12,6 +13,7 @@ import type {
   TaskStore,
 } from '../../shared/ports.js';
 import { type BlobRef, type Task, TaskStatus } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { DAY_SECONDS, expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
@@ -35,6 +37,10 @@ export interface SubmitTaskInput {
   readonly runAt?: string;
   /** The schedule submitting it (a firing). */
   readonly scheduleName?: string;
+  /** `high` goes to the lane's high-priority queue. @default normal */
+  readonly priority?: TaskPriority;
+  /** Another lane than the type's own (it must exist). @default the type's lane, else the default lane */
+  readonly lane?: string;
 }
 
 export interface SubmitResult {
@@ -51,6 +57,8 @@ export interface SubmitTaskDeps extends PayloadDeps {
   readonly log: Log;
   readonly defaultMaxAttempts: number;
   readonly ttlDays: number;
+  /** The lanes the deployment has (config `lanes`). @default the default lane alone */
+  readonly lanes?: readonly string[];
   /** @default crypto.randomUUID: 122 random bits, so ids cannot be guessed */
   readonly newTaskId?: () => string;
   /** Task events for the dashboard. @default not recorded */
@@ -80,6 +88,13 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
   const source = await loadPayload(input, deps);
   const definition = checkTaskPayload(input.type, source.payload, deps.registry);
   const start = input.runAt === undefined ? undefined : planStart(input, deps);
+  const lane = input.lane ?? definition.lane ?? DEFAULT_LANE;
+  const lanes = deps.lanes ?? [DEFAULT_LANE];
+  if (!lanes.includes(lane)) {
+    throw new ValidationError('UnknownLane', `Unknown lane "${lane}". Lanes: ${lanes.join(', ')}.`, [
+      { path: input.lane === undefined ? 'type' : 'lane', message: `must be one of: ${lanes.join(', ')}` },
+    ]);
+  }
 
   const callbackUrl = input.callbackUrl === undefined ? undefined : await checkedCallbackUrl(input.callbackUrl, deps);
   const taskId = input.idempotencyKey
@@ -92,7 +107,7 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
   for (let round = 0; ; round++) {
     const task = newTask(
       taskId,
-      { ...input, payload: source.payload, callbackUrl },
+      { ...input, payload: source.payload, callbackUrl, lane },
       definition.maxAttempts ?? deps.defaultMaxAttempts,
       deps,
       start,
@@ -103,7 +118,7 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       await enqueueOrDiscard(task, deps);
       // The owner's keyed hash is on every line of the request (the API handler adds it).
       deps.log.info('task submitted', taskLogFields(task));
-      deps.metrics?.record(TASK_COUNTS.submitted, task.type);
+      deps.metrics?.record(TASK_COUNTS.submitted, task.type, 1, routeOf(task));
       return { task, created: true };
     }
     // A random id is never taken (122 bits); only a key's id can be.
@@ -166,7 +181,7 @@ function planStart(input: SubmitTaskInput, deps: SubmitTaskDeps): RunAtPlan {
 
 function newTask(
   taskId: string,
-  input: SubmitTaskInput,
+  input: SubmitTaskInput & { readonly lane: string },
   maxAttempts: number,
   deps: SubmitTaskDeps,
   start: RunAtPlan | undefined,
@@ -175,11 +190,14 @@ function newTask(
   const now = deps.clock();
   const timestamp = now.toISOString();
   const expiresAt = expiresAtAfter(now, deps.ttlDays);
+  const priority = input.priority ?? DEFAULT_PRIORITY;
   return {
     taskId,
     ownerId: input.ownerId,
     type: input.type,
     status: TaskStatus.Queued,
+    lane: input.lane,
+    priority,
     // The item keeps the payload, or only where it is; the hash below is of the payload either way.
     payload: payloadRef ? undefined : input.payload,
     ...(payloadRef && { payloadRef }),
@@ -193,6 +211,8 @@ function newTask(
         // Only when given, so the hashes of tasks without a callback stay what they were.
         ...(input.callbackUrl !== undefined && { callbackUrl: input.callbackUrl }),
         ...(start && { runAt: start.runAt }),
+        ...(input.lane !== DEFAULT_LANE && { lane: input.lane }),
+        ...(priority !== DEFAULT_PRIORITY && { priority }),
       }),
     ),
     ...(input.idempotencyKey && { idempotencyKey: input.idempotencyKey }),
@@ -266,7 +286,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
       existing.runAtMs && existing.runAtMs > now.getTime()
         ? Math.min(MAX_DELAY_SECONDS, secondsUntil(existing.runAtMs, now.getTime()))
         : undefined;
-    await deps.queue.enqueue({ taskId: existing.taskId, type: existing.type }, { delaySeconds });
+    await deps.queue.enqueue(taskMessageOf(existing), { delaySeconds });
   }
   deps.log.info('idempotent replay', taskLogFields(existing));
   return existing;
@@ -295,7 +315,7 @@ async function startLater(task: Task, deps: SubmitTaskDeps): Promise<void> {
     await deps.scheduler.put(runAtScheduleOf(task));
     return;
   }
-  await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: task.delaySeconds });
+  await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: task.delaySeconds });
 }
 
 /** Best effort: a record that cannot be discarded stays QUEUED, and the recovery sweep sends its message. */

@@ -1,5 +1,6 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
+import { routeOf } from '../../shared/lanes.js';
 import { LOG_KEYS, TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, type TaskError, TaskStatus } from '../../shared/task.js';
@@ -52,7 +53,7 @@ export async function markDeadLettered(
   if (result.failed) {
     deps.log.warn('task dead-lettered', taskLogFields({ taskId }, delivery.messageId));
     // The message's type is informative only; the count goes to the service-wide dimension if it is missing.
-    deps.metrics?.record(TASK_COUNTS.deadLettered, message.type ?? '');
+    deps.metrics?.record(TASK_COUNTS.deadLettered, message.type ?? '', 1, routeOf(message));
     if (result.task) await sendCallback(result.task, deps.callbackQueue, deps.log);
     return;
   }

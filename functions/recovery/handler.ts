@@ -21,11 +21,14 @@ export function createRecoveryHandler(): RecoveryHandler {
   const sqs = tracer.captureAWSv3Client(createSqsClient(config));
   const deps: SweepDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-    queue: new SqsTaskQueue(sqs, config.queueUrl),
+    queue: new SqsTaskQueue(sqs, config.queueUrl, config.lanes),
     ...(config.callbacks.queueUrl && { callbackQueue: new SqsCallbackQueue(sqs, config.callbacks.queueUrl) }),
     clock: () => new Date(),
     log: logger,
     staleAfterSeconds: config.staleAfterSeconds,
+    staleAfterSecondsByLane: Object.fromEntries(
+      Object.entries(config.lanes).map(([lane, { staleAfterSeconds }]) => [lane, staleAfterSeconds]),
+    ),
   };
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).

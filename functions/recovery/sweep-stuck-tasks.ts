@@ -1,4 +1,5 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
+import { DEFAULT_LANE } from '../../shared/lanes.js';
 import { LOG_KEYS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import {
@@ -9,6 +10,7 @@ import {
   type Task,
   TaskStatus,
 } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 import { MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 
 export interface SweepDeps {
@@ -27,6 +29,11 @@ export interface SweepDeps {
    * @default callbacks are not swept
    */
   readonly callbackQueue?: CallbackQueue;
+  /**
+   * The stale time of each lane, when it is not `staleAfterSeconds`: a lane with a longer timeout takes
+   * longer to dead-letter a crash-looping message. @default every lane waits `staleAfterSeconds`
+   */
+  readonly staleAfterSecondsByLane?: Readonly<Record<string, number>>;
 }
 
 export interface SweepReport {
@@ -51,7 +58,10 @@ export async function sweepStuckTasks(
   } = {},
 ): Promise<SweepReport> {
   const now = deps.clock().getTime();
-  const staleBefore = options.all ? Number.POSITIVE_INFINITY : now - deps.staleAfterSeconds * 1000;
+  const staleBefore = (task: Task) =>
+    options.all
+      ? Number.POSITIVE_INFINITY
+      : now - (deps.staleAfterSecondsByLane?.[task.lane ?? DEFAULT_LANE] ?? deps.staleAfterSeconds) * 1000;
   let scanned = 0;
   let callbacksResent = 0;
   const requeuedTaskIds: string[] = [];
@@ -64,15 +74,16 @@ export async function sweepStuckTasks(
     );
     scanned += page.tasks.length;
     for (const task of page.tasks.filter((t) => isTerminal(t.status) && !isExpired(t, now))) {
-      if (!callbackQueue || !hasPendingCallback(task) || !isCallbackStale(task, staleBefore)) continue;
+      if (!callbackQueue || !hasPendingCallback(task) || !isCallbackStale(task, staleBefore(task))) continue;
       await callbackQueue.enqueue({ taskId: task.taskId });
       callbacksResent++;
       deps.log.warn('pending callback sent again', { taskId: task.taskId, type: task.type, status: task.status });
     }
     for (const task of page.tasks.filter(
-      (t) => !isTerminal(t.status) && !isExpired(t, now) && isStuck(t, staleBefore) && !startsLater(t, now),
+      (t) => !isTerminal(t.status) && !isExpired(t, now) && isStuck(t, staleBefore(t)) && !startsLater(t, now),
     )) {
-      await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
+      // To the task's own lane and priority, as its first message went.
+      await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
       deps.log.warn('stuck task re-enqueued', { ...taskLogFields(task), [LOG_KEYS.status]: task.status });
     }

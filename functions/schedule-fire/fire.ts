@@ -9,6 +9,7 @@ import {
   scheduleResourceName,
 } from '../../shared/schedule.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 import { expiresAtAfter, MAX_DELAY_SECONDS } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
 import { type SubmitTaskDeps, submitTask, taskIdFromKey } from '../api/submit-task.js';
@@ -134,7 +135,7 @@ async function startRunAt(taskId: string, deps: FireDeps): Promise<FireReport> {
   // Scheduler fires within a minute of the time: a firing ahead of it waits out the rest in SQS.
   const aheadSeconds = Math.ceil(((task.runAtMs ?? 0) - deps.clock().getTime()) / 1000);
   const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, aheadSeconds));
-  await deps.queue.enqueue({ taskId, type: task.type }, { delaySeconds: delaySeconds || undefined });
+  await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: delaySeconds || undefined });
   deps.log.info('runAt reached: task enqueued', { taskId, type: task.type });
   return { outcome: 'enqueued', taskId };
 }

@@ -26,7 +26,8 @@ export function createScheduleFireHandler(taskTypes: TaskTypes = {}): ScheduleFi
   const documents = tracer.captureAWSv3Client(createDocumentClient(config));
   const deps: FireDeps = {
     store: new DynamoTaskStore(documents, config.tableName),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, config.lanes),
+    lanes: Object.keys(config.lanes),
     scheduleStore: new DynamoScheduleStore(documents, scheduleTable),
     registry,
     clock: () => new Date(),

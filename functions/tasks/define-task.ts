@@ -37,6 +37,11 @@ export interface TaskDefinition<Schema extends $ZodType = $ZodType, Result = unk
   readonly payload: Schema;
   /** @default the deployment's default (3 unless configured) */
   readonly maxAttempts?: number;
+  /**
+   * The lane its tasks run in: a queue and worker with a timeout, memory and concurrency of their own
+   * (a deployment's `lanes`; it must have this one). @default the default lane (`settings.worker`)
+   */
+  readonly lane?: string;
   /** Throw PermanentError to fail at once; any other error is retried. The result must be JSON. */
   run(payload: output<Schema>, ctx: TaskContext): Promise<Result>;
 }

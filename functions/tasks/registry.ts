@@ -1,3 +1,4 @@
+import { LANE_NAME } from '../../shared/lanes.js';
 import type { TaskDefinition, TaskRegistry, TaskTypes } from './define-task.js';
 import { bulkTask, crashTask, failTask, flakyTask, ledgerTask } from './diagnostic.js';
 
@@ -35,6 +36,11 @@ export function createTaskRegistry(options: TaskRegistryOptions = {}): TaskRegis
     }
     if (!isTaskDefinition(definition)) {
       throw new TypeError(`taskTypes.${name} is not a task definition: write it with defineTask({ payload, run }).`);
+    }
+    if (definition.lane !== undefined && (typeof definition.lane !== 'string' || !LANE_NAME.test(definition.lane))) {
+      throw new TypeError(
+        `Task type "${name}" names lane ${JSON.stringify(definition.lane)}: a lane is a lower-case letter, then up to 31 lower-case letters, digits or "-".`,
+      );
     }
     registry.set(name, definition);
   }

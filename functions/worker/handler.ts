@@ -7,6 +7,7 @@ import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { taskDataOf } from '../../shared/aws/task-data-bucket.js';
 import { CallbackOutbox } from '../../shared/callbacks/callback-outbox.js';
 import { loadConfig } from '../../shared/config.js';
+import { routeOfQueueArn } from '../../shared/lanes.js';
 import { RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
@@ -29,7 +30,7 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
       metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
     ),
-    queue: new SqsTaskQueue(sqs, config.queueUrl),
+    queue: new SqsTaskQueue(sqs, config.queueUrl, config.lanes),
     // The records of a batch finish together: their deliveries share SendMessageBatch requests.
     ...(config.callbacks.queueUrl && {
       callbackQueue: new CallbackOutbox(new SqsCallbackQueue(sqs, config.callbacks.queueUrl), CALLBACK_LINGER_MS),
@@ -47,7 +48,11 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     taskData: taskDataOf(config, (client) => tracer.captureAWSv3Client(client)),
   };
 
+  // A lane's worker reads its normal and its high-priority queue: a delayed retry stays on the queue it came from.
   return sqsBatchHandler(observability, (record, context) =>
-    runTask(record, { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() }),
+    runTask(
+      { ...record, from: routeOfQueueArn(config.lanes, record.eventSourceARN) },
+      { ...deps, remainingTimeMs: () => context.getRemainingTimeInMillis() },
+    ),
   );
 }

@@ -1,6 +1,7 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
 import { ItemTooLargeError } from '../../shared/errors.js';
+import { type QueueRoute, routeOf } from '../../shared/lanes.js';
 import { LOG_KEYS, RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isExpired, isTerminal, type Task, type TaskError, TaskStatus } from '../../shared/task.js';
@@ -16,6 +17,8 @@ export interface TaskDelivery {
   readonly messageId: string;
   readonly body: string;
   readonly receiptHandle: string;
+  /** The queue it was received from. @default the default lane's normal queue */
+  readonly from?: QueueRoute;
 }
 
 export interface RunTaskDeps {
@@ -89,14 +92,15 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   const task = claim.task;
   const context = taskLogFields(task, delivery.messageId);
   deps.log.info('task started', { ...context, claimedFrom: task.claimedFrom });
-  deps.metrics?.record(TASK_COUNTS.started, task.type);
-  if (task.claimedFrom === TaskStatus.Running) deps.metrics?.record(RECOVERY_COUNTS.takenOver, task.type);
+  const route = routeOf(task);
+  deps.metrics?.record(TASK_COUNTS.started, task.type, 1, route);
+  if (task.claimedFrom === TaskStatus.Running) deps.metrics?.record(RECOVERY_COUNTS.takenOver, task.type, 1, route);
   if (task.attempt === 1) {
     // From the moment the task could run: a delay the caller asked for is not waiting.
     const runnableAt = task.runAt
       ? Date.parse(task.runAt)
       : Date.parse(task.createdAt) + (task.delaySeconds ?? 0) * 1000;
-    deps.metrics?.record(TASK_TIMINGS.queueWaitMs, task.type, Math.max(0, now.getTime() - runnableAt));
+    deps.metrics?.record(TASK_TIMINGS.queueWaitMs, task.type, Math.max(0, now.getTime() - runnableAt), route);
   }
 
   // Cancel asked while the previous attempt was still on it, before that attempt died.
@@ -111,7 +115,7 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   }
 
   const outcome = await runAttempt(task, remaining, deps);
-  deps.metrics?.record(TASK_TIMINGS.durationMs, task.type, deps.clock().getTime() - now.getTime());
+  deps.metrics?.record(TASK_TIMINGS.durationMs, task.type, deps.clock().getTime() - now.getTime(), route);
   if (outcome.status === 'LOST') return;
   if (outcome.status !== 'RETRY') {
     await finish(task, outcome, context, deps);
@@ -154,8 +158,8 @@ async function notClaimed(
   const claimableAt =
     current.status === TaskStatus.Running ? (current.leaseExpiresAt ?? now.getTime()) : (current.runAtMs ?? 0);
   const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, secondsUntil(claimableAt, now.getTime())));
-  await deps.queue.retryLater(delivery.receiptHandle, waitSeconds);
-  deps.metrics?.record(RECOVERY_COUNTS.deferred, current.type);
+  await deps.queue.retryLater(delivery.receiptHandle, waitSeconds, delivery.from);
+  deps.metrics?.record(RECOVERY_COUNTS.deferred, current.type, 1, routeOf(current));
   throw new RetryLaterError(`Task ${taskId} is ${current.status} and not claimable for ${waitSeconds} s.`);
 }
 
@@ -183,9 +187,9 @@ async function retry(
     return;
   }
   deps.log.info('task will be retried', { ...context, [LOG_KEYS.errorCode]: error.code, delaySeconds });
-  deps.metrics?.record(TASK_COUNTS.retried, task.type);
+  deps.metrics?.record(TASK_COUNTS.retried, task.type, 1, routeOf(task));
   try {
-    await deps.queue.retryLater(delivery.receiptHandle, delaySeconds);
+    await deps.queue.retryLater(delivery.receiptHandle, delaySeconds, delivery.from);
   } catch (visibilityError) {
     // The message comes back after its visibility timeout instead; the claim still waits for runAtMs.
     deps.log.warn('could not delay the retry; it follows the visibility timeout', {
@@ -224,7 +228,7 @@ async function finish(task: Task, outcome: TaskOutcome, context: LogContext, dep
     [LOG_KEYS.status]: final.status,
     ...(final.status === 'FAILED' && { [LOG_KEYS.errorCode]: final.error.code }),
   });
-  deps.metrics?.record(OUTCOME_COUNTS[final.status], task.type);
+  deps.metrics?.record(OUTCOME_COUNTS[final.status], task.type, 1, routeOf(task));
   await sendCallback(task, deps.callbackQueue, deps.log);
 }
 

@@ -12,6 +12,11 @@ export interface DeadLetterHandlerProps {
   readonly store: TaskTable;
   /** The dead-letter queue of the task queue. */
   readonly deadLetterQueue: IQueue;
+  /**
+   * The dead-letter queues of the other lanes, each read through a mapping of its own.
+   * @default none
+   */
+  readonly additionalDeadLetterQueues?: readonly IQueue[];
   /** Environment of the Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
   /**
@@ -56,13 +61,15 @@ export class DeadLetterHandler extends Construct {
       logEncryptionKey: props.encryptionKey,
     });
     props.store.grantItemActions(this.handler, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    this.handler.addEventSource(
-      new SqsEventSource(props.deadLetterQueue, {
-        batchSize: settings.dlq.batchSize,
-        // Within the reservation: a mapping allowed more than the function may run would be throttled.
-        maxConcurrency: settings.dlq.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    for (const queue of [props.deadLetterQueue, ...(props.additionalDeadLetterQueues ?? [])]) {
+      this.handler.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: settings.dlq.batchSize,
+          // Within the reservation: a mapping allowed more than the function may run would be throttled.
+          maxConcurrency: settings.dlq.maxConcurrency,
+          reportBatchItemFailures: true,
+        }),
+      );
+    }
   }
 }

@@ -12,8 +12,12 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
+import { ENV } from '../../shared/env-names.js';
+import { ConfigError } from '../../shared/errors.js';
+import { DEFAULT_LANE, type Lanes } from '../../shared/lanes.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { functionEnvironment } from '../function-environment.js';
+import { type Lane, lanesOf, laneTable } from '../lanes.js';
 import {
   checkReservedConcurrency,
   settings as defaultSettings,
@@ -21,18 +25,20 @@ import {
   type SettingsOverrides,
   withOverrides,
 } from '../settings.js';
-import { loadTaskTypesSync, resolveTaskModule } from '../task-module.js';
+import { loadTaskLanesSync, loadTaskTypesSync, resolveTaskModule } from '../task-module.js';
 import { assertValidSettings } from '../validate-settings.js';
 import { ApiAuth, type ApiAuthMode } from './api-auth.js';
 import { CallbackDelivery } from './callback-delivery.js';
 import { DeadLetterHandler } from './dead-letter-handler.js';
 import { DeploymentKey } from './deployment-key.js';
 import { EncryptionKey } from './encryption-key.js';
+import { LaneOperations } from './lane-operations.js';
 import { OperationsDashboard } from './operations-dashboard.js';
 import { RecoverySweep } from './recovery-sweep.js';
 import { ScheduleStore } from './schedule-store.js';
 import { TaskApi } from './task-api.js';
 import { TaskDataBucket } from './task-data-bucket.js';
+import { type LaneResources, TaskLane } from './task-lane.js';
 import { TaskQueues } from './task-queues.js';
 import { TaskScheduler } from './task-scheduler.js';
 import { TaskTable } from './task-table.js';
@@ -75,6 +81,14 @@ export interface OffloadProps {
    * @default 1000
    */
   readonly accountConcurrency?: number;
+  /**
+   * Lanes: each besides `default` is a queue, a high-priority queue, a dead-letter queue and a worker of its
+   * own, for the task types that name it, e.g. `{ long: { timeoutSeconds: 900, memoryMiB: 4096 } }`. A
+   * lane's fields left out are the default lane's (`worker`); `default` takes `highPriorityConcurrency`
+   * and provisioned pollers. Merged field by field over the task module's own `lanes` export, if any.
+   * @default the task module's lanes; without them the default lane alone
+   */
+  readonly lanes?: Lanes;
   /** The HTTP API and its Lambda. @default see `defaultSettings.api` */
   readonly api?: SettingsOverrides['api'];
   /** The worker Lambda and its event source mapping. @default see `defaultSettings.worker` */
@@ -127,10 +141,16 @@ export class Offload extends Construct {
   public readonly apiUrl: string;
   public readonly httpApi: HttpApi;
   public readonly table: TableV2;
+  /** The default lane's task queue. */
   public readonly queue: Queue;
+  /** The default lane's high-priority queue. */
+  public readonly highPriorityQueue: Queue;
+  /** The default lane's dead-letter queue. */
   public readonly deadLetterQueue: Queue;
-  /** The function that runs tasks. */
+  /** The function that runs the default lane's tasks. */
   public readonly worker: LambdaFunction;
+  /** Every lane's queues and worker by lane name, the default lane included. */
+  public readonly lanes: Readonly<Record<string, LaneResources>>;
   /** The function behind the HTTP API. */
   public readonly apiFunction: LambdaFunction;
   /** Payloads, results and files too large for a task's item (the claim check). */
@@ -159,7 +179,11 @@ export class Offload extends Construct {
   constructor(scope: Construct, id: string, props: OffloadProps = {}) {
     super(scope, id);
     this.auth = props.auth ?? { kind: 'cognito' };
-    const settings = withOverrides(defaultSettings, {
+    const taskModule = props.tasks === undefined ? undefined : resolveTaskModule(props.tasks);
+    // The task module's lanes first, then the props': a deployment tunes a lane without touching the module.
+    const moduleLanes = taskModule === undefined ? undefined : loadTaskLanesSync(taskModule);
+    const settings = withOverrides(withOverrides(defaultSettings, { lanes: moduleLanes }), {
+      lanes: props.lanes,
       api: props.api,
       worker: props.worker,
       queue: props.queue,
@@ -179,8 +203,12 @@ export class Offload extends Construct {
       lambda: props.accountConcurrency === undefined ? undefined : { accountConcurrency: props.accountConcurrency },
     });
     this.settings = settings;
+    if (props.worker?.maxConcurrency !== undefined && props.lanes?.[DEFAULT_LANE]?.maximumPollers !== undefined) {
+      throw new ConfigError(
+        'worker.maxConcurrency and lanes.default.maximumPollers: provisioned mode excludes maxConcurrency; choose one.',
+      );
+    }
 
-    const taskModule = props.tasks === undefined ? undefined : resolveTaskModule(props.tasks);
     const registry = createTaskRegistry({
       tasks: taskModule === undefined ? undefined : loadTaskTypesSync(taskModule),
       diagnostic: props.diagnosticTasks ?? false,
@@ -199,7 +227,18 @@ export class Offload extends Construct {
     // The construct ids predate the class names (TaskTable, TaskQueues): they make the logical ids of the
     // table and queues, and a changed id would make CloudFormation replace the retained table.
     const store = new TaskTable(this, 'TaskStore', { encryptionKey, settings });
-    const tasks = new TaskQueues(this, 'TaskQueue', { encryptionKey, settings });
+    const [defaultLane, ...otherLanes] = lanesOf(settings) as [Lane, ...Lane[]];
+    const tasks = new TaskQueues(this, 'TaskQueue', { encryptionKey, settings, lane: defaultLane });
+    // Each other lane under an id of its own; the default lane keeps the ids it had before lanes.
+    const lanes = otherLanes.map((lane) => new TaskLane(this, `Lane-${lane.name}`, { lane, settings, encryptionKey }));
+    const queuesOf = new Map([
+      [defaultLane.name, tasks],
+      ...lanes.map((lane) => [lane.lane.name, lane.queues] as const),
+    ]);
+    const otherQueues = [
+      tasks.highPriorityQueue,
+      ...lanes.flatMap(({ queues }) => [queues.queue, queues.highPriorityQueue]),
+    ];
     const scheduleStore = new ScheduleStore(this, 'ScheduleStore', { encryptionKey, settings });
     const taskData = new TaskDataBucket(this, 'TaskData', { encryptionKey, settings });
     this.taskDataBucket = taskData.bucket;
@@ -223,6 +262,10 @@ export class Offload extends Construct {
         callbackQueueUrl: callbacks.queue.queueUrl,
         scheduleTableName: scheduleStore.table.tableName,
         taskDataBucket: taskData.bucket.bucketName,
+        lanes: laneTable([defaultLane, ...otherLanes], (lane) => {
+          const queues = queuesOf.get(lane.name) ?? tasks;
+          return { normal: queues.queue.queueUrl, high: queues.highPriorityQueue.queueUrl };
+        }),
       },
       settings,
     );
@@ -243,6 +286,7 @@ export class Offload extends Construct {
     const api = new TaskApi(this, 'TaskApi', {
       store,
       queue: tasks.queue,
+      additionalQueues: otherQueues,
       authorizer: auth.authorizer,
       authorizationScopes: auth.authorizationScopes,
       environment: { ...environment, ...scheduler.apiEnvironment() },
@@ -265,14 +309,20 @@ export class Offload extends Construct {
     const worker = new TaskWorker(this, 'TaskWorker', {
       store,
       queue: tasks.queue,
+      highPriorityQueue: tasks.highPriorityQueue,
+      lane: defaultLane,
       environment,
       encryptionKey,
       taskModule,
       settings,
     });
+    const laneWorkers = lanes.map((lane) =>
+      lane.addWorker({ store, environment: laneEnvironment(environment, lane.lane), taskModule }),
+    );
     const deadLetterHandler = new DeadLetterHandler(this, 'DeadLetterHandler', {
       store,
       deadLetterQueue: tasks.deadLetterQueue,
+      additionalDeadLetterQueues: lanes.map(({ queues }) => queues.deadLetterQueue),
       environment,
       encryptionKey,
       taskModule,
@@ -281,6 +331,7 @@ export class Offload extends Construct {
     const recoverySweep = new RecoverySweep(this, 'RecoverySweep', {
       store,
       queue: tasks.queue,
+      additionalQueues: otherQueues,
       environment,
       encryptionKey,
       settings,
@@ -288,9 +339,14 @@ export class Offload extends Construct {
 
     // Payloads, results and files too large for an item: the API stores and presigns, the worker reads and writes.
     taskData.grantReadWriteDelete(api.handler);
-    taskData.grantReadWriteDelete(worker.handler);
+    for (const fn of [worker.handler, ...laneWorkers]) taskData.grantReadWriteDelete(fn);
+    // A firing submits its task to the task's own lane, at its own priority.
+    for (const queue of otherQueues) {
+      queue.grant(scheduler.handler, 'sqs:SendMessage');
+      queue.encryptionMasterKey?.grant(scheduler.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
     // Every path that ends a task queues its callback delivery; the sweep re-sends lost ones.
-    for (const fn of [api.handler, worker.handler, deadLetterHandler.handler, recoverySweep.handler]) {
+    for (const fn of [api.handler, worker.handler, ...laneWorkers, deadLetterHandler.handler, recoverySweep.handler]) {
       callbacks.grantSend(fn);
     }
     this.callbackFunction = callbacks.createFunction(environment);
@@ -307,6 +363,25 @@ export class Offload extends Construct {
       accessLogs: api.accessLogs,
       encryptionKey,
       alarmEmail: props.alarmEmail,
+      // The default lane's oldest-message alarm follows its own timeout, as every lane's does.
+      thresholds: { ...settings.observability.alarms, oldestMessageAgeSeconds: defaultLane.oldestMessageAlarmSeconds },
+      settings,
+    });
+    const defaultLaneResources: LaneResources = {
+      lane: defaultLane,
+      queue: tasks.queue,
+      highPriorityQueue: tasks.highPriorityQueue,
+      deadLetterQueue: tasks.deadLetterQueue,
+      worker: worker.handler,
+    };
+    this.lanes = Object.fromEntries([
+      [defaultLane.name, defaultLaneResources],
+      ...lanes.map((lane) => [lane.lane.name, lane.resources] as const),
+    ]);
+    new LaneOperations(this, 'LaneOperations', {
+      lanes: Object.values(this.lanes),
+      alarmTopic: operations.alarmTopic,
+      dashboard: operations.dashboard,
       settings,
     });
 
@@ -319,6 +394,7 @@ export class Offload extends Construct {
     this.apiFunction = api.handler;
     this.table = store.table;
     this.queue = tasks.queue;
+    this.highPriorityQueue = tasks.highPriorityQueue;
     this.deadLetterQueue = tasks.deadLetterQueue;
     this.worker = worker.handler;
     this.dashboard = operations.dashboard;
@@ -348,4 +424,13 @@ export class Offload extends Construct {
       }),
     });
   }
+}
+
+/** A lane's worker environment: the shared one, with the lane's own retry backoff. */
+function laneEnvironment(environment: Record<string, string>, lane: Lane): Record<string, string> {
+  return {
+    ...environment,
+    [ENV.retryBaseDelaySeconds]: String(lane.retryBaseDelaySeconds),
+    [ENV.retryMaxDelaySeconds]: String(lane.retryMaxDelaySeconds),
+  };
 }

@@ -14,6 +14,11 @@ export interface RecoverySweepProps {
   readonly store: TaskTable;
   /** Where their messages are sent again. */
   readonly queue: IQueue;
+  /**
+   * The other queues a task's message may go to: high-priority queues and other lanes'.
+   * @default none
+   */
+  readonly additionalQueues?: readonly IQueue[];
   /** Environment of the Lambda, normally `functionEnvironment(...)`. */
   readonly environment: Record<string, string>;
   /** @default the defaults of infra/settings.ts */
@@ -54,8 +59,10 @@ export class RecoverySweep extends Construct {
     });
     // A full scan: the sweep looks at every unfinished task, across owners.
     props.store.grantItemActions(this.handler, 'dynamodb:Scan');
-    props.queue.grant(this.handler, 'sqs:SendMessage');
-    props.queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
+    for (const queue of [props.queue, ...(props.additionalQueues ?? [])]) {
+      queue.grant(this.handler, 'sqs:SendMessage');
+      queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
 
     this.rule = new Rule(this, 'Schedule', {
       description: 'Runs the offload recovery sweep',

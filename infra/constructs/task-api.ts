@@ -27,6 +27,11 @@ export interface TaskApiProps {
   readonly store: TaskTable;
   /** Where accepted tasks are enqueued. */
   readonly queue: IQueue;
+  /**
+   * The other queues a task may be sent to: high-priority queues and other lanes'.
+   * @default none
+   */
+  readonly additionalQueues?: readonly IQueue[];
   /** Applied to every route. */
   readonly authorizer: IHttpRouteAuthorizer;
   /**
@@ -88,9 +93,11 @@ export class TaskApi extends Construct {
     );
     props.store.grantQueryByOwner(this.handler);
     // Not grantSendMessages: the handler has the queue URL and needs neither GetQueueUrl nor GetQueueAttributes.
-    props.queue.grant(this.handler, 'sqs:SendMessage');
-    // Under a customer key, sending encrypts the message body.
-    props.queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
+    for (const queue of [props.queue, ...(props.additionalQueues ?? [])]) {
+      queue.grant(this.handler, 'sqs:SendMessage');
+      // Under a customer key, sending encrypts the message body.
+      queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
+    }
 
     const integration = new HttpLambdaIntegration('TaskRoutes', this.handler, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,

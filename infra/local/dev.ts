@@ -91,6 +91,7 @@ export async function runDev(options: DevOptions, io: DevIo): Promise<number> {
   const example = stack.taskTypeNames[0] ?? '<type>';
   io.stdout.write(`offload local stack listening on ${stack.url}
 Task types (${displayPath(taskModule)}): ${stack.taskTypeNames.join(', ') || 'none'}${watchFiles ? ' (reloaded when their files change)' : ''}
+Lanes: ${stack.lanes.map((lane) => `${lane.name} (${lane.timeoutSeconds} s, ${lane.memoryMiB} MiB, ${lane.normalConcurrency} + ${lane.highPriorityConcurrency} high-priority at once)`).join(', ')}
 ${consoleLine}
 
 Dev token for owner "dev" (valid ${DEV_TOKEN_LIFETIME}; another: offload token --sub NAME${dataDirOption}):
@@ -109,6 +110,7 @@ Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS and S3 ${stack.endpoints.sq
     endpoints: stack.endpoints,
     tableName: stack.resources.tableName,
     queueUrl: stack.resources.queueUrl,
+    lanes: stack.resources.laneTable,
   });
 
   const watcher = watchFiles ? watchTaskFiles(stack, io) : undefined;

@@ -13,9 +13,11 @@ import type { TaskTypes } from '../../functions/tasks/define-task.js';
 import { createWorkerHandler } from '../../functions/worker/handler.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
+import { DEFAULT_LANE } from '../../shared/lanes.js';
 import { functionEnvironment, schedulerEnvironment } from '../function-environment.js';
 import { demoTaskModule, HANDLER_FACTORIES, ownModulePath } from '../lambda-entry.js';
-import { settings as defaultSettings, type Settings, visibilityTimeoutSeconds } from '../settings.js';
+import { type Lane, lanesOf } from '../lanes.js';
+import { settings as defaultSettings, type Settings, withModuleLanes } from '../settings.js';
 import { type DevKey, deploymentKeyPath, devKeyPath, loadOrCreateDevKey } from './dev-key.js';
 import { captureEmf, type EmfEvent } from './emf-capture.js';
 import { LOCAL_CREDENTIALS, startEmulators } from './emulators.js';
@@ -27,7 +29,7 @@ import { startOpsConsole } from './ops-console.js';
 import { type LocalResources, provisionResources } from './provision.js';
 import { startRecoverySchedule } from './recovery-schedule.js';
 import { LOCAL_SCHEDULER, startSchedulerEmulator } from './scheduler-emulator.js';
-import { type SqsHandler, startEventSource } from './sqs-event-source.js';
+import { type EventSource, type SqsHandler, startEventSource } from './sqs-event-source.js';
 import { importTaskTypes, inspectTaskModule, taskModuleFiles, toFileUrl } from './task-module.js';
 
 export interface LocalStackOptions {
@@ -39,7 +41,10 @@ export interface LocalStackOptions {
   readonly dataDir?: string;
   /** @default infra/settings.ts */
   readonly settings?: Settings;
-  /** Override for tests that need redelivery within seconds. @default visibilityTimeoutSeconds(settings.worker) */
+  /**
+   * The default lane's visibility timeout, for tests that need redelivery within seconds (other lanes
+   * keep theirs). @default visibilityTimeoutSeconds(settings.worker)
+   */
   readonly visibilityTimeoutSeconds?: number;
   /** Register the diagnostic task types (`diagnosticTaskTypes` in functions/tasks/registry.ts). @default false */
   readonly diagnosticTasks?: boolean;
@@ -116,6 +121,8 @@ export interface LocalStack {
   readonly devKey: DevKey;
   /** The task types the functions serve now. */
   readonly taskTypeNames: readonly string[];
+  /** Every lane the stack runs, the default one first, with its numbers (the task module's lanes included). */
+  readonly lanes: readonly Lane[];
   /** The task module's files and those it imports, outside node_modules: a change to one calls for {@link reloadTasks}. */
   readonly taskFiles: readonly string[];
   /**
@@ -136,20 +143,23 @@ let running = false;
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   if (running) throw new Error('A local stack is already running in this process.');
-  const s = options.settings ?? defaultSettings;
-  const visibility = options.visibilityTimeoutSeconds ?? visibilityTimeoutSeconds(s.worker);
+  const baseSettings = options.settings ?? defaultSettings;
+  const visibility = options.visibilityTimeoutSeconds;
   const taskModuleUrl = toFileUrl(options.taskModule ?? demoTaskModule());
-  // The same checks as the CDK synth (names, and settings that would lose or strand tasks): a module
-  // that fails them refuses to start, or to reload.
-  const inspect = async () => ({
-    names: await inspectTaskModule(taskModuleUrl, {
-      settings: s,
+  // The same checks as the CDK synth (names, lanes, and settings that would lose or strand tasks): a
+  // module that fails them refuses to start, or to reload.
+  const inspect = async () => {
+    const inspection = await inspectTaskModule(taskModuleUrl, {
+      settings: baseSettings,
       visibility,
       diagnostic: options.diagnosticTasks ?? false,
-    }),
-    files: taskModuleFiles(fileURLToPath(taskModuleUrl)),
-  });
+    });
+    return { ...inspection, files: taskModuleFiles(fileURLToPath(taskModuleUrl)) };
+  };
   let tasks = await inspect();
+  // The module's lanes are queues and pollers: they are set up once, at start.
+  const s = withModuleLanes(baseSettings, tasks.lanes);
+  const lanes = lanesOf(s, visibility);
   running = true;
   const emulators = await startEmulators({ dataDir: options.dataDir, maxObjectBytes: s.taskData.maxObjectBytes });
   const clientConfig = { region: 'us-east-1', credentials: LOCAL_CREDENTIALS };
@@ -159,7 +169,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     'local-stack',
   );
   const s3 = new S3Client({ ...clientConfig, endpoint: emulators.s3Endpoint, forcePathStyle: true });
-  const resources = await provisionResources({ dynamodb, sqs, s3 }, s, visibility);
+  const resources = await provisionResources({ dynamodb, sqs, s3 }, s, lanes);
   s3.destroy();
   // EventBridge Scheduler, playing its part: it invokes the fire function with each firing.
   let fireHandler: ((event: never, context: Context) => Promise<unknown>) | undefined;
@@ -183,6 +193,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       {
         tableName: resources.tableName,
         queueUrl: resources.queueUrl,
+        lanes: resources.laneTable,
         diagnosticTasks: options.diagnosticTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
         callbackQueueUrl: resources.callbackQueueUrl,
@@ -233,34 +244,57 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ? inProcess(createScheduleFireHandler(taskTypes))
     : thread('schedule-fire', s.schedules.fire.timeoutSeconds, s.schedules.fire.memoryMiB, 2);
   fireHandler = scheduleFire.handler;
-  const worker = await workerHandler(s, functionEnv, options, taskModuleUrl, taskTypes);
-  const workerMapping = startEventSource({
-    sqs,
-    queueUrl: resources.queueUrl,
-    queueArn: resources.queueArn,
-    handler: worker.handler,
-    context: () => lambdaContext('offload-worker', s.worker.timeoutSeconds * 1000, s.worker.memoryMiB),
-    timeoutMs: worker.timeoutMs,
-    batchSize: s.worker.batchSize,
-    maxBatchingWindowSeconds: s.worker.maxBatchingWindowSeconds,
-    maxConcurrency: s.worker.maxConcurrency,
-    waitTimeSeconds: s.local.pollWaitSeconds,
-    onError,
-    crashInvocation: options.faults?.dropResponse,
-  });
-  const deadLetterMapping = startEventSource({
-    sqs,
-    queueUrl: resources.deadLetterQueueUrl,
-    queueArn: resources.deadLetterQueueArn,
-    handler: deadLetter.handler as SqsHandler,
-    context: () => lambdaContext('offload-dead-letter', s.dlq.timeoutSeconds * 1000, s.dlq.memoryMiB),
-    timeoutMs: s.dlq.timeoutSeconds * 1000,
-    batchSize: s.dlq.batchSize,
-    maxBatchingWindowSeconds: 0,
-    maxConcurrency: 1,
-    waitTimeSeconds: s.local.pollWaitSeconds,
-    onError,
-  });
+  // Each lane: its worker (its timeout, memory and retry numbers), fed by its normal queue and, through
+  // pollers of their own, its high-priority queue; and one dead-letter poller per lane's dead-letter queue.
+  const workers: RunningWorker[] = [];
+  const mappings: EventSource[] = [];
+  for (const lane of lanes) {
+    const queues = resources.lanes[lane.name];
+    if (!queues) throw new Error(`No queues for lane ${lane.name}`);
+    const worker = await workerHandler(lane, laneEnvironment(functionEnv, lane), options, taskModuleUrl, taskTypes);
+    workers.push(worker);
+    const name = lane.name === DEFAULT_LANE ? 'offload-worker' : `offload-worker-${lane.name}`;
+    const mapping = {
+      sqs,
+      handler: worker.handler,
+      context: () => lambdaContext(name, lane.timeoutSeconds * 1000, lane.memoryMiB),
+      timeoutMs: worker.timeoutMs,
+      waitTimeSeconds: s.local.pollWaitSeconds,
+      onError,
+      crashInvocation: options.faults?.dropResponse,
+    };
+    mappings.push(
+      startEventSource({
+        ...mapping,
+        queueUrl: queues.queueUrl,
+        queueArn: queues.queueArn,
+        batchSize: lane.batchSize,
+        maxBatchingWindowSeconds: lane.maxBatchingWindowSeconds,
+        maxConcurrency: Math.min(lane.normalConcurrency, LOCAL_MAX_POLLERS),
+      }),
+      startEventSource({
+        ...mapping,
+        queueUrl: queues.highPriorityQueueUrl,
+        queueArn: queues.highPriorityQueueArn,
+        batchSize: lane.highPriorityBatchSize,
+        maxBatchingWindowSeconds: 0,
+        maxConcurrency: Math.min(lane.highPriorityConcurrency, LOCAL_MAX_POLLERS),
+      }),
+      startEventSource({
+        sqs,
+        queueUrl: queues.deadLetterQueueUrl,
+        queueArn: queues.deadLetterQueueArn,
+        handler: deadLetter.handler as SqsHandler,
+        context: () => lambdaContext('offload-dead-letter', s.dlq.timeoutSeconds * 1000, s.dlq.memoryMiB),
+        timeoutMs: s.dlq.timeoutSeconds * 1000,
+        batchSize: s.dlq.batchSize,
+        maxBatchingWindowSeconds: 0,
+        maxConcurrency: 1,
+        waitTimeSeconds: s.local.pollWaitSeconds,
+        onError,
+      }),
+    );
+  }
   // In execution environments of its own (threads ended at its timeout, as Lambda ends them), or inline with the worker.
   const callbacks =
     options.workerIsolation === 'inline' && taskTypes
@@ -323,18 +357,30 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     get taskFiles() {
       return tasks.files;
     },
+    lanes,
     async reloadTasks() {
       if (!options.reloadableTasks) throw new Error('This local stack was started without reloadableTasks.');
-      tasks = await inspect();
-      for (const fn of [api, deadLetter, worker, callbacks, scheduleFire]) fn.refresh();
+      const inspection = await inspect();
+      if (JSON.stringify(inspection.lanes ?? {}) !== JSON.stringify(tasks.lanes ?? {})) {
+        throw new Error('its lanes changed: lanes are queues and pollers, set up at start; restart offload dev.');
+      }
+      tasks = inspection;
+      for (const fn of [api, deadLetter, callbacks, scheduleFire, ...workers]) fn.refresh();
     },
     async stop() {
       await front.stop();
       await scheduler.stop();
       recoverySchedule.stop();
       opsConsole.stop();
-      await Promise.all([workerMapping.stop(), deadLetterMapping.stop(), callbackMapping.stop()]);
-      await Promise.all([worker.stop(), api.stop(), deadLetter.stop(), callbacks.stop(), scheduleFire.stop()]);
+      await Promise.all(mappings.map((mapping) => mapping.stop()));
+      await callbackMapping.stop();
+      await Promise.all([
+        ...workers.map((worker) => worker.stop()),
+        api.stop(),
+        deadLetter.stop(),
+        callbacks.stop(),
+        scheduleFire.stop(),
+      ]);
       sqs.destroy();
       dynamodb.destroy();
       await emulators.stop();
@@ -345,16 +391,38 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 }
 
 /**
- * The worker function as the event source mapping invokes it: in its own execution environments
+ * Pollers of one local mapping at most: a provisioned lane may ask for thousands of invocations, which
+ * one process on a laptop cannot hold.
+ */
+const LOCAL_MAX_POLLERS = 50;
+
+/** A lane's worker environment: the shared one, with the lane's own retry backoff (as in CDK). */
+function laneEnvironment(env: NodeJS.ProcessEnv, lane: Lane): NodeJS.ProcessEnv {
+  return {
+    ...env,
+    [ENV.retryBaseDelaySeconds]: String(lane.retryBaseDelaySeconds),
+    [ENV.retryMaxDelaySeconds]: String(lane.retryMaxDelaySeconds),
+  };
+}
+
+interface RunningWorker {
+  readonly handler: SqsHandler;
+  readonly timeoutMs?: number;
+  refresh(): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A lane's worker function as the event source mappings invoke it: in its own execution environments
  * (threads ended at the timeout), or inline. Chaos faults wrap either.
  */
 async function workerHandler(
-  s: Settings,
+  lane: Lane,
   env: NodeJS.ProcessEnv,
   options: LocalStackOptions,
   taskModuleUrl: string,
   taskTypes: TaskTypes | undefined,
-): Promise<{ handler: SqsHandler; timeoutMs?: number; refresh(): void; stop(): Promise<void> }> {
+): Promise<RunningWorker> {
   const faults = options.faults;
   /** Takes the records `failBeforeClaim` picks out of the batch and reports them failed, as the handler would. */
   const withRecordFaults =
@@ -368,8 +436,13 @@ async function workerHandler(
     };
   if (options.workerIsolation === 'inline') {
     if (!taskTypes) throw new Error('An inline worker cannot reload its task module: leave reloadableTasks off.');
+    // The handler factory reads this process's environment: the lane's, for as long as it builds.
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
     const handler: SqsHandler = createWorkerHandler(taskTypes);
-    const timeoutMs = s.worker.timeoutSeconds * 1000;
+    for (const name of Object.keys(env)) if (saved[name] === undefined) delete process.env[name];
+    Object.assign(process.env, saved);
+    const timeoutMs = lane.timeoutSeconds * 1000;
     return {
       handler: faults ? withRecordFaults(handler) : handler,
       timeoutMs,
@@ -379,12 +452,12 @@ async function workerHandler(
   }
   const { module, factory } = HANDLER_FACTORIES.worker;
   const fn = new LocalFunction({
-    name: 'offload-worker',
+    name: lane.name === DEFAULT_LANE ? 'offload-worker' : `offload-worker-${lane.name}`,
     handlerModule: pathToFileURL(ownModulePath(module)).href,
     factory,
     taskModule: taskModuleUrl,
-    timeoutMs: s.worker.timeoutSeconds * 1000,
-    memoryMiB: s.worker.memoryMiB,
+    timeoutMs: lane.timeoutSeconds * 1000,
+    memoryMiB: lane.memoryMiB,
     env,
     setup: options.workerThreadSetup,
     onReport: options.onWorkerReport,

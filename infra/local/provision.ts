@@ -1,17 +1,29 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketLifecycleConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DEFAULT_LANE, type LaneTable } from '../../shared/lanes.js';
 import { SCHEDULE_TABLE } from '../../shared/schedule-table.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { DAY_SECONDS } from '../../shared/time.js';
+import { type Lane, laneTable } from '../lanes.js';
 import { callbackVisibilityTimeoutSeconds, type Settings, taskDataLifecycle } from '../settings.js';
 
-export interface LocalResources {
-  readonly tableName: string;
+/** One lane's queues on the emulator. */
+export interface LocalLaneQueues {
   readonly queueUrl: string;
   readonly queueArn: string;
+  readonly highPriorityQueueUrl: string;
+  readonly highPriorityQueueArn: string;
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
+}
+
+/** The default lane's queues at the top, as before lanes; every lane's (the default one included) in `lanes`. */
+export interface LocalResources extends LocalLaneQueues {
+  readonly tableName: string;
+  readonly lanes: Readonly<Record<string, LocalLaneQueues>>;
+  /** What the functions get as OFFLOAD_LANES. */
+  readonly laneTable: LaneTable;
   readonly callbackQueueUrl: string;
   readonly callbackQueueArn: string;
   readonly callbackDeadLetterQueueUrl: string;
@@ -29,28 +41,37 @@ export const LOCAL_NAMES = {
   taskDataBucket: 'offload-task-data',
 };
 
-/** Creates on the emulators what the CDK stack creates in AWS, from the same settings. */
+/**
+ * Queue names of a lane. `_` cannot be part of a lane name, so no lane's names can be another's (a lane
+ * called `high` or `x-high` included); the default lane keeps the names it had before lanes.
+ */
+export function localQueueNames(lane: string): { queue: string; highPriorityQueue: string; deadLetterQueue: string } {
+  const base = lane === DEFAULT_LANE ? LOCAL_NAMES.queue : `offload-lane_${lane}`;
+  return {
+    queue: base,
+    highPriorityQueue: `${base}_high`,
+    deadLetterQueue: lane === DEFAULT_LANE ? LOCAL_NAMES.deadLetterQueue : `${base}_dlq`,
+  };
+}
+
+const days = (n: number) => String(n * DAY_SECONDS);
+
+/**
+ * Creates on the emulators what the CDK stack creates in AWS, from the same settings: the tables, the
+ * task data bucket, every lane's queues and the callback delivery queues.
+ */
 export async function provisionResources(
   clients: { readonly dynamodb: DynamoDBClient; readonly sqs: SQSClient; readonly s3: S3Client },
   s: Settings,
-  visibilityTimeoutSeconds: number,
+  lanes: readonly Lane[],
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
   await createScheduleTable(clients.dynamodb);
   await createTaskDataBucket(clients.s3, s);
-  const days = (n: number) => String(n * DAY_SECONDS);
-  const deadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.deadLetterQueue, {
-    MessageRetentionPeriod: days(s.queue.deadLetterRetentionDays),
-  });
-  const deadLetterQueueArn = await queueArn(clients.sqs, deadLetterQueueUrl);
-  const queueUrl = await createQueue(clients.sqs, LOCAL_NAMES.queue, {
-    VisibilityTimeout: String(visibilityTimeoutSeconds),
-    MessageRetentionPeriod: days(s.queue.retentionDays),
-    RedrivePolicy: JSON.stringify({
-      deadLetterTargetArn: deadLetterQueueArn,
-      maxReceiveCount: s.queue.maxReceiveCount,
-    }),
-  });
+  const byLane: Record<string, LocalLaneQueues> = {};
+  for (const lane of lanes) byLane[lane.name] = await provisionLane(clients.sqs, s, lane);
+  const defaultLane = byLane[DEFAULT_LANE];
+  if (!defaultLane) throw new Error('The lanes have no default lane.');
   const callbackDeadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.callbackDeadLetterQueue, {
     MessageRetentionPeriod: days(s.callbacks.deadLetterRetentionDays),
   });
@@ -64,15 +85,43 @@ export async function provisionResources(
   });
   return {
     tableName: LOCAL_NAMES.table,
-    queueUrl,
-    queueArn: await queueArn(clients.sqs, queueUrl),
-    deadLetterQueueUrl,
-    deadLetterQueueArn,
+    ...defaultLane,
+    lanes: byLane,
+    laneTable: laneTable(lanes, (lane) => ({
+      normal: byLane[lane.name]?.queueUrl ?? '',
+      high: byLane[lane.name]?.highPriorityQueueUrl ?? '',
+    })),
     callbackQueueUrl,
     callbackQueueArn: await queueArn(clients.sqs, callbackQueueUrl),
     callbackDeadLetterQueueUrl,
     scheduleTableName: LOCAL_NAMES.scheduleTable,
     taskDataBucket: LOCAL_NAMES.taskDataBucket,
+  };
+}
+
+async function provisionLane(sqs: SQSClient, s: Settings, lane: Lane): Promise<LocalLaneQueues> {
+  const names = localQueueNames(lane.name);
+  const deadLetterQueueUrl = await createQueue(sqs, names.deadLetterQueue, {
+    MessageRetentionPeriod: days(s.queue.deadLetterRetentionDays),
+  });
+  const deadLetterQueueArn = await queueArn(sqs, deadLetterQueueUrl);
+  const attributes = {
+    VisibilityTimeout: String(lane.visibilityTimeoutSeconds),
+    MessageRetentionPeriod: days(s.queue.retentionDays),
+    RedrivePolicy: JSON.stringify({
+      deadLetterTargetArn: deadLetterQueueArn,
+      maxReceiveCount: s.queue.maxReceiveCount,
+    }),
+  };
+  const queueUrl = await createQueue(sqs, names.queue, attributes);
+  const highPriorityQueueUrl = await createQueue(sqs, names.highPriorityQueue, attributes);
+  return {
+    queueUrl,
+    queueArn: await queueArn(sqs, queueUrl),
+    highPriorityQueueUrl,
+    highPriorityQueueArn: await queueArn(sqs, highPriorityQueueUrl),
+    deadLetterQueueUrl,
+    deadLetterQueueArn,
   };
 }
 

@@ -30,7 +30,8 @@ export interface RecoveryScheduleOptions {
  */
 export async function startRecoverySchedule(options: RecoveryScheduleOptions): Promise<{ stop(): void }> {
   const store = new DynamoTaskStore(DynamoDBDocumentClient.from(options.dynamodb), options.resources.tableName);
-  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl);
+  // Each task back to its own lane's queue, at its own priority.
+  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl, options.resources.laneTable);
   // Pending callbacks lost their delivery messages with the in-memory queue too.
   const callbackQueue = new SqsCallbackQueue(options.sqs, options.resources.callbackQueueUrl);
   const report = await sweepStuckTasks(

@@ -1,5 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { LaneTable } from '../../shared/lanes.js';
 
 /** What a running `offload dev` (`npm start`) tells operator commands (`npm run redrive -- --local`) about itself. */
 export interface LocalStackState {
@@ -12,6 +13,8 @@ export interface LocalStackState {
   /** The task data bucket and the key its object prefixes are hashed with (purge-owner). */
   readonly taskDataBucket?: string;
   readonly deploymentKeyFile?: string;
+  /** Every lane's queues (a redrive sends each task back to its own). */
+  readonly lanes?: LaneTable;
 }
 
 /** The project's local folder (in the working directory): dev keys and the running stack's state. */

@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { buildSync } from 'esbuild';
 import { tsImport } from 'tsx/esm/api';
 import type { TaskTypes } from '../../functions/tasks/define-task.js';
+import type { Lanes } from '../../shared/lanes.js';
 import type { Settings } from '../settings.js';
 
 /** A path or a file URL, as a file URL. */
@@ -11,21 +12,30 @@ export const toFileUrl = (pathOrUrl: string): string =>
   pathOrUrl.startsWith('file:') ? pathOrUrl : pathToFileURL(pathOrUrl).href;
 
 export interface TaskModuleCheck {
+  /** The settings before the module's lanes: they override the module's lanes field by field. */
   readonly settings: Settings;
-  /** The task queue's visibility timeout, in seconds. */
-  readonly visibility: number;
+  /** The default lane's visibility timeout, in seconds, when it is not the settings'. */
+  readonly visibility?: number;
   /** Whether the diagnostic task types are registered too. */
   readonly diagnostic: boolean;
 }
 
+/** What {@link inspectTaskModule} found. */
+export interface TaskModuleInspection {
+  /** The task types' names. */
+  readonly names: readonly string[];
+  /** The module's `lanes` export, if any. */
+  readonly lanes?: Lanes;
+}
+
 /**
  * Loads the task module at `url` afresh (in a thread of its own: a changed module is read anew
- * whether it is an ES module or CommonJS) and checks it as the CDK synth does. Resolves with the
- * names of the task types; throws, naming the module, when it does not load, exports no
- * `taskTypes`, or has a type the settings cannot run.
+ * whether it is an ES module or CommonJS) and checks it as the CDK synth does, its own `lanes`
+ * included. Resolves with the names of the task types and its lanes; throws, naming the module,
+ * when it does not load, exports no `taskTypes`, or has a type the settings cannot run.
  */
-export async function inspectTaskModule(url: string, check: TaskModuleCheck): Promise<readonly string[]> {
-  type Answer = { names?: string[]; problems?: string[]; error?: string };
+export async function inspectTaskModule(url: string, check: TaskModuleCheck): Promise<TaskModuleInspection> {
+  type Answer = { names?: string[]; lanes?: Lanes; problems?: string[]; error?: string };
   const answer = await new Promise<Answer>((resolve, reject) => {
     const worker = new Worker(new URL('./task-module-thread.mjs', import.meta.url), {
       workerData: { taskModule: url, ...check },
@@ -43,7 +53,7 @@ export async function inspectTaskModule(url: string, check: TaskModuleCheck): Pr
   if (answer.problems && answer.problems.length > 0) {
     throw new Error(`The task module ${name} does not fit the settings:\n- ${answer.problems.join('\n- ')}`);
   }
-  return answer.names ?? [];
+  return { names: answer.names ?? [], ...(answer.lanes && { lanes: answer.lanes }) };
 }
 
 /** The task module's `taskTypes`, loaded into this process (ES module or CommonJS, TypeScript or not). */

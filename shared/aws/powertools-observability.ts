@@ -1,6 +1,7 @@
 import { isRequestXRaySampled } from '@aws-lambda-powertools/commons/utils/env';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { QueueRoute } from '../lanes.js';
 import type { TaskMetricName } from '../metric-names.js';
 import { isTimingMetric, METRIC_DIMENSIONS, METRICS_NAMESPACE, METRICS_SERVICE } from '../metric-names.js';
 import type { TaskMetrics } from '../task-metrics.js';
@@ -13,30 +14,40 @@ import type { TaskMetrics } from '../task-metrics.js';
  * Every line carries two dimension sets, `[service]` and `[service, TaskType]`: the first gives
  * totals and percentiles over all types (a p99 cannot be summed from per-type p99s), the second the
  * breakdown. Types the registry does not know get only the first, which keeps the cardinality bounded.
+ * Events recorded with a lane and priority also get `[service, Lane, Priority]` (lanes are the
+ * deployment's, so that set is bounded too).
  */
 export class PowertoolsTaskMetrics implements TaskMetrics {
-  readonly #pending = new Map<string | undefined, Array<{ name: TaskMetricName; value: number }>>();
+  readonly #pending = new Map<
+    string,
+    { type?: string; route?: QueueRoute; events: Array<{ name: TaskMetricName; value: number }> }
+  >();
 
   constructor(
     private readonly metrics: Metrics,
     private readonly isRegisteredType: (type: string) => boolean,
   ) {}
 
-  record(name: TaskMetricName, type: string, value = 1): void {
-    const key = this.isRegisteredType(type) ? type : undefined;
-    const events = this.#pending.get(key) ?? [];
-    events.push({ name, value });
-    this.#pending.set(key, events);
+  record(name: TaskMetricName, type: string, value = 1, route?: QueueRoute): void {
+    const registered = this.isRegisteredType(type) ? type : undefined;
+    const key = JSON.stringify([registered, route?.lane, route?.priority]);
+    const group = this.#pending.get(key) ?? { type: registered, route, events: [] };
+    group.events.push({ name, value });
+    this.#pending.set(key, group);
   }
 
   /** Writes the buffered events; call once per invocation, also when it failed. */
   flush(): void {
-    for (const [type, events] of this.#pending) {
-      if (type !== undefined) {
-        this.metrics.addDimensions({ [METRIC_DIMENSIONS.taskType]: type });
-        // An empty set publishes the `[service]` dimension set alongside the per-type one.
-        this.metrics.addDimensions({});
+    for (const { type, route, events } of this.#pending.values()) {
+      if (type !== undefined) this.metrics.addDimensions({ [METRIC_DIMENSIONS.taskType]: type });
+      if (route !== undefined) {
+        this.metrics.addDimensions({
+          [METRIC_DIMENSIONS.lane]: route.lane,
+          [METRIC_DIMENSIONS.priority]: route.priority,
+        });
       }
+      // An empty set publishes the `[service]` dimension set alongside the others.
+      if (type !== undefined || route !== undefined) this.metrics.addDimensions({});
       for (const { name, value } of events) {
         this.metrics.addMetric(name, isTimingMetric(name) ? MetricUnit.Milliseconds : MetricUnit.Count, value);
       }

@@ -56,6 +56,8 @@ describe('DynamoTaskStore listing against dynalite', () => {
       finishedAt: t0.toISOString(),
       progress: { percent: 100 },
       lastError: { code: 'Flaky', message: 'once' },
+      lane: 'long',
+      priority: 'high',
     });
     await aws.documents.send(new PutCommand({ TableName: aws.resources.tableName, Item: done }));
 

@@ -66,6 +66,28 @@ describe('PowertoolsTaskMetrics', () => {
     expect(JSON.stringify(document)).not.toContain('made-up-by-a-client');
   });
 
+  it('adds a lane-and-priority dimension set to events recorded with a lane and priority', async () => {
+    const { lines } = await emitted((metrics) => {
+      metrics.record(TASK_COUNTS.succeeded, 'echo', 1, { lane: 'long', priority: 'high' });
+      metrics.record(TASK_COUNTS.succeeded, 'echo', 1, { lane: 'default', priority: 'normal' });
+    });
+
+    const documents = lines.map((line) => JSON.parse(line));
+    expect(documents).toHaveLength(2);
+    expect(documents[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([
+      [METRIC_DIMENSIONS.service, METRIC_DIMENSIONS.taskType],
+      [METRIC_DIMENSIONS.service, METRIC_DIMENSIONS.lane, METRIC_DIMENSIONS.priority],
+      [METRIC_DIMENSIONS.service],
+    ]);
+    expect(documents[0]).toMatchObject({
+      TaskType: 'echo',
+      Lane: 'long',
+      Priority: 'high',
+      [TASK_COUNTS.succeeded]: 1,
+    });
+    expect(documents[1]).toMatchObject({ Lane: 'default', Priority: 'normal' });
+  });
+
   it('writes nothing when nothing happened, and nothing twice', async () => {
     const { lines } = await emitted((metrics) => {
       metrics.record(TASK_COUNTS.submitted, 'echo');

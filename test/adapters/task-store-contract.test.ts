@@ -67,6 +67,14 @@ describe.each([
       expect(await store.get(task.taskId)).toMatchObject({ status: 'QUEUED', attempt: 0, payload: task.payload });
     });
 
+    it('keeps the lane and priority a task was created with through its claim', async () => {
+      const task = await given({ lane: 'long', priority: 'high' });
+
+      const claim = await store.claim(task.taskId, t0, at(MINUTE).getTime());
+
+      expect(claim).toMatchObject({ claimed: true, task: { lane: 'long', priority: 'high' } });
+    });
+
     it('returns the live task that holds the id', async () => {
       const task = await given();
       const result = await store.create({ ...task, payload: 'other', lastWriteId: 'other' }, t0.getTime());

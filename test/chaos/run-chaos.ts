@@ -33,6 +33,8 @@ export interface ChaosOptions {
   readonly cancelRate: number;
   /** Share of submissions sent without an Idempotency-Key. */
   readonly keylessRate: number;
+  /** Share of submissions at high priority: their own queue and mapping, the same guarantees. */
+  readonly highPriorityRate: number;
   /** Tasks whose records the worker fails before claiming, until the dead-letter queue takes them. */
   readonly poisonTasks: number;
   /** Keyless submissions whose send and discard both fail: a 503 that leaves a record for the sweep. */
@@ -50,6 +52,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   duplicateRate: 0.05,
   cancelRate: 0.05,
   keylessRate: 0.2,
+  highPriorityRate: 0.25,
   poisonTasks: 2,
   orphanProbes: 2,
   settleTimeoutMs: 150_000,
@@ -103,6 +106,8 @@ export interface ChaosReport {
   /** HTTP statuses of the submissions that had to be retried. */
   readonly rejectedWith: Record<string, number>;
   readonly byStatus: Record<string, number>;
+  /** Tasks by the priority stored with them: high ones ran through their own queue and mapping. */
+  readonly byPriority: Record<string, number>;
   readonly executions: number;
   readonly paths: ChaosPaths;
   readonly violations: ChaosViolations;
@@ -209,7 +214,8 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
   const documents = DynamoDBDocumentClient.from(dynamodb);
   const operator = {
     store: new DynamoTaskStore(documents, stack.resources.tableName),
-    queue: new SqsTaskQueue(sqs, stack.resources.queueUrl),
+    // The operator's redrive sends each task back to its own lane and priority, as npm run redrive does.
+    queue: new SqsTaskQueue(sqs, stack.resources.queueUrl, stack.resources.laneTable),
     clock: () => new Date(),
     log: silentLog,
   };
@@ -218,7 +224,9 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
     const disturbances: Promise<void>[] = [];
     const submissions = plan(options, poisoned);
     await submitAll(stack.url, token, submissions, options.concurrency, (submission) => {
-      disturbances.push(disturb(submission, stack.url, token, sqs, stack.resources.queueUrl, options, bump));
+      // A duplicate arrives on the queue the task's own messages use.
+      const queueUrl = submission.high ? stack.resources.highPriorityQueueUrl : stack.resources.queueUrl;
+      disturbances.push(disturb(submission, stack.url, token, sqs, queueUrl, options, bump));
     });
     await Promise.all(disturbances);
 
@@ -271,6 +279,7 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
       submitRetries: submissions.reduce((sum, s) => sum + s.statuses.length, 0),
       rejectedWith: countBy(submissions.flatMap((s) => s.statuses)),
       byStatus,
+      byPriority: countBy(tasks.map((task) => task.priority ?? 'normal')),
       executions: executions.length,
       paths: {
         release: metric(TASK_COUNTS.retried),
@@ -306,6 +315,8 @@ interface Submission {
   /** Absent for a keyless submission: each try may then create a task of its own. */
   readonly key?: string;
   readonly body: string;
+  /** Submitted at high priority. */
+  readonly high: boolean;
   /** Statuses of the tries that were refused. */
   readonly statuses: number[];
   taskId?: string;
@@ -329,12 +340,14 @@ function plan(options: ChaosOptions, poisoned: Set<string>): Submission[] {
           : kind < 0.2
             ? { ms: random(1_000, 3_500) }
             : { ms: random(0, 200) };
+    const high = Math.random() < options.highPriorityRate;
     // Fixed per submission: a keyed retry must send the same body, or its key is (rightly) refused with 409.
     const body = JSON.stringify({
       type: 'ledger',
       payload: orphanProbe ? { ...payload, label: ORPHAN_LABEL } : payload,
+      ...(high && { priority: 'high' }),
     });
-    return { ...(key && { key }), body, statuses: [] };
+    return { ...(key && { key }), body, high, statuses: [] };
   });
 }
 

@@ -39,6 +39,8 @@ export interface TaskBody {
   taskId: string;
   type: string;
   status: string;
+  lane: string;
+  priority: string;
   attempts: number;
   result?: unknown;
   error?: { code: string; message: string };

@@ -1,7 +1,8 @@
 import type { TestProject } from 'vitest/node';
+import { lanes as demoLanes } from '../../functions/tasks/demo.js';
 import { generateDevKey, mintDevToken } from '../../infra/local/dev-key.js';
 import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
-import { e2eSettings, e2eVisibilityTimeoutSeconds } from './local-test-settings.js';
+import { E2E_LONG_LANE_TIMEOUT_SECONDS, e2eSettings, e2eVisibilityTimeoutSeconds } from './local-test-settings.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -19,6 +20,11 @@ declare module 'vitest' {
      * for crash recovery skip themselves, saying why, when it is too slow for a test run.
      */
     crashRecovery: { visibilityTimeoutSeconds: number };
+    /**
+     * The target's worker timeouts: the default lane's and the `long` lane's. The tests that outlast the
+     * default lane skip themselves, saying why, when that would take minutes.
+     */
+    laneTimeouts: { defaultSeconds: number; longSeconds: number };
   }
 }
 
@@ -40,6 +46,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
         process.env.OFFLOAD_E2E_VISIBILITY_TIMEOUT_SECONDS ?? visibilityTimeoutSeconds(settings.worker),
       ),
     });
+    project.provide('laneTimeouts', {
+      defaultSeconds: Number(process.env.OFFLOAD_E2E_WORKER_TIMEOUT_SECONDS ?? settings.worker.timeoutSeconds),
+      longSeconds: Number(process.env.OFFLOAD_E2E_LONG_LANE_TIMEOUT_SECONDS ?? demoLanes.long.timeoutSeconds),
+    });
     return undefined;
   }
   const { startLocalStack } = await import('../../infra/local/local-stack.js');
@@ -59,6 +69,10 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   project.provide('apiUrl', stack.url);
   project.provide('diagnosticTasks', true);
   project.provide('crashRecovery', { visibilityTimeoutSeconds: e2eVisibilityTimeoutSeconds });
+  project.provide('laneTimeouts', {
+    defaultSeconds: e2eSettings.worker.timeoutSeconds,
+    longSeconds: E2E_LONG_LANE_TIMEOUT_SECONDS,
+  });
   // Fresh owners per run: a stack with a data dir may still hold an earlier run's tasks.
   const run = Date.now().toString(36);
   project.provide('apiToken', await mintDevToken(stack.devKey, { sub: `e2e-${run}` }));

@@ -47,7 +47,7 @@ describe('rejecting bad submissions', () => {
   it.each([
     ['an unknown type', { type: 'no-such-type', payload: {} }, 'UnknownTaskType'],
     ['a payload that breaks the type schema', { type: 'sleep', payload: { ms: 'soon' } }, 'InvalidPayload'],
-    ['an unknown field', { type: 'echo', payload: {}, priority: 1 }, 'InvalidRequest'],
+    ['an unknown field', { type: 'echo', payload: {}, colour: 1 }, 'InvalidRequest'],
     ['delaySeconds above 900', { type: 'echo', payload: {}, delaySeconds: 901 }, 'InvalidRequest'],
   ])('answers 400 for %s', async (_case, body, code) => {
     const response = await submit(body);

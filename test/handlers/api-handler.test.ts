@@ -41,6 +41,25 @@ describe('API handler with a payload 2.0 event', () => {
     expect(Messages?.map((m) => JSON.parse(m.Body ?? ''))).toContainEqual({ taskId, type: 'echo' });
   });
 
+  it('sends a high-priority task to the high-priority queue, with its lane and priority stored', async () => {
+    const response = await post({ type: 'echo', payload: { n: 2 }, priority: 'high' }, { jwtSub: 'alice' });
+
+    expect(response.statusCode).toBe(202);
+    const { taskId } = response.json;
+    const { Item } = await api.aws.documents.send(
+      new GetCommand({ TableName: api.aws.resources.tableName, Key: { taskId } }),
+    );
+    expect(Item).toMatchObject({ lane: 'default', priority: 'high' });
+    const { Messages } = await api.aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: api.aws.resources.highPriorityQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
+    );
+    expect(Messages?.map((m) => JSON.parse(m.Body ?? ''))).toContainEqual({ taskId, type: 'echo', priority: 'high' });
+  });
+
   it('returns the task to its owner and 404 to anyone else', async () => {
     const { json } = await post({ type: 'echo', payload: {} }, { jwtSub: 'alice' });
 

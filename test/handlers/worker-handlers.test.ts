@@ -26,7 +26,7 @@ beforeAll(async () => {
 });
 afterAll(() => aws.stop());
 
-async function createTask(type: string, payload: unknown): Promise<Task> {
+async function createTask(type: string, payload: unknown, extra: Partial<Task> = {}): Promise<Task> {
   const now = new Date().toISOString();
   const task: Task = {
     taskId: randomUUID(),
@@ -40,14 +40,18 @@ async function createTask(type: string, payload: unknown): Promise<Task> {
     createdAt: now,
     updatedAt: now,
     expiresAt: Math.floor(Date.now() / 1000) + 3600,
+    ...extra,
   };
   await store.create(task, 0);
   return task;
 }
 
 /** Sends the tasks' messages and receives them back, so records carry real receipt handles. */
-async function deliver(tasks: Task[]) {
-  const { queueUrl, queueArn } = aws.resources;
+async function deliver(tasks: Task[], queue: 'normal' | 'high' = 'normal') {
+  const { queueUrl, queueArn } =
+    queue === 'normal'
+      ? aws.resources
+      : { queueUrl: aws.resources.highPriorityQueueUrl, queueArn: aws.resources.highPriorityQueueArn };
   await aws.sqs.send(
     new SendMessageBatchCommand({
       QueueUrl: queueUrl,
@@ -92,6 +96,26 @@ describe('worker handler with an SQS batch', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(await store.get(task.taskId)).toEqual(finished);
+  });
+
+  it('delays the retry of a high-priority task on the high-priority queue it came from', async () => {
+    const flaky = await createTask('flaky', { failures: 1 }, { priority: 'high' });
+    const event = await deliver([flaky], 'high');
+
+    const response = await worker(event, testContext());
+
+    expect(response.batchItemFailures).toHaveLength(1);
+    // Its backoff is at most 2 s; a visibility change sent to another queue would fail and leave it hidden for minutes.
+    const { Messages = [] } = await aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: aws.resources.highPriorityQueueUrl,
+        WaitTimeSeconds: 5,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount'],
+      }),
+    );
+    expect(
+      Messages.map((message) => [JSON.parse(message.Body ?? '').taskId, message.Attributes?.ApproximateReceiveCount]),
+    ).toEqual([[flaky.taskId, '2']]);
   });
 
   it('acknowledges a malformed message instead of retrying it forever', async () => {

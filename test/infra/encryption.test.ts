@@ -82,7 +82,11 @@ describe('with -c customerManagedKey=true', () => {
     ]);
     for (const path of [
       'TaskQueue/Queue',
+      'TaskQueue/HighPriorityQueue',
       'TaskQueue/DeadLetterQueue',
+      'Lane-long/TaskQueue/Queue',
+      'Lane-long/TaskQueue/HighPriorityQueue',
+      'Lane-long/TaskQueue/DeadLetterQueue',
       'Callbacks/Queue',
       'Callbacks/DeadLetterQueue',
       'TaskScheduler/DeadLetterQueue',
@@ -98,6 +102,7 @@ describe('with -c customerManagedKey=true', () => {
         'TaskApi/AccessLogs',
         'TaskApi/LogGroup',
         'TaskWorker/LogGroup',
+        'Lane-long/TaskWorker/LogGroup',
         'DeadLetterHandler/LogGroup',
         'RecoverySweep/LogGroup',
         'Callbacks/LogGroup',

@@ -6,12 +6,15 @@ import { Schedule } from 'aws-cdk-lib/aws-events';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { afterAll, describe, expect, it } from 'vitest';
+import { lanes as demoLanes } from '../../functions/tasks/demo.js';
 import { functionEnvironment, schedulerEnvironment } from '../../infra/function-environment.js';
+import { lanesOf } from '../../infra/lanes.js';
 import {
   checkReservedConcurrency,
   LAMBDA_UNRESERVED_MINIMUM,
   settings,
   visibilityTimeoutSeconds,
+  withOverrides,
 } from '../../infra/settings.js';
 import { API_ROUTES, DEFAULT_ROUTE, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { ENV } from '../../shared/env-names.js';
@@ -44,6 +47,10 @@ const TASK_DATA_GRANTS = [
   's3:ListBucket TaskData/Bucket',
 ];
 
+/** This app's lanes: the default one and the demonstration module's `long` lane. */
+const [defaultLane, longLane] = lanesOf(withOverrides(settings, { lanes: demoLanes }));
+if (!defaultLane || !longLane) throw new Error('the app has two lanes');
+
 /** What active tracing adds to every function role: X-Ray's write actions take no resource. */
 const TRACING_GRANTS = ['xray:PutTelemetryRecords *', 'xray:PutTraceSegments *'];
 
@@ -58,13 +65,21 @@ const FUNCTIONS = [
     owner: 'TaskWorker',
     timeoutSeconds: settings.worker.timeoutSeconds,
     memoryMiB: settings.worker.memoryMiB,
-    reserved: settings.worker.maxConcurrency,
+    // Its mapping's maximum, and the high-priority mapping's on top.
+    reserved: settings.worker.maxConcurrency + defaultLane.highPriorityConcurrency,
+  },
+  {
+    owner: 'Lane-long/TaskWorker',
+    timeoutSeconds: longLane.timeoutSeconds,
+    memoryMiB: longLane.memoryMiB,
+    reserved: longLane.reservedConcurrency,
   },
   {
     owner: 'DeadLetterHandler',
     timeoutSeconds: settings.dlq.timeoutSeconds,
     memoryMiB: settings.dlq.memoryMiB,
-    reserved: settings.dlq.maxConcurrency,
+    // One mapping per lane's dead-letter queue.
+    reserved: 2 * settings.dlq.maxConcurrency,
   },
   {
     owner: 'RecoverySweep',
@@ -394,6 +409,8 @@ describe.each(FUNCTIONS)('$owner Lambda', ({ owner, timeoutSeconds, memoryMiB, r
         [ENV.scheduleRoleArn]: { 'Fn::GetAtt': [id('TaskScheduler/SchedulerRole'), 'Arn'] },
         [ENV.scheduleDeadLetterQueueArn]: { 'Fn::GetAtt': [id('TaskScheduler/DeadLetterQueue'), 'Arn'] },
       }),
+      // Every lane's queues, as JSON around the queue URLs (test/infra/lanes.test.ts reads it).
+      [ENV.lanes]: { 'Fn::Join': expect.anything() },
     };
     expect(property(`${owner}/Function`, 'Environment')).toEqual({ Variables: expected });
   });
@@ -427,9 +444,13 @@ describe('permissions', () => {
         'dynamodb:Query TaskStore/Table',
         'dynamodb:BatchGetItem TaskStore/Table',
         `dynamodb:Query TaskStore/Table/index/${TASK_TABLE.ownerIndex.name}`,
+        // Every lane's queues, normal and high priority.
         'sqs:SendMessage TaskQueue/Queue',
         // A task cancelled while QUEUED ends here: its callback is queued.
         'sqs:SendMessage Callbacks/Queue',
+        'sqs:SendMessage TaskQueue/HighPriorityQueue',
+        'sqs:SendMessage Lane-long/TaskQueue/Queue',
+        'sqs:SendMessage Lane-long/TaskQueue/HighPriorityQueue',
         // The deployment key, for the keyed owner hash in its logs and the task data keys.
         'secretsmanager:GetSecretValue DeploymentKey/Secret',
         // Schedules: their records (owner-scoped listing is a Query on the owner's partition)...
@@ -451,35 +472,40 @@ describe('permissions', () => {
     );
   });
 
-  it('lets the worker claim and update tasks, consume the queue and delay retries', () => {
-    expect(grantsOf('TaskWorker')).toEqual(
-      [
-        'dynamodb:GetItem TaskStore/Table',
-        'dynamodb:UpdateItem TaskStore/Table',
-        'sqs:ChangeMessageVisibility TaskQueue/Queue',
-        'sqs:DeleteMessage TaskQueue/Queue',
-        'sqs:GetQueueAttributes TaskQueue/Queue',
-        'sqs:GetQueueUrl TaskQueue/Queue',
-        'sqs:ReceiveMessage TaskQueue/Queue',
-        'sqs:SendMessage Callbacks/Queue',
-        ...TASK_DATA_GRANTS,
-        'logs:CreateLogStream TaskWorker/LogGroup',
-        'logs:PutLogEvents TaskWorker/LogGroup',
-        ...TRACING_GRANTS,
-      ].sort(),
-    );
-  });
+  it.each(['TaskWorker', 'Lane-long/TaskWorker'])(
+    "lets %s claim and update tasks, consume its lane's two queues and delay retries, nothing more",
+    (owner) => {
+      const queues = owner === 'TaskWorker' ? 'TaskQueue' : 'Lane-long/TaskQueue';
+      const consume = (queue: string) =>
+        ['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'GetQueueUrl', 'ReceiveMessage'].map(
+          (action) => `sqs:${action} ${queues}/${queue}`,
+        );
+      expect(grantsOf(owner)).toEqual(
+        [
+          'dynamodb:GetItem TaskStore/Table',
+          'dynamodb:UpdateItem TaskStore/Table',
+          ...consume('Queue'),
+          ...consume('HighPriorityQueue'),
+          'sqs:SendMessage Callbacks/Queue',
+          ...TASK_DATA_GRANTS,
+          `logs:CreateLogStream ${owner}/LogGroup`,
+          `logs:PutLogEvents ${owner}/LogGroup`,
+          ...TRACING_GRANTS,
+        ].sort(),
+      );
+    },
+  );
 
   it('lets the dead-letter handler update tasks and consume the DLQ', () => {
     expect(grantsOf('DeadLetterHandler')).toEqual(
       [
         'dynamodb:GetItem TaskStore/Table',
         'dynamodb:UpdateItem TaskStore/Table',
-        'sqs:ChangeMessageVisibility TaskQueue/DeadLetterQueue',
-        'sqs:DeleteMessage TaskQueue/DeadLetterQueue',
-        'sqs:GetQueueAttributes TaskQueue/DeadLetterQueue',
-        'sqs:GetQueueUrl TaskQueue/DeadLetterQueue',
-        'sqs:ReceiveMessage TaskQueue/DeadLetterQueue',
+        ...['TaskQueue', 'Lane-long/TaskQueue'].flatMap((queues) =>
+          ['ChangeMessageVisibility', 'DeleteMessage', 'GetQueueAttributes', 'GetQueueUrl', 'ReceiveMessage'].map(
+            (action) => `sqs:${action} ${queues}/DeadLetterQueue`,
+          ),
+        ),
         'sqs:SendMessage Callbacks/Queue',
         'logs:CreateLogStream DeadLetterHandler/LogGroup',
         'logs:PutLogEvents DeadLetterHandler/LogGroup',
@@ -494,6 +520,9 @@ describe('permissions', () => {
         'dynamodb:Scan TaskStore/Table',
         'sqs:SendMessage TaskQueue/Queue',
         'sqs:SendMessage Callbacks/Queue',
+        'sqs:SendMessage TaskQueue/HighPriorityQueue',
+        'sqs:SendMessage Lane-long/TaskQueue/Queue',
+        'sqs:SendMessage Lane-long/TaskQueue/HighPriorityQueue',
         'logs:CreateLogStream RecoverySweep/LogGroup',
         'logs:PutLogEvents RecoverySweep/LogGroup',
         ...TRACING_GRANTS,
@@ -520,7 +549,7 @@ describe('permissions', () => {
     );
   });
 
-  it('lets the fire function submit and read tasks, read schedules and enqueue, nothing more', () => {
+  it('lets the fire function submit and read tasks, read schedules and enqueue to every lane, nothing more', () => {
     expect(grantsOf('TaskScheduler')).toEqual(
       [
         'dynamodb:PutItem TaskStore/Table',
@@ -529,6 +558,10 @@ describe('permissions', () => {
         'dynamodb:DeleteItem TaskStore/Table',
         'dynamodb:GetItem ScheduleStore/Table',
         'sqs:SendMessage TaskQueue/Queue',
+        // A firing's task goes to its own lane, at its own priority.
+        'sqs:SendMessage TaskQueue/HighPriorityQueue',
+        'sqs:SendMessage Lane-long/TaskQueue/Queue',
+        'sqs:SendMessage Lane-long/TaskQueue/HighPriorityQueue',
         // Its failed async invocations go to the firings' dead-letter queue.
         'sqs:SendMessage TaskScheduler/DeadLetterQueue',
         'logs:CreateLogStream TaskScheduler/LogGroup',
@@ -721,7 +754,7 @@ describe('diagnosticTasks context', () => {
 describe('demoTasks context', () => {
   it.each([
     [{}, []],
-    [{ demoTasks: 'true' }, ['echo', 'sleep']],
+    [{ demoTasks: 'true' }, ['echo', 'sleep', 'longSleep']],
   ])('given %j registers %j: the demonstration types only when asked for', (context, expected) => {
     expect(synthOffloadStack({ context }).stack.offload.taskTypeNames).toEqual(expected);
   });

@@ -22,6 +22,11 @@ const thresholds = settings.observability.alarms;
 const ALARM_COUNT = 8;
 /** Alarms of other constructs that page through the same topic (the callbacks' delivery DLQ, failed schedule firings). */
 const OTHER_ALARMS = 2;
+/**
+ * The lanes' own (infra/constructs/lane-operations.ts): the default lane's high-priority queue's oldest
+ * message; the long lane's oldest message on both queues, its dead-letter queue and its worker's errors.
+ */
+const LANE_ALARM_COUNT = 5;
 
 /** A token in the dashboard body as readable text: the construct path it points at. */
 function tokenText(part: Record<string, unknown>): string {
@@ -323,7 +328,8 @@ describe('alarms', () => {
 
   it('sends every alarm and its recovery to the topic, and only those exist', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(ALARM_COUNT + OTHER_ALARMS);
+    expect(alarms).toHaveLength(ALARM_COUNT + OTHER_ALARMS + LANE_ALARM_COUNT);
+    expect(widget('Lane alarms').properties.alarms).toHaveLength(LANE_ALARM_COUNT);
     for (const alarm of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([topic]);
       expect(alarm.Properties.OKActions).toEqual([topic]);

@@ -2,10 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { lanesOf } from '../../infra/lanes.js';
 import { LOCAL_CREDENTIALS, startEmulators } from '../../infra/local/emulators.js';
 import { type LocalResources, provisionResources } from '../../infra/local/provision.js';
 import { type SchedulerEmulator, startSchedulerEmulator } from '../../infra/local/scheduler-emulator.js';
-import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
+import { settings } from '../../infra/settings.js';
 
 export interface EmulatedAws {
   readonly endpoints: {
@@ -40,7 +41,7 @@ export async function startEmulatedAws(options: { readonly now?: () => number } 
     forcePathStyle: true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
   });
-  const resources = await provisionResources({ dynamodb, sqs, s3 }, settings, visibilityTimeoutSeconds());
+  const resources = await provisionResources({ dynamodb, sqs, s3 }, settings, lanesOf(settings));
   const firings: Array<{ arn: string; event: unknown }> = [];
   const scheduler = await startSchedulerEmulator({ invoke: async (arn, event) => void firings.push({ arn, event }) });
   return {

@@ -1,3 +1,4 @@
+import type { QueueRoute } from '../../shared/lanes.js';
 import type { TaskQueue } from '../../shared/ports.js';
 import type { TaskMessage } from '../../shared/task.js';
 
@@ -9,6 +10,8 @@ export interface EnqueueCall {
 export interface RetryLaterCall {
   readonly receiptHandle: string;
   readonly delaySeconds: number;
+  /** The queue named, when one is. */
+  readonly from?: QueueRoute;
 }
 
 type TaskQueueMethod = keyof TaskQueue;
@@ -30,9 +33,9 @@ export class FakeTaskQueue implements TaskQueue {
     this.enqueued.push({ message: structuredClone(message), ...(options && { options: { ...options } }) });
   }
 
-  async retryLater(receiptHandle: string, delaySeconds: number): Promise<void> {
+  async retryLater(receiptHandle: string, delaySeconds: number, from?: QueueRoute): Promise<void> {
     this.throwInjected('retryLater');
-    this.retries.push({ receiptHandle, delaySeconds });
+    this.retries.push({ receiptHandle, delaySeconds, ...(from && { from }) });
   }
 
   private throwInjected(method: TaskQueueMethod): void {

@@ -27,6 +27,7 @@ export function useEmulatorEnvironment(
       {
         tableName: aws.resources.tableName,
         queueUrl: aws.resources.queueUrl,
+        lanes: aws.resources.laneTable,
         diagnosticTasks: options.diagnosticTasks,
         deploymentKeyFile,
         scheduleTableName: aws.resources.scheduleTableName,

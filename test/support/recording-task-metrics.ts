@@ -1,3 +1,4 @@
+import type { QueueRoute } from '../../shared/lanes.js';
 import type { TaskMetricName } from '../../shared/metric-names.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 
@@ -10,9 +11,12 @@ export interface RecordedMetric {
 /** A TaskMetrics that keeps every event for assertions. */
 export class RecordingTaskMetrics implements TaskMetrics {
   readonly events: RecordedMetric[] = [];
+  /** The same events with the lane and priority they were recorded for (those recorded with one). */
+  readonly routed: Array<RecordedMetric & { readonly route: QueueRoute }> = [];
 
-  record(name: TaskMetricName, type: string, value = 1): void {
+  record(name: TaskMetricName, type: string, value = 1, route?: QueueRoute): void {
     this.events.push({ name, type, value });
+    if (route) this.routed.push({ name, type, value, route });
   }
 
   /** The metric names recorded, in order. */

@@ -55,7 +55,9 @@ describe('POST /tasks', () => {
     expect(stored).toBeDefined();
     expect(body).toEqual(toTaskView(stored as Task));
     expect(body).toMatchObject({ type: 'echo', status: 'QUEUED', attempts: 0, maxAttempts: 3 });
-    expect(queue.enqueued.map((call) => call.message)).toEqual([{ taskId, type: 'echo' }]);
+    expect(queue.enqueued.map((call) => call.message)).toEqual([
+      { taskId, type: 'echo', lane: 'default', priority: 'normal' },
+    ]);
   });
 
   it('records the task for the caller, without showing the owner or payload', async () => {
@@ -129,9 +131,21 @@ describe('POST /tasks', () => {
     { case: 'an empty type', body: Buffer.from('{"type":""}'), code: 'InvalidRequest', paths: ['type'] },
     {
       case: 'an extra field',
-      body: Buffer.from('{"type":"echo","priority":1}'),
+      body: Buffer.from('{"type":"echo","colour":1}'),
       code: 'InvalidRequest',
       paths: ['(root)'],
+    },
+    {
+      case: 'an unknown priority',
+      body: Buffer.from('{"type":"echo","priority":"urgent"}'),
+      code: 'InvalidRequest',
+      paths: ['priority'],
+    },
+    {
+      case: 'a lane the deployment does not have',
+      body: Buffer.from('{"type":"echo","lane":"gpu"}'),
+      code: 'UnknownLane',
+      paths: ['lane'],
     },
     {
       case: 'a negative delay',

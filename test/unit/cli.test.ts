@@ -5,7 +5,7 @@ interface Run {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-  readonly requests: { readonly url: string; readonly authorization: string | null }[];
+  readonly requests: { readonly url: string; readonly authorization: string | null; readonly body?: string }[];
 }
 
 /** Runs the CLI in-process against a fake API that lists nothing; records what it sent. */
@@ -19,7 +19,11 @@ async function run(args: string[], options: { env?: Record<string, string>; stdi
     env: { OFFLOAD_URL: 'https://api.example.com', ...options.env },
     ...(options.stdin !== undefined && { readStdin: async () => options.stdin ?? '' }),
     fetch: async (input, init) => {
-      requests.push({ url: String(input), authorization: new Headers(init?.headers).get('authorization') });
+      requests.push({
+        url: String(input),
+        authorization: new Headers(init?.headers).get('authorization'),
+        ...(typeof init?.body === 'string' && { body: init.body }),
+      });
       return new Response(JSON.stringify({ tasks: [] }), { headers: { 'content-type': 'application/json' } });
     },
   };
@@ -115,6 +119,29 @@ describe('the offload CLI’s payload file and output', () => {
     ['a --payload-file that cannot be read', ['submit', 'echo', '--payload-file', '/nonexistent/p.json']],
   ])('is a usage error with %s, sending nothing', async (_case, args) => {
     const result = await run(args, { env: { OFFLOAD_TOKEN: 't' } });
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.requests).toEqual([]);
+  });
+});
+
+describe('the offload CLI’s submit', () => {
+  it('sends --priority and --lane with the task', async () => {
+    const result = await run(['submit', 'echo', '{}', '--priority', 'high', '--lane', 'long'], {
+      env: { OFFLOAD_TOKEN: 't' },
+    });
+
+    expect(result.code).toBe(EXIT.ok);
+    expect(JSON.parse(result.requests[0]?.body ?? '')).toEqual({
+      type: 'echo',
+      payload: {},
+      priority: 'high',
+      lane: 'long',
+    });
+  });
+
+  it('refuses a priority that is not normal or high (exit 2), sending nothing', async () => {
+    const result = await run(['submit', 'echo', '{}', '--priority', 'urgent'], { env: { OFFLOAD_TOKEN: 't' } });
 
     expect(result.code).toBe(EXIT.usage);
     expect(result.requests).toEqual([]);

@@ -5,7 +5,12 @@ import { loadConfig } from '../../shared/config.js';
 import { ENV } from '../../shared/env-names.js';
 import { ConfigError } from '../../shared/errors.js';
 
-const RESOURCES = { tableName: 'offload-tasks', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/tasks' };
+const QUEUES = 'https://sqs.eu-west-1.amazonaws.com/123456789012';
+const RESOURCES = { tableName: 'offload-tasks', queueUrl: `${QUEUES}/tasks` };
+const LANES = {
+  default: { queues: { normal: `${QUEUES}/tasks`, high: `${QUEUES}/tasks-high` }, staleAfterSeconds: 77 },
+  long: { queues: { normal: `${QUEUES}/long`, high: `${QUEUES}/long-high` }, staleAfterSeconds: 40_000 },
+};
 
 /** Every number distinct, so that a variable read into the wrong field cannot pass unnoticed. */
 const DISTINCT_SETTINGS: Settings = {
@@ -47,7 +52,7 @@ const DISTINCT_SETTINGS: Settings = {
 
 const CALLBACK_QUEUE_URL = 'https://sqs.eu-west-1.amazonaws.com/123456789012/callbacks';
 const validEnv = (): Record<string, string | undefined> =>
-  functionEnvironment({ ...RESOURCES, callbackQueueUrl: CALLBACK_QUEUE_URL }, DISTINCT_SETTINGS);
+  functionEnvironment({ ...RESOURCES, callbackQueueUrl: CALLBACK_QUEUE_URL, lanes: LANES }, DISTINCT_SETTINGS);
 
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
   try {
@@ -95,6 +100,7 @@ describe('loadConfig', () => {
       cancelCheckSeconds: 9,
       staleAfterSeconds: 77,
       leaseGraceSeconds: 3,
+      lanes: LANES,
       diagnosticTasks: false,
       iamPerSessionRoles: [
         { partition: 'aws', accountId: '123456789012', roleName: 'person' },
@@ -222,6 +228,13 @@ describe('loadConfig', () => {
     { name: ENV.iamPerSessionRoles, value: 'arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:user/b' },
     { name: ENV.iamPerSessionRoles, value: 'arn:aws:sts::123456789012:assumed-role/person/alice' },
     { name: ENV.deploymentKeySecretArn, value: 'offload-key' },
+    { name: ENV.lanes, value: 'not json' },
+    { name: ENV.lanes, value: JSON.stringify({ Long: LANES.long }) },
+    {
+      name: ENV.lanes,
+      value: JSON.stringify({ long: { queues: { normal: 'nope', high: 'nope' }, staleAfterSeconds: 1 } }),
+    },
+    { name: ENV.lanes, value: JSON.stringify({ long: { queues: LANES.long.queues } }) },
   ])('throws a ConfigError naming $name when it is $value', ({ name, value }) => {
     expect(configErrorOf({ ...validEnv(), [name]: value }).message).toContain(name);
   });
@@ -250,6 +263,12 @@ describe('loadConfig', () => {
     env[ENV.iamPerSessionRoles] = value;
 
     expect(loadConfig(env).iamPerSessionRoles).toEqual([]);
+  });
+
+  it('knows the default lane alone, both priorities on the task queue, when infra names no lanes', () => {
+    expect(loadConfig(functionEnvironment(RESOURCES)).lanes).toEqual({
+      default: { queues: { normal: RESOURCES.queueUrl, high: RESOURCES.queueUrl }, staleAfterSeconds: 2_700 },
+    });
   });
 
   it('is given no per-session role variable by infra when the list is empty', () => {

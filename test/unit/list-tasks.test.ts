@@ -54,6 +54,8 @@ describe('GET /tasks', () => {
         taskId: done.taskId,
         type: 'echo',
         status: 'SUCCEEDED',
+        lane: 'default',
+        priority: 'normal',
         attempts: 1,
         maxAttempts: 3,
         createdAt: done.createdAt,

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { type MarkDeadLetteredDeps, markDeadLettered } from '../../functions/dead-letter/mark-dead-lettered.js';
+import { TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Task, TaskStatus } from '../../shared/task.js';
+import { serializeTaskMessage, taskMessageOf } from '../../shared/task-message.js';
 import { sqsRecordFactory, sqsRecordFor, taskFactory } from '../support/factories.js';
 import { FakeClock, RecordingLog } from '../support/fakes.js';
 import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
+import { RecordingTaskMetrics } from '../support/recording-task-metrics.js';
 
 const TTL_DAYS = 7;
 const TOLERANCE_MS = 5_000;
@@ -122,5 +125,19 @@ describe('markDeadLettered', () => {
     await expect(markDeadLettered(sqsRecordFor(task), deps)).rejects.toBe(unavailable);
 
     expect(store.peek(task.taskId)).toEqual(task);
+  });
+});
+
+describe('markDeadLettered in a lane', () => {
+  it('counts the dead letter under the lane and priority its message names', async () => {
+    const task = taskFactory({ lane: 'long', priority: 'high' });
+    const { deps } = setup([task]);
+    const metrics = new RecordingTaskMetrics();
+
+    await markDeadLettered(sqsRecordFactory(serializeTaskMessage(taskMessageOf(task))), { ...deps, metrics });
+
+    expect(metrics.routed).toEqual([
+      { name: TASK_COUNTS.deadLettered, type: 'echo', value: 1, route: { lane: 'long', priority: 'high' } },
+    ]);
   });
 });

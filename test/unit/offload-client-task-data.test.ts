@@ -9,6 +9,8 @@ const view = (overrides: Partial<TaskView> = {}): TaskView => ({
   taskId: TASK_ID,
   type: 'echo',
   status: 'QUEUED',
+  lane: 'default',
+  priority: 'normal',
   attempts: 0,
   maxAttempts: 3,
   createdAt: '2026-11-26T12:00:00.000Z',

@@ -15,6 +15,8 @@ const view = (overrides: Partial<TaskView> = {}): TaskView => ({
   taskId: TASK_ID,
   type: 'echo',
   status: 'QUEUED',
+  lane: 'default',
+  priority: 'normal',
   attempts: 0,
   maxAttempts: 3,
   createdAt: '2026-11-26T12:00:00.000Z',
@@ -79,6 +81,18 @@ describe('OffloadClient.submit', () => {
     expect(request?.headers.get('authorization')).toBe('Bearer tok');
     expect(request?.headers.get('content-type')).toBe('application/json');
     expect(request?.headers.get('idempotency-key')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('sends the priority and the lane when asked for, and neither otherwise', async () => {
+    const { client, requests } = fakeApi([json(202, view()), json(202, view())]);
+
+    await client.submit('sleep', { ms: 10 }, { priority: 'high', lane: 'long' });
+    await client.submit('sleep', { ms: 10 });
+
+    expect(requests.map((request) => JSON.parse(request.body ?? ''))).toEqual([
+      { type: 'sleep', payload: { ms: 10 }, priority: 'high', lane: 'long' },
+      { type: 'sleep', payload: { ms: 10 } },
+    ]);
   });
 
   it('retries 503 after its Retry-After, reusing the one Idempotency-Key', async () => {

@@ -43,7 +43,7 @@ describe('sweepStuckTasks', () => {
 
     expect(report.requeued).toBe(expected ? 1 : 0);
     expect(queue.enqueued.map((call) => call.message)).toEqual(
-      expected ? [{ taskId: task.taskId, type: task.type }] : [],
+      expected ? [{ taskId: task.taskId, type: task.type, lane: 'default', priority: 'normal' }] : [],
     );
   });
 

@@ -98,7 +98,10 @@ describe('submitTask with runAt', () => {
     expect(task).toMatchObject({ status: 'QUEUED', runAt, runAtMs: Date.parse(runAt), delaySeconds: 600 });
     expect(task.runAtSchedule).toBeUndefined();
     expect(queue.enqueued).toEqual([
-      { message: { taskId: task.taskId, type: 'echo' }, options: { delaySeconds: 600 } },
+      {
+        message: { taskId: task.taskId, type: 'echo', lane: 'default', priority: 'normal' },
+        options: { delaySeconds: 600 },
+      },
     ]);
     expect(scheduler.calls).toEqual([]);
   });
@@ -195,7 +198,7 @@ describe('a task with runAt 20 minutes ahead, on a simulated clock', () => {
       taskId: task.taskId,
     });
     const message = queue.enqueued.at(-1);
-    expect(message?.message).toEqual({ taskId: task.taskId, type: 'echo' });
+    expect(message?.message).toEqual({ taskId: task.taskId, type: 'echo', lane: 'default', priority: 'normal' });
     await runTask(sqsRecordFor(task), worker);
 
     expect(store.peek(task.taskId)).toMatchObject({ status: 'SUCCEEDED', attempt: 1, result: { hi: 1 } });

@@ -67,7 +67,9 @@ describe('fire (a schedule)', () => {
       status: 'QUEUED',
       scheduleName: 'nightly',
     });
-    expect(queue.enqueued).toEqual([{ message: { taskId, type: 'report' }, options: {} }]);
+    expect(queue.enqueued).toEqual([
+      { message: { taskId, type: 'report', lane: 'default', priority: 'normal' }, options: {} },
+    ]);
   });
 
   it('creates no second task when the same firing comes again, and one task per scheduled time', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
+import { lanes as demoLanes, taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
-import { type Settings, settings } from '../../infra/settings.js';
+import { type Settings, settings, withOverrides } from '../../infra/settings.js';
 import { settingsProblems } from '../../infra/validate-settings.js';
 
 const registry = createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false });
@@ -11,8 +11,8 @@ const withSchedules = (schedules: Partial<Settings['schedules']>): Settings => (
 });
 
 describe('schedule settings', () => {
-  it('accepts the defaults', () => {
-    expect(settingsProblems(settings, registry)).toEqual([]);
+  it("accepts the defaults (with the demonstration module's lanes, as its task types need)", () => {
+    expect(settingsProblems(withOverrides(settings, { lanes: demoLanes }), registry)).toEqual([]);
   });
 
   it.each([

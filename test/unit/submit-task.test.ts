@@ -52,6 +52,8 @@ describe('submitTask', () => {
       ownerId: OWNER,
       type: 'echo',
       status: 'QUEUED',
+      lane: 'default',
+      priority: 'normal',
       payload,
       payloadHash: sha256Hex(canonicalJson({ type: 'echo', payload, delaySeconds: 30 })),
       delaySeconds: 30,
@@ -65,7 +67,12 @@ describe('submitTask', () => {
       lastWriteId: expect.any(String),
     });
     expect(store.peek('task-1')).toEqual(task);
-    expect(queue.enqueued).toEqual([{ message: { taskId: 'task-1', type: 'echo' }, options: { delaySeconds: 30 } }]);
+    expect(queue.enqueued).toEqual([
+      {
+        message: { taskId: 'task-1', type: 'echo', lane: 'default', priority: 'normal' },
+        options: { delaySeconds: 30 },
+      },
+    ]);
     expect(create.mock.invocationCallOrder[0]).toBeLessThan(enqueue.mock.invocationCallOrder[0] ?? 0);
   });
 
@@ -99,7 +106,7 @@ describe('submitTask', () => {
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({
       code: 'UnknownTaskType',
-      details: [{ path: 'type', message: 'must be one of: echo, sleep' }],
+      details: [{ path: 'type', message: 'must be one of: echo, sleep, longSleep' }],
     });
     expect(store.calls).toEqual([]);
     expect(queue.enqueued).toEqual([]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { defineTask, type TaskContext, type TaskDefinition } from '../../functions/tasks/define-task.js';
 import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
-import { SLEEP_MAX_MS } from '../../functions/tasks/sleep.js';
+import { LONG_SLEEP_MAX_MS, SLEEP_MAX_MS } from '../../functions/tasks/sleep.js';
 import { PermanentError } from '../../shared/errors.js';
 import * as z from '../../shared/zod.js';
 
@@ -22,9 +22,10 @@ async function run(type: string, payload: unknown, ctx: TaskContext = context())
 }
 
 describe('createTaskRegistry', () => {
-  it('registers echo and sleep only, unless diagnostic types are asked for', () => {
+  it('registers echo, sleep and longSleep only, unless diagnostic types are asked for', () => {
     expect([...createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }).keys()].sort()).toEqual([
       'echo',
+      'longSleep',
       'sleep',
     ]);
   });
@@ -41,6 +42,7 @@ describe('createTaskRegistry', () => {
       'fail',
       'flaky',
       'ledger',
+      'longSleep',
       'sleep',
     ]);
   });
@@ -58,6 +60,8 @@ describe('createTaskRegistry', () => {
     ['a name past 64 characters', { [`a${'b'.repeat(64)}`]: demoTaskTypes.echo }, /not allowed/],
     ['an entry that is not a task definition', { report: { run: 'no' } }, /defineTask/],
     ['a name a diagnostic type has', { fail: demoTaskTypes.echo }, /also a diagnostic task type/],
+    ['a lane name with capitals', { report: { ...demoTaskTypes.echo, lane: 'Long' } }, /names lane "Long"/],
+    ['a lane that is not a string', { report: { ...demoTaskTypes.echo, lane: 7 } }, /names lane 7/],
   ])('refuses %s', (_case, tasks, message) => {
     expect(() => createTaskRegistry({ tasks: tasks as never, diagnostic: true })).toThrow(message);
   });
@@ -113,6 +117,27 @@ describe('sleep', () => {
       expect(z.safeParse(sleep.payload, payload).success).toBe(false);
     },
   );
+});
+
+describe('longSleep', () => {
+  const longSleep = () =>
+    createTaskRegistry({ tasks: demoTaskTypes, diagnostic: false }).get('longSleep') as TaskDefinition;
+
+  it('runs in the long lane', () => {
+    expect(longSleep().lane).toBe('long');
+  });
+
+  it.each([
+    [LONG_SLEEP_MAX_MS, true],
+    [SLEEP_MAX_MS + 1, true],
+    [LONG_SLEEP_MAX_MS + 1, false],
+  ])('takes %i ms: %s (past the default lane, within one 15-minute attempt)', (ms, accepted) => {
+    expect(z.safeParse(longSleep().payload, { ms }).success).toBe(accepted);
+  });
+
+  it('waits and reports how long', async () => {
+    expect(await run('longSleep', { ms: 1 })).toEqual({ sleptMs: 1 });
+  });
 });
 
 describe('fail', () => {

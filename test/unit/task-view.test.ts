@@ -17,6 +17,8 @@ const fullTask = (overrides: Partial<Task> = {}): Task =>
     leaseExpiresAt: 1_790_000_000_000,
     progress: { percent: 100, message: 'done' },
     result: { ok: true },
+    lane: 'long',
+    priority: 'high',
     ...overrides,
   });
 
@@ -28,6 +30,8 @@ describe('toTaskView', () => {
       taskId: task.taskId,
       type: 'echo',
       status: 'SUCCEEDED',
+      lane: 'long',
+      priority: 'high',
       attempts: 2,
       maxAttempts: 3,
       createdAt: task.createdAt,
@@ -52,12 +56,20 @@ describe('toTaskView', () => {
     expect(Object.keys(view).sort()).toEqual([
       'attempts',
       'createdAt',
+      'lane',
       'maxAttempts',
+      'priority',
       'status',
       'taskId',
       'type',
       'updatedAt',
     ]);
+  });
+
+  it('shows a task stored before lanes existed in the default lane at normal priority', () => {
+    const view = toTaskView(taskFactory());
+
+    expect(view).toMatchObject({ lane: 'default', priority: 'normal' });
   });
 
   it.each([0, false, '', null])('shows a falsy result %j', (result) => {
