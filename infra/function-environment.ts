@@ -1,4 +1,5 @@
 import { ENV } from '../shared/env-names.js';
+import { MAX_DELAY_SECONDS } from '../shared/time.js';
 import { settings as defaults, type Settings } from './settings.js';
 
 export interface FunctionResources {
@@ -10,6 +11,8 @@ export interface FunctionResources {
   readonly deploymentKeySecretArn?: string;
   /** The file holding the deployment key (local stack, tests). */
   readonly deploymentKeyFile?: string;
+  /** The fair-share table, when a per-owner limit (settings.fairness) or a task type's own limit is on. */
+  readonly fairShareTableName?: string;
 }
 
 /** The environment every Lambda gets, in AWS (CDK) and locally: built once, here. */
@@ -30,8 +33,28 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.diagnosticTasks]: resources.diagnosticTasks ? 'true' : 'false',
     ...(resources.deploymentKeySecretArn && { [ENV.deploymentKeySecretArn]: resources.deploymentKeySecretArn }),
     ...(resources.deploymentKeyFile && { [ENV.deploymentKeyFile]: resources.deploymentKeyFile }),
+    ...fairnessEnvironment(resources, s),
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),
+  };
+}
+
+/** settings.fairness for the functions: each limit only when it is on (and its table exists). */
+function fairnessEnvironment(resources: FunctionResources, s: Settings): Record<string, string> {
+  const { fairQueues, ownerConcurrency, submitRate } = s.fairness;
+  const table = resources.fairShareTableName;
+  return {
+    [ENV.fairQueues]: String(fairQueues),
+    ...(table && {
+      [ENV.fairShareTableName]: table,
+      // A waiting message looks again at least once per worker timeout: by then every running attempt has ended once.
+      [ENV.ownerWaitMaxSeconds]: String(Math.min(MAX_DELAY_SECONDS, s.worker.timeoutSeconds)),
+      ...(ownerConcurrency.enabled && { [ENV.ownerMaxRunning]: String(ownerConcurrency.maxRunning) }),
+      ...(submitRate.enabled && {
+        [ENV.submitRateMaxTasks]: String(submitRate.maxTasks),
+        [ENV.submitRateWindowSeconds]: String(submitRate.windowSeconds),
+      }),
+    }),
   };
 }

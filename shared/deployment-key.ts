@@ -6,6 +6,8 @@ import type { DeploymentKey } from './ports.js';
 export const KEY_PURPOSES = {
   /** The keyed hash that stands in for owner ids in logs (shared/owner-hash.ts). */
   ownerHash: 'owner-hash',
+  /** The owner's SQS message group and fair-share key (shared/owner-group.ts). */
+  messageGroup: 'message-group',
 } as const;
 
 /** Fewer characters than this cannot be a key the stack generated (64 letters and digits, or 43 base64url). */

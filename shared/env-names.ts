@@ -22,6 +22,17 @@ export const ENV = {
   deploymentKeySecretArn: 'DEPLOYMENT_KEY_SECRET_ARN',
   /** Path of the file that holds the deployment key (local stack and tests), created on first use. */
   deploymentKeyFile: 'DEPLOYMENT_KEY_FILE',
+  /** `true`: task messages carry their owner's MessageGroupId (SQS fair queues). */
+  fairQueues: 'OFFLOAD_FAIR_QUEUES',
+  /** The fair-share table (owner concurrency slots, submit rate windows); unset when no limit is on. */
+  fairShareTableName: 'FAIR_SHARE_TABLE_NAME',
+  /** Tasks of one owner RUNNING at once; unset when the deployment-wide limit is off. */
+  ownerMaxRunning: 'OWNER_MAX_RUNNING',
+  /** Longest wait of a message for a slot of its owner before it looks again, in seconds. */
+  ownerWaitMaxSeconds: 'OWNER_WAIT_MAX_SECONDS',
+  /** Tasks one owner may submit per window; unset when the submit rate limit is off. */
+  submitRateMaxTasks: 'SUBMIT_RATE_MAX_TASKS',
+  submitRateWindowSeconds: 'SUBMIT_RATE_WINDOW_SECONDS',
   /** Read by Powertools Logger itself (not by shared/config); set from settings.observability.logLevel. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */

@@ -174,9 +174,24 @@ export interface TaskStore {
   ): Promise<FailAbandonedResult>;
 }
 
+/** One message of a batch send, with its own delivery delay. */
+export interface OutgoingMessage {
+  readonly message: TaskMessage;
+  readonly delaySeconds?: number;
+}
+
+/** What became of one message of a batch send: sent, or refused (with why; nothing was sent for it). */
+export type EnqueueOutcome = { readonly sent: true } | { readonly sent: false; readonly error: Error };
+
 /** The queue that drives workers. */
 export interface TaskQueue {
   enqueue(message: TaskMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
+  /**
+   * Sends several messages in as few requests as the queue allows (SQS: ten per SendMessageBatch) and
+   * answers each one's outcome, in order: one message may fail while the others are sent. Never throws.
+   * Optional: without it, callers send the messages one by one.
+   */
+  enqueueBatch?(messages: readonly OutgoingMessage[]): Promise<EnqueueOutcome[]>;
   /** Makes a received message visible again after `delaySeconds` (retry backoff, a lease or a delay to wait out). */
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
 }

@@ -72,6 +72,11 @@ export interface Task {
   /** Why the latest attempt failed, while retries remain. */
   readonly lastError?: TaskError;
   readonly cancelRequested?: boolean;
+  /**
+   * The owner's keyed hash (shared/owner-group.ts): the MessageGroupId of the task's messages, so SQS
+   * fair queues serve quiet owners first, and the key of the owner's fair-share state. Never the owner id.
+   */
+  readonly ownerGroup?: string;
   /** Epoch seconds; DynamoDB TTL deletes the item some time after this. */
   readonly expiresAt: number;
 }
@@ -83,6 +88,13 @@ export interface Task {
 export interface TaskMessage {
   readonly taskId: string;
   readonly type?: string;
+  /**
+   * The task's `ownerGroup`: sent as the message's MessageGroupId (fair queues) and read by the worker
+   * to find the owner's concurrency slots before it claims. Informative like `type`.
+   */
+  readonly group?: string;
+  /** Times this message waited for a slot of its owner's concurrency limit: its next wait backs off. */
+  readonly waits?: number;
 }
 
 /** The task as callers see it over HTTP. */

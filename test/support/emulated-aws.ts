@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { startEmulators } from '../../infra/local/emulators.js';
+import { type Emulators, startEmulators } from '../../infra/local/emulators.js';
 import { type LocalResources, provisionResources } from '../../infra/local/provision.js';
 import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
 
@@ -11,6 +11,8 @@ export interface EmulatedAws {
   readonly dynamodb: DynamoDBClient;
   readonly documents: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
+  /** The local SQS's fair ordering of a standard queue (infra/local/fair-queues.ts). */
+  readonly fairness: Emulators['fairness'];
   stop(): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export async function startEmulatedAws(): Promise<EmulatedAws> {
     dynamodb,
     documents: DynamoDBDocumentClient.from(dynamodb, { marshallOptions: { removeUndefinedValues: true } }),
     sqs,
+    fairness: (queueUrl) => emulators.fairness(queueUrl),
     async stop() {
       dynamodb.destroy();
       sqs.destroy();

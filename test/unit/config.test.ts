@@ -75,10 +75,51 @@ describe('loadConfig', () => {
         { partition: 'aws', accountId: '123456789012', roleName: 'person' },
         { partition: 'aws-cn', accountId: '210987654321', roleName: 'staff' },
       ],
+      fairness: { fairQueues: true, tableName: undefined, ownerWaitMaxSeconds: 60 },
       deploymentKey: {},
       endpoints: { dynamodb: undefined, sqs: undefined },
     });
   });
+
+  it('reads the fair-share limits infra turns on, each with its numbers', () => {
+    const env = functionEnvironment(
+      { ...RESOURCES, fairShareTableName: 'offload-fair-share' },
+      {
+        ...DISTINCT_SETTINGS,
+        worker: { ...settings.worker, timeoutSeconds: 41 },
+        fairness: {
+          fairQueues: false,
+          ownerConcurrency: { enabled: true, maxRunning: 3 },
+          submitRate: { enabled: true, maxTasks: 17, windowSeconds: 19 },
+        },
+      },
+    );
+
+    expect(loadConfig(env).fairness).toEqual({
+      fairQueues: false,
+      tableName: 'offload-fair-share',
+      ownerMaxRunning: 3,
+      ownerWaitMaxSeconds: 41,
+      submitRate: { maxTasks: 17, windowSeconds: 19 },
+    });
+  });
+
+  it('is given no limit by infra while the limits are off, even with a fair-share table', () => {
+    const env = functionEnvironment({ ...RESOURCES, fairShareTableName: 'offload-fair-share' });
+
+    expect(loadConfig(env).fairness).toEqual({
+      fairQueues: true,
+      tableName: 'offload-fair-share',
+      ownerWaitMaxSeconds: settings.worker.timeoutSeconds,
+    });
+  });
+
+  it.each([ENV.ownerMaxRunning, ENV.submitRateMaxTasks])(
+    'throws a ConfigError when %s is set without the fair-share table that holds its state',
+    (name) => {
+      expect(configErrorOf({ ...validEnv(), [name]: '5' }).message).toContain(ENV.fairShareTableName);
+    },
+  );
 
   it.each([
     [
@@ -144,6 +185,10 @@ describe('loadConfig', () => {
     { name: ENV.iamPerSessionRoles, value: 'arn:aws:iam::123456789012:role/a,arn:aws:iam::123456789012:user/b' },
     { name: ENV.iamPerSessionRoles, value: 'arn:aws:sts::123456789012:assumed-role/person/alice' },
     { name: ENV.deploymentKeySecretArn, value: 'offload-key' },
+    { name: ENV.ownerMaxRunning, value: '0' },
+    { name: ENV.ownerMaxRunning, value: '-2' },
+    { name: ENV.submitRateMaxTasks, value: '0' },
+    { name: ENV.fairQueues, value: 'yes' },
   ])('throws a ConfigError naming $name when it is $value', ({ name, value }) => {
     expect(configErrorOf({ ...validEnv(), [name]: value }).message).toContain(name);
   });
