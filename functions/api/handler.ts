@@ -6,6 +6,7 @@ import { createObservability } from '../../shared/aws/powertools-observability.j
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
 import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import { type OwnerGroup, ownerGrouper } from '../../shared/owner-group.js';
 import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
@@ -28,7 +29,9 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
   const deps: ApiDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, {
+      fairQueues: config.fairness.fairQueues,
+    }),
     registry,
     clock: () => new Date(),
     log: logger,
@@ -41,6 +44,7 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   // Loaded on the first request that has a caller, then kept for the container's life.
   const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
   let ownerHash: OwnerHash | undefined;
+  let ownerGroup: OwnerGroup | undefined;
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
   async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
@@ -52,14 +56,16 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     try {
       if (request.ownerId !== undefined) {
         try {
-          ownerHash ??= ownerHasher(await keyRing.deploymentKey());
+          const key = await keyRing.deploymentKey();
+          ownerHash ??= ownerHasher(key);
+          ownerGroup ??= ownerGrouper(key);
         } catch (error) {
           return toLambdaResult(errorResponse(error, request.requestId, logger, config.retryAfterSeconds));
         }
         // Every line of this invocation names the caller the same way as the request line.
         logger.appendKeys({ [LOG_KEYS.ownerHash]: ownerHash(request.ownerId) });
       }
-      return toLambdaResult(await handleApiRequest(request, { ...deps, ownerHash }));
+      return toLambdaResult(await handleApiRequest(request, { ...deps, ownerHash, ownerGroup }));
     } finally {
       metrics.flush();
     }

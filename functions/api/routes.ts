@@ -1,6 +1,7 @@
 import { API_ROUTES, DEFAULT_ROUTE, methodsForPath } from '../../shared/api-routes.js';
 import { MethodNotAllowedError, NotFoundError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
+import type { OwnerGroup } from '../../shared/owner-group.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
 import type { Clock, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
@@ -32,6 +33,8 @@ export interface ApiDeps {
    * loaded. @default the line carries no owner
    */
   readonly ownerHash?: OwnerHash;
+  /** The owner's keyed group for fair queues and fair-share limits; set with `ownerHash`. @default none */
+  readonly ownerGroup?: OwnerGroup;
 }
 
 /**

@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
 import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
 import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
+import type { OwnerGroup } from '../../shared/owner-group.js';
 import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
@@ -37,6 +39,11 @@ export interface SubmitTaskDeps {
   readonly newTaskId?: () => string;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /**
+   * The owner's keyed group, recorded with the task and sent as its messages' MessageGroupId (fair
+   * queues). The handler sets it once the deployment key is loaded. @default tasks carry no group
+   */
+  readonly ownerGroup?: OwnerGroup;
 }
 
 /**
@@ -99,6 +106,7 @@ function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, de
       canonicalJson({ type: input.type, payload: input.payload, delaySeconds: input.delaySeconds ?? 0 }),
     ),
     ...(input.idempotencyKey && { idempotencyKey: input.idempotencyKey }),
+    ...(deps.ownerGroup && { ownerGroup: deps.ownerGroup(input.ownerId) }),
     // Stored so a duplicate message or a re-enqueue waits for the rest of the delay instead of running early.
     ...(input.delaySeconds && { delaySeconds: input.delaySeconds, runAtMs: now.getTime() + input.delaySeconds * 1000 }),
     attempt: 0,
@@ -146,7 +154,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
       existing.runAtMs && existing.runAtMs > now.getTime()
         ? Math.min(MAX_DELAY_SECONDS, secondsUntil(existing.runAtMs, now.getTime()))
         : undefined;
-    await deps.queue.enqueue({ taskId: existing.taskId, type: existing.type }, { delaySeconds });
+    await deps.queue.enqueue(taskMessageOf(existing), { delaySeconds });
   }
   deps.log.info('idempotent replay', taskLogFields(existing));
   return existing;
@@ -159,7 +167,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
  */
 async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
   try {
-    await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: task.delaySeconds });
+    await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: task.delaySeconds });
   } catch (error) {
     if ((await discard(task, deps)) === 'kept') {
       deps.log.info('send failed but the task moved on: accepted', taskLogFields(task));

@@ -19,7 +19,9 @@ export function createRecoveryHandler(): RecoveryHandler {
   const { logger, tracer } = createObservability(SERVICE_NAMES.recovery, () => false);
   const deps: SweepDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, {
+      fairQueues: config.fairness.fairQueues,
+    }),
     clock: () => new Date(),
     log: logger,
     staleAfterSeconds: config.staleAfterSeconds,

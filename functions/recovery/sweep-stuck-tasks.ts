@@ -1,6 +1,7 @@
 import { LOG_KEYS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isExpired, type Task, TaskStatus } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 import { MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 
 export interface SweepDeps {
@@ -43,7 +44,7 @@ export async function sweepStuckTasks(
     const page = await deps.store.scan({ statuses: [TaskStatus.Queued, TaskStatus.Running] }, cursor);
     scanned += page.tasks.length;
     for (const task of page.tasks.filter((t) => !isExpired(t, now) && isStuck(t, staleBefore))) {
-      await deps.queue.enqueue({ taskId: task.taskId, type: task.type }, { delaySeconds: remainingDelay(task, now) });
+      await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
       deps.log.warn('stuck task re-enqueued', { ...taskLogFields(task), [LOG_KEYS.status]: task.status });
     }

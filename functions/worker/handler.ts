@@ -24,7 +24,9 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
       metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
     ),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, {
+      fairQueues: config.fairness.fairQueues,
+    }),
     registry,
     clock: () => new Date(),
     log: logger,

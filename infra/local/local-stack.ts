@@ -226,6 +226,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: recovery,
     context: () => lambdaContext('offload-recovery', s.recovery.timeoutSeconds * 1000, s.recovery.memoryMiB),
     intervalMs: s.recovery.localIntervalSeconds * 1000,
+    fairQueues: s.fairness.fairQueues,
     onReport: options.onSweep,
     log: {
       debug: () => {},

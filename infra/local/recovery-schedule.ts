@@ -16,6 +16,8 @@ export interface RecoveryScheduleOptions {
   readonly handler: (event: ScheduledEvent, context: Context) => Promise<SweepReport>;
   readonly context: () => Context;
   readonly intervalMs: number;
+  /** Send each message's group as its MessageGroupId (settings.fairness.fairQueues). @default true */
+  readonly fairQueues?: boolean;
   /** Called with each scheduled sweep's report. */
   readonly onReport?: (report: SweepReport) => void;
   readonly log: Log;
@@ -29,7 +31,7 @@ export interface RecoveryScheduleOptions {
  */
 export async function startRecoverySchedule(options: RecoveryScheduleOptions): Promise<{ stop(): void }> {
   const store = new DynamoTaskStore(DynamoDBDocumentClient.from(options.dynamodb), options.resources.tableName);
-  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl);
+  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl, { fairQueues: options.fairQueues });
   const report = await sweepStuckTasks(
     { store, queue, clock: () => new Date(), log: options.log, staleAfterSeconds: 0 },
     { all: true },

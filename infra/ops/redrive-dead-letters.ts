@@ -1,6 +1,7 @@
 import { taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, TaskStatus } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
 
 export interface RedriveDeps {
   readonly store: TaskStore;
@@ -32,7 +33,7 @@ export async function redriveDeadLetters(options: RedriveOptions, deps: RedriveD
       deps.log.warn('not a dead-lettered task: skipped', taskLogFields({ taskId }));
       continue;
     }
-    await deps.queue.enqueue({ taskId, type: task.type });
+    await deps.queue.enqueue(taskMessageOf(task));
     requeued.push(taskId);
     deps.log.info('dead-lettered task re-queued', taskLogFields(task));
   }
