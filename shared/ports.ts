@@ -157,6 +157,12 @@ export interface TaskStore {
    * full-table scan, for the recovery sweep and operator commands only.
    */
   scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage>;
+  /**
+   * A QUEUED task waiting for a slot of its owner's concurrency limit: not claimable before `runAtMs`
+   * (never moved earlier), which also tells the recovery sweep its message is alive. Not a state change:
+   * `lastWriteId` and `updatedAt` stay. False if the task is not QUEUED (claimed, cancelled, gone).
+   */
+  postpone(taskId: string, runAtMs: number): Promise<boolean>;
   /** FAILED with `DeadLettered` → QUEUED with `extraAttempts` more attempts; false if it is not. */
   requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean>;
   /**

@@ -1,5 +1,6 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { FAIR_SHARE_TABLE } from '../../shared/fair-share.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
 import { DAY_SECONDS } from '../../shared/time.js';
 import type { Settings } from '../settings.js';
@@ -10,9 +11,16 @@ export interface LocalResources {
   readonly queueArn: string;
   readonly deadLetterQueueUrl: string;
   readonly deadLetterQueueArn: string;
+  /** Per-owner limits' state; always there locally (it costs nothing), used only when a limit is on. */
+  readonly fairShareTableName: string;
 }
 
-export const LOCAL_NAMES = { table: 'offload-tasks', queue: 'offload-tasks', deadLetterQueue: 'offload-tasks-dlq' };
+export const LOCAL_NAMES = {
+  table: 'offload-tasks',
+  queue: 'offload-tasks',
+  deadLetterQueue: 'offload-tasks-dlq',
+  fairShareTable: 'offload-fair-share',
+};
 
 /** Creates on the emulators what the CDK stack creates in AWS, from the same settings. */
 export async function provisionResources(
@@ -21,6 +29,7 @@ export async function provisionResources(
   visibilityTimeoutSeconds: number,
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
+  await createFairShareTable(clients.dynamodb);
   const days = (n: number) => String(n * DAY_SECONDS);
   const deadLetterQueueUrl = await createQueue(clients.sqs, LOCAL_NAMES.deadLetterQueue, {
     MessageRetentionPeriod: days(s.queue.deadLetterRetentionDays),
@@ -40,7 +49,24 @@ export async function provisionResources(
     queueArn: await queueArn(clients.sqs, queueUrl),
     deadLetterQueueUrl,
     deadLetterQueueArn,
+    fairShareTableName: LOCAL_NAMES.fairShareTable,
   };
+}
+
+/** The fair-share table (infra/constructs/fair-share-table.ts): a key, nothing else. */
+async function createFairShareTable(dynamodb: DynamoDBClient): Promise<void> {
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: LOCAL_NAMES.fairShareTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: FAIR_SHARE_TABLE.partitionKey, AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: FAIR_SHARE_TABLE.partitionKey, KeyType: 'HASH' }],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
 }
 
 async function createTable(dynamodb: DynamoDBClient): Promise<void> {

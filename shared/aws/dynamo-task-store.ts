@@ -392,6 +392,17 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  async postpone(taskId: string, runAtMs: number): Promise<boolean> {
+    // No write id: the outcome is in the state. A retry after a lost reply finds runAtMs already there.
+    const outcome = await this.update(taskId, undefined, {
+      UpdateExpression: 'SET runAtMs = :runAt',
+      ConditionExpression: '#status = :queued AND (attribute_not_exists(runAtMs) OR runAtMs < :runAt)',
+      ExpressionAttributeValues: { ':queued': TaskStatus.Queued, ':runAt': runAtMs },
+    });
+    const item = outcome.item;
+    return outcome.applied || (item?.status === TaskStatus.Queued && (item.runAtMs ?? 0) >= runAtMs);
+  }
+
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
     const writeId = randomUUID();
     // attempt stays monotonic (it is the fencing token): the budget grows instead.

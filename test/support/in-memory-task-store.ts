@@ -278,6 +278,14 @@ export class InMemoryTaskStore implements TaskStore {
     return { tasks: structuredClone(tasks) };
   }
 
+  async postpone(taskId: string, runAtMs: number): Promise<boolean> {
+    this.enter('postpone', taskId);
+    const current = this.items.get(taskId);
+    if (current?.status !== TaskStatus.Queued) return false;
+    if ((current.runAtMs ?? 0) < runAtMs) this.put({ ...current, runAtMs });
+    return true;
+  }
+
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
     this.enter('requeueDeadLettered', taskId);
     const current = this.items.get(taskId);
