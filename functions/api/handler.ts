@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
+import { DynamoFairShare } from '../../shared/aws/dynamo-fair-share.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
@@ -27,8 +28,10 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   const config = loadConfig();
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
   const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
+  const documents = tracer.captureAWSv3Client(createDocumentClient(config));
+  const { fairness } = config;
   const deps: ApiDeps = {
-    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
+    store: new DynamoTaskStore(documents, config.tableName),
     queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, {
       fairQueues: config.fairness.fairQueues,
     }),
@@ -40,6 +43,10 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     retryAfterSeconds: config.retryAfterSeconds,
     defaultMaxAttempts: config.defaultMaxAttempts,
     ttlDays: config.ttlDays,
+    ...(fairness.tableName &&
+      fairness.submitRate && {
+        submitRate: { limiter: new DynamoFairShare(documents, fairness.tableName), rate: fairness.submitRate },
+      }),
   };
   // Loaded on the first request that has a caller, then kept for the container's life.
   const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
-import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
-import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
+import { ConflictError, DependencyUnavailableError, RateLimitedError, ValidationError } from '../../shared/errors.js';
+import type { SubmitRate, SubmitRateLimiter } from '../../shared/fair-share.js';
+import { FAIR_SHARE_COUNTS, TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { OwnerGroup } from '../../shared/owner-group.js';
 import type { Clock, CreateResult, DiscardResult, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
@@ -9,7 +10,7 @@ import { taskMessageOf } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
-import type { TaskRegistry } from '../tasks/define-task.js';
+import type { TaskDefinition, TaskRegistry } from '../tasks/define-task.js';
 import { issuesToDetails } from './validation.js';
 
 export interface SubmitTaskInput {
@@ -44,6 +45,8 @@ export interface SubmitTaskDeps {
    * queues). The handler sets it once the deployment key is loaded. @default tasks carry no group
    */
   readonly ownerGroup?: OwnerGroup;
+  /** The per-owner submit rate limit (settings.fairness.submitRate), when it is on. @default no limit */
+  readonly submitRate?: { readonly limiter: SubmitRateLimiter; readonly rate: SubmitRate };
 }
 
 /**
@@ -55,9 +58,24 @@ export interface SubmitTaskDeps {
  * detects a replay: no extra table, no extra write on the happy path.
  */
 export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): Promise<SubmitResult> {
-  const definition = deps.registry.get(input.type);
+  const definition = checkSubmission(input, deps.registry);
+  await takeSubmitAllowance(input.ownerId, 1, deps);
+  const recorded = await recordSubmission(input, definition, deps);
+  if (recorded.created) {
+    await enqueueOrDiscard(recorded.task, deps);
+    logSubmitted(recorded.task, deps);
+  }
+  return recorded;
+}
+
+/** The task type and the payload checked against it: the type's definition, or a ValidationError. */
+export function checkSubmission(
+  input: Pick<SubmitTaskInput, 'type' | 'payload'>,
+  registry: TaskRegistry,
+): TaskDefinition {
+  const definition = registry.get(input.type);
   if (!definition) {
-    const known = [...deps.registry.keys()].join(', ');
+    const known = [...registry.keys()].join(', ');
     throw new ValidationError('UnknownTaskType', `Unknown task type "${input.type}". Known types: ${known}.`, [
       { path: 'type', message: `must be one of: ${known}` },
     ]);
@@ -70,7 +88,44 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       issuesToDetails(parsed.error.issues, 'payload'),
     );
   }
+  return definition;
+}
 
+/**
+ * Takes `count` submits from the owner's rate limit, when one is on, before anything is written: over
+ * it, RateLimitedError (429) and nothing recorded. A batch larger than a whole window's allowance can
+ * never pass, so it is a 400 rather than a 429 its client would retry for ever.
+ */
+export async function takeSubmitAllowance(ownerId: string, count: number, deps: SubmitTaskDeps): Promise<void> {
+  if (!deps.submitRate || count === 0) return;
+  const { limiter, rate } = deps.submitRate;
+  if (count > rate.maxTasks) {
+    throw new ValidationError(
+      'InvalidRequest',
+      `${count} tasks are more than the ${rate.maxTasks} an owner may submit in ${rate.windowSeconds} s: send at most ${rate.maxTasks} at once.`,
+      [{ path: 'tasks', message: `at most ${rate.maxTasks} items under this deployment's rate limit` }],
+    );
+  }
+  // Keyed by the owner's group, so the fair-share table holds no owner id; without one (tests), by the id.
+  const decision = await limiter.take(deps.ownerGroup?.(ownerId) ?? ownerId, count, rate, deps.clock());
+  if (decision.allowed) return;
+  deps.metrics?.record(FAIR_SHARE_COUNTS.submitRateLimited, '');
+  throw new RateLimitedError(
+    `Over the submit rate limit of ${rate.maxTasks} tasks per ${rate.windowSeconds} s; retry after ${decision.retryAfterSeconds} s.`,
+    decision.retryAfterSeconds,
+  );
+}
+
+/**
+ * Writes the task, or finds the one an earlier request with the same key wrote (a replay: its message
+ * is sent again if it was never claimed). A created task is not enqueued yet: the caller sends its
+ * message, alone or in a batch, and discards the record if that fails.
+ */
+export async function recordSubmission(
+  input: SubmitTaskInput,
+  definition: TaskDefinition,
+  deps: SubmitTaskDeps,
+): Promise<SubmitResult> {
   const taskId = input.idempotencyKey
     ? taskIdFromKey(input.ownerId, input.idempotencyKey)
     : (deps.newTaskId ?? randomUUID)();
@@ -78,19 +133,20 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
   for (let round = 0; ; round++) {
     const task = newTask(taskId, input, definition.maxAttempts ?? deps.defaultMaxAttempts, deps);
     const created = await createOrTakeBack(task, deps);
-    if (created.created) {
-      await enqueueOrDiscard(task, deps);
-      // The owner's keyed hash is on every line of the request (the API handler adds it).
-      deps.log.info('task submitted', taskLogFields(task));
-      deps.metrics?.record(TASK_COUNTS.submitted, task.type);
-      return { task, created: true };
-    }
+    if (created.created) return { task, created: true };
     // A random id is never taken (122 bits); only a key's id can be.
     if (!input.idempotencyKey) throw new ConflictError(`Task id ${taskId} is already taken.`);
     const replayed = await replay(created.existing, task, deps);
     if (replayed) return { task: replayed, created: false };
     if (round === 1) throw new DependencyUnavailableError('task table');
   }
+}
+
+/** The line and the count of a task accepted: recorded and enqueued. */
+export function logSubmitted(task: Task, deps: SubmitTaskDeps): void {
+  // The owner's keyed hash is on every line of the request (the API handler adds it).
+  deps.log.info('task submitted', taskLogFields(task));
+  deps.metrics?.record(TASK_COUNTS.submitted, task.type);
 }
 
 function newTask(taskId: string, input: SubmitTaskInput, maxAttempts: number, deps: SubmitTaskDeps): Task {
@@ -165,7 +221,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
  * a worker claimed it (so the message was delivered after all: the send's reply was lost) or a
  * replay promised it to another request. Then the task is accepted after all.
  */
-async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
+export async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
   try {
     await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: task.delaySeconds });
   } catch (error) {
@@ -178,7 +234,7 @@ async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void>
 }
 
 /** Best effort: a record that cannot be discarded stays QUEUED, and the recovery sweep sends its message. */
-async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult | 'unknown'> {
+export async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult | 'unknown'> {
   try {
     return await deps.store.discard(task.taskId, task.lastWriteId ?? '');
   } catch (error) {

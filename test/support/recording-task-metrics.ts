@@ -15,6 +15,11 @@ export class RecordingTaskMetrics implements TaskMetrics {
     this.events.push({ name, type, value });
   }
 
+  /** How many times `name` was recorded. */
+  count(name: TaskMetricName): number {
+    return this.events.filter((event) => event.name === name).length;
+  }
+
   /** The metric names recorded, in order. */
   get names(): TaskMetricName[] {
     return this.events.map((event) => event.name);

@@ -1,0 +1,126 @@
+import { OffloadError } from '../../shared/errors.js';
+import { taskLogFields } from '../../shared/metric-names.js';
+import type { EnqueueOutcome, OutgoingMessage } from '../../shared/ports.js';
+import type { Task } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
+import type { TaskDefinition } from '../tasks/define-task.js';
+import type { BatchItem } from './batch-submission.js';
+import {
+  checkSubmission,
+  discard,
+  logSubmitted,
+  recordSubmission,
+  type SubmitResult,
+  type SubmitTaskDeps,
+  type SubmitTaskInput,
+  takeSubmitAllowance,
+} from './submit-task.js';
+
+/** What became of one item of a batch: accepted (created now, or an idempotent replay), or refused with why. */
+export type BatchItemResult =
+  | ({ readonly accepted: true } & SubmitResult)
+  | { readonly accepted: false; readonly error: OffloadError };
+
+/** Items written at once: a batch of 100 does not open 100 connections to the table. */
+const WRITES_IN_FLIGHT = 10;
+
+/**
+ * Submits each item of a batch on its own terms, as `submitTask` would, and answers one result per
+ * item, in order. Items are checked first (a bad one fails alone), then the owner's rate limit takes
+ * the valid ones all at once (over it, the whole batch is refused and nothing recorded), then each is
+ * recorded (its own conditional put, so idempotency keys work per item), then the new ones are sent
+ * in batches of ten. An item whose record or send failed leaves nothing behind: its record is
+ * discarded, as a failed single submit's is, unless it has moved on (claimed, or promised to a replay).
+ */
+export async function submitBatch(items: readonly BatchItem[], deps: SubmitTaskDeps): Promise<BatchItemResult[]> {
+  const results: Array<BatchItemResult | undefined> = items.map((item) =>
+    item instanceof OffloadError ? { accepted: false, error: item } : undefined,
+  );
+  const valid: Array<{ readonly index: number; readonly input: SubmitTaskInput; readonly definition: TaskDefinition }> =
+    [];
+  items.forEach((item, index) => {
+    if (item instanceof OffloadError) return;
+    try {
+      valid.push({ index, input: item, definition: checkSubmission(item, deps.registry) });
+    } catch (error) {
+      results[index] = refused(error, item, deps);
+    }
+  });
+  const ownerId = valid[0]?.input.ownerId;
+  if (ownerId !== undefined) await takeSubmitAllowance(ownerId, valid.length, deps);
+
+  const created: Array<{ readonly index: number; readonly task: Task }> = [];
+  await eachLimited(valid, WRITES_IN_FLIGHT, async ({ index, input, definition }) => {
+    try {
+      const recorded = await recordSubmission(input, definition, deps);
+      if (recorded.created) created.push({ index, task: recorded.task });
+      else results[index] = { accepted: true, ...recorded };
+    } catch (error) {
+      results[index] = refused(error, input, deps);
+    }
+  });
+
+  const outcomes = await send(
+    created.map(({ task }) => ({ message: taskMessageOf(task), delaySeconds: task.delaySeconds })),
+    deps,
+  );
+  await Promise.all(
+    created.map(async ({ index, task }, i) => {
+      const outcome = outcomes[i] ?? { sent: false, error: new Error('no outcome for the message') };
+      // Kept: a worker claimed it (the send went through after all) or a replay promised it elsewhere.
+      if (outcome.sent || (await discard(task, deps)) === 'kept') {
+        logSubmitted(task, deps);
+        results[index] = { accepted: true, task, created: true };
+        return;
+      }
+      results[index] = refused(outcome.error, task, deps);
+    }),
+  );
+  return results.map((result) => result ?? { accepted: false, error: internalError() });
+}
+
+/** The messages in batches when the queue takes batches, else one by one. */
+async function send(messages: readonly OutgoingMessage[], deps: SubmitTaskDeps): Promise<EnqueueOutcome[]> {
+  if (messages.length === 0) return [];
+  if (deps.queue.enqueueBatch) return deps.queue.enqueueBatch(messages);
+  return Promise.all(
+    messages.map(async ({ message, delaySeconds }): Promise<EnqueueOutcome> => {
+      try {
+        await deps.queue.enqueue(message, { delaySeconds });
+        return { sent: true };
+      } catch (error) {
+        return { sent: false, error: error instanceof Error ? error : new Error(String(error)) };
+      }
+    }),
+  );
+}
+
+/** An item's failure as its result: our own errors as they are, anything else logged and generic, as a 500 would be. */
+function refused(
+  error: unknown,
+  item: Pick<SubmitTaskInput, 'type'> & { readonly taskId?: string },
+  deps: SubmitTaskDeps,
+): BatchItemResult {
+  if (error instanceof OffloadError) return { accepted: false, error };
+  deps.log.error('batch item failed', { ...taskLogFields({ taskId: item.taskId ?? '-', type: item.type }), error });
+  return { accepted: false, error: internalError() };
+}
+
+const internalError = () =>
+  new OffloadError(
+    'InternalError',
+    'Something went wrong on our side with this item. Quote the requestId when reporting it.',
+  );
+
+/** Runs `work` on each item, at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}
