@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
+import { DynamoFairShare } from '../../shared/aws/dynamo-fair-share.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
@@ -20,10 +21,11 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
   const config = loadConfig();
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
   const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
+  const documents = tracer.captureAWSv3Client(createDocumentClient(config));
+  const { fairness } = config;
+  const typeLimits = [...registry.values()].some((definition) => definition.maxRunningPerOwner !== undefined);
   const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
-    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
-      metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
-    ),
+    store: new DynamoTaskStore(documents, config.tableName, () => metrics.record(RECOVERY_COUNTS.writeRecovered, '')),
     queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, {
       fairQueues: config.fairness.fairQueues,
     }),
@@ -37,6 +39,17 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     maxResultBytes: config.maxResultBytes,
     cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
     leaseGraceMs: config.leaseGraceSeconds * 1000,
+    // Per-owner limits only where one is on; their table is there only then (settings.fairness).
+    ...(fairness.tableName &&
+      (fairness.ownerMaxRunning !== undefined || typeLimits) && {
+        ownerConcurrency: {
+          slots: new DynamoFairShare(documents, fairness.tableName, () =>
+            metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+          ),
+          maxRunning: fairness.ownerMaxRunning,
+          waitMaxSeconds: fairness.ownerWaitMaxSeconds,
+        },
+      }),
   };
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).

@@ -1,7 +1,15 @@
 import { ItemTooLargeError } from '../../shared/errors.js';
-import { LOG_KEYS, RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS, taskLogFields } from '../../shared/metric-names.js';
+import { type OwnerSlots, type SlotLease, slotPool, slotWaitSeconds } from '../../shared/fair-share.js';
+import {
+  FAIR_SHARE_COUNTS,
+  LOG_KEYS,
+  RECOVERY_COUNTS,
+  TASK_COUNTS,
+  TASK_TIMINGS,
+  taskLogFields,
+} from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
-import { isExpired, isTerminal, type Task, type TaskError, TaskStatus } from '../../shared/task.js';
+import { isExpired, isTerminal, type Task, type TaskError, type TaskMessage, TaskStatus } from '../../shared/task.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { expiresAtAfter, MAX_VISIBILITY_SECONDS, secondsUntil } from '../../shared/time.js';
@@ -38,6 +46,16 @@ export interface RunTaskDeps {
   readonly random?: () => number;
   /** Task events for the dashboard. @default not recorded */
   readonly metrics?: TaskMetrics;
+  /**
+   * Per-owner concurrency limits (settings.fairness.ownerConcurrency, a type's `maxRunningPerOwner`):
+   * where the slots are, the deployment-wide limit when it is on, and the longest a waiting message
+   * waits before it looks again. @default no limit
+   */
+  readonly ownerConcurrency?: {
+    readonly slots: OwnerSlots;
+    readonly maxRunning?: number;
+    readonly waitMaxSeconds: number;
+  };
 }
 
 /** The record stays on the queue; SQS delivers it again after its visibility timeout. */
@@ -76,10 +94,20 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   }
   const now = deps.clock();
   const remaining = deps.remainingTimeMs();
-  const claim = await deps.store.claim(message.taskId, now, now.getTime() + remaining + deps.leaseGraceMs);
-  if (!claim.claimed) return notClaimed(claim.task, message.taskId, delivery, now, deps);
+  // The slot and the task are held under one lease: neither outlives the other's holder.
+  const lease = now.getTime() + remaining + deps.leaseGraceMs;
+  const slot = await takeOwnerSlot(message, delivery, now, lease, deps);
+  if (slot === 'waiting') return;
+  try {
+    const claim = await deps.store.claim(message.taskId, now, lease);
+    if (!claim.claimed) return await notClaimed(claim.task, message.taskId, delivery, now, deps);
+    await run(claim.task, remaining, now, delivery, deps);
+  } finally {
+    if (slot) await giveBack(slot, deps);
+  }
+}
 
-  const task = claim.task;
+async function run(task: Task, remaining: number, now: Date, delivery: TaskDelivery, deps: RunTaskDeps): Promise<void> {
   const context = taskLogFields(task, delivery.messageId);
   deps.log.info('task started', { ...context, claimedFrom: task.claimedFrom });
   deps.metrics?.record(TASK_COUNTS.started, task.type);
@@ -117,6 +145,77 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
 
 /** What every log line about one attempt carries: `taskLogFields` of the task and its message. */
 type LogContext = ReturnType<typeof taskLogFields>;
+
+/**
+ * A slot of the owner's concurrency limit, taken before the claim so that a task that must wait has
+ * spent nothing: no attempt (the claim counts those) and no receive (a waiting message is replaced by a
+ * fresh one, sent with a delay, rather than made visible again, so waiting never nears the dead-letter
+ * queue). Undefined when no limit applies to the task; `waiting` when the message has been replaced.
+ */
+async function takeOwnerSlot(
+  message: TaskMessage,
+  delivery: TaskDelivery,
+  now: Date,
+  leaseExpiresAtMs: number,
+  deps: RunTaskDeps,
+): Promise<SlotLease | 'waiting' | undefined> {
+  const limits = deps.ownerConcurrency;
+  if (!limits) return undefined;
+  let { group, type } = message;
+  if (group === undefined || type === undefined) {
+    // A message without them (sent before groups existed, or a bare copy): the task says whose it is.
+    const task = await deps.store.get(message.taskId);
+    group ??= task?.ownerGroup;
+    type ??= task?.type;
+  }
+  if (group === undefined || type === undefined) return undefined;
+  const ownLimit = deps.registry.get(type)?.maxRunningPerOwner;
+  const limit = ownLimit ?? limits.maxRunning;
+  if (limit === undefined) return undefined;
+
+  const pool = slotPool(group, type, ownLimit !== undefined);
+  const slot = await limits.slots.acquire(pool, message.taskId, limit, now, leaseExpiresAtMs);
+  if (slot.acquired) return slot.lease;
+  const fields = taskLogFields({ taskId: message.taskId, type }, delivery.messageId);
+  const freeInSeconds = secondsUntil(slot.freeAtMs, now.getTime());
+  if (slot.reason === 'held') {
+    // Another delivery of this very task holds its slot (a duplicate message): wait for it, as for a live lease.
+    const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, freeInSeconds));
+    await deps.queue.retryLater(delivery.receiptHandle, waitSeconds);
+    deps.metrics?.record(RECOVERY_COUNTS.deferred, type);
+    throw new RetryLaterError(`Task ${message.taskId} holds a slot in another delivery for ${waitSeconds} s.`);
+  }
+  const waits = (message.waits ?? 0) + 1;
+  const waitSeconds = slotWaitSeconds(waits, freeInSeconds, limits.waitMaxSeconds, deps.random);
+  const runAtMs = now.getTime() + waitSeconds * 1000;
+  // The task is not claimable before its message is back, and the recovery sweep sees it is not lost.
+  await deps.store.postpone(message.taskId, runAtMs).catch((error: unknown) => {
+    deps.log.warn('could not postpone a task waiting for a slot', { ...fields, error });
+  });
+  try {
+    await deps.queue.enqueue({ taskId: message.taskId, type, group, waits }, { delaySeconds: waitSeconds });
+  } catch (error) {
+    // This message comes back after the wait instead: one receive spent, nothing lost.
+    deps.log.warn('could not resend a message waiting for a slot; it waits on its visibility', { ...fields, error });
+    await deps.queue.retryLater(delivery.receiptHandle, waitSeconds).catch(() => {});
+    throw new RetryLaterError(`Task ${message.taskId} waits ${waitSeconds} s for a slot; its resend failed: ${error}`);
+  }
+  deps.log.info('task waits for a slot of its owner', { ...fields, limit, waitSeconds, waits });
+  deps.metrics?.record(FAIR_SHARE_COUNTS.ownerSlotWait, type);
+  return 'waiting';
+}
+
+/** Best effort: a slot that cannot be given back now ends with its lease. */
+async function giveBack(slot: SlotLease, deps: RunTaskDeps): Promise<void> {
+  try {
+    await deps.ownerConcurrency?.slots.release(slot);
+  } catch (error) {
+    deps.log.warn('could not give back a slot; it frees when its lease ends', {
+      ...taskLogFields({ taskId: slot.holder }),
+      error,
+    });
+  }
+}
 
 /**
  * The task is not claimable now. The message is deleted when nothing is left to do (no such task,

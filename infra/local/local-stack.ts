@@ -154,6 +154,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         queueUrl: resources.queueUrl,
         diagnosticTasks: options.diagnosticTasks,
         deploymentKeyFile: deploymentKeyPath(options.dataDir),
+        fairShareTableName: resources.fairShareTableName,
       },
       s,
     ),
