@@ -26,6 +26,7 @@ import { ApiAuth, type ApiAuthMode } from './api-auth.js';
 import { DeadLetterHandler } from './dead-letter-handler.js';
 import { DeploymentKey } from './deployment-key.js';
 import { EncryptionKey } from './encryption-key.js';
+import { FairShareTable } from './fair-share-table.js';
 import { OperationsDashboard } from './operations-dashboard.js';
 import { RecoverySweep } from './recovery-sweep.js';
 import { TaskApi } from './task-api.js';
@@ -86,6 +87,11 @@ export interface OffloadProps {
   readonly recovery?: SettingsOverrides['recovery'];
   /** Log level and alarm thresholds. @default see `defaultSettings.observability` */
   readonly observability?: SettingsOverrides['observability'];
+  /**
+   * Fair share under load: fair queues, a per-owner concurrency limit, a per-owner submit rate limit.
+   * @default see `defaultSettings.fairness`: fair queues on, both limits off
+   */
+  readonly fairness?: SettingsOverrides['fairness'];
 }
 
 /**
@@ -123,6 +129,8 @@ export class Offload extends Construct {
   public readonly alarmTopic: Topic;
   /** The deployment key (owner hashes): its secret, never its value. */
   public readonly deploymentKeySecret: Secret;
+  /** The per-owner limits' state, when a limit is on (settings.fairness, a type's `maxRunningPerOwner`). */
+  public readonly fairShareTable?: TableV2;
   /** The customer-managed key, when `customerManagedKey` is on. */
   public readonly encryptionKey?: IKey;
   /** The user pool, under the default auth. */
@@ -143,6 +151,7 @@ export class Offload extends Construct {
       dlq: props.dlq,
       recovery: props.recovery,
       observability: props.observability,
+      fairness: props.fairness,
       auth:
         this.auth.kind === 'iam'
           ? { iamPerSessionRoles: [...this.auth.perSessionRoles] }
@@ -174,6 +183,10 @@ export class Offload extends Construct {
     const tasks = new TaskQueues(this, 'TaskQueue', { encryptionKey, settings });
     const deploymentKey = new DeploymentKey(this, 'DeploymentKey', { encryptionKey });
     this.deploymentKeySecret = deploymentKey.secret;
+    const fairShare = FairShareTable.isNeeded(settings, registry)
+      ? new FairShareTable(this, 'FairShare', { encryptionKey, settings })
+      : undefined;
+    this.fairShareTable = fairShare?.table;
 
     const environment = functionEnvironment(
       {
@@ -181,6 +194,7 @@ export class Offload extends Construct {
         queueUrl: tasks.queue.queueUrl,
         diagnosticTasks: props.diagnosticTasks,
         deploymentKeySecretArn: deploymentKey.secret.secretArn,
+        fairShareTableName: fairShare?.table.tableName,
       },
       settings,
     );
@@ -209,6 +223,13 @@ export class Offload extends Construct {
       taskModule,
       settings,
     });
+    if (fairShare && settings.fairness.submitRate.enabled) fairShare.grantReadWrite(api.handler);
+    if (fairShare && FairShareTable.limitsConcurrency(settings, registry)) {
+      fairShare.grantReadWrite(worker.handler);
+      // A message waiting for a slot is replaced by a fresh one, sent after the wait.
+      tasks.queue.grant(worker.handler, 'sqs:SendMessage');
+      tasks.queue.encryptionMasterKey?.grant(worker.handler, 'kms:GenerateDataKey');
+    }
     const deadLetterHandler = new DeadLetterHandler(this, 'DeadLetterHandler', {
       store,
       deadLetterQueue: tasks.deadLetterQueue,
