@@ -10,7 +10,7 @@ import {
   TaskFailedError,
   TaskWaitTimeoutError,
 } from './errors.js';
-import { OffloadClient } from './offload-client.js';
+import { type BatchSubmission, OffloadClient } from './offload-client.js';
 import type { TaskTypeMap, TaskView } from './task-types.js';
 
 /** Exit codes of `offload`; documented in the README. */
@@ -98,15 +98,31 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 
   program
     .command('submit')
-    .description('submit a task; prints its id, or its result with --wait')
-    .argument('<type>', 'task type, e.g. echo')
+    .description('submit a task; prints its id, or its result with --wait; or many with --batch')
+    .argument('[type]', 'task type, e.g. echo')
     .argument('[payload]', 'JSON payload, @file to read it from a file, @- from stdin', '{}')
+    .option(
+      '--batch <file>',
+      'submit every line of a JSON Lines file ({"type","payload","delaySeconds","idempotencyKey"}), - for stdin',
+    )
     .option('--wait', 'wait for the task to finish and print its result')
     .option('--json', 'print machine-readable JSON only')
     .option('--idempotency-key <key>', 'same key and payload give back the same task (default: a random key)')
     .addOption(new Option('--delay <seconds>', 'delay before the task may run (0-900)').argParser(integer(0, 900)))
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
-    .action(async (type: string, payloadArg: string, options: SubmitCliOptions) => {
+    .action(async (type: string | undefined, payloadArg: string, options: SubmitCliOptions) => {
+      if (options.batch !== undefined) {
+        if (type !== undefined) throw new UsageError('--batch takes its tasks from the file: give no type or payload.');
+        if (options.wait || options.idempotencyKey || options.delay !== undefined) {
+          throw new UsageError('--batch takes --json only: keys and delays go on each line of the file.');
+        }
+        if (options.batch === '-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
+          throw new UsageError('The batch and the token cannot both come from stdin: use OFFLOAD_TOKEN.');
+        }
+        exitCode = await submitBatchFile(await client(), options.batch, options, io);
+        return;
+      }
+      if (type === undefined) throw new UsageError('submit needs a task type (or --batch FILE).');
       if (payloadArg === '@-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
         throw new UsageError('The payload and the token cannot both come from stdin: use OFFLOAD_TOKEN or @file.');
       }
@@ -244,11 +260,62 @@ interface DevCliOptions {
 }
 
 interface SubmitCliOptions {
+  readonly batch?: string;
   readonly wait?: boolean;
   readonly json?: boolean;
   readonly idempotencyKey?: string;
   readonly delay?: number;
   readonly timeout?: number;
+}
+
+/**
+ * `submit --batch FILE`: one task per line (blank lines skipped), sent with submitMany; prints one line
+ * per task in order (its id, or `error CODE message`), or with --json `{"results": [...]}`. Exit 0 when
+ * every task was accepted, 4 when some were not.
+ */
+async function submitBatchFile(
+  client: OffloadClient<TaskTypeMap>,
+  file: string,
+  options: { json?: boolean },
+  io: CliIo,
+): Promise<number> {
+  let text: string;
+  try {
+    if (file === '-') {
+      if (!io.readStdin) throw new Error('stdin cannot be read here');
+      text = await io.readStdin();
+    } else text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  const items = text.split('\n').flatMap((line, index) => {
+    if (line.trim() === '') return [];
+    let item: unknown;
+    try {
+      item = JSON.parse(line);
+    } catch {
+      throw new UsageError(`${file} line ${index + 1} is not JSON.`);
+    }
+    if (typeof item !== 'object' || item === null || typeof (item as { type?: unknown }).type !== 'string') {
+      throw new UsageError(`${file} line ${index + 1} is not a task: {"type": "...", "payload": ...}.`);
+    }
+    return [item as BatchSubmission];
+  });
+  if (items.length === 0) throw new UsageError(`${file} holds no task.`);
+  const results = await client.submitMany(items, { signal: io.signal });
+  if (options.json) {
+    const view = results.map((result) =>
+      result.ok ? { taskId: result.task.id, ...(result.replayed && { replayed: true }) } : { error: result.error },
+    );
+    io.stdout.write(`${JSON.stringify({ results: view }, null, 2)}\n`);
+  } else {
+    for (const result of results) {
+      io.stdout.write(result.ok ? `${result.task.id}\n` : `error ${result.error.code} ${result.error.message}\n`);
+    }
+  }
+  const refused = results.filter((result) => !result.ok).length;
+  if (refused > 0) io.stderr.write(`offload: ${refused} of ${results.length} tasks were not accepted\n`);
+  return refused > 0 ? EXIT.apiError : EXIT.ok;
 }
 
 /** Follows a task to its end: progress on stderr, the result (or, with --json, the task) on stdout. */

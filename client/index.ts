@@ -8,12 +8,15 @@ export {
   TaskWaitTimeoutError,
 } from './errors.js';
 export {
+  type BatchItemError,
+  type BatchSubmission,
   type ListOptions,
   OffloadClient,
   type OffloadClientOptions,
   type PollOptions,
   type ResultOptions,
   type RetryOptions,
+  type SubmitManyResult,
   type SubmitOptions,
   type TaskHandle,
 } from './offload-client.js';
