@@ -1,5 +1,4 @@
 import { ENV } from '../shared/env-names.js';
-import { MAX_DELAY_SECONDS } from '../shared/time.js';
 import { settings as defaults, type Settings } from './settings.js';
 
 export interface FunctionResources {
@@ -48,8 +47,7 @@ function fairnessEnvironment(resources: FunctionResources, s: Settings): Record<
     [ENV.fairQueues]: String(fairQueues),
     ...(table && {
       [ENV.fairShareTableName]: table,
-      // A waiting message looks again at least once per worker timeout: by then every running attempt has ended once.
-      [ENV.ownerWaitMaxSeconds]: String(Math.min(MAX_DELAY_SECONDS, s.worker.timeoutSeconds)),
+      [ENV.ownerWaitMaxSeconds]: String(ownerConcurrency.maxWaitSeconds),
       ...(ownerConcurrency.enabled && { [ENV.ownerMaxRunning]: String(ownerConcurrency.maxRunning) }),
       ...(submitRate.enabled && {
         [ENV.submitRateMaxTasks]: String(submitRate.maxTasks),

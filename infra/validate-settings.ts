@@ -1,6 +1,6 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
 import { ConfigError } from '../shared/errors.js';
-import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
+import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../shared/time.js';
 import { type Settings, visibilityTimeoutSeconds } from './settings.js';
 
 /** Lambda's longest timeout. */
@@ -138,6 +138,11 @@ function fairnessProblems(s: Settings, registry: TaskRegistry): string[] {
   if (!isWhole(ownerConcurrency.maxRunning, 1)) {
     problems.push(
       `fairness.ownerConcurrency.maxRunning is ${ownerConcurrency.maxRunning}: a whole number of at least 1.`,
+    );
+  }
+  if (!isWhole(ownerConcurrency.maxWaitSeconds, 1, MAX_DELAY_SECONDS)) {
+    problems.push(
+      `fairness.ownerConcurrency.maxWaitSeconds is ${ownerConcurrency.maxWaitSeconds}: 1 to ${MAX_DELAY_SECONDS} whole seconds (SQS's longest delay).`,
     );
   }
   if (!isWhole(submitRate.maxTasks, 1)) {

@@ -28,7 +28,7 @@ export const ENV = {
   fairShareTableName: 'FAIR_SHARE_TABLE_NAME',
   /** Tasks of one owner RUNNING at once; unset when the deployment-wide limit is off. */
   ownerMaxRunning: 'OWNER_MAX_RUNNING',
-  /** Longest wait of a message for a slot of its owner before it looks again, in seconds. */
+  /** Longest wait of a message for a slot of its owner before it looks again, in seconds (settings). */
   ownerWaitMaxSeconds: 'OWNER_WAIT_MAX_SECONDS',
   /** Tasks one owner may submit per window; unset when the submit rate limit is off. */
   submitRateMaxTasks: 'SUBMIT_RATE_MAX_TASKS',

@@ -43,6 +43,8 @@ export interface SlotLease {
 /**
  * Concurrency slots: at most `limit` holders per pool, each slot a lease that ends on its own. A worker
  * that crashes or whose reply is lost cannot leak a slot: the lease ends, and the next acquire prunes it.
+ * Beside the slots, a short list of waiters: whoever gives a slot back wakes one of them, so a waiting
+ * task need not poll often to start soon after a slot frees.
  */
 export interface OwnerSlots {
   /**
@@ -51,9 +53,33 @@ export interface OwnerSlots {
    * write when it must prune), which recognises its own earlier success after a lost reply.
    */
   acquire(pool: string, holder: string, limit: number, now: Date, leaseExpiresAtMs: number): Promise<SlotResult>;
-  /** Gives the slot back; a slot already gone (released before, or pruned after its lease) is fine. */
-  release(lease: SlotLease): Promise<void>;
+  /**
+   * Puts `waiter` (see {@link waiterOf}) on the pool's list of waiters, unless `capacity` others are on it;
+   * being on it twice is being on it once.
+   */
+  enlist(pool: string, waiter: string, capacity: number): Promise<void>;
+  /**
+   * Gives the slot back (a slot already gone, released before or pruned after its lease, is fine) and
+   * takes one waiter off the list, if there is one: the caller wakes it. Two callers may wake the same
+   * waiter: a spare message is harmless.
+   */
+  release(lease: SlotLease): Promise<string | undefined>;
 }
+
+/** A waiter as the list holds it: enough to send its task's message again. */
+export const waiterOf = (taskId: string, type: string): string => `${taskId}|${type}`;
+
+/** The task id and type of a waiter from the list; undefined for anything else. */
+export function parseWaiter(waiter: string): { readonly taskId: string; readonly type: string } | undefined {
+  const [taskId, type, ...rest] = waiter.split('|');
+  return taskId && type && rest.length === 0 ? { taskId, type } : undefined;
+}
+
+/** The owner's group a pool belongs to (see {@link slotPool}). */
+export const groupOfPool = (pool: string): string => pool.split('/')[0] ?? pool;
+
+/** Waiters a pool lists: twice its slots (each release wakes one), and at least a few. */
+export const waitersFor = (limit: number): number => Math.max(10, 2 * limit);
 
 /**
  * The pool a task's slot comes from: its owner's, or its owner's for its type when the type has a limit of
@@ -63,17 +89,12 @@ export const slotPool = (ownerGroup: string, type: string, ownLimit: boolean): s
   ownLimit ? `${ownerGroup}/${type}` : ownerGroup;
 
 /**
- * How long a message waits, its task QUEUED, before it looks for a slot again: exponential from 1 s with
- * full jitter, capped at `maxSeconds` (a worker timeout: every slot held now is free by then) and at
- * the moment a slot frees for certain.
+ * How long a message waits, its task QUEUED, before it looks for a slot again: exponential from 2 s with
+ * full jitter (waiters spread out instead of all coming back when the first slot frees), up to
+ * `maxSeconds` (settings.fairness.ownerConcurrency.maxWaitSeconds). A release wakes a listed waiter sooner.
  */
-export function slotWaitSeconds(
-  waits: number,
-  freeInSeconds: number,
-  maxSeconds: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.max(1, Math.min(maxSeconds, 2 ** Math.min(waits, 20), Math.max(1, freeInSeconds)));
+export function slotWaitSeconds(waits: number, maxSeconds: number, random: () => number = Math.random): number {
+  const ceiling = Math.max(1, Math.min(maxSeconds, 2 ** Math.min(waits, 20)));
   return 1 + Math.floor(random() * ceiling);
 }
 

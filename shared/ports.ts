@@ -158,11 +158,20 @@ export interface TaskStore {
    */
   scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage>;
   /**
-   * A QUEUED task waiting for a slot of its owner's concurrency limit: not claimable before `runAtMs`
-   * (never moved earlier), which also tells the recovery sweep its message is alive. Not a state change:
-   * `lastWriteId` and `updatedAt` stay. False if the task is not QUEUED (claimed, cancelled, gone).
+   * A QUEUED task waits for a slot of its owner's concurrency limit, its message back by `untilMs` (or a
+   * RUNNING one whose attempt died: its takeover waits for a slot too): records
+   * it (`waitingUntilMs`), so the recovery sweep does not take the wait for a lost message, and so that one
+   * message only waits per task (copies of it, a duplicate delivery, would otherwise wait on for ever). The
+   * message that waited before passes the `waitingUntilMs` it was sent for (`expected`); any message may
+   * take over a wait that ran out by `nowMs` (its waiter was lost, or comes back late: it then stops). `noted`: this message waits; `superseded`:
+   * another one does, drop this one; `gone`: the task is finished (or was never there). Claims ignore it; not a state
+   * change (`lastWriteId` and `updatedAt` stay); a retry after a lost reply finds its own `untilMs`.
    */
-  postpone(taskId: string, runAtMs: number): Promise<boolean>;
+  noteWaiting(
+    taskId: string,
+    untilMs: number,
+    options: { readonly expected?: number; readonly nowMs: number },
+  ): Promise<'noted' | 'superseded' | 'gone'>;
   /** FAILED with `DeadLettered` → QUEUED with `extraAttempts` more attempts; false if it is not. */
   requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean>;
   /**

@@ -7,10 +7,17 @@ const TaskMessageSchema = z.object({
   // SQS takes at most 128 characters as a MessageGroupId.
   group: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   waits: z.optional(z.int().check(z.minimum(0), z.maximum(10_000))),
+  waitUntil: z.optional(z.int().check(z.minimum(0))),
 });
 
 export const serializeTaskMessage = (message: TaskMessage): string =>
-  JSON.stringify({ taskId: message.taskId, type: message.type, group: message.group, waits: message.waits });
+  JSON.stringify({
+    taskId: message.taskId,
+    type: message.type,
+    group: message.group,
+    waits: message.waits,
+    waitUntil: message.waitUntil,
+  });
 
 /**
  * The message that drives `task`: every path that sends one (submit, replay, recovery sweep, redrive)

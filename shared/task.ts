@@ -58,6 +58,11 @@ export interface Task {
    * or of its retry backoff. A duplicate message that arrives earlier waits instead of running it.
    */
   readonly runAtMs?: number;
+  /**
+   * Epoch milliseconds: a QUEUED task waiting for a slot of its owner's concurrency limit has a message
+   * that looks again by then. The recovery sweep leaves it alone until then; claims ignore it.
+   */
+  readonly waitingUntilMs?: number;
   /** The status a claim found: RUNNING when it took over an attempt whose lease had expired. */
   readonly claimedFrom?: TaskStatus;
   /**
@@ -95,6 +100,8 @@ export interface TaskMessage {
   readonly group?: string;
   /** Times this message waited for a slot of its owner's concurrency limit: its next wait backs off. */
   readonly waits?: number;
+  /** The `waitingUntilMs` this message was sent for: it alone goes on waiting for its task (see noteWaiting). */
+  readonly waitUntil?: number;
 }
 
 /** The task as callers see it over HTTP. */

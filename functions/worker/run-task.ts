@@ -1,5 +1,14 @@
 import { ItemTooLargeError } from '../../shared/errors.js';
-import { type OwnerSlots, type SlotLease, slotPool, slotWaitSeconds } from '../../shared/fair-share.js';
+import {
+  groupOfPool,
+  type OwnerSlots,
+  parseWaiter,
+  type SlotLease,
+  slotPool,
+  slotWaitSeconds,
+  waiterOf,
+  waitersFor,
+} from '../../shared/fair-share.js';
 import {
   FAIR_SHARE_COUNTS,
   LOG_KEYS,
@@ -97,7 +106,7 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   // The slot and the task are held under one lease: neither outlives the other's holder.
   const lease = now.getTime() + remaining + deps.leaseGraceMs;
   const slot = await takeOwnerSlot(message, delivery, now, lease, deps);
-  if (slot === 'waiting') return;
+  if (slot === 'settled') return;
   try {
     const claim = await deps.store.claim(message.taskId, now, lease);
     if (!claim.claimed) return await notClaimed(claim.task, message.taskId, delivery, now, deps);
@@ -150,7 +159,9 @@ type LogContext = ReturnType<typeof taskLogFields>;
  * A slot of the owner's concurrency limit, taken before the claim so that a task that must wait has
  * spent nothing: no attempt (the claim counts those) and no receive (a waiting message is replaced by a
  * fresh one, sent with a delay, rather than made visible again, so waiting never nears the dead-letter
- * queue). Undefined when no limit applies to the task; `waiting` when the message has been replaced.
+ * queue). One message waits per task, so copies of it die out instead of polling beside it (a read of
+ * the task tells them). Undefined when no limit applies to the task; `settled` when nothing is left to
+ * do with the message: replaced by its successor, or a copy of another waiting message, or its task gone.
  */
 async function takeOwnerSlot(
   message: TaskMessage,
@@ -158,7 +169,7 @@ async function takeOwnerSlot(
   now: Date,
   leaseExpiresAtMs: number,
   deps: RunTaskDeps,
-): Promise<SlotLease | 'waiting' | undefined> {
+): Promise<SlotLease | 'settled' | undefined> {
   const limits = deps.ownerConcurrency;
   if (!limits) return undefined;
   let { group, type } = message;
@@ -177,41 +188,75 @@ async function takeOwnerSlot(
   const slot = await limits.slots.acquire(pool, message.taskId, limit, now, leaseExpiresAtMs);
   if (slot.acquired) return slot.lease;
   const fields = taskLogFields({ taskId: message.taskId, type }, delivery.messageId);
-  const freeInSeconds = secondsUntil(slot.freeAtMs, now.getTime());
   if (slot.reason === 'held') {
     // Another delivery of this very task holds its slot (a duplicate message): wait for it, as for a live lease.
+    const freeInSeconds = secondsUntil(slot.freeAtMs, now.getTime());
     const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, freeInSeconds));
     await deps.queue.retryLater(delivery.receiptHandle, waitSeconds);
     deps.metrics?.record(RECOVERY_COUNTS.deferred, type);
     throw new RetryLaterError(`Task ${message.taskId} holds a slot in another delivery for ${waitSeconds} s.`);
   }
+  // One message waits per task: a copy of the waiting one (a duplicate delivery, a spare) stops here,
+  // before it sends a successor of its own, unless the wait it would join has run out (its waiter lost).
+  // A RUNNING task waits too: its attempt died, and the takeover needs a slot like any attempt.
+  const current = await deps.store.get(message.taskId);
+  const nowMs = now.getTime();
+  if (!current || isTerminal(current.status) || isExpired(current, nowMs)) return 'settled';
+  const waiting = current.waitingUntilMs;
+  if (waiting !== undefined && waiting >= nowMs && waiting !== message.waitUntil) return 'settled';
+
   const waits = (message.waits ?? 0) + 1;
-  const waitSeconds = slotWaitSeconds(waits, freeInSeconds, limits.waitMaxSeconds, deps.random);
-  const runAtMs = now.getTime() + waitSeconds * 1000;
-  // The task is not claimable before its message is back, and the recovery sweep sees it is not lost.
-  await deps.store.postpone(message.taskId, runAtMs).catch((error: unknown) => {
-    deps.log.warn('could not postpone a task waiting for a slot', { ...fields, error });
-  });
+  const waitSeconds = slotWaitSeconds(waits, limits.waitMaxSeconds, deps.random);
+  const waitUntil = nowMs + waitSeconds * 1000;
+  // The successor before the note: whatever happens to this invocation now, a message with the new wait is
+  // out, and finds its wait noted, or the old one run out.
   try {
-    await deps.queue.enqueue({ taskId: message.taskId, type, group, waits }, { delaySeconds: waitSeconds });
+    await deps.queue.enqueue({ taskId: message.taskId, type, group, waits, waitUntil }, { delaySeconds: waitSeconds });
   } catch (error) {
     // This message comes back after the wait instead: one receive spent, nothing lost.
     deps.log.warn('could not resend a message waiting for a slot; it waits on its visibility', { ...fields, error });
     await deps.queue.retryLater(delivery.receiptHandle, waitSeconds).catch(() => {});
     throw new RetryLaterError(`Task ${message.taskId} waits ${waitSeconds} s for a slot; its resend failed: ${error}`);
   }
+  // Conditional, for a copy that raced this one here: the loser's successor stops when it comes. Noted,
+  // the wait also keeps the recovery sweep away.
+  const noted = await deps.store
+    .noteWaiting(message.taskId, waitUntil, { expected: message.waitUntil, nowMs })
+    .catch((error: unknown) => {
+      deps.log.warn('could not note a task waiting for a slot; it waits all the same', { ...fields, error });
+      return 'noted' as const;
+    });
+  if (noted !== 'noted') return 'settled';
+  // On the list, a release wakes it before its wait is over.
+  await limits.slots.enlist(pool, waiterOf(message.taskId, type), waitersFor(limit)).catch((error: unknown) => {
+    deps.log.warn('could not list a task as waiting for a slot; its wait brings it back', { ...fields, error });
+  });
   deps.log.info('task waits for a slot of its owner', { ...fields, limit, waitSeconds, waits });
   deps.metrics?.record(FAIR_SHARE_COUNTS.ownerSlotWait, type);
-  return 'waiting';
+  return 'settled';
 }
 
-/** Best effort: a slot that cannot be given back now ends with its lease. */
+/**
+ * Best effort: a slot that cannot be given back now ends with its lease. The slot freed, one waiting
+ * task of the pool is woken with a fresh message (its own, delayed, still comes: a spare is harmless).
+ */
 async function giveBack(slot: SlotLease, deps: RunTaskDeps): Promise<void> {
+  let woken: string | undefined;
   try {
-    await deps.ownerConcurrency?.slots.release(slot);
+    woken = await deps.ownerConcurrency?.slots.release(slot);
   } catch (error) {
     deps.log.warn('could not give back a slot; it frees when its lease ends', {
       ...taskLogFields({ taskId: slot.holder }),
+      error,
+    });
+  }
+  const waiter = woken === undefined ? undefined : parseWaiter(woken);
+  if (!waiter) return;
+  try {
+    await deps.queue.enqueue({ ...waiter, group: groupOfPool(slot.pool) });
+  } catch (error) {
+    deps.log.warn('could not wake a task waiting for a slot; its wait brings it back', {
+      ...taskLogFields(waiter),
       error,
     });
   }

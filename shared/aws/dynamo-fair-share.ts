@@ -23,11 +23,13 @@ interface SlotEntry {
   readonly writeId: string;
 }
 
-/** An owner's slots: one item per pool, one map entry per holder (a task id). */
+/** An owner's slots: one item per pool, one map entry per holder (a task id), and the waiters to wake. */
 interface SlotsItem {
   readonly holders?: Readonly<Record<string, SlotEntry>>;
-  /** Bumped by every write: a pruning write is conditioned on the version it read. */
+  /** Bumped by every write of `holders`: a pruning write is conditioned on the version it read. */
   readonly version?: number;
+  /** A string set of waiters (`waiterOf`), at most `waitersFor(limit)`. */
+  readonly waiting?: ReadonlySet<string>;
 }
 
 /** An owner's submits in one window. */
@@ -95,15 +97,50 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
     return { acquired: false, reason: 'full', freeAtMs: now.getTime() + 1_000 };
   }
 
-  /** Only the acquisition that wrote the slot removes it; a slot already gone (released, pruned) stays gone. */
-  async release(lease: SlotLease): Promise<void> {
-    // No write id of its own: repeating it changes nothing, and its retry after a lost reply is refused harmlessly.
-    await this.write(slotsKey(lease.pool), {
-      UpdateExpression: 'REMOVE holders.#holder ADD version :one',
-      ConditionExpression: 'holders.#holder.writeId = :writeId',
-      ExpressionAttributeNames: { '#holder': lease.holder },
-      ExpressionAttributeValues: { ':writeId': lease.writeId, ':one': 1 },
+  /**
+   * A string set, so being listed twice is being listed once and the retry of a lost reply changes
+   * nothing; its condition only keeps the list short (the item is billed by its size on every write).
+   */
+  async enlist(pool: string, waiter: string, capacity: number): Promise<void> {
+    await this.write(slotsKey(pool), {
+      UpdateExpression: 'ADD waiting :waiter',
+      ConditionExpression: 'attribute_not_exists(waiting) OR size(waiting) < :capacity OR contains(waiting, :name)',
+      ExpressionAttributeValues: { ':waiter': new Set([waiter]), ':capacity': capacity, ':name': waiter },
     });
+  }
+
+  /**
+   * Only the acquisition that wrote the slot removes it; a slot already gone (released, pruned) stays gone.
+   * The item as it is after the removal names the waiters: one is taken off the list (unconditionally: a
+   * waiter woken twice costs a spare message, nothing more).
+   */
+  async release(lease: SlotLease): Promise<string | undefined> {
+    // No write id of its own: repeating it changes nothing, and its retry after a lost reply is refused harmlessly.
+    const outcome = await this.write<SlotsItem>(
+      slotsKey(lease.pool),
+      {
+        UpdateExpression: 'REMOVE holders.#holder ADD version :one',
+        ConditionExpression: 'holders.#holder.writeId = :writeId',
+        ExpressionAttributeNames: { '#holder': lease.holder },
+        ExpressionAttributeValues: { ':writeId': lease.writeId, ':one': 1 },
+      },
+      'ALL_NEW',
+    );
+    const [waiter] = outcome.item?.waiting ?? [];
+    if (waiter === undefined) return undefined;
+    await this.db
+      .send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: slotsKey(lease.pool),
+          UpdateExpression: 'DELETE waiting :waiter',
+          ExpressionAttributeValues: { ':waiter': new Set([waiter]) },
+        }),
+      )
+      .catch((error: unknown) => {
+        throw toDependencyError(DEPENDENCY, error);
+      });
+    return waiter;
   }
 
   /**
@@ -143,7 +180,8 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
 
   /**
    * A conditional UpdateItem. Refused: the item as it was (ReturnValuesOnConditionCheckFailure), or
-   * from a consistent read where the emulator does not return it.
+   * from a consistent read where the emulator does not return it. Applied: the item after it, when
+   * `returnValues` asks for it.
    */
   private async write<Item>(
     key: Record<string, string>,
@@ -153,17 +191,19 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
       readonly ExpressionAttributeNames?: Record<string, string>;
       readonly ExpressionAttributeValues: Record<string, unknown>;
     },
-  ): Promise<{ readonly refused: false } | { readonly refused: true; readonly item?: Item }> {
+    returnValues?: 'ALL_NEW',
+  ): Promise<{ readonly refused: boolean; readonly item?: Item }> {
     try {
-      await this.db.send(
+      const { Attributes } = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key,
           ...update,
+          ...(returnValues && { ReturnValues: returnValues }),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { refused: false };
+      return { refused: false, item: Attributes as Item | undefined };
     } catch (error) {
       if (
         !(error instanceof ConditionalCheckFailedException) &&

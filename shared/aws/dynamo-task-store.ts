@@ -392,15 +392,29 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  async postpone(taskId: string, runAtMs: number): Promise<boolean> {
-    // No write id: the outcome is in the state. A retry after a lost reply finds runAtMs already there.
+  async noteWaiting(
+    taskId: string,
+    untilMs: number,
+    options: { readonly expected?: number; readonly nowMs: number },
+  ): Promise<'noted' | 'superseded' | 'gone'> {
+    // No write id: `untilMs` itself is the mark a retry after a lost reply finds.
     const outcome = await this.update(taskId, undefined, {
-      UpdateExpression: 'SET runAtMs = :runAt',
-      ConditionExpression: '#status = :queued AND (attribute_not_exists(runAtMs) OR runAtMs < :runAt)',
-      ExpressionAttributeValues: { ':queued': TaskStatus.Queued, ':runAt': runAtMs },
+      UpdateExpression: 'SET waitingUntilMs = :until',
+      ConditionExpression: `#status IN (:queued, :running) AND (attribute_not_exists(waitingUntilMs) OR waitingUntilMs < :nowMs${
+        options.expected === undefined ? '' : ' OR waitingUntilMs = :expected'
+      })`,
+      ExpressionAttributeValues: {
+        ':queued': TaskStatus.Queued,
+        ':running': TaskStatus.Running,
+        ':until': untilMs,
+        ':nowMs': options.nowMs,
+        ...(options.expected !== undefined && { ':expected': options.expected }),
+      },
     });
     const item = outcome.item;
-    return outcome.applied || (item?.status === TaskStatus.Queued && (item.runAtMs ?? 0) >= runAtMs);
+    if (outcome.applied) return 'noted';
+    if (!item || isTerminal(item.status)) return 'gone';
+    return item.waitingUntilMs === untilMs ? 'noted' : 'superseded';
   }
 
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {

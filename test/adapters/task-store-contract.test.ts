@@ -279,30 +279,68 @@ describe.each([
     });
   });
 
-  describe('postpone (a task waiting for its owner’s slot)', () => {
-    it.each(modes)('keeps a QUEUED task from being claimed before runAtMs$label', async ({ lose: lost }) => {
-      const task = await given();
-      lose(lost, 'postpone');
-      expect(await store.postpone(task.taskId, at(30_000).getTime())).toBe(true);
+  describe('noteWaiting (a task waiting for its owner’s slot)', () => {
+    it.each(modes)(
+      'lets a message that never waited become the waiter, changing nothing a claim reads$label',
+      async ({ lose: lost }) => {
+        const task = await given();
+        lose(lost, 'noteWaiting');
+        expect(await store.noteWaiting(task.taskId, at(30_000).getTime(), { nowMs: t0.getTime() })).toBe('noted');
 
-      expect(await store.claim(task.taskId, at(10_000), at(MINUTE).getTime())).toMatchObject({ claimed: false });
-      expect(await store.get(task.taskId)).toMatchObject({
-        status: 'QUEUED',
-        runAtMs: at(30_000).getTime(),
-        updatedAt: task.updatedAt,
-        lastWriteId: task.lastWriteId,
+        expect(await store.get(task.taskId)).toMatchObject({
+          status: 'QUEUED',
+          waitingUntilMs: at(30_000).getTime(),
+          updatedAt: task.updatedAt,
+          lastWriteId: task.lastWriteId,
+        });
+        expect(await store.claim(task.taskId, at(1_000), at(MINUTE).getTime())).toMatchObject({ claimed: true });
+      },
+    );
+
+    it.each(modes)('lets the waiter go on waiting with the wait it was sent for$label', async ({ lose: lost }) => {
+      const task = await given();
+      await store.noteWaiting(task.taskId, at(10_000).getTime(), { nowMs: t0.getTime() });
+      lose(lost, 'noteWaiting');
+
+      const next = await store.noteWaiting(task.taskId, at(30_000).getTime(), {
+        expected: at(10_000).getTime(),
+        nowMs: at(10_000).getTime(),
       });
+
+      expect(next).toBe('noted');
+      expect((await store.get(task.taskId))?.waitingUntilMs).toBe(at(30_000).getTime());
     });
 
-    it('never moves runAtMs earlier, and leaves a task that is no longer QUEUED alone', async () => {
-      const waiting = await given({ runAtMs: at(MINUTE).getTime() });
-      const claimed = await running();
+    it('tells a second copy that another message waits, until that wait has run out', async () => {
+      const task = await given();
+      await store.noteWaiting(task.taskId, at(10_000).getTime(), { nowMs: t0.getTime() });
 
-      expect(await store.postpone(waiting.taskId, at(1_000).getTime())).toBe(true);
-      expect((await store.get(waiting.taskId))?.runAtMs).toBe(at(MINUTE).getTime());
-      expect(await store.postpone(claimed.taskId, at(1_000).getTime())).toBe(false);
-      expect(await store.get(claimed.taskId)).toMatchObject({ status: 'RUNNING', attempt: 1 });
-      expect(await store.postpone('00000000-0000-4000-8000-000000000000', 1)).toBe(false);
+      expect(await store.noteWaiting(task.taskId, at(20_000).getTime(), { nowMs: at(1_000).getTime() })).toBe(
+        'superseded',
+      );
+      expect(
+        await store.noteWaiting(task.taskId, at(20_000).getTime(), {
+          expected: at(5_000).getTime(),
+          nowMs: at(1).getTime(),
+        }),
+      ).toBe('superseded');
+      expect(await store.noteWaiting(task.taskId, at(40_000).getTime(), { nowMs: at(11_000).getTime() })).toBe('noted');
+      // The waiter that comes back late finds another one waiting: it stops.
+      const late = { expected: at(10_000).getTime(), nowMs: at(12_000).getTime() };
+      expect(await store.noteWaiting(task.taskId, at(50_000).getTime(), late)).toBe('superseded');
+    });
+
+    it('notes a RUNNING task too (its takeover waits), and answers gone for a finished one, leaving it alone', async () => {
+      const crashed = await running(at(1_000).getTime());
+      const done = await running();
+      await store.finish(done.taskId, 1, { status: 'SUCCEEDED', result: 1 }, at(1), FAR);
+
+      expect(await store.noteWaiting(crashed.taskId, at(9_000).getTime(), { nowMs: at(2_000).getTime() })).toBe(
+        'noted',
+      );
+      expect(await store.noteWaiting(done.taskId, at(9_000).getTime(), { nowMs: at(2_000).getTime() })).toBe('gone');
+      expect((await store.get(done.taskId))?.waitingUntilMs).toBeUndefined();
+      expect(await store.noteWaiting('00000000-0000-4000-8000-000000000000', 1, { nowMs: 0 })).toBe('gone');
     });
   });
 
@@ -405,6 +443,43 @@ describe.each([
       await slots.release(stale);
 
       expect(await slots.acquire(p, 'task-2', 1, at(3_000), lease(MINUTE))).toMatchObject({ reason: 'full' });
+    });
+  });
+
+  describe('waiters', () => {
+    it.each(modes)('hands one listed waiter to each release, each once$label', async ({ lose }) => {
+      const p = pool();
+      const first = acquired(await slots.acquire(p, 'task-1', 2, t0, lease(MINUTE)));
+      const second = acquired(await slots.acquire(p, 'task-2', 2, t0, lease(MINUTE)));
+      if (lose) harness.loseNextReply();
+      await slots.enlist(p, 'task-3|work', 10);
+      await slots.enlist(p, 'task-3|work', 10);
+
+      expect(await slots.release(first)).toBe('task-3|work');
+      expect(await slots.release(second)).toBeUndefined();
+    });
+
+    it('lists no more waiters than its capacity', async () => {
+      const p = pool();
+      const held = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(MINUTE)));
+      for (const n of [2, 3, 4]) await slots.enlist(p, `task-${n}|work`, 2);
+
+      const woken = [await slots.release(held)];
+      for (const n of [5, 6]) {
+        const next = acquired(await slots.acquire(p, `task-${n}`, 1, at(n), lease(MINUTE)));
+        woken.push(await slots.release(next));
+      }
+
+      expect(woken.filter(Boolean).sort()).toEqual(['task-2|work', 'task-3|work']);
+    });
+
+    it('still hands over a waiter when the slot was gone already', async () => {
+      const p = pool();
+      const stale = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(1_000)));
+      acquired(await slots.acquire(p, 'task-2', 1, at(2_000), lease(MINUTE)));
+      await slots.enlist(p, 'task-3|work', 10);
+
+      expect(await slots.release(stale)).toBe('task-3|work');
     });
   });
 

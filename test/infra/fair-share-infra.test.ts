@@ -75,7 +75,7 @@ describe('fair share in the construct', () => {
     });
     expect(environmentOf(offload.worker)).toMatchObject({
       [ENV.ownerMaxRunning]: '4',
-      [ENV.ownerWaitMaxSeconds]: String(settings.worker.timeoutSeconds),
+      [ENV.ownerWaitMaxSeconds]: String(settings.fairness.ownerConcurrency.maxWaitSeconds),
       [ENV.fairShareTableName]: expect.anything(),
     });
     expect(fairShareActionsOf(offload.worker)).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);

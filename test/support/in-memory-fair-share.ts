@@ -8,6 +8,8 @@ import type {
   SubmitRateLimiter,
 } from '../../shared/fair-share.js';
 
+type Method = 'acquire' | 'enlist' | 'release' | 'take';
+
 /**
  * OwnerSlots and SubmitRateLimiter with the semantics of DynamoFairShare (held to them by the contract
  * in test/adapters/fair-share-contract.test.ts), in Maps. Hand-written: no library fakes a port of ours.
@@ -16,10 +18,12 @@ export class InMemoryFairShare implements OwnerSlots, SubmitRateLimiter {
   /** pool → holder → slot. */
   readonly pools = new Map<string, Map<string, { lease: number; writeId: string }>>();
   readonly windows = new Map<string, number>();
-  private readonly failures: Array<{ method: 'acquire' | 'release' | 'take'; error: unknown }> = [];
+  /** pool → waiters, in the order they came (DynamoDB's string sets keep none; nothing relies on one). */
+  readonly waiting = new Map<string, Set<string>>();
+  private readonly failures: Array<{ method: Method; error: unknown }> = [];
 
   /** The next call of `method` throws `error`. */
-  failNext(method: 'acquire' | 'release' | 'take', error: unknown): this {
+  failNext(method: Method, error: unknown): this {
     this.failures.push({ method, error });
     return this;
   }
@@ -40,10 +44,21 @@ export class InMemoryFairShare implements OwnerSlots, SubmitRateLimiter {
     return { acquired: true, lease: { pool, holder, writeId } };
   }
 
-  async release(lease: SlotLease): Promise<void> {
+  async enlist(pool: string, waiter: string, capacity: number): Promise<void> {
+    this.throwInjected('enlist');
+    const waiters = this.waiting.get(pool) ?? new Set();
+    if (waiters.size < capacity || waiters.has(waiter)) waiters.add(waiter);
+    this.waiting.set(pool, waiters);
+  }
+
+  async release(lease: SlotLease): Promise<string | undefined> {
     this.throwInjected('release');
     const slots = this.pools.get(lease.pool);
     if (slots?.get(lease.holder)?.writeId === lease.writeId) slots.delete(lease.holder);
+    const waiters = this.waiting.get(lease.pool);
+    const [waiter] = waiters ?? [];
+    if (waiter !== undefined) waiters?.delete(waiter);
+    return waiter;
   }
 
   async take(owner: string, count: number, rate: SubmitRate, now: Date): Promise<RateDecision> {
@@ -67,7 +82,7 @@ export class InMemoryFairShare implements OwnerSlots, SubmitRateLimiter {
     return [...(this.pools.get(pool) ?? [])].filter(([, slot]) => slot.lease > nowMs).map(([holder]) => holder);
   }
 
-  private throwInjected(method: 'acquire' | 'release' | 'take'): void {
+  private throwInjected(method: Method): void {
     const index = this.failures.findIndex((failure) => failure.method === method);
     if (index >= 0) throw this.failures.splice(index, 1)[0]?.error;
   }

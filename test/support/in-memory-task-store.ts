@@ -18,6 +18,7 @@ import type {
 import {
   DEAD_LETTERED_CODE,
   isExpired,
+  isTerminal,
   type Task,
   type TaskError,
   type TaskProgress,
@@ -278,12 +279,21 @@ export class InMemoryTaskStore implements TaskStore {
     return { tasks: structuredClone(tasks) };
   }
 
-  async postpone(taskId: string, runAtMs: number): Promise<boolean> {
-    this.enter('postpone', taskId);
+  async noteWaiting(
+    taskId: string,
+    untilMs: number,
+    options: { readonly expected?: number; readonly nowMs: number },
+  ): Promise<'noted' | 'superseded' | 'gone'> {
+    this.enter('noteWaiting', taskId);
     const current = this.items.get(taskId);
-    if (current?.status !== TaskStatus.Queued) return false;
-    if ((current.runAtMs ?? 0) < runAtMs) this.put({ ...current, runAtMs });
-    return true;
+    if (!current || isTerminal(current.status)) return 'gone';
+    const mine =
+      current.waitingUntilMs === undefined ||
+      current.waitingUntilMs < options.nowMs ||
+      current.waitingUntilMs === options.expected;
+    if (!mine) return 'superseded';
+    this.put({ ...current, waitingUntilMs: untilMs });
+    return 'noted';
   }
 
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {

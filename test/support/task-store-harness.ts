@@ -44,7 +44,7 @@ const OPERATION: Partial<Record<keyof TaskStore, string>> = {
   cancel: 'UpdateItem',
   requeueDeadLettered: 'UpdateItem',
   failAbandoned: 'UpdateItem',
-  postpone: 'UpdateItem',
+  noteWaiting: 'UpdateItem',
 };
 
 export const inMemoryHarness = async (): Promise<TaskStoreHarness> => ({

@@ -86,10 +86,9 @@ describe('loadConfig', () => {
       { ...RESOURCES, fairShareTableName: 'offload-fair-share' },
       {
         ...DISTINCT_SETTINGS,
-        worker: { ...settings.worker, timeoutSeconds: 41 },
         fairness: {
           fairQueues: false,
-          ownerConcurrency: { enabled: true, maxRunning: 3 },
+          ownerConcurrency: { enabled: true, maxRunning: 3, maxWaitSeconds: 41 },
           submitRate: { enabled: true, maxTasks: 17, windowSeconds: 19 },
         },
       },
@@ -110,7 +109,7 @@ describe('loadConfig', () => {
     expect(loadConfig(env).fairness).toEqual({
       fairQueues: true,
       tableName: 'offload-fair-share',
-      ownerWaitMaxSeconds: settings.worker.timeoutSeconds,
+      ownerWaitMaxSeconds: settings.fairness.ownerConcurrency.maxWaitSeconds,
     });
   });
 

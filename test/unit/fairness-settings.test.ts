@@ -28,6 +28,8 @@ describe('settings.fairness', () => {
     [{ fairness: { ownerConcurrency: { enabled: true, maxRunning: 0 } } }, 'fairness.ownerConcurrency.maxRunning is 0'],
     [{ fairness: { ownerConcurrency: { maxRunning: -1 } } }, 'fairness.ownerConcurrency.maxRunning is -1'],
     [{ fairness: { ownerConcurrency: { maxRunning: 2.5 } } }, 'fairness.ownerConcurrency.maxRunning is 2.5'],
+    [{ fairness: { ownerConcurrency: { maxWaitSeconds: 0 } } }, 'fairness.ownerConcurrency.maxWaitSeconds is 0'],
+    [{ fairness: { ownerConcurrency: { maxWaitSeconds: 901 } } }, 'fairness.ownerConcurrency.maxWaitSeconds is 901'],
     [{ fairness: { submitRate: { enabled: true, maxTasks: 0 } } }, 'fairness.submitRate.maxTasks is 0'],
     [{ fairness: { submitRate: { windowSeconds: 0 } } }, 'fairness.submitRate.windowSeconds is 0'],
     [{ fairness: { submitRate: { windowSeconds: 86_401 } } }, 'fairness.submitRate.windowSeconds is 86401'],

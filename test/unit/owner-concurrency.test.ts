@@ -106,10 +106,16 @@ describe('per-owner concurrency limit in the worker', () => {
     await runTask(recordOf(waiting), deps);
 
     // The record is done with: a fresh message takes its place, sent with a delay and the owner's group.
-    const waitSeconds = slotWaitSeconds(1, 65, 60, () => 0.5);
+    const waitSeconds = slotWaitSeconds(1, 60, () => 0.5);
     expect(queue.enqueued).toEqual([
       {
-        message: { taskId: waiting.taskId, type: 'work', group: GROUP, waits: 1 },
+        message: {
+          taskId: waiting.taskId,
+          type: 'work',
+          group: GROUP,
+          waits: 1,
+          waitUntil: clock.epochMs + waitSeconds * 1000,
+        },
         options: { delaySeconds: waitSeconds },
       },
     ]);
@@ -117,10 +123,12 @@ describe('per-owner concurrency limit in the worker', () => {
     expect(store.peek(waiting.taskId)).toMatchObject({
       status: 'QUEUED',
       attempt: 0,
-      runAtMs: clock.epochMs + waitSeconds * 1000,
+      waitingUntilMs: clock.epochMs + waitSeconds * 1000,
       updatedAt: waiting.updatedAt,
     });
+    expect(store.peek(waiting.taskId)?.runAtMs).toBeUndefined();
     expect(slots.holders(GROUP, clock.epochMs)).toEqual([busy.taskId]);
+    expect([...(slots.waiting.get(GROUP) ?? [])]).toEqual([`${waiting.taskId}|work`]);
     expect(metrics.count(FAIR_SHARE_COUNTS.ownerSlotWait)).toBe(1);
     finish();
     await running;
@@ -133,16 +141,57 @@ describe('per-owner concurrency limit in the worker', () => {
     const running = runTask(recordOf(busy), deps);
     await started;
 
-    for (const waits of [0, 1, 2, 8]) await runTask(recordOf(waiting, { waits }), deps);
+    await runTask(recordOf(waiting, { waits: 8 }), deps);
+    for (let round = 0; round < 3; round++) {
+      const last = queue.enqueued.at(-1)?.message;
+      await runTask(sqsRecordFactory(serializeTaskMessage(last ?? taskMessageOf(waiting))), deps);
+    }
 
     expect(queue.enqueued.map((call) => [call.message.waits, call.options?.delaySeconds])).toEqual([
-      [1, 2],
-      [2, 4],
-      [3, 8],
       [9, 60],
+      [10, 60],
+      [11, 60],
+      [12, 60],
     ]);
     finish();
     await running;
+  });
+
+  it('lets one message wait per task: a copy of it is dropped, not sent on', async () => {
+    const busy = ownerTask({ type: 'slow' });
+    const waiting = ownerTask();
+    const { queue, started, finish, deps } = setup([busy, waiting], { maxRunning: 1 });
+    const running = runTask(recordOf(busy), deps);
+    await started;
+    await runTask(recordOf(waiting), deps);
+
+    await runTask(recordOf(waiting), deps);
+    await runTask(recordOf(waiting, { waits: 1 }), deps);
+
+    expect(queue.enqueued).toHaveLength(1);
+    finish();
+    await running;
+  });
+
+  it('wakes one listed waiter at once when a slot is given back, with a fresh message of its own', async () => {
+    const busy = ownerTask({ type: 'slow' });
+    const waiting = ownerTask();
+    const { queue, slots, started, finish, deps } = setup([busy, waiting], { maxRunning: 1 });
+    const running = runTask(recordOf(busy), deps);
+    await started;
+    await runTask(recordOf(waiting), deps);
+
+    finish();
+    await running;
+
+    expect(queue.enqueued.map((call) => [call.message, call.options?.delaySeconds])).toEqual([
+      [
+        { taskId: waiting.taskId, type: 'work', group: GROUP, waits: 1, waitUntil: expect.any(Number) },
+        expect.any(Number),
+      ],
+      [{ taskId: waiting.taskId, type: 'work', group: GROUP }, undefined],
+    ]);
+    expect(slots.waiting.get(GROUP)?.size).toBe(0);
   });
 
   it('runs the waiting task once a slot is free again', async () => {
@@ -285,13 +334,13 @@ describe('per-owner concurrency limit in the worker', () => {
 
 describe('slotWaitSeconds', () => {
   it.each([
-    [1, 600, 60, 0, 1],
-    [1, 600, 60, 0.999, 2],
-    [5, 600, 60, 0.999, 32],
-    [12, 600, 60, 0.999, 60],
-    [12, 3, 60, 0.999, 3],
-    [12, -5, 60, 0.999, 1],
-  ])('waits %i: frees in %i s, at most %i s, random %d → %i s', (waits, freeIn, max, random, expected) => {
-    expect(slotWaitSeconds(waits, freeIn, max, () => random)).toBe(expected);
+    [1, 60, 0, 1],
+    [1, 60, 0.999, 2],
+    [5, 60, 0.999, 32],
+    [12, 60, 0.999, 60],
+    [12, 900, 0.999, 900],
+    [40, 900, 0.5, 451],
+  ])('after %i waits, at most %i s, random %d: %i s', (waits, max, random, expected) => {
+    expect(slotWaitSeconds(waits, max, () => random)).toBe(expected);
   });
 });
