@@ -12,17 +12,27 @@ import { FAIR_SHARE_COUNTS, METRICS_NAMESPACE } from '../../shared/metric-names.
 
 const fixture = (name: string) => fileURLToPath(new URL(`../support/fixtures/${name}`, import.meta.url));
 
+/** The parts of a template resource these tests read. */
+interface TemplateResource {
+  readonly Type: string;
+  readonly Properties: {
+    readonly Environment?: { readonly Variables: Record<string, string> };
+    readonly Roles?: ReadonlyArray<{ readonly Ref: string }>;
+    readonly PolicyDocument?: { readonly Statement: ReadonlyArray<{ Action: string | string[]; Resource: unknown }> };
+  };
+}
+
 /** The construct in a stack of its own, without bundling. */
 function build(props: OffloadProps = {}) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const stack = new Stack(app, 'Consumer');
   const offload = new Offload(stack, 'Offload', { tasks: fixture('report-tasks.ts'), ...props });
   const template = Template.fromStack(stack);
-  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const resources = template.toJSON().Resources as Record<string, TemplateResource>;
   const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
     stack.resolve((construct.node.defaultChild as { logicalId: string }).logicalId) as string;
   const environmentOf = (fn: { node: { defaultChild?: unknown } }) =>
-    resources[logicalId(fn)]?.Properties.Environment.Variables as Record<string, string>;
+    resources[logicalId(fn)]?.Properties.Environment?.Variables ?? {};
   /** `action` of every statement a function's role has on the fair-share table, sorted. */
   const fairShareActionsOf = (fn: { role?: { node: { defaultChild?: unknown } } }) => {
     const table = offload.fairShareTable;
@@ -31,9 +41,10 @@ function build(props: OffloadProps = {}) {
     const roleId = logicalId(fn.role);
     return Object.values(resources)
       .filter(
-        (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId),
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' && r.Properties.Roles?.some((role: { Ref: string }) => role.Ref === roleId),
       )
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .flatMap((policy) => policy.Properties.PolicyDocument?.Statement ?? [])
       .filter((statement) => JSON.stringify(statement.Resource).includes(tableId))
       .flatMap((statement) => [statement.Action].flat())
       .sort();
@@ -42,9 +53,10 @@ function build(props: OffloadProps = {}) {
     const roleId = fn.role ? logicalId(fn.role) : '';
     return Object.values(resources)
       .filter(
-        (r) => r.Type === 'AWS::IAM::Policy' && r.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleId),
+        (r) =>
+          r.Type === 'AWS::IAM::Policy' && r.Properties.Roles?.some((role: { Ref: string }) => role.Ref === roleId),
       )
-      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .flatMap((policy) => policy.Properties.PolicyDocument?.Statement ?? [])
       .flatMap((statement) => [statement.Action].flat())
       .filter((action) => action === 'sqs:SendMessage');
   };
