@@ -25,6 +25,13 @@ export interface CostInputs {
   readonly retentionDays: number;
   /** The recovery sweep Scans the whole table this often (eventually consistent); undefined when there is none. */
   readonly sweepIntervalMinutes?: number;
+  /**
+   * Tasks per API request, submit and poll alike: 10 when tasks go in batches (POST /tasks/batch) and come
+   * back the same way (GET /tasks?ids=). `durationsMs.submit` and `.poll` are then per request. @default 1
+   */
+  readonly tasksPerRequest?: number;
+  /** The polls' reads are among `requestsPerTask` (measured), so the model adds none of its own. @default false */
+  readonly pollReadsCounted?: boolean;
 }
 
 export interface CostLine {
@@ -48,10 +55,14 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     r('DynamoDB UpdateItem') * updateUnits;
   const readUnit = Math.ceil(finished / dynamodb.readUnitBytes) * (inputs.consistentPoll ? 1 : 0.5);
   // One poll per task, plus any read on the path (a claim that lost, a cancel check).
-  const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + 1) * readUnit;
+  const pollReads = inputs.pollReadsCounted ? 0 : 1;
+  const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + pollReads) * readUnit;
+  const perRequest = inputs.tasksPerRequest ?? 1;
   const sqsChunks = Math.ceil(inputs.sqsMessageBytes / sqs.chunkBytes);
+  // A SendMessageBatch of up to ten small messages is one request (its payload is far under 64 KB).
   const sqsRequests =
     r('SQS SendMessage') * sqsChunks +
+    r('SQS SendMessageBatch') +
     r('SQS ReceiveMessage') +
     r('SQS DeleteMessage') +
     r('SQS DeleteMessageBatch') +
@@ -65,10 +76,10 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     ? (inputs.retentionDays * 24 * 60) / inputs.sweepIntervalMinutes
     : 0;
   const sweepReadUnits = (sweepsPerItem * finished) / dynamodb.readUnitBytes / 2;
-  const apiInvocations = 2;
+  const apiInvocations = 2 / perRequest;
   const gbSecondsPerTask =
-    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.submit) +
-    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll) +
+    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.submit) / perRequest +
+    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll) / perRequest +
     gbSeconds(inputs.memoryMiB.worker, inputs.durationsMs.worker) * inputs.workerInvocationsPerTask;
   const line = (item: string, quantityPerTask: number, usdPerUnit: number): CostLine => ({
     item,
@@ -77,9 +88,17 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
   });
   const perMillion = 1e-6;
   const lines: CostLine[] = [
-    line('HTTP API requests (submit + 1 poll)', 2, httpApi.perMillionRequests * perMillion),
     line(
-      'Lambda requests (API ×2 + worker share)',
+      perRequest === 1
+        ? 'HTTP API requests (submit + 1 poll)'
+        : `HTTP API requests (submit + 1 poll, ${perRequest} tasks each)`,
+      2 / perRequest,
+      httpApi.perMillionRequests * perMillion,
+    ),
+    line(
+      perRequest === 1
+        ? 'Lambda requests (API ×2 + worker share)'
+        : `Lambda requests (API ×2 per ${perRequest} tasks + worker share)`,
       apiInvocations + inputs.workerInvocationsPerTask,
       lambda.perMillionRequests * perMillion,
     ),
