@@ -19,7 +19,7 @@ import { costPerMillionTasks } from './cost.js';
 import { HttpClient } from './http-client.js';
 import { formatColdStart, printReport, type Report } from './report.js';
 import { perTask, sumRequests } from './request-counts.js';
-import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.js';
+import { type CallOrigin, SdkCallCounter } from './sdk-counter.js';
 import { median, percentiles, round, timedPool } from './stats.js';
 
 const { values: args } = parseArgs({
