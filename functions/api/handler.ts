@@ -6,7 +6,7 @@ import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
-import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import { LOG_KEYS, RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
 import { type OwnerGroup, ownerGrouper } from '../../shared/owner-group.js';
 import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
 import type { TaskTypes } from '../tasks/define-task.js';
@@ -45,7 +45,12 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     ttlDays: config.ttlDays,
     ...(fairness.tableName &&
       fairness.submitRate && {
-        submitRate: { limiter: new DynamoFairShare(documents, fairness.tableName), rate: fairness.submitRate },
+        submitRate: {
+          limiter: new DynamoFairShare(documents, fairness.tableName, () =>
+            metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+          ),
+          rate: fairness.submitRate,
+        },
       }),
   };
   // Loaded on the first request that has a caller, then kept for the container's life.

@@ -173,9 +173,15 @@ async function takeOwnerSlot(
   const limits = deps.ownerConcurrency;
   if (!limits) return undefined;
   let { group, type } = message;
+  // Read at most once, and only when needed: a message without its group or type, or a wait.
+  let read: Promise<Task | undefined> | undefined;
+  const stored = () => {
+    read ??= deps.store.get(message.taskId);
+    return read;
+  };
   if (group === undefined || type === undefined) {
     // A message without them (sent before groups existed, or a bare copy): the task says whose it is.
-    const task = await deps.store.get(message.taskId);
+    const task = await stored();
     group ??= task?.ownerGroup;
     type ??= task?.type;
   }
@@ -199,7 +205,7 @@ async function takeOwnerSlot(
   // One message waits per task: a copy of the waiting one (a duplicate delivery, a spare) stops here,
   // before it sends a successor of its own, unless the wait it would join has run out (its waiter lost).
   // A RUNNING task waits too: its attempt died, and the takeover needs a slot like any attempt.
-  const current = await deps.store.get(message.taskId);
+  const current = await stored();
   const nowMs = now.getTime();
   if (!current || isTerminal(current.status) || isExpired(current, nowMs)) return 'settled';
   const waiting = current.waitingUntilMs;
