@@ -126,13 +126,17 @@ export const chaosPassed = (report: ChaosReport): boolean =>
  * time that keeps the production ratio to the dead-letter horizon (45 min to 30 min).
  */
 const VISIBILITY_SECONDS = 5;
-/** The per-owner concurrency limit of the run: half the worker's concurrency, so the limit, not the worker, binds. */
+/**
+ * The per-owner concurrency limit of the run: half the worker's concurrency, so the limit, not the worker,
+ * binds. Its waits keep the production default (60 s): shorter ones only poll more, and under a long
+ * backlog of waiting messages the run's short sweep stale time would send spares.
+ */
 export const CHAOS_OWNER_MAX_RUNNING = 5;
 const chaosSettings: Settings = {
   ...settings,
   fairness: {
     ...settings.fairness,
-    ownerConcurrency: { enabled: true, maxRunning: CHAOS_OWNER_MAX_RUNNING, maxWaitSeconds: 20 },
+    ownerConcurrency: { enabled: true, maxRunning: CHAOS_OWNER_MAX_RUNNING, maxWaitSeconds: 60 },
   },
   worker: { ...settings.worker, timeoutSeconds: 3 },
   tasks: {
@@ -289,7 +293,14 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
         // Seen in the table rather than in the dead-letter handler's metric: that handler runs in this
         // process, whose console a test runner may take over, while the worker threads' lines always reach us.
         deadLetter: redriven.size,
-        sweepReenqueue: swept,
+        // An orphan has no message but the sweep's: one that finished was re-enqueued, even when the report of
+        // that sweep was lost (a fault later in the same run of the sweep fails it after the send).
+        sweepReenqueue: Math.max(
+          swept,
+          [...orphans]
+            .filter(([, state]) => !state.has('candidate'))
+            .filter(([taskId]) => isTerminal(byId.get(taskId)?.status ?? 'QUEUED')).length,
+        ),
         redrive: redriven.size,
         lostReplyRecovery: metric(RECOVERY_COUNTS.writeRecovered),
         ownerSlotWait: metric(FAIR_SHARE_COUNTS.ownerSlotWait),
