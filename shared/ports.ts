@@ -164,7 +164,8 @@ export interface TaskStore {
    * message only waits per task (copies of it, a duplicate delivery, would otherwise wait on for ever). The
    * message that waited before passes the `waitingUntilMs` it was sent for (`expected`); any message may
    * take over a wait that ran out by `nowMs` (its waiter was lost, or comes back late: it then stops). `noted`: this message waits; `superseded`:
-   * another one does, drop this one; `gone`: the task is finished (or was never there). Claims ignore it; not a state
+   * another one does, drop this one; `gone`: the task is finished (or was never there). The dead-letter handler
+   * leaves a waiting task alone (a duplicate's dead letter does not fail it); the next claim clears the wait. Not a state
    * change (`lastWriteId` and `updatedAt` stay); a retry after a lost reply finds its own `untilMs`.
    */
   noteWaiting(

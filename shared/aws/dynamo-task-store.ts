@@ -53,7 +53,7 @@ const NAMES = { '#status': 'status', '#error': 'error', '#result': 'result' } as
  * takeover. Exported with its predicate so measuring tools recognise a claim the way it is written.
  */
 const CLAIM_UPDATE =
-  'SET claimedFrom = #status, #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease REMOVE runAtMs';
+  'SET claimedFrom = #status, #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease REMOVE runAtMs, waitingUntilMs';
 
 /** True for the input of a claim's UpdateItem (as the SDK sends it, with this adapter's write id added). */
 export const isClaimUpdate = (input: { readonly UpdateExpression?: unknown }): boolean =>
@@ -242,7 +242,8 @@ export class DynamoTaskStore implements TaskStore {
     const outcome = await this.update(taskId, writeId, {
       UpdateExpression:
         'SET #status = :failed, #error = :error, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs',
-      ConditionExpression: CLAIMABLE,
+      // A task waiting for its owner's slot is driven by its own message, which never goes to the DLQ.
+      ConditionExpression: `${CLAIMABLE} AND attribute_not_exists(waitingUntilMs)`,
       ExpressionAttributeValues: {
         ':failed': TaskStatus.Failed,
         ':queued': TaskStatus.Queued,

@@ -330,6 +330,17 @@ describe.each([
       expect(await store.noteWaiting(task.taskId, at(50_000).getTime(), late)).toBe('superseded');
     });
 
+    it('is cleared by the next claim, and keeps the dead-letter path off a waiting task', async () => {
+      const waiting = await given();
+      await store.noteWaiting(waiting.taskId, at(30_000).getTime(), { nowMs: t0.getTime() });
+      const claimed = await given();
+      await store.noteWaiting(claimed.taskId, at(30_000).getTime(), { nowMs: t0.getTime() });
+
+      expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ failed: false });
+      expect(await store.claim(claimed.taskId, at(1_000), at(MINUTE).getTime())).toMatchObject({ claimed: true });
+      expect((await store.get(claimed.taskId))?.waitingUntilMs).toBeUndefined();
+    });
+
     it('notes a RUNNING task too (its takeover waits), and answers gone for a finished one, leaving it alone', async () => {
       const crashed = await running(at(1_000).getTime());
       const done = await running();

@@ -133,7 +133,7 @@ export class InMemoryTaskStore implements TaskStore {
     if (!current || !isClaimable(current, now.getTime())) {
       return { claimed: false, task: current && structuredClone(current) };
     }
-    const { runAtMs: _runAt, ...rest } = current;
+    const { runAtMs: _runAt, waitingUntilMs: _waiting, ...rest } = current;
     const claimed = this.put({
       ...rest,
       claimedFrom: current.status,
@@ -201,7 +201,8 @@ export class InMemoryTaskStore implements TaskStore {
   ): Promise<FailAbandonedResult> {
     this.enter('failAbandoned', taskId);
     const current = this.items.get(taskId);
-    if (!current || !isClaimable(current, now.getTime() + toleranceMs, now.getTime())) {
+    const waiting = current?.waitingUntilMs !== undefined;
+    if (!current || waiting || !isClaimable(current, now.getTime() + toleranceMs, now.getTime())) {
       return { failed: false, task: current && structuredClone(current) };
     }
     const { leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
