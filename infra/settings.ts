@@ -178,11 +178,11 @@ const defaults = {
      * At most `maxRunning` tasks of one owner RUNNING at once; the rest wait QUEUED, spending neither
      * attempts nor receives (README "Fair share under load"). Slots are leases in the fair-share table, so a
      * crashed worker's slot frees itself when its lease ends. A task type may set its own
-     * `maxRunningPerOwner` (defineTask), counted apart from this one. A waiting task's message looks again
-     * after a growing wait of at most `maxWaitSeconds` (1-900, SQS's longest delay), and a task that ends
-     * wakes one waiter at once: longer waits cost fewer polls, but a burst of waiters is slower to drain.
+     * `maxRunningPerOwner` (defineTask), counted apart from this one. A task that ends wakes the owner's oldest
+     * waiting task at once; a waiting task's message also looks again after a growing wait of at most
+     * `maxWaitSeconds` (1-900, SQS's longest delay), in case a wake-up was lost: shorter waits poll more.
      */
-    ownerConcurrency: { enabled: false, maxRunning: 10, maxWaitSeconds: 60 },
+    ownerConcurrency: { enabled: false, maxRunning: 10, maxWaitSeconds: 300 },
     /**
      * At most `maxTasks` submitted tasks per owner in each window of `windowSeconds` (fixed windows: a burst
      * across a window boundary can reach twice that); over it the API answers 429 with Retry-After and

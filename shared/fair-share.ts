@@ -43,8 +43,8 @@ export interface SlotLease {
 /**
  * Concurrency slots: at most `limit` holders per pool, each slot a lease that ends on its own. A worker
  * that crashes or whose reply is lost cannot leak a slot: the lease ends, and the next acquire prunes it.
- * Beside the slots, a short list of waiters: whoever gives a slot back wakes one of them, so a waiting
- * task need not poll often to start soon after a slot frees.
+ * Beside the slots, the pool's waiters, oldest first: whoever gives a slot back wakes the oldest, so a
+ * waiting task need not poll often to start soon after a slot frees, however many wait.
  */
 export interface OwnerSlots {
   /**
@@ -53,33 +53,27 @@ export interface OwnerSlots {
    * write when it must prune), which recognises its own earlier success after a lost reply.
    */
   acquire(pool: string, holder: string, limit: number, now: Date, leaseExpiresAtMs: number): Promise<SlotResult>;
-  /**
-   * Puts `waiter` (see {@link waiterOf}) on the pool's list of waiters, unless `capacity` others are on it;
-   * being on it twice is being on it once.
-   */
-  enlist(pool: string, waiter: string, capacity: number): Promise<void>;
+  /** Lists `waiter` among the pool's waiters, by when it first waited; listing it again changes nothing. */
+  enlist(pool: string, waiter: Waiter): Promise<void>;
+  /** Takes `waiter` off the list (it got a slot by itself); one not listed is fine. */
+  withdraw(pool: string, waiter: Waiter): Promise<void>;
   /**
    * Gives the slot back (a slot already gone, released before or pruned after its lease, is fine) and
-   * takes one waiter off the list, if there is one: the caller wakes it. Two callers may wake the same
-   * waiter: a spare message is harmless.
+   * takes the oldest waiter off the list, if there is one: the caller wakes it.
    */
-  release(lease: SlotLease): Promise<string | undefined>;
+  release(lease: SlotLease): Promise<Waiter | undefined>;
 }
 
-/** A waiter as the list holds it: enough to send its task's message again. */
-export const waiterOf = (taskId: string, type: string): string => `${taskId}|${type}`;
-
-/** The task id and type of a waiter from the list; undefined for anything else. */
-export function parseWaiter(waiter: string): { readonly taskId: string; readonly type: string } | undefined {
-  const [taskId, type, ...rest] = waiter.split('|');
-  return taskId && type && rest.length === 0 ? { taskId, type } : undefined;
+/** A task waiting for a slot: enough to send its message again, and its place in the line. */
+export interface Waiter {
+  readonly taskId: string;
+  readonly type: string;
+  /** Epoch ms of its first wait: the oldest waiter is woken first. */
+  readonly since: number;
 }
 
 /** The owner's group a pool belongs to (see {@link slotPool}). */
 export const groupOfPool = (pool: string): string => pool.split('/')[0] ?? pool;
-
-/** Waiters a pool lists: twice its slots (each release wakes one), and at least a few. */
-export const waitersFor = (limit: number): number => Math.max(10, 2 * limit);
 
 /**
  * The pool a task's slot comes from: its owner's, or its owner's for its type when the type has a limit of
@@ -98,5 +92,8 @@ export function slotWaitSeconds(waits: number, maxSeconds: number, random: () =>
   return 1 + Math.floor(random() * ceiling);
 }
 
-/** Key schema of the fair-share table, shared by the CDK construct, the local stack and the adapter. */
-export const FAIR_SHARE_TABLE = { partitionKey: 'pk', ttlAttribute: 'expiresAt' } as const;
+/**
+ * Key schema of the fair-share table, shared by the CDK construct, the local stack and the adapter: a
+ * pool's slots and its waiters share a partition (the waiters sorted by when they first waited).
+ */
+export const FAIR_SHARE_TABLE = { partitionKey: 'pk', sortKey: 'sk', ttlAttribute: 'expiresAt' } as const;

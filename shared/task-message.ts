@@ -8,6 +8,7 @@ const TaskMessageSchema = z.object({
   group: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
   waits: z.optional(z.int().check(z.minimum(0), z.maximum(10_000))),
   waitUntil: z.optional(z.int().check(z.minimum(0))),
+  waitSince: z.optional(z.int().check(z.minimum(0))),
 });
 
 export const serializeTaskMessage = (message: TaskMessage): string =>
@@ -17,6 +18,7 @@ export const serializeTaskMessage = (message: TaskMessage): string =>
     group: message.group,
     waits: message.waits,
     waitUntil: message.waitUntil,
+    waitSince: message.waitSince,
   });
 
 /**

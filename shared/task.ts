@@ -102,6 +102,8 @@ export interface TaskMessage {
   readonly waits?: number;
   /** The `waitingUntilMs` this message was sent for: it alone goes on waiting for its task (see noteWaiting). */
   readonly waitUntil?: number;
+  /** Epoch ms of the task's first wait for a slot: its place among the owner's waiters. */
+  readonly waitSince?: number;
 }
 
 /** The task as callers see it over HTTP. */

@@ -2,12 +2,10 @@ import { ItemTooLargeError } from '../../shared/errors.js';
 import {
   groupOfPool,
   type OwnerSlots,
-  parseWaiter,
   type SlotLease,
   slotPool,
   slotWaitSeconds,
-  waiterOf,
-  waitersFor,
+  type Waiter,
 } from '../../shared/fair-share.js';
 import {
   FAIR_SHARE_COUNTS,
@@ -192,7 +190,16 @@ async function takeOwnerSlot(
 
   const pool = slotPool(group, type, ownLimit !== undefined);
   const slot = await limits.slots.acquire(pool, message.taskId, limit, now, leaseExpiresAtMs);
-  if (slot.acquired) return slot.lease;
+  if (slot.acquired) {
+    // A task that waited and got its slot by itself leaves the line: a release would wake it for nothing.
+    const since = message.waitSince;
+    if (since !== undefined) {
+      await limits.slots.withdraw(pool, { taskId: message.taskId, type, since }).catch((error: unknown) => {
+        deps.log.warn('could not take a task off its owner’s waiters', { ...taskLogFields(message), error });
+      });
+    }
+    return slot.lease;
+  }
   const fields = taskLogFields({ taskId: message.taskId, type }, delivery.messageId);
   if (slot.reason === 'held') {
     // Another delivery of this very task holds its slot (a duplicate message): wait for it, as for a live lease.
@@ -209,15 +216,27 @@ async function takeOwnerSlot(
   const nowMs = now.getTime();
   if (!current || isTerminal(current.status) || isExpired(current, nowMs)) return 'settled';
   const waiting = current.waitingUntilMs;
-  if (waiting !== undefined && waiting >= nowMs && waiting !== message.waitUntil) return 'settled';
+  if (waiting !== undefined && waiting >= nowMs && waiting !== message.waitUntil) {
+    // A woken task that lost the slot to another one goes back to its place in the line.
+    if (message.waitSince !== undefined) {
+      await limits.slots
+        .enlist(pool, { taskId: message.taskId, type, since: message.waitSince })
+        .catch((error: unknown) => deps.log.warn('could not put a woken task back in line', { ...fields, error }));
+    }
+    return 'settled';
+  }
 
   const waits = (message.waits ?? 0) + 1;
   const waitSeconds = slotWaitSeconds(waits, limits.waitMaxSeconds, deps.random);
   const waitUntil = nowMs + waitSeconds * 1000;
+  const waitSince = message.waitSince ?? nowMs;
   // The successor before the note: whatever happens to this invocation now, a message with the new wait is
   // out, and finds its wait noted, or the old one run out.
   try {
-    await deps.queue.enqueue({ taskId: message.taskId, type, group, waits, waitUntil }, { delaySeconds: waitSeconds });
+    await deps.queue.enqueue(
+      { taskId: message.taskId, type, group, waits, waitUntil, waitSince },
+      { delaySeconds: waitSeconds },
+    );
   } catch (error) {
     // This message comes back after the wait instead: one receive spent, nothing lost.
     deps.log.warn('could not resend a message waiting for a slot; it waits on its visibility', { ...fields, error });
@@ -233,9 +252,9 @@ async function takeOwnerSlot(
       return 'noted' as const;
     });
   if (noted !== 'noted') return 'settled';
-  // On the list, a release wakes it before its wait is over.
-  await limits.slots.enlist(pool, waiterOf(message.taskId, type), waitersFor(limit)).catch((error: unknown) => {
-    deps.log.warn('could not list a task as waiting for a slot; its wait brings it back', { ...fields, error });
+  // In the line, a release wakes it before its wait is over (the oldest waiter first).
+  await limits.slots.enlist(pool, { taskId: message.taskId, type, since: waitSince }).catch((error: unknown) => {
+    deps.log.warn('could not put a task in its owner’s line; its wait brings it back', { ...fields, error });
   });
   deps.log.info('task waits for a slot of its owner', { ...fields, limit, waitSeconds, waits });
   deps.metrics?.record(FAIR_SHARE_COUNTS.ownerSlotWait, type);
@@ -247,19 +266,20 @@ async function takeOwnerSlot(
  * task of the pool is woken with a fresh message (its own, delayed, still comes: a spare is harmless).
  */
 async function giveBack(slot: SlotLease, deps: RunTaskDeps): Promise<void> {
-  let woken: string | undefined;
+  let waiter: Waiter | undefined;
   try {
-    woken = await deps.ownerConcurrency?.slots.release(slot);
+    waiter = await deps.ownerConcurrency?.slots.release(slot);
   } catch (error) {
     deps.log.warn('could not give back a slot; it frees when its lease ends', {
       ...taskLogFields({ taskId: slot.holder }),
       error,
     });
   }
-  const waiter = woken === undefined ? undefined : parseWaiter(woken);
   if (!waiter) return;
   try {
-    await deps.queue.enqueue({ ...waiter, group: groupOfPool(slot.pool) });
+    // Its place in the line goes with it: if another task takes the slot first, it waits as the oldest again.
+    const { taskId, type, since } = waiter;
+    await deps.queue.enqueue({ taskId, type, group: groupOfPool(slot.pool), waitSince: since });
   } catch (error) {
     deps.log.warn('could not wake a task waiting for a slot; its wait brings it back', {
       ...taskLogFields(waiter),

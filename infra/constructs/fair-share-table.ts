@@ -20,9 +20,10 @@ export interface FairShareTableProps {
 
 /**
  * The per-owner limits' state (settings.fairness): concurrency slots (one small item per owner, a lease
- * per running task) and submit rate windows (one counter per owner and window). Items are keyed by the
- * owner's group, never the owner id, and expire by TTL a day after their last lease, an hour after their
- * window. Nothing here is user data that must outlive the stack: the table goes with it.
+ * per running task, and one item per waiting task beside it) and submit rate windows (one counter per owner
+ * and window). Items are keyed by the owner's group, never the owner id, and expire by TTL a day after their
+ * last lease or wait, an hour after their window. Nothing here is user data that must outlive the stack:
+ * the table goes with it.
  */
 export class FairShareTable extends Construct {
   public readonly table: TableV2;
@@ -52,6 +53,7 @@ export class FairShareTable extends Construct {
     const settings = props.settings ?? defaultSettings;
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: FAIR_SHARE_TABLE.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: FAIR_SHARE_TABLE.sortKey, type: AttributeType.STRING },
       // Every submit (rate limit) and every attempt (slots) writes here: the task table's ceilings bound it alike.
       billing: Billing.onDemand({
         maxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
@@ -72,15 +74,27 @@ export class FairShareTable extends Construct {
   }
 
   /**
-   * The actions DynamoFairShare uses: conditional UpdateItem, and GetItem where a refused write's old
-   * item does not come back with it.
+   * What the worker's slots use: conditional UpdateItems of the slots (GetItem where a refused write's old
+   * item does not come back with it), PutItem and DeleteItem of waiters, a Query for the oldest waiter.
    */
-  public grantReadWrite(grantee: IGrantable): Grant {
-    grantKeyUse(this.encryptionKey, grantee, { write: true });
-    return Grant.addToPrincipal({
+  public grantSlots(grantee: IGrantable): Grant {
+    return this.grant(
       grantee,
-      actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-      resourceArns: [this.table.tableArn],
-    });
+      'dynamodb:GetItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:PutItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:Query',
+    );
+  }
+
+  /** What the API's submit rate windows use: a conditional UpdateItem, GetItem as above. */
+  public grantRateWindows(grantee: IGrantable): Grant {
+    return this.grant(grantee, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
+  }
+
+  private grant(grantee: IGrantable, ...actions: string[]): Grant {
+    grantKeyUse(this.encryptionKey, grantee, { write: true });
+    return Grant.addToPrincipal({ grantee, actions, resourceArns: [this.table.tableArn] });
   }
 }

@@ -223,9 +223,9 @@ export class Offload extends Construct {
       taskModule,
       settings,
     });
-    if (fairShare && settings.fairness.submitRate.enabled) fairShare.grantReadWrite(api.handler);
+    if (fairShare && settings.fairness.submitRate.enabled) fairShare.grantRateWindows(api.handler);
     if (fairShare && FairShareTable.limitsConcurrency(settings, registry)) {
-      fairShare.grantReadWrite(worker.handler);
+      fairShare.grantSlots(worker.handler);
       // A message waiting for a slot is replaced by a fresh one, sent after the wait.
       tasks.queue.grant(worker.handler, 'sqs:SendMessage');
       tasks.queue.encryptionMasterKey?.grant(worker.handler, 'kms:GenerateDataKey');

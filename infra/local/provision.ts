@@ -53,15 +53,21 @@ export async function provisionResources(
   };
 }
 
-/** The fair-share table (infra/constructs/fair-share-table.ts): a key, nothing else. */
+/** The fair-share table (infra/constructs/fair-share-table.ts): its key, nothing else. */
 async function createFairShareTable(dynamodb: DynamoDBClient): Promise<void> {
   try {
     await dynamodb.send(
       new CreateTableCommand({
         TableName: LOCAL_NAMES.fairShareTable,
         BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [{ AttributeName: FAIR_SHARE_TABLE.partitionKey, AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: FAIR_SHARE_TABLE.partitionKey, KeyType: 'HASH' }],
+        AttributeDefinitions: [
+          { AttributeName: FAIR_SHARE_TABLE.partitionKey, AttributeType: 'S' },
+          { AttributeName: FAIR_SHARE_TABLE.sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: FAIR_SHARE_TABLE.partitionKey, KeyType: 'HASH' },
+          { AttributeName: FAIR_SHARE_TABLE.sortKey, KeyType: 'RANGE' },
+        ],
       }),
     );
   } catch (error) {

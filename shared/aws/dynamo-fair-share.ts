@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { type AttributeValue, ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DeleteCommandOutput,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import {
   FAIR_SHARE_TABLE,
@@ -10,6 +19,7 @@ import {
   type SlotResult,
   type SubmitRate,
   type SubmitRateLimiter,
+  type Waiter,
 } from '../fair-share.js';
 import { DAY_SECONDS } from '../time.js';
 import { toDependencyError } from './dependency-error.js';
@@ -23,14 +33,28 @@ interface SlotEntry {
   readonly writeId: string;
 }
 
-/** An owner's slots: one item per pool, one map entry per holder (a task id), and the waiters to wake. */
+/** An owner's slots: one item per pool, one map entry per holder (a task id). */
 interface SlotsItem {
   readonly holders?: Readonly<Record<string, SlotEntry>>;
   /** Bumped by every write of `holders`: a pruning write is conditioned on the version it read. */
   readonly version?: number;
-  /** A string set of waiters (`waiterOf`), at most `waitersFor(limit)`. */
-  readonly waiting?: ReadonlySet<string>;
 }
+
+/** One waiter of a pool: an item beside the pool's slots, sorted by when it first waited. */
+interface WaiterItem {
+  readonly taskId: string;
+  readonly type: string;
+  readonly since: number;
+}
+
+/** A waiter's sort key: the line is kept in order of first wait (15 digits cover epoch ms for millennia). */
+const waiterKey = (waiter: Pick<Waiter, 'taskId' | 'since'>) =>
+  `${WAITER_PREFIX}${String(waiter.since).padStart(15, '0')}#${waiter.taskId}`;
+const WAITER_PREFIX = 'waiter#';
+/** A listed waiter is forgotten after a day: its task has long run, or polls on its own. */
+const WAITER_TTL_SECONDS = DAY_SECONDS;
+/** Waiters a release looks at before it gives up waking one (each taken by another release meanwhile). */
+const WAKE_TRIES = 3;
 
 /** An owner's submits in one window. */
 interface WindowItem {
@@ -97,50 +121,64 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
     return { acquired: false, reason: 'full', freeAtMs: now.getTime() + 1_000 };
   }
 
-  /**
-   * A string set, so being listed twice is being listed once and the retry of a lost reply changes
-   * nothing; its condition only keeps the list short (the item is billed by its size on every write).
-   */
-  async enlist(pool: string, waiter: string, capacity: number): Promise<void> {
-    await this.write(slotsKey(pool), {
-      UpdateExpression: 'ADD waiting :waiter',
-      ConditionExpression: 'attribute_not_exists(waiting) OR size(waiting) < :capacity OR contains(waiting, :name)',
-      ExpressionAttributeValues: { ':waiter': new Set([waiter]), ':capacity': capacity, ':name': waiter },
-    });
+  /** An item per waiter, put again as it is on every wait: listing it twice is listing it once. */
+  async enlist(pool: string, waiter: Waiter): Promise<void> {
+    const item: WaiterItem = { taskId: waiter.taskId, type: waiter.type, since: waiter.since };
+    await this.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          ...poolKey(pool, waiterKey(waiter)),
+          ...item,
+          [FAIR_SHARE_TABLE.ttlAttribute]: Math.ceil(Date.now() / 1000) + WAITER_TTL_SECONDS,
+        },
+      }),
+    );
+  }
+
+  async withdraw(pool: string, waiter: Waiter): Promise<void> {
+    await this.send(new DeleteCommand({ TableName: this.tableName, Key: poolKey(pool, waiterKey(waiter)) }));
   }
 
   /**
    * Only the acquisition that wrote the slot removes it; a slot already gone (released, pruned) stays gone.
-   * The item as it is after the removal names the waiters: one is taken off the list (unconditionally: a
-   * waiter woken twice costs a spare message, nothing more).
+   * Then the oldest waiter is taken off the line: the delete that returns it is the one that takes it, so two
+   * releases never wake the same waiter (a delete whose reply was lost wakes the next one instead; the
+   * first comes back on its own wait).
    */
-  async release(lease: SlotLease): Promise<string | undefined> {
+  async release(lease: SlotLease): Promise<Waiter | undefined> {
     // No write id of its own: repeating it changes nothing, and its retry after a lost reply is refused harmlessly.
-    const outcome = await this.write<SlotsItem>(
-      slotsKey(lease.pool),
-      {
-        UpdateExpression: 'REMOVE holders.#holder ADD version :one',
-        ConditionExpression: 'holders.#holder.writeId = :writeId',
-        ExpressionAttributeNames: { '#holder': lease.holder },
-        ExpressionAttributeValues: { ':writeId': lease.writeId, ':one': 1 },
-      },
-      'ALL_NEW',
-    );
-    const [waiter] = outcome.item?.waiting ?? [];
-    if (waiter === undefined) return undefined;
-    await this.db
-      .send(
-        new UpdateCommand({
+    await this.write(slotsKey(lease.pool), {
+      UpdateExpression: 'REMOVE holders.#holder ADD version :one',
+      ConditionExpression: 'holders.#holder.writeId = :writeId',
+      ExpressionAttributeNames: { '#holder': lease.holder },
+      ExpressionAttributeValues: { ':writeId': lease.writeId, ':one': 1 },
+    });
+    for (let tries = 0; tries < WAKE_TRIES; tries++) {
+      const { Items = [] } = await this.send<QueryCommandOutput>(
+        new QueryCommand({
           TableName: this.tableName,
-          Key: slotsKey(lease.pool),
-          UpdateExpression: 'DELETE waiting :waiter',
-          ExpressionAttributeValues: { ':waiter': new Set([waiter]) },
+          KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames: { '#pk': FAIR_SHARE_TABLE.partitionKey, '#sk': FAIR_SHARE_TABLE.sortKey },
+          ExpressionAttributeValues: {
+            ':pk': slotsKey(lease.pool)[FAIR_SHARE_TABLE.partitionKey],
+            ':prefix': WAITER_PREFIX,
+          },
+          Limit: 1,
         }),
-      )
-      .catch((error: unknown) => {
-        throw toDependencyError(DEPENDENCY, error);
-      });
-    return waiter;
+      );
+      const [oldest] = Items as WaiterItem[];
+      if (!oldest) return undefined;
+      const { Attributes } = await this.send<DeleteCommandOutput>(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: poolKey(lease.pool, waiterKey(oldest)),
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      if (Attributes) return { taskId: oldest.taskId, type: oldest.type, since: oldest.since };
+    }
+    return undefined;
   }
 
   /**
@@ -153,7 +191,10 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
     const endsAtMs = (window + 1) * windowMs;
     const writeId = randomUUID();
     const outcome = await this.write<WindowItem>(
-      { [FAIR_SHARE_TABLE.partitionKey]: `rate#${owner}#${rate.windowSeconds}#${window}` },
+      {
+        [FAIR_SHARE_TABLE.partitionKey]: `rate#${owner}#${rate.windowSeconds}#${window}`,
+        [FAIR_SHARE_TABLE.sortKey]: 'window',
+      },
       {
         UpdateExpression: 'SET lastWriteId = :writeId, expiresAt = :expiresAt ADD #used :count',
         // The second clause refuses the SDK's retry of a write that was applied, so it counts once.
@@ -171,6 +212,15 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
     if (!outcome.refused) return { allowed: true };
     if (outcome.item?.lastWriteId === writeId) return this.recovered('take', { allowed: true });
     return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((endsAtMs - now.getTime()) / 1000)) };
+  }
+
+  /** An unconditional command: its errors as the adapter reports every dependency's. */
+  private async send<Output>(command: { readonly input: object }): Promise<Output> {
+    try {
+      return (await this.db.send(command as never)) as Output;
+    } catch (error) {
+      throw toDependencyError(DEPENDENCY, error);
+    }
   }
 
   private recovered<T>(operation: string, result: T): T {
@@ -228,4 +278,9 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
   }
 }
 
-const slotsKey = (pool: string) => ({ [FAIR_SHARE_TABLE.partitionKey]: `slots#${pool}` });
+/** A pool's partition holds its slots (`slots`) and its waiters (`waiter#…`). */
+const poolKey = (pool: string, sort: string) => ({
+  [FAIR_SHARE_TABLE.partitionKey]: `slots#${pool}`,
+  [FAIR_SHARE_TABLE.sortKey]: sort,
+});
+const slotsKey = (pool: string) => poolKey(pool, 'slots');

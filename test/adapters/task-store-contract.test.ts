@@ -458,39 +458,50 @@ describe.each([
   });
 
   describe('waiters', () => {
-    it.each(modes)('hands one listed waiter to each release, each once$label', async ({ lose }) => {
+    const waiter = (n: number, since: number) => ({ taskId: `task-${n}`, type: 'work', since });
+
+    it.each(modes)('hands each release the oldest waiter, each once$label', async ({ lose }) => {
       const p = pool();
       const first = acquired(await slots.acquire(p, 'task-1', 2, t0, lease(MINUTE)));
       const second = acquired(await slots.acquire(p, 'task-2', 2, t0, lease(MINUTE)));
+      const third = acquired(await slots.acquire(p, 'task-3', 3, t0, lease(MINUTE)));
       if (lose) harness.loseNextReply();
-      await slots.enlist(p, 'task-3|work', 10);
-      await slots.enlist(p, 'task-3|work', 10);
+      await slots.enlist(p, waiter(5, 2_000));
+      await slots.enlist(p, waiter(4, 1_000));
+      await slots.enlist(p, waiter(4, 1_000));
 
-      expect(await slots.release(first)).toBe('task-3|work');
-      expect(await slots.release(second)).toBeUndefined();
+      expect(await slots.release(first)).toEqual(waiter(4, 1_000));
+      expect(await slots.release(second)).toEqual(waiter(5, 2_000));
+      expect(await slots.release(third)).toBeUndefined();
     });
 
-    it('lists no more waiters than its capacity', async () => {
+    it('forgets a waiter that got its slot by itself', async () => {
       const p = pool();
       const held = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(MINUTE)));
-      for (const n of [2, 3, 4]) await slots.enlist(p, `task-${n}|work`, 2);
+      await slots.enlist(p, waiter(2, 1_000));
+      await slots.enlist(p, waiter(3, 2_000));
 
-      const woken = [await slots.release(held)];
-      for (const n of [5, 6]) {
-        const next = acquired(await slots.acquire(p, `task-${n}`, 1, at(n), lease(MINUTE)));
-        woken.push(await slots.release(next));
-      }
+      await slots.withdraw(p, waiter(2, 1_000));
+      await slots.withdraw(p, waiter(9, 1_000));
 
-      expect(woken.filter(Boolean).sort()).toEqual(['task-2|work', 'task-3|work']);
+      expect(await slots.release(held)).toEqual(waiter(3, 2_000));
     });
 
     it('still hands over a waiter when the slot was gone already', async () => {
       const p = pool();
       const stale = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(1_000)));
       acquired(await slots.acquire(p, 'task-2', 1, at(2_000), lease(MINUTE)));
-      await slots.enlist(p, 'task-3|work', 10);
+      await slots.enlist(p, waiter(3, 1_000));
 
-      expect(await slots.release(stale)).toBe('task-3|work');
+      expect(await slots.release(stale)).toEqual(waiter(3, 1_000));
+    });
+
+    it('keeps the waiters of pools apart', async () => {
+      const owner = pool();
+      const held = acquired(await slots.acquire(owner, 'task-1', 1, t0, lease(MINUTE)));
+      await slots.enlist(`${owner}/export`, waiter(2, 1_000));
+
+      expect(await slots.release(held)).toBeUndefined();
     });
   });
 

@@ -10,6 +10,15 @@ import { ENV } from '../../shared/env-names.js';
 import { FAIR_SHARE_TABLE } from '../../shared/fair-share.js';
 import { FAIR_SHARE_COUNTS, METRICS_NAMESPACE } from '../../shared/metric-names.js';
 
+/** What the worker's slots and waiters use of the fair-share table, sorted. */
+const SLOT_ACTIONS = [
+  'dynamodb:DeleteItem',
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:Query',
+  'dynamodb:UpdateItem',
+];
+
 const fixture = (name: string) => fileURLToPath(new URL(`../support/fixtures/${name}`, import.meta.url));
 
 /** The parts of a template resource these tests read. */
@@ -79,7 +88,10 @@ describe('fair share in the construct', () => {
     });
 
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-      KeySchema: [{ AttributeName: FAIR_SHARE_TABLE.partitionKey, KeyType: 'HASH' }],
+      KeySchema: [
+        { AttributeName: FAIR_SHARE_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: FAIR_SHARE_TABLE.sortKey, KeyType: 'RANGE' },
+      ],
       TimeToLiveSpecification: { AttributeName: FAIR_SHARE_TABLE.ttlAttribute, Enabled: true },
       Replicas: [
         Match.objectLike({ PointInTimeRecoverySpecification: Match.objectLike({ PointInTimeRecoveryEnabled: true }) }),
@@ -90,7 +102,7 @@ describe('fair share in the construct', () => {
       [ENV.ownerWaitMaxSeconds]: String(settings.fairness.ownerConcurrency.maxWaitSeconds),
       [ENV.fairShareTableName]: expect.anything(),
     });
-    expect(fairShareActionsOf(offload.worker)).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(fairShareActionsOf(offload.worker)).toEqual(SLOT_ACTIONS);
     expect(sendsOf(offload.worker)).toEqual(['sqs:SendMessage']);
     expect(fairShareActionsOf(offload.apiFunction)).toEqual([]);
   });
@@ -100,7 +112,7 @@ describe('fair share in the construct', () => {
 
     expect(offload.fairShareTable).toBeDefined();
     expect(environmentOf(offload.worker)).not.toHaveProperty(ENV.ownerMaxRunning);
-    expect(fairShareActionsOf(offload.worker)).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(fairShareActionsOf(offload.worker)).toEqual(SLOT_ACTIONS);
   });
 
   it('with the submit rate limit on: the API reads and writes the table, and its own 429s page nobody', () => {

@@ -6,9 +6,10 @@ import type {
   SlotResult,
   SubmitRate,
   SubmitRateLimiter,
+  Waiter,
 } from '../../shared/fair-share.js';
 
-type Method = 'acquire' | 'enlist' | 'release' | 'take';
+type Method = 'acquire' | 'enlist' | 'withdraw' | 'release' | 'take';
 
 /**
  * OwnerSlots and SubmitRateLimiter with the semantics of DynamoFairShare (held to them by the contract
@@ -18,8 +19,8 @@ export class InMemoryFairShare implements OwnerSlots, SubmitRateLimiter {
   /** pool → holder → slot. */
   readonly pools = new Map<string, Map<string, { lease: number; writeId: string }>>();
   readonly windows = new Map<string, number>();
-  /** pool → waiters, in the order they came (DynamoDB's string sets keep none; nothing relies on one). */
-  readonly waiting = new Map<string, Set<string>>();
+  /** pool → its waiters by task id. */
+  readonly waiting = new Map<string, Map<string, Waiter>>();
   private readonly failures: Array<{ method: Method; error: unknown }> = [];
 
   /** The next call of `method` throws `error`. */
@@ -44,21 +45,26 @@ export class InMemoryFairShare implements OwnerSlots, SubmitRateLimiter {
     return { acquired: true, lease: { pool, holder, writeId } };
   }
 
-  async enlist(pool: string, waiter: string, capacity: number): Promise<void> {
+  async enlist(pool: string, waiter: Waiter): Promise<void> {
     this.throwInjected('enlist');
-    const waiters = this.waiting.get(pool) ?? new Set();
-    if (waiters.size < capacity || waiters.has(waiter)) waiters.add(waiter);
-    this.waiting.set(pool, waiters);
+    const line = this.waiting.get(pool) ?? new Map<string, Waiter>();
+    line.set(waiter.taskId, { ...waiter });
+    this.waiting.set(pool, line);
   }
 
-  async release(lease: SlotLease): Promise<string | undefined> {
+  async withdraw(pool: string, waiter: Waiter): Promise<void> {
+    this.throwInjected('withdraw');
+    this.waiting.get(pool)?.delete(waiter.taskId);
+  }
+
+  async release(lease: SlotLease): Promise<Waiter | undefined> {
     this.throwInjected('release');
     const slots = this.pools.get(lease.pool);
     if (slots?.get(lease.holder)?.writeId === lease.writeId) slots.delete(lease.holder);
-    const waiters = this.waiting.get(lease.pool);
-    const [waiter] = waiters ?? [];
-    if (waiter !== undefined) waiters?.delete(waiter);
-    return waiter;
+    const line = this.waiting.get(lease.pool);
+    const [oldest] = [...(line?.values() ?? [])].sort((a, b) => a.since - b.since || a.taskId.localeCompare(b.taskId));
+    if (oldest) line?.delete(oldest.taskId);
+    return oldest;
   }
 
   async take(owner: string, count: number, rate: SubmitRate, now: Date): Promise<RateDecision> {

@@ -69,7 +69,7 @@ function setup(tasks: readonly Task[], options: { maxRunning?: number } = {}, ov
 }
 
 const ownerTask = (overrides: Partial<Task> = {}) => taskFactory({ type: 'work', ownerGroup: GROUP, ...overrides });
-const recordOf = (task: Task, extra: { waits?: number } = {}) =>
+const recordOf = (task: Task, extra: { waits?: number; waitSince?: number } = {}) =>
   sqsRecordFactory(serializeTaskMessage({ ...taskMessageOf(task), ...extra }));
 
 describe('per-owner concurrency limit in the worker', () => {
@@ -115,6 +115,7 @@ describe('per-owner concurrency limit in the worker', () => {
           group: GROUP,
           waits: 1,
           waitUntil: clock.epochMs + waitSeconds * 1000,
+          waitSince: clock.epochMs,
         },
         options: { delaySeconds: waitSeconds },
       },
@@ -128,7 +129,9 @@ describe('per-owner concurrency limit in the worker', () => {
     });
     expect(store.peek(waiting.taskId)?.runAtMs).toBeUndefined();
     expect(slots.holders(GROUP, clock.epochMs)).toEqual([busy.taskId]);
-    expect([...(slots.waiting.get(GROUP) ?? [])]).toEqual([`${waiting.taskId}|work`]);
+    expect([...(slots.waiting.get(GROUP)?.values() ?? [])]).toEqual([
+      { taskId: waiting.taskId, type: 'work', since: clock.epochMs },
+    ]);
     expect(metrics.count(FAIR_SHARE_COUNTS.ownerSlotWait)).toBe(1);
     finish();
     await running;
@@ -173,7 +176,7 @@ describe('per-owner concurrency limit in the worker', () => {
     await running;
   });
 
-  it('wakes one listed waiter at once when a slot is given back, with a fresh message of its own', async () => {
+  it('wakes the oldest waiter at once when a slot is given back, with a fresh message of its own', async () => {
     const busy = ownerTask({ type: 'slow' });
     const waiting = ownerTask();
     const { queue, slots, started, finish, deps } = setup([busy, waiting], { maxRunning: 1 });
@@ -184,12 +187,20 @@ describe('per-owner concurrency limit in the worker', () => {
     finish();
     await running;
 
+    const since = expect.any(Number);
     expect(queue.enqueued.map((call) => [call.message, call.options?.delaySeconds])).toEqual([
       [
-        { taskId: waiting.taskId, type: 'work', group: GROUP, waits: 1, waitUntil: expect.any(Number) },
+        {
+          taskId: waiting.taskId,
+          type: 'work',
+          group: GROUP,
+          waits: 1,
+          waitUntil: expect.any(Number),
+          waitSince: since,
+        },
         expect.any(Number),
       ],
-      [{ taskId: waiting.taskId, type: 'work', group: GROUP }, undefined],
+      [{ taskId: waiting.taskId, type: 'work', group: GROUP, waitSince: since }, undefined],
     ]);
     expect(slots.waiting.get(GROUP)?.size).toBe(0);
   });
