@@ -34,6 +34,13 @@ export interface CostInputs {
   readonly apiRequestsPerTask?: number;
   /** Bytes a task keeps in the task data bucket, for `retentionDays` (its lifecycle expiry). @default 0 */
   readonly s3StoredBytesPerTask?: number;
+  /**
+   * Tasks per API request, submit and poll alike: 10 when tasks go in batches (POST /tasks/batch) and come
+   * back the same way (GET /tasks?ids=). `durationsMs.submit` and `.poll` are then per request. @default 1
+   */
+  readonly tasksPerRequest?: number;
+  /** The polls' reads are among `requestsPerTask` (measured), so the model adds none of its own. @default false */
+  readonly pollReadsCounted?: boolean;
 }
 
 export interface CostLine {
@@ -67,10 +74,14 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     r('DynamoDB UpdateItem') * updateUnits;
   const readUnit = Math.ceil(finished / dynamodb.readUnitBytes) * (inputs.consistentPoll ? 1 : 0.5);
   // One poll per task, plus any read on the path (a claim that lost, a cancel check).
-  const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + polls) * readUnit;
+  const pollReads = inputs.pollReadsCounted ? 0 : polls;
+  const readsPerTask = (r('DynamoDB GetItem') + r('DynamoDB Query') + pollReads) * readUnit;
+  const perRequest = inputs.tasksPerRequest ?? 1;
   const sqsChunks = Math.ceil(inputs.sqsMessageBytes / sqs.chunkBytes);
+  // A SendMessageBatch of up to ten small messages is one request (its payload is far under 64 KB).
   const sqsRequests =
     r('SQS SendMessage') * sqsChunks +
+    r('SQS SendMessageBatch') +
     r('SQS ReceiveMessage') +
     r('SQS DeleteMessage') +
     r('SQS DeleteMessageBatch') +
@@ -84,11 +95,11 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
     ? (inputs.retentionDays * 24 * 60) / inputs.sweepIntervalMinutes
     : 0;
   const sweepReadUnits = (sweepsPerItem * finished) / dynamodb.readUnitBytes / 2;
-  const apiInvocations = apiRequests;
+  const apiInvocations = apiRequests / perRequest;
   const gbSecondsPerTask =
     // `submit` is the sum of the submitting calls (with an upload: the upload URL's and the submit's).
-    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.submit) +
-    polls * gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll) +
+    gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.submit) / perRequest +
+    (polls * gbSeconds(inputs.memoryMiB.api, inputs.durationsMs.poll)) / perRequest +
     gbSeconds(inputs.memoryMiB.worker, inputs.durationsMs.worker) * inputs.workerInvocationsPerTask;
   const line = (item: string, quantityPerTask: number, usdPerUnit: number): CostLine => ({
     item,
@@ -98,12 +109,14 @@ export function costPerMillionTasks(inputs: CostInputs): { totalUsd: number; lin
   const perMillion = 1e-6;
   const lines: CostLine[] = [
     line(
-      `HTTP API requests (${apiRequests > 1 + polls ? 'upload URL + ' : ''}submit + ${polls} poll${polls === 1 ? '' : 's'})`,
-      apiRequests,
+      `HTTP API requests (${apiRequests > 1 + polls ? 'upload URL + ' : ''}submit + ${polls} poll${polls === 1 ? '' : 's'}${perRequest === 1 ? '' : `, ${perRequest} tasks each`})`,
+      apiInvocations,
       httpApi.perMillionRequests * perMillion,
     ),
     line(
-      `Lambda requests (API ×${apiRequests} + worker share)`,
+      perRequest === 1
+        ? `Lambda requests (API ×${apiRequests} + worker share)`
+        : `Lambda requests (API ×${apiRequests} per ${perRequest} tasks + worker share)`,
       apiInvocations + inputs.workerInvocationsPerTask,
       lambda.perMillionRequests * perMillion,
     ),

@@ -21,12 +21,20 @@ import { callbackCostPerMillion, costPerMillionTasks } from './cost.js';
 import { HttpClient } from './http-client.js';
 import { costByPayloadSize, measurePayloadSizes, PAYLOAD_SIZES_KB, thresholdTable } from './payload-sizes.js';
 import { formatColdStart, printReport, type Report } from './report.js';
-import { type CallCounts, type CallOrigin, SdkCallCounter } from './sdk-counter.js';
+import { perTask, sumRequests } from './request-counts.js';
+import { type CallOrigin, SdkCallCounter } from './sdk-counter.js';
 import { median, percentiles, round, timedPool } from './stats.js';
 
 const { values: args } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, scenario: { type: 'string' } },
 });
+
+// Scenarios measure one feature in a run of their own and write bench/results/<scenario>.json.
+if (args.scenario !== undefined) {
+  if (args.scenario !== 'fairness') throw new Error(`--scenario takes fairness, not ${args.scenario}`);
+  await (await import('./fairness.js')).runFairnessScenario();
+  process.exit(0);
+}
 const SIZES = args.quick
   ? {
       warmup: 50,
@@ -350,44 +358,6 @@ async function callbackRun() {
     invocations: round(receives, 4),
     durationMs: median(counter.deliveryMs.slice(durationsBefore)),
     itemBytes: Math.max(...counter.callbackItemBytes),
-  };
-}
-
-/** Request counts only (not the derived tallies of received messages and empty receives). */
-function sumRequests(counts: CallCounts): number {
-  return Object.entries(counts)
-    .filter(([key]) => !key.includes('ReceivedMessages') && !key.includes('(empty)'))
-    .reduce((sum, [, n]) => sum + n, 0);
-}
-
-/** Per task, by `service operation`: the handlers' calls and the mapping's calls on the tasks queue. */
-function perTask(counts: CallCounts, tasks: number) {
-  const byOperation: Record<string, number> = {};
-  const add = (name: string, n: number) => {
-    byOperation[name] = round((byOperation[name] ?? 0) + n / tasks, 4);
-  };
-  let emptyReceives = 0;
-  let pollerReceives = 0;
-  for (const [key, n] of Object.entries(counts)) {
-    const [origin, service, operation, queue] = key.split(' ');
-    if (origin === 'function') add(`${service} ${operation}`, n);
-    if (origin !== 'local-stack' || queue !== 'offload-tasks') continue;
-    if (operation === 'ReceiveMessage(empty)') emptyReceives += n;
-    else if (operation === 'ReceiveMessage') pollerReceives += n;
-    else if (operation === 'DeleteMessageBatch') add('SQS DeleteMessageBatch', n);
-  }
-  add('SQS ReceiveMessage', pollerReceives - emptyReceives);
-  const total = round(
-    Object.values(byOperation).reduce((sum, n) => sum + n, 0),
-    3,
-  );
-  return {
-    total,
-    byOperation,
-    /** Receives that returned nothing (fauxqs wakes every waiting poller for each message; AWS does not). */
-    emptyReceivesPerTask: round(emptyReceives / tasks, 3),
-    workerInvocationsPerTask: round((pollerReceives - emptyReceives) / tasks, 4),
-    tasks,
   };
 }
 

@@ -10,7 +10,7 @@ import {
   TaskFailedError,
   TaskWaitTimeoutError,
 } from './errors.js';
-import { OffloadClient } from './offload-client.js';
+import { type BatchSubmission, OffloadClient } from './offload-client.js';
 import type { ScheduleView, TaskTypeMap, TaskView } from './task-types.js';
 
 /** Exit codes of `offload`; documented in the README. */
@@ -98,10 +98,14 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
 
   program
     .command('submit')
-    .description('submit a task; prints its id, or its result with --wait')
-    .argument('<type>', 'task type, e.g. echo')
+    .description('submit a task; prints its id, or its result with --wait; or many with --batch')
+    .argument('[type]', 'task type, e.g. echo')
     .argument('[payload]', 'JSON payload, @file to read it from a file, @- from stdin', '{}')
     .option('--payload-file <file>', 'read the JSON payload from a file (one too large for a request is uploaded)')
+    .option(
+      '--batch <file>',
+      'submit every line of a JSON Lines file ({"type","payload","delaySeconds","idempotencyKey"}), - for stdin',
+    )
     .option('--wait', 'wait for the task to finish and print its result')
     .option('--output <file>', 'with --wait: write the result to a file instead of stdout')
     .option('--json', 'print machine-readable JSON only')
@@ -114,7 +118,30 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     )
     .option('--lane <lane>', "run in this lane instead of the task type's own")
     .addOption(new Option('--timeout <seconds>', 'with --wait: give up after this long').argParser(integer(1, 86_400)))
-    .action(async (type: string, payloadArg: string, options: SubmitCliOptions, command: Command) => {
+    .action(async (type: string | undefined, payloadArg: string, options: SubmitCliOptions, command: Command) => {
+      if (options.batch !== undefined) {
+        if (type !== undefined) throw new UsageError('--batch takes its tasks from the file: give no type or payload.');
+        const perTask = [
+          options.wait,
+          options.output,
+          options.payloadFile,
+          options.idempotencyKey,
+          options.delay,
+          options.runAt,
+          options.callbackUrl,
+          options.priority,
+          options.lane,
+        ];
+        if (perTask.some((option) => option !== undefined)) {
+          throw new UsageError('--batch takes --json only: keys, delays and the rest go on each line of the file.');
+        }
+        if (options.batch === '-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
+          throw new UsageError('The batch and the token cannot both come from stdin: use OFFLOAD_TOKEN.');
+        }
+        exitCode = await submitBatchFile(await client(), options.batch, options, io);
+        return;
+      }
+      if (type === undefined) throw new UsageError('submit needs a task type (or --batch FILE).');
       if (payloadArg === '@-' && program.opts<{ tokenStdin?: boolean }>().tokenStdin) {
         throw new UsageError('The payload and the token cannot both come from stdin: use OFFLOAD_TOKEN or @file.');
       }
@@ -429,6 +456,58 @@ interface SubmitCliOptions extends WaitCliOptions {
   readonly priority?: 'normal' | 'high';
   readonly lane?: string;
   readonly payloadFile?: string;
+  /** A JSON Lines file of tasks (`-` for stdin), sent with submitMany. */
+  readonly batch?: string;
+}
+
+/**
+ * `submit --batch FILE`: one task per line (blank lines skipped), sent with submitMany; prints one line
+ * per task in order (its id, or `error CODE message`), or with --json `{"results": [...]}`. Exit 0 when
+ * every task was accepted, 4 when some were not.
+ */
+async function submitBatchFile(
+  client: OffloadClient<TaskTypeMap>,
+  file: string,
+  options: { json?: boolean },
+  io: CliIo,
+): Promise<number> {
+  let text: string;
+  try {
+    if (file === '-') {
+      if (!io.readStdin) throw new Error('stdin cannot be read here');
+      text = await io.readStdin();
+    } else text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`Cannot read ${file}: ${(error as Error).message}`);
+  }
+  const items = text.split('\n').flatMap((line, index) => {
+    if (line.trim() === '') return [];
+    let item: unknown;
+    try {
+      item = JSON.parse(line);
+    } catch {
+      throw new UsageError(`${file} line ${index + 1} is not JSON.`);
+    }
+    if (typeof item !== 'object' || item === null || typeof (item as { type?: unknown }).type !== 'string') {
+      throw new UsageError(`${file} line ${index + 1} is not a task: {"type": "...", "payload": ...}.`);
+    }
+    return [item as BatchSubmission];
+  });
+  if (items.length === 0) throw new UsageError(`${file} holds no task.`);
+  const results = await client.submitMany(items, { signal: io.signal });
+  if (options.json) {
+    const view = results.map((result) =>
+      result.ok ? { taskId: result.task.id, ...(result.replayed && { replayed: true }) } : { error: result.error },
+    );
+    io.stdout.write(`${JSON.stringify({ results: view }, null, 2)}\n`);
+  } else {
+    for (const result of results) {
+      io.stdout.write(result.ok ? `${result.task.id}\n` : `error ${result.error.code} ${result.error.message}\n`);
+    }
+  }
+  const refused = results.filter((result) => !result.ok).length;
+  if (refused > 0) io.stderr.write(`offload: ${refused} of ${results.length} tasks were not accepted\n`);
+  return refused > 0 ? EXIT.apiError : EXIT.ok;
 }
 
 /**

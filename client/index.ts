@@ -16,6 +16,8 @@ export {
   TaskWaitTimeoutError,
 } from './errors.js';
 export {
+  type BatchItemError,
+  type BatchSubmission,
   type ListOptions,
   OffloadClient,
   type OffloadClientOptions,
@@ -25,6 +27,7 @@ export {
   type ScheduleChanges,
   type ScheduleClient,
   type ScheduleInput,
+  type SubmitManyResult,
   type SubmitOptions,
   type TaskHandle,
 } from './offload-client.js';

@@ -1,3 +1,4 @@
+import { BATCH_LIMITS } from '../shared/api-routes.js';
 import {
   type ApiErrorDetail,
   OffloadApiError,
@@ -146,6 +147,35 @@ export interface ListOptions {
   readonly signal?: AbortSignal;
 }
 
+/** One submission of `submitMany`: what `submit` takes, in one object. */
+export type BatchSubmission<Types extends TaskTypeMap = TaskTypeMap> = {
+  readonly [Type in keyof Types & string]: {
+    readonly type: Type;
+    readonly payload: PayloadOf<Types, Type>;
+    /** Delay before the task becomes runnable, 0-900 s. */
+    readonly delaySeconds?: number;
+    /** The same key and body give back the same task. @default a random UUID, reused by every retry */
+    readonly idempotencyKey?: string;
+  };
+}[keyof Types & string];
+
+/** Why the API refused one item of a batch (the others are unaffected). */
+export interface BatchItemError {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: readonly ApiErrorDetail[];
+}
+
+/** What became of one submission of `submitMany`, in the order given. */
+export type SubmitManyResult<Result = unknown> =
+  | {
+      readonly ok: true;
+      readonly task: TaskHandle<Result>;
+      /** An earlier submission with the same idempotency key: that task. */
+      readonly replayed: boolean;
+    }
+  | { readonly ok: false; readonly error: BatchItemError };
+
 /** A submitted task. */
 export interface TaskHandle<Result = unknown> {
   readonly id: string;
@@ -159,6 +189,11 @@ export interface TaskHandle<Result = unknown> {
   /** Cancels a QUEUED task at once, asks a RUNNING one to stop; answers the task's view. */
   cancel(options?: { signal?: AbortSignal }): Promise<TaskView<Result>>;
 }
+
+/** One item's result as `POST /tasks/batch` answers it. */
+type BatchResultBody =
+  | { taskId: string; status: TaskStatus; location: string; replayed?: true }
+  | { error: BatchItemError };
 
 interface ApiResponse<T> {
   readonly body: T;
@@ -268,6 +303,77 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
       await this.#request('DELETE', schedulePath(name), { signal: options.signal });
     },
   };
+
+  /**
+   * Submits many tasks in as few requests as the API allows (POST /tasks/batch, 100 a request) and
+   * answers one result per submission, in order. Each item has an idempotency key (a random one unless
+   * given), so a request retried on 429, 503 or a network error never creates a task twice, and items the
+   * API could not take for the moment (`ServiceUnavailable`) are sent again, up to `retry.maxAttempts`.
+   * A refused item does not throw: its result says why. The whole call throws only when a request is
+   * refused as a whole (a bad batch, or still over the rate limit after the retries).
+   */
+  async submitMany<const Items extends readonly BatchSubmission<Types>[]>(
+    items: Items,
+    options: { readonly signal?: AbortSignal } = {},
+  ): Promise<{ -readonly [I in keyof Items]: SubmitManyResult<ResultOf<Types, Items[I]['type']>> }> {
+    const keyed = items.map((item) => ({
+      ...item,
+      idempotencyKey: item.idempotencyKey ?? globalThis.crypto.randomUUID(),
+    }));
+    const results: SubmitManyResult[] = new Array(items.length);
+    let pending = keyed.map((_, index) => index);
+    const maxAttempts = this.#options.retry?.maxAttempts ?? 4;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      const again: number[] = [];
+      for (let start = 0; start < pending.length; start += BATCH_LIMITS.tasks) {
+        const chunk = pending.slice(start, start + BATCH_LIMITS.tasks);
+        const { body } = await this.#request<{ results: BatchResultBody[] }>('POST', '/tasks/batch', {
+          body: JSON.stringify({ tasks: chunk.map((index) => keyed[index]) }),
+          headers: { 'content-type': 'application/json' },
+          signal: options.signal,
+        });
+        body.results.forEach((result, offset) => {
+          const index = chunk[offset] ?? 0;
+          if ('taskId' in result) {
+            results[index] = { ok: true, task: this.task(result.taskId), replayed: result.replayed === true };
+          } else if (result.error.code === 'ServiceUnavailable' && attempt < maxAttempts) {
+            again.push(index);
+          } else {
+            results[index] = { ok: false, error: result.error };
+          }
+        });
+      }
+      pending = again;
+      if (pending.length > 0) {
+        const baseDelayMs = this.#options.retry?.baseDelayMs ?? 250;
+        await this.#sleep(
+          backoff(attempt, baseDelayMs, this.#options.retry?.maxDelayMs ?? 5_000, this.#random),
+          options.signal,
+        );
+      }
+    }
+    return results as never;
+  }
+
+  /**
+   * Your tasks among `ids`, in the order asked, in as few requests as the API allows (GET /tasks?ids=,
+   * 100 ids a request); an unknown id, or another owner's, is left out.
+   */
+  async getMany(ids: readonly string[], options: { signal?: AbortSignal } = {}): Promise<TaskView[]> {
+    const tasks: TaskView[] = [];
+    let pending = [...new Set(ids)];
+    while (pending.length > 0) {
+      const chunk = pending.slice(0, BATCH_LIMITS.ids);
+      const query = new URLSearchParams({ ids: chunk.join(',') });
+      const { body } = await this.#request<{ tasks: TaskView[]; nextIds?: string[] }>('GET', `/tasks?${query}`, {
+        signal: options.signal,
+      });
+      tasks.push(...body.tasks);
+      // A response that reached its size limit names what it left out: those come next.
+      pending = [...(body.nextIds ?? []), ...pending.slice(chunk.length)];
+    }
+    return tasks;
+  }
 
   /** A handle on a task submitted earlier, e.g. by another process. */
   task<Result = unknown>(taskId: string): TaskHandle<Result> {

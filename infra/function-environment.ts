@@ -24,6 +24,8 @@ export interface FunctionResources {
    * @default unset: the functions know the default lane alone, on `queueUrl`
    */
   readonly lanes?: LaneTable;
+  /** The fair-share table, when a per-owner limit (settings.fairness) or a task type's own limit is on. */
+  readonly fairShareTableName?: string;
 }
 
 /** Where the API puts schedules and what they invoke: given to the API alone (see schedulerEnvironment). */
@@ -66,6 +68,7 @@ export function functionEnvironment(resources: FunctionResources, s: Settings = 
     [ENV.maxSchedulesPerOwner]: String(s.schedules.maxPerOwner),
     [ENV.maxRunAtDays]: String(s.schedules.maxRunAtDays),
     [ENV.runAtQueueDelayMaxSeconds]: String(s.schedules.runAtQueueDelayMaxSeconds),
+    ...fairnessEnvironment(resources, s),
     [ENV.logLevel]: s.observability.logLevel,
     // Unset rather than empty when no role is listed, like the other optional variables.
     ...(s.auth.iamPerSessionRoles.length > 0 && { [ENV.iamPerSessionRoles]: s.auth.iamPerSessionRoles.join(',') }),
@@ -96,5 +99,23 @@ export function schedulerEnvironment(scheduler: SchedulerResources, s: Settings 
     [ENV.scheduleDeadLetterQueueArn]: scheduler.deadLetterQueueArn,
     [ENV.scheduleRetryAttempts]: String(s.schedules.retryAttempts),
     [ENV.scheduleMaxEventAgeSeconds]: String(s.schedules.maxEventAgeSeconds),
+  };
+}
+
+/** settings.fairness for the functions: each limit only when it is on (and its table exists). */
+function fairnessEnvironment(resources: FunctionResources, s: Settings): Record<string, string> {
+  const { fairQueues, ownerConcurrency, submitRate } = s.fairness;
+  const table = resources.fairShareTableName;
+  return {
+    [ENV.fairQueues]: String(fairQueues),
+    ...(table && {
+      [ENV.fairShareTableName]: table,
+      [ENV.ownerWaitMaxSeconds]: String(ownerConcurrency.maxWaitSeconds),
+      ...(ownerConcurrency.enabled && { [ENV.ownerMaxRunning]: String(ownerConcurrency.maxRunning) }),
+      ...(submitRate.enabled && {
+        [ENV.submitRateMaxTasks]: String(submitRate.maxTasks),
+        [ENV.submitRateWindowSeconds]: String(submitRate.windowSeconds),
+      }),
+    }),
   };
 }

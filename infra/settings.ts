@@ -257,6 +257,29 @@ const defaults = {
   lanes: {
     default: { highPriorityConcurrency: DEFAULT_HIGH_PRIORITY_CONCURRENCY },
   } as LaneSettingsMap,
+  fairness: {
+    /**
+     * Send every task message with its owner's MessageGroupId (a keyed hash, never the owner id): SQS fair
+     * queues then deliver the messages of quiet owners before those of an owner with a large backlog.
+     * Costs nothing; off only to measure the unfair baseline.
+     */
+    fairQueues: true,
+    /**
+     * At most `maxRunning` tasks of one owner RUNNING at once; the rest wait QUEUED, spending neither
+     * attempts nor receives (README "Fair share under load"). Slots are leases in the fair-share table, so a
+     * crashed worker's slot frees itself when its lease ends. A task type may set its own
+     * `maxRunningPerOwner` (defineTask), counted apart from this one. A task that ends wakes the owner's oldest
+     * waiting task at once; a waiting task's message also looks again after a growing wait of at most
+     * `maxWaitSeconds` (1-900, SQS's longest delay), in case a wake-up was lost: shorter waits poll more.
+     */
+    ownerConcurrency: { enabled: false, maxRunning: 10, maxWaitSeconds: 300 },
+    /**
+     * At most `maxTasks` submitted tasks per owner in each window of `windowSeconds` (fixed windows: a burst
+     * across a window boundary can reach twice that); over it the API answers 429 with Retry-After and
+     * records nothing. One small write per submit request, in the fair-share table.
+     */
+    submitRate: { enabled: false, maxTasks: 600, windowSeconds: 60 },
+  },
   local: {
     host: '127.0.0.1',
     port: 3000,

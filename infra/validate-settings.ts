@@ -42,6 +42,7 @@ export function settingsProblems(
     problems.push(`dlq.maxConcurrency is ${s.dlq.maxConcurrency}: an SQS event source mapping needs at least 2.`);
   }
   problems.push(...lambdaLimitProblems(s));
+  problems.push(...fairnessProblems(s, registry));
   if (worker.batchSize < 1 || worker.batchSize > 10_000) {
     problems.push(`worker.batchSize is ${worker.batchSize}: the mapping takes 1 to 10,000 records.`);
   } else if (worker.batchSize > 10 && worker.maxBatchingWindowSeconds < 1) {
@@ -248,6 +249,40 @@ function taskDataProblems({ taskData, api, tasks }: Settings): string[] {
     }
   }
   if (taskData.maxArtifacts < 0) problems.push('taskData.maxArtifacts must not be negative.');
+  return problems;
+}
+
+const isWhole = (n: number, min: number, max = Number.MAX_SAFE_INTEGER) => Number.isInteger(n) && n >= min && n <= max;
+
+/**
+ * settings.fairness and the task types' own limits. A limit of 0 or below would hold every task (or refuse
+ * every submit) for good: refused whether the limit is on or not, since turning it on later must not break.
+ */
+function fairnessProblems(s: Settings, registry: TaskRegistry): string[] {
+  const problems: string[] = [];
+  const { ownerConcurrency, submitRate } = s.fairness;
+  if (!isWhole(ownerConcurrency.maxRunning, 1)) {
+    problems.push(
+      `fairness.ownerConcurrency.maxRunning is ${ownerConcurrency.maxRunning}: a whole number of at least 1.`,
+    );
+  }
+  if (!isWhole(ownerConcurrency.maxWaitSeconds, 1, MAX_DELAY_SECONDS)) {
+    problems.push(
+      `fairness.ownerConcurrency.maxWaitSeconds is ${ownerConcurrency.maxWaitSeconds}: 1 to ${MAX_DELAY_SECONDS} whole seconds (SQS's longest delay).`,
+    );
+  }
+  if (!isWhole(submitRate.maxTasks, 1)) {
+    problems.push(`fairness.submitRate.maxTasks is ${submitRate.maxTasks}: a whole number of at least 1.`);
+  }
+  if (!isWhole(submitRate.windowSeconds, 1, 86_400)) {
+    problems.push(`fairness.submitRate.windowSeconds is ${submitRate.windowSeconds}: 1 to 86,400 whole seconds.`);
+  }
+  for (const [type, definition] of registry) {
+    const limit = definition.maxRunningPerOwner;
+    if (limit !== undefined && !isWhole(limit, 1)) {
+      problems.push(`Task type "${type}" has maxRunningPerOwner ${limit}: a whole number of at least 1.`);
+    }
+  }
   return problems;
 }
 

@@ -5,6 +5,7 @@
 export const API_ROUTES = {
   submitTask: 'POST /tasks',
   createUpload: 'POST /tasks/uploads',
+  submitTasks: 'POST /tasks/batch',
   listTasks: 'GET /tasks',
   getTask: 'GET /tasks/{taskId}',
   cancelTask: 'DELETE /tasks/{taskId}',
@@ -77,3 +78,10 @@ export function methodsForPath(path: string): string[] {
  * page's worst-case read cost: 50 tasks, at most 2,500 read units (README "Limits").
  */
 export const LIST_PAGE_SIZE = { default: 20, max: 50 } as const;
+
+/**
+ * Batches: `POST /tasks/batch` takes 1 to `tasks` submissions (and the usual body limit for all of
+ * them), `GET /tasks?ids=` 1 to `ids` task ids. Each item is its own PutItem and each id its own
+ * owner-scoped read, so these bound a request's work as the list page size does.
+ */
+export const BATCH_LIMITS = { tasks: 100, ids: 100 } as const;

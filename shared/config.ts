@@ -8,6 +8,9 @@ import * as z from './zod.js';
 /** Digits only: an empty or blank variable is an error, not 0. */
 const count = z.pipe(z.string().check(z.trim(), z.regex(/^\d+$/, 'expected a whole number')), z.transform(Number));
 
+/** A whole number of at least 1: a limit of 0 would refuse everything, and is a typo more often than a wish. */
+const positive = z.pipe(count, z.number().check(z.minimum(1)));
+
 /** Comma-separated role ARNs; each must parse, so a typo fails the cold start instead of silently merging owners. */
 const roleArnList = z.pipe(
   z.optional(z.string()),
@@ -85,6 +88,12 @@ const ConfigSchema = z.object({
   [ENV.callbackDeliveryWindowSeconds]: count,
   [ENV.callbackSigningKeyVersions]: versionList,
   [ENV.allowLocalCallbacks]: z._default(z.enum(['true', 'false']), 'false'),
+  [ENV.fairQueues]: z._default(z.enum(['true', 'false']), 'true'),
+  [ENV.fairShareTableName]: z.optional(z.string().check(z.minLength(1))),
+  [ENV.ownerMaxRunning]: z.optional(positive),
+  [ENV.ownerWaitMaxSeconds]: z._default(positive, 60),
+  [ENV.submitRateMaxTasks]: z.optional(positive),
+  [ENV.submitRateWindowSeconds]: z.optional(positive),
   [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
   [ENV.scheduleTableName]: z.optional(z.string().check(z.minLength(1))),
@@ -146,6 +155,23 @@ const toConfig = (e: z.output<typeof ConfigSchema>) => ({
   diagnosticTasks: e[ENV.diagnosticTasks] === 'true',
   /** Roles whose sessions each own their tasks (settings.auth.iamPerSessionRoles); empty by default. */
   iamPerSessionRoles: e[ENV.iamPerSessionRoles] as readonly RoleRef[],
+  /** Fair share under load (settings.fairness): fair queues, and the limits that are on, with their table. */
+  fairness: {
+    fairQueues: e[ENV.fairQueues] === 'true',
+    tableName: e[ENV.fairShareTableName],
+    ownerMaxRunning: e[ENV.ownerMaxRunning],
+    ownerWaitMaxSeconds: e[ENV.ownerWaitMaxSeconds],
+    submitRate:
+      e[ENV.submitRateMaxTasks] === undefined
+        ? undefined
+        : { maxTasks: e[ENV.submitRateMaxTasks], windowSeconds: e[ENV.submitRateWindowSeconds] ?? 60 },
+  } as {
+    readonly fairQueues: boolean;
+    readonly tableName?: string;
+    readonly ownerMaxRunning?: number;
+    readonly ownerWaitMaxSeconds: number;
+    readonly submitRate?: { readonly maxTasks: number; readonly windowSeconds: number };
+  },
   /** Where the deployment key is: a Secrets Manager secret in AWS, a file locally; neither when not configured. */
   deploymentKey: {
     ...(e[ENV.deploymentKeySecretArn] && { secretArn: e[ENV.deploymentKeySecretArn] }),
@@ -235,7 +261,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid environment: ${problems.join('; ')}`);
   }
-  return toConfig(parsed.data);
+  const config = toConfig(parsed.data);
+  const { fairness } = config;
+  if (!fairness.tableName && (fairness.ownerMaxRunning !== undefined || fairness.submitRate)) {
+    throw new ConfigError(
+      `Invalid environment: ${ENV.ownerMaxRunning} and ${ENV.submitRateMaxTasks} need ${ENV.fairShareTableName}, where their state lives.`,
+    );
+  }
+  return config;
 }
 
 /** The Scheduler target, when every part of it is set (the API's environment). */

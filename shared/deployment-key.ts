@@ -8,6 +8,8 @@ export const KEY_PURPOSES = {
   ownerHash: 'owner-hash',
   /** Signs completion callbacks: each owner's secret is an HMAC of the owner id under it (shared/callbacks/signing.ts). */
   callbackSigning: 'callback-signing',
+  /** The owner's SQS message group and fair-share key (shared/owner-group.ts). */
+  messageGroup: 'message-group',
 } as const;
 
 /** Fewer characters than this cannot be a key the stack generated (64 letters and digits, or 43 base64url). */

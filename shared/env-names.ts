@@ -50,6 +50,17 @@ export const ENV = {
   scheduleDeadLetterQueueArn: 'SCHEDULE_DEAD_LETTER_QUEUE_ARN',
   scheduleRetryAttempts: 'SCHEDULE_RETRY_ATTEMPTS',
   scheduleMaxEventAgeSeconds: 'SCHEDULE_MAX_EVENT_AGE_SECONDS',
+  /** `true`: task messages carry their owner's MessageGroupId (SQS fair queues). */
+  fairQueues: 'OFFLOAD_FAIR_QUEUES',
+  /** The fair-share table (owner concurrency slots, submit rate windows); unset when no limit is on. */
+  fairShareTableName: 'FAIR_SHARE_TABLE_NAME',
+  /** Tasks of one owner RUNNING at once; unset when the deployment-wide limit is off. */
+  ownerMaxRunning: 'OWNER_MAX_RUNNING',
+  /** Longest wait of a message for a slot of its owner before it looks again, in seconds (settings). */
+  ownerWaitMaxSeconds: 'OWNER_WAIT_MAX_SECONDS',
+  /** Tasks one owner may submit per window; unset when the submit rate limit is off. */
+  submitRateMaxTasks: 'SUBMIT_RATE_MAX_TASKS',
+  submitRateWindowSeconds: 'SUBMIT_RATE_WINDOW_SECONDS',
   /** Read by Powertools Logger itself (not by shared/config); set from settings.observability.logLevel. */
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   /** Standard AWS SDK names; set only by the local stack to reach the emulators. */

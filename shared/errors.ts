@@ -131,3 +131,15 @@ export class RequestHeadersTooLargeError extends OffloadError {
     this.name = 'RequestHeadersTooLargeError';
   }
 }
+
+/** The owner submitted more tasks than its rate limit allows in this window; nothing was recorded. */
+export class RateLimitedError extends OffloadError {
+  /** Seconds until the window ends and submits are accepted again. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number) {
+    super('RateLimited', message);
+    this.name = 'RateLimitedError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}

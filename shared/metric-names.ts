@@ -79,10 +79,19 @@ export const TASK_TIMINGS = {
   queueWaitMs: 'QueueWaitMs',
 } as const;
 
+/** Counts of fair share under load (settings.fairness). */
+export const FAIR_SHARE_COUNTS = {
+  /** A message found every concurrency slot of its owner taken: it waits, its task stays QUEUED. */
+  ownerSlotWait: 'OwnerSlotWait',
+  /** A submit request over its owner's rate limit was refused (429): the client's doing, it pages nobody. */
+  submitRateLimited: 'SubmitRateLimited',
+} as const;
+
 export type TaskCountMetric =
   | (typeof TASK_COUNTS)[keyof typeof TASK_COUNTS]
   | (typeof RECOVERY_COUNTS)[keyof typeof RECOVERY_COUNTS]
-  | (typeof CALLBACK_COUNTS)[keyof typeof CALLBACK_COUNTS];
+  | (typeof CALLBACK_COUNTS)[keyof typeof CALLBACK_COUNTS]
+  | (typeof FAIR_SHARE_COUNTS)[keyof typeof FAIR_SHARE_COUNTS];
 export type TaskTimingMetric =
   | (typeof TASK_TIMINGS)[keyof typeof TASK_TIMINGS]
   | (typeof CALLBACK_TIMINGS)[keyof typeof CALLBACK_TIMINGS];

@@ -208,6 +208,22 @@ export interface TaskStore {
    * full-table scan, for the recovery sweep and operator commands only.
    */
   scan(filter: ScanFilter, cursor?: ListCursor): Promise<TaskPage>;
+  /**
+   * A QUEUED task waits for a slot of its owner's concurrency limit, its message back by `untilMs` (or a
+   * RUNNING one whose attempt died: its takeover waits for a slot too): records
+   * it (`waitingUntilMs`), so the recovery sweep does not take the wait for a lost message, and so that one
+   * message only waits per task (copies of it, a duplicate delivery, would otherwise wait on for ever). The
+   * message that waited before passes the `waitingUntilMs` it was sent for (`expected`); any message may
+   * take over a wait that ran out by `nowMs` (its waiter was lost, or comes back late: it then stops). `noted`: this message waits; `superseded`:
+   * another one does, drop this one; `gone`: the task is finished (or was never there). The dead-letter handler
+   * leaves a waiting task alone (a duplicate's dead letter does not fail it); the next claim clears the wait. Not a state
+   * change (`lastWriteId` and `updatedAt` stay); a retry after a lost reply finds its own `untilMs`.
+   */
+  noteWaiting(
+    taskId: string,
+    untilMs: number,
+    options: { readonly expected?: number; readonly nowMs: number },
+  ): Promise<'noted' | 'superseded' | 'gone'>;
   /** FAILED with `DeadLettered` → QUEUED with `extraAttempts` more attempts; false if it is not. */
   requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean>;
   /**
@@ -231,12 +247,27 @@ export interface TaskStore {
   recordCallback(taskId: string, record: CallbackRecord, now: Date): Promise<boolean>;
 }
 
+/** One message of a batch send, with its own delivery delay. */
+export interface OutgoingMessage {
+  readonly message: TaskMessage;
+  readonly delaySeconds?: number;
+}
+
+/** What became of one message of a batch send: sent, or refused (with why; nothing was sent for it). */
+export type EnqueueOutcome = { readonly sent: true } | { readonly sent: false; readonly error: Error };
+
 /**
  * The queues that drive workers: one per lane and priority. A message goes to the queue of its `lane`
  * and `priority` (the default lane at normal priority when it names none).
  */
 export interface TaskQueue {
   enqueue(message: TaskMessage, options?: { readonly delaySeconds?: number }): Promise<void>;
+  /**
+   * Sends several messages in as few requests as the queue allows (SQS: ten per SendMessageBatch, per
+   * queue) and answers each one's outcome, in order: one message may fail while the others are sent.
+   * Never throws. Optional: without it, callers send the messages one by one.
+   */
+  enqueueBatch?(messages: readonly OutgoingMessage[]): Promise<EnqueueOutcome[]>;
   /**
    * Makes a received message visible again after `delaySeconds` (retry backoff, a lease or a delay to
    * wait out), on the queue it was received from (`from`; the default lane's normal queue when absent).

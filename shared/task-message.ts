@@ -7,6 +7,11 @@ const TaskMessageSchema = z.object({
   type: z.optional(z.string().check(z.maxLength(64))),
   lane: z.optional(z.string().check(z.maxLength(64))),
   priority: z.optional(z.enum(TASK_PRIORITIES)),
+  // SQS takes at most 128 characters as a MessageGroupId.
+  group: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  waits: z.optional(z.int().check(z.minimum(0), z.maximum(10_000))),
+  waitUntil: z.optional(z.int().check(z.minimum(0))),
+  waitSince: z.optional(z.int().check(z.minimum(0))),
 });
 
 /**
@@ -20,6 +25,10 @@ export const serializeTaskMessage = (message: TaskMessage): string =>
     type: message.type,
     ...(message.lane !== undefined && message.lane !== DEFAULT_LANE && { lane: message.lane }),
     ...(message.priority !== undefined && message.priority !== DEFAULT_PRIORITY && { priority: message.priority }),
+    group: message.group,
+    waits: message.waits,
+    waitUntil: message.waitUntil,
+    waitSince: message.waitSince,
   });
 
 /**
@@ -36,9 +45,16 @@ export function parseTaskMessage(body: string): TaskMessage | undefined {
   }
 }
 
-/** The message that drives a stored task, addressed to its lane and priority. */
-export const taskMessageOf = (task: Pick<Task, 'taskId' | 'type' | 'lane' | 'priority'>): TaskMessage => ({
+/**
+ * The message that drives a stored task, addressed to its lane and priority, in its owner's group:
+ * every path that sends one (submit, replay, recovery sweep, redrive, a schedule's firing) builds it
+ * here, so none of them loses the route or the group.
+ */
+export const taskMessageOf = (
+  task: Pick<Task, 'taskId' | 'type' | 'lane' | 'priority' | 'ownerGroup'>,
+): TaskMessage => ({
   taskId: task.taskId,
   type: task.type,
   ...routeOf(task),
+  ...(task.ownerGroup && { group: task.ownerGroup }),
 });

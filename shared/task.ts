@@ -124,6 +124,11 @@ export interface Task {
    * or of its retry backoff. A duplicate message that arrives earlier waits instead of running it.
    */
   readonly runAtMs?: number;
+  /**
+   * Epoch milliseconds: a QUEUED task waiting for a slot of its owner's concurrency limit has a message
+   * that looks again by then. The recovery sweep leaves it alone until then; claims ignore it.
+   */
+  readonly waitingUntilMs?: number;
   /** The status a claim found: RUNNING when it took over an attempt whose lease had expired. */
   readonly claimedFrom?: TaskStatus;
   /**
@@ -138,6 +143,11 @@ export interface Task {
   /** Why the latest attempt failed, while retries remain. */
   readonly lastError?: TaskError;
   readonly cancelRequested?: boolean;
+  /**
+   * The owner's keyed hash (shared/owner-group.ts): the MessageGroupId of the task's messages, so SQS
+   * fair queues serve quiet owners first, and the key of the owner's fair-share state. Never the owner id.
+   */
+  readonly ownerGroup?: string;
   /** Epoch seconds; DynamoDB TTL deletes the item some time after this. */
   readonly expiresAt: number;
   /** Where to POST the terminal event; absent for tasks submitted without `callbackUrl`. */
@@ -165,6 +175,17 @@ export interface TaskMessage {
   /** Where the message goes (the queue adapter picks the queue by them); the default lane at normal priority when absent. */
   readonly lane?: string;
   readonly priority?: TaskPriority;
+  /**
+   * The task's `ownerGroup`: sent as the message's MessageGroupId (fair queues) and read by the worker
+   * to find the owner's concurrency slots before it claims. Informative like `type`.
+   */
+  readonly group?: string;
+  /** Times this message waited for a slot of its owner's concurrency limit: its next wait backs off. */
+  readonly waits?: number;
+  /** The `waitingUntilMs` this message was sent for: it alone goes on waiting for its task (see noteWaiting). */
+  readonly waitUntil?: number;
+  /** Epoch ms of the task's first wait for a slot: its place among the owner's waiters. */
+  readonly waitSince?: number;
 }
 
 /** The task as callers see it over HTTP. */

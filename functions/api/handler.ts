@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
+import { DynamoFairShare } from '../../shared/aws/dynamo-fair-share.js';
 import { DynamoScheduleStore } from '../../shared/aws/dynamo-schedule-store.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { EventBridgeScheduleService } from '../../shared/aws/eventbridge-schedule-service.js';
@@ -11,7 +12,8 @@ import { taskDataOf } from '../../shared/aws/task-data-bucket.js';
 import { checkCallbackUrl, resolveWithDns } from '../../shared/callbacks/callback-url.js';
 import { formatSecret, ownerSigningKey } from '../../shared/callbacks/signing.js';
 import { loadConfig } from '../../shared/config.js';
-import { LOG_KEYS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import { LOG_KEYS, RECOVERY_COUNTS, SERVICE_NAMES } from '../../shared/metric-names.js';
+import { type OwnerGroup, ownerGrouper } from '../../shared/owner-group.js';
 import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
@@ -33,13 +35,13 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
   const registry = createTaskRegistry({ tasks: taskTypes, diagnostic: config.diagnosticTasks });
   const { logger, tracer, metrics } = createObservability(SERVICE_NAMES.api, (type) => registry.has(type));
   const sqs = tracer.captureAWSv3Client(createSqsClient(config));
-  const { callbacks } = config;
+  const { callbacks, fairness } = config;
   // Loaded on the first request that has a caller, then kept for the container's life.
   const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
   const documents = tracer.captureAWSv3Client(createDocumentClient(config));
   const deps: ApiDeps = {
     store: new DynamoTaskStore(documents, config.tableName),
-    queue: new SqsTaskQueue(sqs, config.queueUrl, config.lanes),
+    queue: new SqsTaskQueue(sqs, config.queueUrl, { lanes: config.lanes, fairQueues: fairness.fairQueues }),
     lanes: Object.keys(config.lanes),
     registry,
     clock: () => new Date(),
@@ -68,8 +70,18 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     }),
     scheduleLimits: config.schedules,
     taskData: taskDataOf(config, (client) => tracer.captureAWSv3Client(client)),
+    ...(fairness.tableName &&
+      fairness.submitRate && {
+        submitRate: {
+          limiter: new DynamoFairShare(documents, fairness.tableName, () =>
+            metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+          ),
+          rate: fairness.submitRate,
+        },
+      }),
   };
   let ownerHash: OwnerHash | undefined;
+  let ownerGroup: OwnerGroup | undefined;
 
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
   async function handler(event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> {
@@ -81,14 +93,16 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     try {
       if (request.ownerId !== undefined) {
         try {
-          ownerHash ??= ownerHasher(await keyRing.deploymentKey());
+          const key = await keyRing.deploymentKey();
+          ownerHash ??= ownerHasher(key);
+          ownerGroup ??= ownerGrouper(key);
         } catch (error) {
           return toLambdaResult(errorResponse(error, request.requestId, logger, config.retryAfterSeconds));
         }
         // Every line of this invocation names the caller the same way as the request line.
         logger.appendKeys({ [LOG_KEYS.ownerHash]: ownerHash(request.ownerId) });
       }
-      return toLambdaResult(await handleApiRequest(request, { ...deps, ownerHash }));
+      return toLambdaResult(await handleApiRequest(request, { ...deps, ownerHash, ownerGroup }));
     } finally {
       metrics.flush();
     }

@@ -4,6 +4,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
+  RateLimitedError,
   RequestHeadersTooLargeError,
   UnauthorizedError,
   UnsupportedMediaTypeError,
@@ -79,6 +80,9 @@ export function errorResponse(error: unknown, requestId: string, log: Log, retry
   if (error instanceof PayloadTooLargeError) return jsonResponse(413, body(error.code, error.message));
   if (error instanceof UnsupportedMediaTypeError) return jsonResponse(415, body(error.code, error.message));
   if (error instanceof RequestHeadersTooLargeError) return jsonResponse(431, body(error.code, error.message));
+  if (error instanceof RateLimitedError) {
+    return jsonResponse(429, body(error.code, error.message), { 'retry-after': String(error.retryAfterSeconds) });
+  }
   if (error instanceof DependencyUnavailableError) {
     log.warn('dependency unavailable', { requestId, error });
     return jsonResponse(503, body(error.code, error.message), { 'retry-after': String(retryAfterSeconds) });

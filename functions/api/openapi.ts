@@ -1,18 +1,20 @@
-import { API_ROUTES, type ApiRouteKey, PUBLIC_ROUTES } from '../../shared/api-routes.js';
+import { API_ROUTES, type ApiRouteKey, BATCH_LIMITS, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import * as z from '../../shared/zod.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/define-task.js';
 import {
+  BatchSubmitResponseSchema,
   ErrorBodySchema,
   GatewayErrorSchema,
   TaskListingSchema,
   TaskStatusSchema,
   TaskSummarySchema,
+  TasksByIdsSchema,
   TaskViewSchema,
   UploadTicketSchema,
 } from './response-schemas.js';
 import { ScheduleListingSchema, ScheduleViewSchema } from './schedule-response-schemas.js';
 import { CreateScheduleBody, ListSchedulesQuery, UpdateScheduleBody } from './schedule-schemas.js';
-import { ListQuery, SubmitBody, UploadBody } from './schemas.js';
+import { BatchSubmitItem, ListQuery, SubmitBody, UploadBody } from './schemas.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -41,10 +43,14 @@ export function openApiDocumentFor(registry: TaskRegistry): JsonObject {
  */
 export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskDefinition]>): JsonObject {
   const schemas = {
-    ...submitRequestSchemas([...taskTypes]),
+    ...submitRequestSchemas([...taskTypes], SubmitBody, { union: 'SubmitRequest', variant: 'Submit' }),
+    ...submitRequestSchemas([...taskTypes], BatchSubmitItem, { union: 'BatchItem', variant: 'BatchItem' }),
     ...toJsonSchemas(
       {
         SubmitByReferenceRequest: z.extend(z.omit(SubmitBody, { payload: true }), {
+          payloadRef: z.string().check(z.minLength(1), z.maxLength(64)),
+        }),
+        BatchItemByReference: z.extend(z.omit(BatchSubmitItem, { payload: true }), {
           payloadRef: z.string().check(z.minLength(1), z.maxLength(64)),
         }),
         UploadRequest: UploadBody,
@@ -58,6 +64,8 @@ export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskD
         TaskSummary: TaskSummarySchema,
         TaskListing: TaskListingSchema,
         UploadTicket: UploadTicketSchema,
+        TasksByIds: TasksByIdsSchema,
+        BatchSubmitResponse: BatchSubmitResponseSchema,
         ErrorBody: ErrorBodySchema,
         GatewayError: GatewayErrorSchema,
         ScheduleView: ScheduleViewSchema,
@@ -112,9 +120,14 @@ export function buildOpenApiDocument(taskTypes: Iterable<readonly [string, TaskD
 
 /**
  * `SubmitRequest`: one variant per task type (`Submit<Type>Task`), discriminated on `type`, each the
- * envelope of SubmitBody with that type's payload schema.
+ * envelope of SubmitBody with that type's payload schema. `BatchItem` likewise, from a batch's item
+ * (`BatchItem<Type>Task`, with its idempotencyKey).
  */
-function submitRequestSchemas(taskTypes: ReadonlyArray<readonly [string, TaskDefinition]>): Record<string, JsonObject> {
+function submitRequestSchemas(
+  taskTypes: ReadonlyArray<readonly [string, TaskDefinition]>,
+  envelope: typeof SubmitBody | typeof BatchSubmitItem,
+  names: { readonly union: string; readonly variant: string },
+): Record<string, JsonObject> {
   const variants: Record<string, z.ZodMiniObject> = {};
   const mapping: Record<string, string> = {};
   for (const [name, definition] of taskTypes) {
@@ -122,17 +135,20 @@ function submitRequestSchemas(taskTypes: ReadonlyArray<readonly [string, TaskDef
     const payload = z.safeParse(definition.payload, {}).success
       ? z.optional(definition.payload).register(z.globalRegistry, { description: 'Defaults to `{}`.' })
       : definition.payload;
-    const id = `Submit${name.replace(/(?:^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_match, letter: string) => letter.toUpperCase())}Task`;
-    variants[id] = z.extend(z.omit(SubmitBody, { payloadRef: true }), { type: z.literal(name), payload });
+    const id = `${names.variant}${name.replace(/(?:^|[^A-Za-z0-9]+)([A-Za-z0-9])/g, (_match, letter: string) => letter.toUpperCase())}Task`;
+    variants[id] = z.extend(z.omit(envelope as typeof SubmitBody, { payloadRef: true }), {
+      type: z.literal(name),
+      payload,
+    });
     mapping[name] = ref(id).$ref;
   }
   const [first, ...rest] = Object.values(variants);
   if (!first) throw new Error('An API without task types has nothing to describe.');
   const schemas = toJsonSchemas(
-    { SubmitRequest: z.discriminatedUnion('type', [first, ...rest]), ...variants },
+    { [names.union]: z.discriminatedUnion('type', [first, ...rest]), ...variants },
     'input',
   );
-  return { ...schemas, SubmitRequest: { ...schemas.SubmitRequest, discriminator: { propertyName: 'type', mapping } } };
+  return { ...schemas, [names.union]: { ...schemas[names.union], discriminator: { propertyName: 'type', mapping } } };
 }
 
 function paths(): JsonObject {
@@ -177,12 +193,58 @@ function paths(): JsonObject {
         ...pick('400', '401', '405', '413', '415', '429', '431', '500', '503'),
       },
     },
+    [API_ROUTES.submitTasks]: {
+      operationId: 'submitTasks',
+      summary: 'Submit several tasks at once',
+      description:
+        `1 to ${BATCH_LIMITS.tasks} submissions within the usual body limit. Each item is checked, recorded and ` +
+        'enqueued on its own (its `idempotencyKey` works as the header does for one task) and gets one result, in ' +
+        'order: 202 when all were accepted, 207 when some were not; an item that failed left nothing behind. An ' +
+        'empty or oversized batch, two items with one key, or a batch over the rate limit: the whole request is ' +
+        'refused and nothing recorded.',
+      requestBody: {
+        required: true,
+        content: json({
+          type: 'object',
+          properties: {
+            tasks: {
+              type: 'array',
+              minItems: 1,
+              maxItems: BATCH_LIMITS.tasks,
+              items: { oneOf: [ref('BatchItem'), ref('BatchItemByReference')] },
+            },
+          },
+          required: ['tasks'],
+          additionalProperties: false,
+        }),
+      },
+      responses: {
+        '202': { description: 'Every item was accepted.', content: json(ref('BatchSubmitResponse')) },
+        '207': { description: 'Some items were not: see their `error`.', content: json(ref('BatchSubmitResponse')) },
+        ...pick('400', '401', '405', '413', '415', '429', '431', '500', '503'),
+      },
+    },
     [API_ROUTES.listTasks]: {
       operationId: 'listTasks',
-      summary: 'List your tasks, newest first',
-      parameters: queryParameters(ListQuery),
+      summary: 'List your tasks, newest first; or read several by id',
+      description:
+        `With \`ids\` (1 to ${BATCH_LIMITS.ids} comma-separated task ids, alone): your tasks among them, each read ` +
+        'as `GET /tasks/{taskId}` reads one; another owner’s or an unknown id is absent.',
+      parameters: [
+        ...queryParameters(ListQuery),
+        {
+          name: 'ids',
+          in: 'query',
+          required: false,
+          description: 'Comma-separated task ids: answers `TasksByIds` instead of a page.',
+          schema: { type: 'string' },
+        },
+      ],
       responses: {
-        '200': { description: 'A page of task summaries.', content: json(ref('TaskListing')) },
+        '200': {
+          description: 'A page of task summaries; with `ids`, the tasks.',
+          content: json({ oneOf: [ref('TaskListing'), ref('TasksByIds')] }),
+        },
         ...pick('400', '401', '405', '429', '431', '500', '503'),
       },
     },
@@ -343,7 +405,11 @@ const ERROR_RESPONSES: Record<
   },
   '413': { name: 'PayloadTooLarge', description: 'The body is over the API’s limit.' },
   '415': { name: 'UnsupportedMediaType', description: 'The body was not sent as `application/json`.' },
-  '429': { name: 'TooManyRequests', description: 'Throttled by API Gateway; retry later.', gateway: true },
+  '429': {
+    name: 'TooManyRequests',
+    description:
+      'Throttled by API Gateway, or (`RateLimited`) over the owner’s submit rate limit: retry after `Retry-After`.',
+  },
   '431': { name: 'RequestHeadersTooLarge', description: 'The request line and headers are over 10 KiB.' },
   '500': { name: 'InternalError', description: 'Quote the `requestId` when reporting it.' },
   '503': {
@@ -361,9 +427,15 @@ function errorResponses(): JsonObject {
       {
         description,
         ...(status === '405' && { headers: { Allow: { schema: { type: 'string' } } } }),
-        ...(status === '503' && { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } }),
+        ...((status === '503' || status === '429') && {
+          headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } },
+        }),
         // API Gateway answers some of these itself, before the API function runs, in its own format.
-        content: gateway ? json(ref('GatewayError')) : ['401', '413', '500'].includes(status) ? eitherBody : errorBody,
+        content: gateway
+          ? json(ref('GatewayError'))
+          : ['401', '413', '429', '500'].includes(status)
+            ? eitherBody
+            : errorBody,
       },
     ]),
   );

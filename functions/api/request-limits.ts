@@ -1,3 +1,4 @@
+import { BATCH_LIMITS } from '../../shared/api-routes.js';
 import { RequestHeadersTooLargeError, ValidationError } from '../../shared/errors.js';
 import type { HttpRequest } from './http.js';
 
@@ -7,8 +8,10 @@ import type { HttpRequest } from './http.js';
  * integration) cannot carry more.
  */
 export const MAX_HEADER_BYTES = 10 * 1024;
-/** The longest query parameter value any route takes (`cursor` is at most 2048 characters). */
+/** The longest query parameter value any route takes (`cursor` is at most 2048 characters), but for those below. */
 export const MAX_QUERY_VALUE_LENGTH = 2048;
+/** `ids`: up to BATCH_LIMITS.ids task ids (36 characters) and the commas between them. */
+const LONGER_QUERY_VALUES: Readonly<Record<string, number>> = { ids: BATCH_LIMITS.ids * 37 - 1 };
 export const MAX_QUERY_NAME_LENGTH = 64;
 
 /** C0 controls and DEL; a horizontal tab is legal inside a header value (RFC 9110 §5.5). */
@@ -42,11 +45,14 @@ export function checkRequestLimits(request: HttpRequest): void {
   if (headerBytes > MAX_HEADER_BYTES) throw new RequestHeadersTooLargeError(MAX_HEADER_BYTES);
 
   for (const [name, value] of Object.entries(request.query)) {
+    const maxLength = Object.hasOwn(LONGER_QUERY_VALUES, name)
+      ? (LONGER_QUERY_VALUES[name] ?? 0)
+      : MAX_QUERY_VALUE_LENGTH;
     const problem =
       name.length > MAX_QUERY_NAME_LENGTH || hasControlCharacter(name)
         ? `names are at most ${MAX_QUERY_NAME_LENGTH} printable characters`
-        : value !== undefined && value.length > MAX_QUERY_VALUE_LENGTH
-          ? `must be at most ${MAX_QUERY_VALUE_LENGTH} characters`
+        : value !== undefined && value.length > maxLength
+          ? `must be at most ${maxLength} characters`
           : value !== undefined && hasControlCharacter(value)
             ? 'must not contain control characters'
             : undefined;

@@ -4,6 +4,7 @@ import { TASK_PRIORITIES } from '../../shared/lanes.js';
 import { TaskStatus, type TaskSummaryView, type TaskView } from '../../shared/task.js';
 import * as z from '../../shared/zod.js';
 import type { UploadTicket } from './create-upload.js';
+import type { TasksByIds } from './get-tasks-by-ids.js';
 
 /**
  * The zod schemas of what the API answers, for the OpenAPI document only (functions/api/openapi.ts):
@@ -106,6 +107,35 @@ export const TaskListingSchema = z.object({
 
 export const ErrorDetailSchema = z.object({ path: z.string(), message: z.string() });
 
+/** One item's result in `POST /tasks/batch`: accepted, or refused with the error of that item alone. */
+export const BatchItemResultSchema = z.union([
+  z.object({
+    taskId: z.uuid(),
+    status: TaskStatusSchema,
+    location: describe(z.string(), 'Path of the task.'),
+    replayed: describe(z.optional(z.literal(true)), 'An earlier submission with the same idempotencyKey.'),
+  }),
+  z.object({
+    error: z.object({ code: z.string(), message: z.string(), details: z.optional(z.array(ErrorDetailSchema)) }),
+  }),
+]);
+
+export const BatchSubmitResponseSchema = z.object({
+  results: describe(z.array(BatchItemResultSchema), 'One result per item, in the order of the request.'),
+});
+
+/** `GET /tasks?ids=` (functions/api/get-tasks-by-ids.ts). */
+export const TasksByIdsSchema = z.object({
+  tasks: describe(
+    z.array(TaskViewSchema),
+    'Your tasks among the ids, in the order asked; another owner’s or an unknown id is absent.',
+  ),
+  nextIds: describe(
+    z.optional(z.array(z.string())),
+    'Ids not answered because the response reached 1 MiB: ask for them again.',
+  ),
+});
+
 /** Every error the API Lambda answers (functions/api/http.ts `errorResponse`). */
 export const ErrorBodySchema = z.object({
   error: z.object({
@@ -125,3 +155,4 @@ export type TaskViewMatchesSchema = Assignable<TaskView, z.output<typeof TaskVie
 export type TaskSummaryMatchesSchema = Assignable<TaskSummaryView, z.output<typeof TaskSummarySchema>>;
 export type ErrorDetailMatchesSchema = Assignable<ErrorDetail, z.output<typeof ErrorDetailSchema>>;
 export type UploadTicketMatchesSchema = Assignable<UploadTicket, z.output<typeof UploadTicketSchema>>;
+export type TasksByIdsMatchesSchema = Assignable<TasksByIds, z.output<typeof TasksByIdsSchema>>;

@@ -2,23 +2,27 @@ import { API_ROUTES, DEFAULT_ROUTE, methodsForPath } from '../../shared/api-rout
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { MethodNotAllowedError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { API_REQUEST_LOG_MESSAGE, LOG_KEYS } from '../../shared/metric-names.js';
+import type { OwnerGroup } from '../../shared/owner-group.js';
 import type { OwnerHash } from '../../shared/owner-hash.js';
 import type { Clock, Log, ScheduleService, ScheduleStore, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
 import type { TaskData } from '../../shared/task-data.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
+import { parseBatchSubmission } from './batch-submission.js';
 import { callerOf, requireCallerUnlessPublic } from './caller.js';
 import { cancelTask } from './cancel-task.js';
 import { createUpload } from './create-upload.js';
 import { getTask } from './get-task.js';
+import { getTasksByIds } from './get-tasks-by-ids.js';
 import { errorResponse, type HttpRequest, type HttpResponse, jsonResponse, parseJsonBody } from './http.js';
 import { listTasks } from './list-tasks.js';
 import { checkRequestLimits } from './request-limits.js';
 import type { RunAtLimits } from './run-at.js';
 import { UploadBody } from './schemas.js';
 import { parseSubmission } from './submission.js';
-import { submitTask } from './submit-task.js';
+import { type BatchItemResult, submitBatch } from './submit-batch.js';
+import { type SubmitTaskDeps, submitTask } from './submit-task.js';
 import { taskViewOf } from './task-data-view.js';
 import { issuesToDetails } from './validation.js';
 
@@ -55,6 +59,10 @@ export interface ApiDeps {
   readonly scheduleLimits?: RunAtLimits & { readonly maxPerOwner: number };
   /** The bucket for payloads, results and files too large for an item. @default none: everything inline */
   readonly taskData?: TaskData;
+  /** The owner's keyed group for fair queues and fair-share limits; set with `ownerHash`. @default none */
+  readonly ownerGroup?: OwnerGroup;
+  /** The per-owner submit rate limit, when it is on. @default no limit */
+  readonly submitRate?: SubmitTaskDeps['submitRate'];
 }
 
 /**
@@ -88,9 +96,12 @@ async function route(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse>
         return await submit(request, deps);
       case API_ROUTES.createUpload:
         return await upload(request, deps);
+      case API_ROUTES.submitTasks:
+        return await submitMany(request, deps);
       case API_ROUTES.getTask:
         return await get(request, deps);
       case API_ROUTES.listTasks:
+        if (request.query.ids !== undefined) return await getMany(request, deps);
         return jsonResponse(200, await listTasks({ ownerId: callerOf(request), query: request.query }, deps));
       case API_ROUTES.cancelTask:
         return await cancel(request, deps);
@@ -123,6 +134,44 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
     return jsonResponse(200, view, taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
   }
   return jsonResponse(202, toTaskView(task), { ...location, 'retry-after': String(retryAfter) });
+}
+
+/**
+ * 202 when every item was accepted, 207 (Multi-Status) when some were not: either way one result per
+ * item, in order. A problem of the whole request (not a batch, repeated keys, the rate limit) is the
+ * usual error, and nothing was recorded.
+ */
+async function submitMany(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const items = parseBatchSubmission(request, callerOf(request), deps.maxBodyBytes);
+  const results = await submitBatch(items, deps);
+  const allAccepted = results.every((result) => result.accepted);
+  const headers: Record<string, string> = results.some((result) => result.accepted)
+    ? { 'retry-after': String(deps.retryAfterSeconds) }
+    : {};
+  return jsonResponse(allAccepted ? 202 : 207, { results: results.map(batchResultView) }, headers);
+}
+
+function batchResultView(result: BatchItemResult) {
+  if (result.accepted) {
+    const { task, created } = result;
+    return {
+      taskId: task.taskId,
+      status: task.status,
+      location: `/tasks/${task.taskId}`,
+      ...(!created && { replayed: true }),
+    };
+  }
+  const { error } = result;
+  const details = error instanceof ValidationError && error.details.length > 0 ? error.details : undefined;
+  return { error: { code: error.code, message: error.message, ...(details && { details }) } };
+}
+
+/** `GET /tasks?ids=`: `Retry-After` while one of the tasks is not finished, as for one task. */
+async function getMany(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {
+  const found = await getTasksByIds({ ownerId: callerOf(request), query: request.query }, deps);
+  const unfinished = found.tasks.some((task) => !isTerminal(task.status));
+  const headers: Record<string, string> = unfinished ? { 'retry-after': String(deps.retryAfterSeconds) } : {};
+  return jsonResponse(200, found, headers);
 }
 
 async function get(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse> {

@@ -1,4 +1,4 @@
-import { LIST_PAGE_SIZE } from '../../shared/api-routes.js';
+import { BATCH_LIMITS, LIST_PAGE_SIZE } from '../../shared/api-routes.js';
 import { MAX_CALLBACK_URL_LENGTH } from '../../shared/callbacks/callback-url.js';
 import { TASK_PRIORITIES } from '../../shared/lanes.js';
 import { checkStorableJson } from '../../shared/storable-json.js';
@@ -34,6 +34,19 @@ export const SubmitBody = z.strictObject({
 export const UploadBody = z.strictObject({
   contentLength: z.int().check(z.minimum(1)),
 });
+
+/** One item of `POST /tasks/batch`: a submission, with its idempotency key in the body (there is one header for all). */
+export const BatchSubmitItem = z.extend(SubmitBody, {
+  idempotencyKey: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
+});
+
+/** `POST /tasks/batch`: the envelope; each item is checked on its own (a bad item fails alone). */
+export const BatchSubmitBody = z.strictObject({
+  tasks: z.array(z.unknown()).check(z.minLength(1), z.maxLength(BATCH_LIMITS.tasks)),
+});
+
+/** `GET /tasks?ids=`: comma-separated task ids, and nothing else (no status, limit or cursor). */
+export const IdsQuery = z.strictObject({ ids: z.string().check(z.minLength(1)) });
 
 /** `GET /tasks` query string. */
 export const ListQuery = z.strictObject({

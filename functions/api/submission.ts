@@ -29,9 +29,12 @@ export function parseSubmission(request: HttpRequest, ownerId: string, maxBodyBy
 }
 
 /** Printable, 1 to 255 characters: it is part of a hash, and echoed in logs. */
+export const isValidIdempotencyKey = (key: string): boolean =>
+  key.length >= 1 && key.length <= 255 && !hasControlCharacter(key);
+
 function parseIdempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
-  if (header.length < 1 || header.length > 255 || hasControlCharacter(header)) {
+  if (!isValidIdempotencyKey(header)) {
     throw new ValidationError(
       'InvalidIdempotencyKey',
       'The Idempotency-Key header must be 1 to 255 characters with no control characters.',

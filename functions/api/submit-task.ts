@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { canonicalJson, sha256Hex } from '../../shared/canonical-json.js';
-import { ConflictError, DependencyUnavailableError, ValidationError } from '../../shared/errors.js';
+import { ConflictError, DependencyUnavailableError, RateLimitedError, ValidationError } from '../../shared/errors.js';
+import type { SubmitRate, SubmitRateLimiter } from '../../shared/fair-share.js';
 import { DEFAULT_LANE, DEFAULT_PRIORITY, routeOf, type TaskPriority } from '../../shared/lanes.js';
-import { TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
+import { FAIR_SHARE_COUNTS, TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
+import type { OwnerGroup } from '../../shared/owner-group.js';
 import type {
   Clock,
   CreateResult,
@@ -19,7 +21,7 @@ import { DAY_SECONDS, expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '..
 import * as z from '../../shared/zod.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/define-task.js';
 import { planRunAt, type RunAtLimits, type RunAtPlan, runAtScheduleOf } from './run-at.js';
-import { loadPayload, type PayloadDeps, storeLargePayload } from './task-payload.js';
+import { loadPayload, type PayloadDeps, type PayloadSource, storeLargePayload } from './task-payload.js';
 import { issuesToDetails } from './validation.js';
 
 export interface SubmitTaskInput {
@@ -72,6 +74,23 @@ export interface SubmitTaskDeps extends PayloadDeps {
   readonly scheduler?: ScheduleService;
   /** @default `runAt` is refused */
   readonly scheduleLimits?: RunAtLimits;
+  /**
+   * The owner's keyed group, recorded with the task and sent as its messages' MessageGroupId (fair
+   * queues). The handler sets it once the deployment key is loaded. @default tasks carry no group
+   */
+  readonly ownerGroup?: OwnerGroup;
+  /** The per-owner submit rate limit (settings.fairness.submitRate), when it is on. @default no limit */
+  readonly submitRate?: { readonly limiter: SubmitRateLimiter; readonly rate: SubmitRate };
+}
+
+/** A submission that passed every check, ready to be recorded: nothing of it is written yet. */
+export interface CheckedSubmission {
+  /** As submitted, with the callback URL as it will be called and the lane it runs in. */
+  readonly input: SubmitTaskInput & { readonly lane: string };
+  readonly definition: TaskDefinition;
+  /** The payload, read from its upload when the submission named one. */
+  readonly source: PayloadSource;
+  readonly start?: RunAtPlan;
 }
 
 /**
@@ -83,6 +102,22 @@ export interface SubmitTaskDeps extends PayloadDeps {
  * detects a replay: no extra table, no extra write on the happy path.
  */
 export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): Promise<SubmitResult> {
+  const checked = await checkSubmission(input, deps);
+  await takeSubmitAllowance(input.ownerId, 1, deps);
+  const recorded = await recordSubmission(checked, deps);
+  if (recorded.created) {
+    await enqueueOrDiscard(recorded.task, deps);
+    logSubmitted(recorded.task, deps);
+  }
+  return recorded;
+}
+
+/**
+ * Every check of a submission, before anything is written: the type, the payload (read from its upload
+ * first) against the type's schema, the start time, the lane and the callback URL. A ValidationError
+ * names the first problem.
+ */
+export async function checkSubmission(input: SubmitTaskInput, deps: SubmitTaskDeps): Promise<CheckedSubmission> {
   checkTaskType(input.type, deps.registry);
   // A payloadRef's object is read (and must be JSON) before the schema check, as a body is parsed before it.
   const source = await loadPayload(input, deps);
@@ -95,8 +130,48 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
       { path: input.lane === undefined ? 'type' : 'lane', message: `must be one of: ${lanes.join(', ')}` },
     ]);
   }
-
   const callbackUrl = input.callbackUrl === undefined ? undefined : await checkedCallbackUrl(input.callbackUrl, deps);
+  return {
+    input: { ...input, payload: source.payload, lane, ...(callbackUrl !== undefined && { callbackUrl }) },
+    definition,
+    source,
+    ...(start && { start }),
+  };
+}
+
+/**
+ * Takes `count` submits from the owner's rate limit, when one is on, before anything is written: over
+ * it, RateLimitedError (429) and nothing recorded. A batch larger than a whole window's allowance can
+ * never pass, so it is a 400 rather than a 429 its client would retry for ever.
+ */
+export async function takeSubmitAllowance(ownerId: string, count: number, deps: SubmitTaskDeps): Promise<void> {
+  if (!deps.submitRate || count === 0) return;
+  const { limiter, rate } = deps.submitRate;
+  if (count > rate.maxTasks) {
+    throw new ValidationError(
+      'InvalidRequest',
+      `${count} tasks are more than the ${rate.maxTasks} an owner may submit in ${rate.windowSeconds} s: send at most ${rate.maxTasks} at once.`,
+      [{ path: 'tasks', message: `at most ${rate.maxTasks} items under this deployment's rate limit` }],
+    );
+  }
+  // Keyed by the owner's group, so the fair-share table holds no owner id; without one (tests), by the id.
+  const decision = await limiter.take(deps.ownerGroup?.(ownerId) ?? ownerId, count, rate, deps.clock());
+  if (decision.allowed) return;
+  deps.metrics?.record(FAIR_SHARE_COUNTS.submitRateLimited, '');
+  throw new RateLimitedError(
+    `Over the submit rate limit of ${rate.maxTasks} tasks per ${rate.windowSeconds} s; retry after ${decision.retryAfterSeconds} s.`,
+    decision.retryAfterSeconds,
+  );
+}
+
+/**
+ * Writes the task (its payload first to the bucket when too large for the item), or finds the one an
+ * earlier request with the same key wrote (a replay: its message is sent again if it was never
+ * claimed). A created task is not started yet: the caller sends its message (alone or in a batch) or
+ * puts its schedule, and discards the record if that fails.
+ */
+export async function recordSubmission(checked: CheckedSubmission, deps: SubmitTaskDeps): Promise<SubmitResult> {
+  const { input, definition, source, start } = checked;
   const taskId = input.idempotencyKey
     ? taskIdFromKey(input.ownerId, input.idempotencyKey)
     : (deps.newTaskId ?? randomUUID)();
@@ -105,22 +180,9 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
   const ownObject = payloadRef !== undefined && payloadRef !== source.ref ? payloadRef : undefined;
   // A replay can race with the request that is discarding the same key's task: one more round then finds the id free.
   for (let round = 0; ; round++) {
-    const task = newTask(
-      taskId,
-      { ...input, payload: source.payload, callbackUrl, lane },
-      definition.maxAttempts ?? deps.defaultMaxAttempts,
-      deps,
-      start,
-      payloadRef,
-    );
+    const task = newTask(taskId, input, definition.maxAttempts ?? deps.defaultMaxAttempts, deps, start, payloadRef);
     const created = await createOrTakeBack(task, deps);
-    if (created.created) {
-      await enqueueOrDiscard(task, deps);
-      // The owner's keyed hash is on every line of the request (the API handler adds it).
-      deps.log.info('task submitted', taskLogFields(task));
-      deps.metrics?.record(TASK_COUNTS.submitted, task.type, 1, routeOf(task));
-      return { task, created: true };
-    }
+    if (created.created) return { task, created: true };
     // A random id is never taken (122 bits); only a key's id can be.
     if (!input.idempotencyKey) throw new ConflictError(`Task id ${taskId} is already taken.`);
     // The task recorded earlier keeps its own payload object: the one this request wrote is nobody's.
@@ -134,6 +196,13 @@ export async function submitTask(input: SubmitTaskInput, deps: SubmitTaskDeps): 
     }
     if (round === 1) throw new DependencyUnavailableError('task table');
   }
+}
+
+/** The line and the count of a task accepted: recorded and started. */
+export function logSubmitted(task: Task, deps: SubmitTaskDeps): void {
+  // The owner's keyed hash is on every line of the request (the API handler adds it).
+  deps.log.info('task submitted', taskLogFields(task));
+  deps.metrics?.record(TASK_COUNTS.submitted, task.type, 1, routeOf(task));
 }
 
 /** The task type's definition; throws UnknownTaskType, listing the known ones. */
@@ -216,6 +285,7 @@ function newTask(
       }),
     ),
     ...(input.idempotencyKey && { idempotencyKey: input.idempotencyKey }),
+    ...(deps.ownerGroup && { ownerGroup: deps.ownerGroup(input.ownerId) }),
     // Stored so a duplicate message or a re-enqueue waits for the rest of the delay instead of running early.
     ...(input.delaySeconds && { delaySeconds: input.delaySeconds, runAtMs: now.getTime() + input.delaySeconds * 1000 }),
     ...(start && { runAt: start.runAt, runAtMs: start.runAtMs }),
@@ -297,7 +367,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
  * a worker claimed it (so the message was delivered after all: the send's reply was lost) or a
  * replay promised it to another request. Then the task is accepted after all.
  */
-async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
+export async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
   try {
     await startLater(task, deps);
   } catch (error) {
@@ -309,17 +379,21 @@ async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void>
   }
 }
 
+/** Whether a created task starts by a one-time schedule at its `runAt` (beyond the SQS delay) rather than a message. */
+export const startsBySchedule = (task: Task, deps: SubmitTaskDeps): boolean =>
+  task.runAtSchedule !== undefined && deps.scheduler !== undefined;
+
 /** Sends the task's message now (delayed up to SQS's limit), or leaves it to a one-time schedule at its `runAt`. */
-async function startLater(task: Task, deps: SubmitTaskDeps): Promise<void> {
-  if (task.runAtSchedule && deps.scheduler) {
-    await deps.scheduler.put(runAtScheduleOf(task));
+export async function startLater(task: Task, deps: SubmitTaskDeps): Promise<void> {
+  if (startsBySchedule(task, deps)) {
+    await deps.scheduler?.put(runAtScheduleOf(task));
     return;
   }
   await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: task.delaySeconds });
 }
 
 /** Best effort: a record that cannot be discarded stays QUEUED, and the recovery sweep sends its message. */
-async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult | 'unknown'> {
+export async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult | 'unknown'> {
   try {
     return await deps.store.discard(task.taskId, task.lastWriteId ?? '');
   } catch (error) {

@@ -21,7 +21,7 @@ export function createRecoveryHandler(): RecoveryHandler {
   const sqs = tracer.captureAWSv3Client(createSqsClient(config));
   const deps: SweepDeps = {
     store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName),
-    queue: new SqsTaskQueue(sqs, config.queueUrl, config.lanes),
+    queue: new SqsTaskQueue(sqs, config.queueUrl, { lanes: config.lanes, fairQueues: config.fairness.fairQueues }),
     ...(config.callbacks.queueUrl && { callbackQueue: new SqsCallbackQueue(sqs, config.callbacks.queueUrl) }),
     clock: () => new Date(),
     log: logger,

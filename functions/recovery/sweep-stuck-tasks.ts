@@ -123,6 +123,10 @@ function remainingDelay(task: Task, now: number): number | undefined {
 
 /** Silent for longer than any healthy task can be: past the time it could run, or past its lease. */
 function isStuck(task: Task, staleBefore: number): boolean {
-  if (task.status === TaskStatus.Queued) return Math.max(Date.parse(task.updatedAt), task.runAtMs ?? 0) <= staleBefore;
-  return (task.leaseExpiresAt ?? 0) <= staleBefore;
+  if (task.status === TaskStatus.Queued) {
+    // A task waiting for a slot of its owner has a message that comes back by waitingUntilMs.
+    return Math.max(Date.parse(task.updatedAt), task.runAtMs ?? 0, task.waitingUntilMs ?? 0) <= staleBefore;
+  }
+  // A takeover waiting for a slot of the owner (its attempt died) is not lost either.
+  return Math.max(task.leaseExpiresAt ?? 0, task.waitingUntilMs ?? 0) <= staleBefore;
 }

@@ -2,11 +2,13 @@ import type { Context } from 'aws-lambda';
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
 import { DynamoScheduleStore } from '../../shared/aws/dynamo-schedule-store.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import { SERVICE_NAMES } from '../../shared/metric-names.js';
+import { type OwnerGroup, ownerGrouper } from '../../shared/owner-group.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { type FireDeps, type FireReport, fire } from './fire.js';
@@ -26,7 +28,10 @@ export function createScheduleFireHandler(taskTypes: TaskTypes = {}): ScheduleFi
   const documents = tracer.captureAWSv3Client(createDocumentClient(config));
   const deps: FireDeps = {
     store: new DynamoTaskStore(documents, config.tableName),
-    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, config.lanes),
+    queue: new SqsTaskQueue(tracer.captureAWSv3Client(createSqsClient(config)), config.queueUrl, {
+      lanes: config.lanes,
+      fairQueues: config.fairness.fairQueues,
+    }),
     lanes: Object.keys(config.lanes),
     scheduleStore: new DynamoScheduleStore(documents, scheduleTable),
     registry,
@@ -37,12 +42,18 @@ export function createScheduleFireHandler(taskTypes: TaskTypes = {}): ScheduleFi
     ttlDays: config.ttlDays,
   };
 
+  // The deployment key, read on the first firing, gives the owner's group: a fired task is in its
+  // owner's fair-queue group and counts against the owner's concurrency limit like a submitted one.
+  const keyRing = createKeyRing(config, { instrument: (client) => tracer.captureAWSv3Client(client) });
+  let ownerGroup: OwnerGroup | undefined;
+
   // A declaration, so stack traces name it `handler` (an arrow function would be anonymous).
   async function handler(event: unknown, context: Context): Promise<FireReport> {
     await tracer.loadIfSampled();
     logger.addContext(context);
     try {
-      return await fire(event, deps);
+      ownerGroup ??= ownerGrouper(await keyRing.deploymentKey());
+      return await fire(event, { ...deps, ownerGroup });
     } finally {
       metrics.flush();
     }

@@ -42,6 +42,13 @@ export interface TaskDefinition<Schema extends $ZodType = $ZodType, Result = unk
    * (a deployment's `lanes`; it must have this one). @default the default lane (`settings.worker`)
    */
   readonly lane?: string;
+  /**
+   * At most this many tasks of this type of one owner RUNNING at once (a whole number, at least 1),
+   * counted apart from the deployment's `fairness.ownerConcurrency`; the rest wait QUEUED, spending no
+   * attempt. For work that is heavy per owner: an export, a call to the owner's own rate-limited API.
+   * @default the deployment's limit (none unless `fairness.ownerConcurrency` is on)
+   */
+  readonly maxRunningPerOwner?: number;
   /** Throw PermanentError to fail at once; any other error is retried. The result must be JSON. */
   run(payload: output<Schema>, ctx: TaskContext): Promise<Result>;
 }

@@ -1,4 +1,5 @@
 import { createDocumentClient, createSqsClient } from '../../shared/aws/clients.js';
+import { DynamoFairShare } from '../../shared/aws/dynamo-fair-share.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { type SqsBatchHandler, sqsBatchHandler } from '../../shared/aws/sqs-batch-handler.js';
@@ -26,11 +27,12 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
   const observability = createObservability(SERVICE_NAMES.worker, (type) => registry.has(type));
   const { logger, tracer, metrics } = observability;
   const sqs = tracer.captureAWSv3Client(createSqsClient(config));
+  const documents = tracer.captureAWSv3Client(createDocumentClient(config));
+  const { fairness } = config;
+  const typeLimits = [...registry.values()].some((definition) => definition.maxRunningPerOwner !== undefined);
   const deps: Omit<RunTaskDeps, 'remainingTimeMs'> = {
-    store: new DynamoTaskStore(tracer.captureAWSv3Client(createDocumentClient(config)), config.tableName, () =>
-      metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
-    ),
-    queue: new SqsTaskQueue(sqs, config.queueUrl, config.lanes),
+    store: new DynamoTaskStore(documents, config.tableName, () => metrics.record(RECOVERY_COUNTS.writeRecovered, '')),
+    queue: new SqsTaskQueue(sqs, config.queueUrl, { lanes: config.lanes, fairQueues: fairness.fairQueues }),
     // The records of a batch finish together: their deliveries share SendMessageBatch requests.
     ...(config.callbacks.queueUrl && {
       callbackQueue: new CallbackOutbox(new SqsCallbackQueue(sqs, config.callbacks.queueUrl), CALLBACK_LINGER_MS),
@@ -46,6 +48,17 @@ export function createWorkerHandler(taskTypes: TaskTypes = {}): SqsBatchHandler 
     cancelCheckIntervalMs: config.cancelCheckSeconds * 1000,
     leaseGraceMs: config.leaseGraceSeconds * 1000,
     taskData: taskDataOf(config, (client) => tracer.captureAWSv3Client(client)),
+    // Per-owner limits only where one is on; their table is there only then (settings.fairness).
+    ...(fairness.tableName &&
+      (fairness.ownerMaxRunning !== undefined || typeLimits) && {
+        ownerConcurrency: {
+          slots: new DynamoFairShare(documents, fairness.tableName, () =>
+            metrics.record(RECOVERY_COUNTS.writeRecovered, ''),
+          ),
+          maxRunning: fairness.ownerMaxRunning,
+          waitMaxSeconds: fairness.ownerWaitMaxSeconds,
+        },
+      }),
   };
 
   // A lane's worker reads its normal and its high-priority queue: a delayed retry stays on the queue it came from.

@@ -1,10 +1,25 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
 import { ItemTooLargeError } from '../../shared/errors.js';
+import {
+  groupOfPool,
+  type OwnerSlots,
+  type SlotLease,
+  slotPool,
+  slotWaitSeconds,
+  type Waiter,
+} from '../../shared/fair-share.js';
 import { type QueueRoute, routeOf } from '../../shared/lanes.js';
-import { LOG_KEYS, RECOVERY_COUNTS, TASK_COUNTS, TASK_TIMINGS, taskLogFields } from '../../shared/metric-names.js';
+import {
+  FAIR_SHARE_COUNTS,
+  LOG_KEYS,
+  RECOVERY_COUNTS,
+  TASK_COUNTS,
+  TASK_TIMINGS,
+  taskLogFields,
+} from '../../shared/metric-names.js';
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
-import { isExpired, isTerminal, type Task, type TaskError, TaskStatus } from '../../shared/task.js';
+import { isExpired, isTerminal, type Task, type TaskError, type TaskMessage, TaskStatus } from '../../shared/task.js';
 import { ownsPayloadObject, type TaskData } from '../../shared/task-data.js';
 import { parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
@@ -48,6 +63,16 @@ export interface RunTaskDeps {
   readonly callbackQueue?: CallbackQueue;
   /** The bucket for payloads, results and files too large for the item. @default none: everything inline */
   readonly taskData?: TaskData;
+  /**
+   * Per-owner concurrency limits (settings.fairness.ownerConcurrency, a type's `maxRunningPerOwner`):
+   * where the slots are, the deployment-wide limit when it is on, and the longest a waiting message
+   * waits before it looks again. @default no limit
+   */
+  readonly ownerConcurrency?: {
+    readonly slots: OwnerSlots;
+    readonly maxRunning?: number;
+    readonly waitMaxSeconds: number;
+  };
 }
 
 /** The record stays on the queue; SQS delivers it again after its visibility timeout. */
@@ -86,10 +111,20 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   }
   const now = deps.clock();
   const remaining = deps.remainingTimeMs();
-  const claim = await deps.store.claim(message.taskId, now, now.getTime() + remaining + deps.leaseGraceMs);
-  if (!claim.claimed) return notClaimed(claim.task, message.taskId, delivery, now, deps);
+  // The slot and the task are held under one lease: neither outlives the other's holder.
+  const lease = now.getTime() + remaining + deps.leaseGraceMs;
+  const slot = await takeOwnerSlot(message, delivery, now, lease, deps);
+  if (slot === 'settled') return;
+  try {
+    const claim = await deps.store.claim(message.taskId, now, lease);
+    if (!claim.claimed) return await notClaimed(claim.task, message.taskId, delivery, now, deps);
+    await run(claim.task, remaining, now, delivery, deps);
+  } finally {
+    if (slot) await giveBack(slot, deps);
+  }
+}
 
-  const task = claim.task;
+async function run(task: Task, remaining: number, now: Date, delivery: TaskDelivery, deps: RunTaskDeps): Promise<void> {
   const context = taskLogFields(task, delivery.messageId);
   deps.log.info('task started', { ...context, claimedFrom: task.claimedFrom });
   const route = routeOf(task);
@@ -130,6 +165,156 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
 
 /** What every log line about one attempt carries: `taskLogFields` of the task and its message. */
 type LogContext = ReturnType<typeof taskLogFields>;
+
+/**
+ * A slot of the owner's concurrency limit, taken before the claim so that a task that must wait has
+ * spent nothing: no attempt (the claim counts those) and no receive (a waiting message is replaced by a
+ * fresh one, sent with a delay, rather than made visible again, so waiting never nears the dead-letter
+ * queue). One message waits per task, so copies of it die out instead of polling beside it (a read of
+ * the task tells them). Undefined when no limit applies to the task; `settled` when nothing is left to
+ * do with the message: replaced by its successor, or a copy of another waiting message, or its task gone.
+ */
+async function takeOwnerSlot(
+  message: TaskMessage,
+  delivery: TaskDelivery,
+  now: Date,
+  leaseExpiresAtMs: number,
+  deps: RunTaskDeps,
+): Promise<SlotLease | 'settled' | undefined> {
+  const limits = deps.ownerConcurrency;
+  if (!limits) return undefined;
+  let { group, type } = message;
+  // Read at most once, and only when needed: a message without its group or type, or a wait.
+  let read: Promise<Task | undefined> | undefined;
+  const stored = () => {
+    read ??= deps.store.get(message.taskId);
+    return read;
+  };
+  if (group === undefined || type === undefined) {
+    // A message without them (sent before groups existed, or a bare copy): the task says whose it is.
+    const task = await stored();
+    group ??= task?.ownerGroup;
+    type ??= task?.type;
+  }
+  if (group === undefined || type === undefined) return undefined;
+  const ownLimit = deps.registry.get(type)?.maxRunningPerOwner;
+  const limit = ownLimit ?? limits.maxRunning;
+  if (limit === undefined) return undefined;
+
+  const pool = slotPool(group, type, ownLimit !== undefined);
+  // Where this task's messages go: the queue this one came from (a message names its route only when it
+  // is not the default one), so a waiting task keeps its lane's timeout and its priority.
+  const route = delivery.from ?? {
+    ...(message.lane !== undefined && { lane: message.lane }),
+    ...(message.priority !== undefined && { priority: message.priority }),
+  };
+  const slot = await limits.slots.acquire(pool, message.taskId, limit, now, leaseExpiresAtMs);
+  if (slot.acquired) {
+    // A task that waited and got its slot by itself leaves the line: a release would wake it for nothing.
+    const since = message.waitSince;
+    if (since !== undefined) {
+      await limits.slots.withdraw(pool, { taskId: message.taskId, type, since }).catch((error: unknown) => {
+        deps.log.warn('could not take a task off its owner’s waiters', { ...taskLogFields(message), error });
+      });
+    }
+    return slot.lease;
+  }
+  const fields = taskLogFields({ taskId: message.taskId, type }, delivery.messageId);
+  if (slot.reason === 'held') {
+    // Another delivery of this very task holds its slot (a duplicate message): wait for it, as for a live lease.
+    const freeInSeconds = secondsUntil(slot.freeAtMs, now.getTime());
+    const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, freeInSeconds));
+    await deps.queue.retryLater(delivery.receiptHandle, waitSeconds, delivery.from);
+    deps.metrics?.record(RECOVERY_COUNTS.deferred, type);
+    throw new RetryLaterError(`Task ${message.taskId} holds a slot in another delivery for ${waitSeconds} s.`);
+  }
+  // One message waits per task: a copy of the waiting one (a duplicate delivery, a spare) stops here,
+  // before it sends a successor of its own, unless the wait it would join has run out (its waiter lost).
+  // A RUNNING task waits too: its attempt died, and the takeover needs a slot like any attempt.
+  const current = await stored();
+  const nowMs = now.getTime();
+  if (!current || isTerminal(current.status) || isExpired(current, nowMs)) return 'settled';
+  const waiting = current.waitingUntilMs;
+  if (waiting !== undefined && waiting >= nowMs && waiting !== message.waitUntil) {
+    // A woken task that lost the slot to another one goes back to its place in the line.
+    if (message.waitSince !== undefined) {
+      await limits.slots
+        .enlist(pool, { taskId: message.taskId, type, since: message.waitSince, ...route })
+        .catch((error: unknown) => deps.log.warn('could not put a woken task back in line', { ...fields, error }));
+    }
+    return 'settled';
+  }
+
+  const waits = (message.waits ?? 0) + 1;
+  const waitSeconds = slotWaitSeconds(waits, limits.waitMaxSeconds, deps.random);
+  const waitUntil = nowMs + waitSeconds * 1000;
+  const waitSince = message.waitSince ?? nowMs;
+  // The successor before the note: whatever happens to this invocation now, a message with the new wait is
+  // out, and finds its wait noted, or the old one run out.
+  try {
+    await deps.queue.enqueue(
+      { taskId: message.taskId, type, group, waits, waitUntil, waitSince, ...route },
+      { delaySeconds: waitSeconds },
+    );
+  } catch (error) {
+    // This message comes back after the wait instead: one receive spent, nothing lost.
+    deps.log.warn('could not resend a message waiting for a slot; it waits on its visibility', { ...fields, error });
+    await deps.queue.retryLater(delivery.receiptHandle, waitSeconds, delivery.from).catch(() => {});
+    throw new RetryLaterError(`Task ${message.taskId} waits ${waitSeconds} s for a slot; its resend failed: ${error}`);
+  }
+  // Conditional, for a copy that raced this one here: the loser's successor stops when it comes. Noted,
+  // the wait also keeps the recovery sweep away.
+  const noted = await deps.store
+    .noteWaiting(message.taskId, waitUntil, { expected: message.waitUntil, nowMs })
+    .catch((error: unknown) => {
+      deps.log.warn('could not note a task waiting for a slot; it waits all the same', { ...fields, error });
+      return 'noted' as const;
+    });
+  if (noted !== 'noted') return 'settled';
+  // In the line, a release wakes it before its wait is over (the oldest waiter first).
+  await limits.slots
+    .enlist(pool, { taskId: message.taskId, type, since: waitSince, ...route })
+    .catch((error: unknown) => {
+      deps.log.warn('could not put a task in its owner’s line; its wait brings it back', { ...fields, error });
+    });
+  deps.log.info('task waits for a slot of its owner', { ...fields, limit, waitSeconds, waits });
+  deps.metrics?.record(FAIR_SHARE_COUNTS.ownerSlotWait, type);
+  return 'settled';
+}
+
+/**
+ * Best effort: a slot that cannot be given back now ends with its lease. The slot freed, one waiting
+ * task of the pool is woken with a fresh message (its own, delayed, still comes: a spare is harmless).
+ */
+async function giveBack(slot: SlotLease, deps: RunTaskDeps): Promise<void> {
+  let waiter: Waiter | undefined;
+  try {
+    waiter = await deps.ownerConcurrency?.slots.release(slot);
+  } catch (error) {
+    deps.log.warn('could not give back a slot; it frees when its lease ends', {
+      ...taskLogFields({ taskId: slot.holder }),
+      error,
+    });
+  }
+  if (!waiter) return;
+  try {
+    // Its place in the line goes with it: if another task takes the slot first, it waits as the oldest again.
+    const { taskId, type, since, lane, priority } = waiter;
+    await deps.queue.enqueue({
+      taskId,
+      type,
+      group: groupOfPool(slot.pool),
+      waitSince: since,
+      ...(lane !== undefined && { lane }),
+      ...(priority !== undefined && { priority }),
+    });
+  } catch (error) {
+    deps.log.warn('could not wake a task waiting for a slot; its wait brings it back', {
+      ...taskLogFields(waiter),
+      error,
+    });
+  }
+}
 
 /**
  * The task is not claimable now. The message is deleted when nothing is left to do (no such task,

@@ -43,8 +43,12 @@ export class LaneOperations extends Construct {
     super(scope, id);
     const thresholds = props.settings.observability.alarms;
     const alarms: Alarm[] = [];
+    // With fair queues, the age among quiet owners: one owner's backlog in a lane pages nobody, as in the default lane.
+    const { fairQueues } = props.settings.fairness;
     const oldestAge = (queue: IQueue, label: string) =>
-      queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum', label });
+      fairQueues
+        ? queue.metric('ApproximateAgeOfOldestMessageInQuietGroups', { period: PERIOD, statistic: 'Maximum', label })
+        : queue.metricApproximateAgeOfOldestMessage({ period: PERIOD, statistic: 'Maximum', label });
 
     for (const { lane, queue, highPriorityQueue, deadLetterQueue, worker } of props.lanes) {
       const name = lane.name;
@@ -54,8 +58,8 @@ export class LaneOperations extends Construct {
       for (const [source, idPart, words] of queues) {
         alarms.push(
           new Alarm(this, `${prefix}${idPart}OldestMessageAgeAlarm`, {
-            alarmDescription: `Lane ${name}: ${words}tasks wait more than ${lane.oldestMessageAlarmSeconds} s in the queue: its worker is not keeping up.`,
-            metric: oldestAge(source, `Oldest ${words}message`),
+            alarmDescription: `Lane ${name}: ${words}tasks${fairQueues ? ' of quiet owners' : ''} wait more than ${lane.oldestMessageAlarmSeconds} s in the queue: its worker is not keeping up.`,
+            metric: oldestAge(source, `Oldest ${words}message${fairQueues ? ', quiet owners' : ''}`),
             threshold: lane.oldestMessageAlarmSeconds,
             comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
             evaluationPeriods: thresholds.evaluationMinutes,

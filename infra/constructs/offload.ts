@@ -32,6 +32,7 @@ import { CallbackDelivery } from './callback-delivery.js';
 import { DeadLetterHandler } from './dead-letter-handler.js';
 import { DeploymentKey } from './deployment-key.js';
 import { EncryptionKey } from './encryption-key.js';
+import { FairShareTable } from './fair-share-table.js';
 import { LaneOperations } from './lane-operations.js';
 import { OperationsDashboard } from './operations-dashboard.js';
 import { RecoverySweep } from './recovery-sweep.js';
@@ -117,6 +118,11 @@ export interface OffloadProps {
    * @default see `defaultSettings.taskData`
    */
   readonly taskData?: SettingsOverrides['taskData'];
+  /**
+   * Fair share under load: fair queues, a per-owner concurrency limit, a per-owner submit rate limit.
+   * @default see `defaultSettings.fairness`: fair queues on, both limits off
+   */
+  readonly fairness?: SettingsOverrides['fairness'];
 }
 
 /**
@@ -168,6 +174,8 @@ export class Offload extends Construct {
   public readonly alarmTopic: Topic;
   /** The deployment key (owner hashes): its secret, never its value. */
   public readonly deploymentKeySecret: Secret;
+  /** The per-owner limits' state, when a limit is on (settings.fairness, a type's `maxRunningPerOwner`). */
+  public readonly fairShareTable?: TableV2;
   /** The customer-managed key, when `customerManagedKey` is on. */
   public readonly encryptionKey?: IKey;
   /** The user pool, under the default auth. */
@@ -195,6 +203,7 @@ export class Offload extends Construct {
       callbacks: props.callbacks,
       schedules: props.schedules,
       taskData: props.taskData,
+      fairness: props.fairness,
       auth:
         this.auth.kind === 'iam'
           ? { iamPerSessionRoles: [...this.auth.perSessionRoles] }
@@ -252,6 +261,10 @@ export class Offload extends Construct {
       taskModule,
       settings,
     });
+    const fairShare = FairShareTable.isNeeded(settings, registry)
+      ? new FairShareTable(this, 'FairShare', { encryptionKey, settings })
+      : undefined;
+    this.fairShareTable = fairShare?.table;
 
     const environment = functionEnvironment(
       {
@@ -266,6 +279,7 @@ export class Offload extends Construct {
           const queues = queuesOf.get(lane.name) ?? tasks;
           return { normal: queues.queue.queueUrl, high: queues.highPriorityQueue.queueUrl };
         }),
+        fairShareTableName: fairShare?.table.tableName,
       },
       settings,
     );
@@ -305,6 +319,8 @@ export class Offload extends Construct {
     scheduler.grantManageSchedules(api.handler);
     // The API hashes owners for its logs and hands out callback secrets; the delivery function signs with them.
     deploymentKey.grantRead(api.handler);
+    // A firing gives its task the owner's group (fair queues, per-owner limits), keyed by the deployment key.
+    deploymentKey.grantRead(scheduler.handler);
 
     const worker = new TaskWorker(this, 'TaskWorker', {
       store,
@@ -319,6 +335,18 @@ export class Offload extends Construct {
     const laneWorkers = lanes.map((lane) =>
       lane.addWorker({ store, environment: laneEnvironment(environment, lane.lane), taskModule }),
     );
+    if (fairShare && settings.fairness.submitRate.enabled) fairShare.grantRateWindows(api.handler);
+    if (fairShare && FairShareTable.limitsConcurrency(settings, registry)) {
+      for (const fn of [worker.handler, ...laneWorkers]) {
+        fairShare.grantSlots(fn);
+        // A message waiting for a slot is replaced by a fresh one, sent after the wait; a release wakes the
+        // owner's oldest waiter, whichever lane and priority it waits in.
+        for (const queue of [tasks.queue, ...otherQueues]) {
+          queue.grant(fn, 'sqs:SendMessage');
+          queue.encryptionMasterKey?.grant(fn, 'kms:GenerateDataKey');
+        }
+      }
+    }
     const deadLetterHandler = new DeadLetterHandler(this, 'DeadLetterHandler', {
       store,
       deadLetterQueue: tasks.deadLetterQueue,

@@ -21,6 +21,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   ACCESS_LOG_METRICS,
+  FAIR_SHARE_COUNTS,
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
   METRICS_SERVICE,
@@ -170,6 +171,16 @@ export class OperationsDashboard extends Construct {
       statistic: 'Maximum',
       label: 'Oldest message',
     });
+    // With fair queues (settings.fairness.fairQueues) SQS also reports the queue without its noisy groups.
+    const { fairQueues } = settings.fairness;
+    const fairQueueMetric = (metricName: string, label: string) =>
+      props.queue.metric(metricName, { period: PERIOD, statistic: 'Maximum', label });
+    const quietOldestMessageAge = fairQueueMetric('ApproximateAgeOfOldestMessageInQuietGroups', 'Oldest, quiet owners');
+    // One owner's backlog must not page the operator: the alarm watches the owners fair queues serve first.
+    const alarmedAge = fairQueues ? quietOldestMessageAge : oldestMessageAge;
+    const ownerRateLimited = settings.fairness.submitRate.enabled
+      ? taskMetric(FAIR_SHARE_COUNTS.submitRateLimited, 'Sum', 'Submits over an owner’s rate limit')
+      : undefined;
 
     this.alarms = {
       deadLetters: new Alarm(this, 'DeadLettersAlarm', {
@@ -181,8 +192,11 @@ export class OperationsDashboard extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
       oldestMessageAge: new Alarm(this, 'OldestMessageAgeAlarm', {
-        alarmDescription: `Tasks wait more than ${thresholds.oldestMessageAgeSeconds} s in the queue: workers are not keeping up.`,
-        metric: oldestMessageAge,
+        alarmDescription: fairQueues
+          ? `Tasks of quiet owners wait more than ${thresholds.oldestMessageAgeSeconds} s in the queue: workers are not ` +
+            'keeping up with everyone. (A single owner’s backlog shows on the dashboard, it pages nobody.)'
+          : `Tasks wait more than ${thresholds.oldestMessageAgeSeconds} s in the queue: workers are not keeping up.`,
+        metric: alarmedAge,
         threshold: thresholds.oldestMessageAgeSeconds,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: thresholds.evaluationMinutes,
@@ -209,9 +223,16 @@ export class OperationsDashboard extends Construct {
           `Over ${thresholds.apiThrottledRatePercent}% of API requests are throttled (429): a caller keeps hitting ` +
           'the route limits. The access log names the routes; the API log line with the same requestId, the ownerHash.',
         metric: new MathExpression({
-          // No 429 in a minute leaves the filter's metric without a data point: that is 0 %.
-          expression: 'IF(whole > 0, 100 * FILL(part, 0) / whole, 0)',
-          usingMetrics: { part: api.throttled, whole: api.requests },
+          // No 429 in a minute leaves the filter's metric without a data point: that is 0 %. Submits over an
+          // owner's own rate limit are that client's doing: they are taken out, and page nobody.
+          expression: ownerRateLimited
+            ? 'IF(whole > 0, 100 * IF(FILL(part, 0) > FILL(own, 0), FILL(part, 0) - FILL(own, 0), 0) / whole, 0)'
+            : 'IF(whole > 0, 100 * FILL(part, 0) / whole, 0)',
+          usingMetrics: {
+            part: api.throttled,
+            whole: api.requests,
+            ...(ownerRateLimited && { own: ownerRateLimited }),
+          },
           label: 'API 429 rate (%)',
           period: PERIOD,
         }),
@@ -282,7 +303,11 @@ export class OperationsDashboard extends Construct {
           label: 'In flight',
         }),
       ]),
-      graph('Age of oldest message (s)', 'Seconds', [oldestMessageAge]),
+      graph(
+        'Age of oldest message (s)',
+        'Seconds',
+        fairQueues ? [oldestMessageAge, quietOldestMessageAge] : [oldestMessageAge],
+      ),
       graph('Dead-letter queue (messages)', 'Messages', [deadLetterDepth]),
     );
     this.dashboard.addWidgets(
@@ -325,6 +350,23 @@ export class OperationsDashboard extends Construct {
       graph('Queue wait, runnable to first claim (ms)', 'Milliseconds', [
         taskMetric(TASK_TIMINGS.queueWaitMs, 'p50', 'p50'),
         taskMetric(TASK_TIMINGS.queueWaitMs, 'p99', 'p99'),
+      ]),
+    );
+    this.dashboard.addWidgets(
+      ...(fairQueues
+        ? [
+            graph('Fair queues: noisy owners (message groups)', 'Groups', [
+              fairQueueMetric('ApproximateNumberOfNoisyGroups', 'Noisy groups'),
+            ]),
+            graph('Fair queues: messages of quiet owners', 'Messages', [
+              fairQueueMetric('ApproximateNumberOfMessagesVisibleInQuietGroups', 'Visible'),
+              fairQueueMetric('ApproximateNumberOfMessagesNotVisibleInQuietGroups', 'In flight'),
+            ]),
+          ]
+        : []),
+      graph('Fair share: waits and refusals (per minute)', 'Events', [
+        taskMetric(FAIR_SHARE_COUNTS.ownerSlotWait, 'Sum', 'Waits for an owner’s slot'),
+        taskMetric(FAIR_SHARE_COUNTS.submitRateLimited, 'Sum', 'Submits over an owner’s rate limit'),
       ]),
     );
     this.dashboard.addWidgets(

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { settings } from '../settings.js';
+import { type FairDelivery, fairQueueStore, loadFauxqsInternals } from './fair-queues.js';
 import { checkPresignedRequest, s3ErrorXml } from './presigned-url-check.js';
 
 const require = createRequire(import.meta.url);
@@ -17,6 +18,8 @@ export interface Emulators {
   readonly sqsEndpoint: string;
   /** fauxqs serves S3 on the same host and port as SQS; clients address buckets path-style. */
   readonly s3Endpoint: string;
+  /** How a standard queue (by URL) orders its messages by group, as SQS fair queues do. */
+  fairness(queueUrl: string): FairDelivery | undefined;
   stop(): Promise<void>;
 }
 
@@ -29,7 +32,11 @@ export interface EmulatorOptions {
   readonly now?: () => number;
 }
 
-/** dynalite (DynamoDB) and fauxqs (SQS and S3), in this process, on loopback ports chosen by the OS. */
+/**
+ * dynalite (DynamoDB) and fauxqs (SQS and S3), in this process, on loopback ports chosen by the OS.
+ * fauxqs's standard queues are made fair (infra/local/fair-queues.ts), as SQS makes them for messages
+ * with a MessageGroupId.
+ */
 export async function startEmulators(options: EmulatorOptions = {}): Promise<Emulators> {
   // dynalite ships CommonJS without types; fauxqs is ESM-only.
   const dynalite = require('dynalite') as (options: Record<string, unknown>) => Server;
@@ -45,7 +52,10 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
   });
 
   const { buildApp } = await import('fauxqs');
-  const fauxqs = buildApp({ logger: false });
+  const fair = fairQueueStore(await loadFauxqsInternals());
+  // The other stores (S3's among them) are left to fauxqs's defaults, as without `stores`.
+  const fauxqs = buildApp({ logger: false, stores: { sqsStore: fair.store } as never });
+  fair.install(fauxqs as never);
   // S3 checks presigned URLs (expiry, signed content length); fauxqs checks no signature at all.
   const now = options.now ?? Date.now;
   const secretFor = (accessKeyId: string) =>
@@ -66,6 +76,7 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
     dynamodbEndpoint: `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`,
     sqsEndpoint,
     s3Endpoint: sqsEndpoint,
+    fairness: (queueUrl) => fair.fairness(queueUrl),
     async stop() {
       await fauxqs.close();
       dynamo.closeAllConnections();

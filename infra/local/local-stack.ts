@@ -200,6 +200,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         allowLocalCallbacks: options.allowLocalCallbacks,
         scheduleTableName: resources.scheduleTableName,
         taskDataBucket: resources.taskDataBucket,
+        fairShareTableName: resources.fairShareTableName,
       },
       s,
     ),
@@ -320,6 +321,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: recovery,
     context: () => lambdaContext('offload-recovery', s.recovery.timeoutSeconds * 1000, s.recovery.memoryMiB),
     intervalMs: s.recovery.localIntervalSeconds * 1000,
+    fairQueues: s.fairness.fairQueues,
     onReport: options.onSweep,
     log: {
       debug: () => {},

@@ -1,6 +1,7 @@
 import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutBucketLifecycleConfigurationCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { FAIR_SHARE_TABLE } from '../../shared/fair-share.js';
 import { DEFAULT_LANE, type LaneTable } from '../../shared/lanes.js';
 import { SCHEDULE_TABLE } from '../../shared/schedule-table.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
@@ -29,6 +30,8 @@ export interface LocalResources extends LocalLaneQueues {
   readonly callbackDeadLetterQueueUrl: string;
   readonly scheduleTableName: string;
   readonly taskDataBucket: string;
+  /** Per-owner limits' state; always there locally (it costs nothing), used only when a limit is on. */
+  readonly fairShareTableName: string;
 }
 
 export const LOCAL_NAMES = {
@@ -39,6 +42,7 @@ export const LOCAL_NAMES = {
   callbackDeadLetterQueue: 'offload-callbacks-dlq',
   scheduleTable: 'offload-schedules',
   taskDataBucket: 'offload-task-data',
+  fairShareTable: 'offload-fair-share',
 };
 
 /**
@@ -67,6 +71,7 @@ export async function provisionResources(
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
   await createScheduleTable(clients.dynamodb);
+  await createFairShareTable(clients.dynamodb);
   await createTaskDataBucket(clients.s3, s);
   const byLane: Record<string, LocalLaneQueues> = {};
   for (const lane of lanes) byLane[lane.name] = await provisionLane(clients.sqs, s, lane);
@@ -96,6 +101,7 @@ export async function provisionResources(
     callbackDeadLetterQueueUrl,
     scheduleTableName: LOCAL_NAMES.scheduleTable,
     taskDataBucket: LOCAL_NAMES.taskDataBucket,
+    fairShareTableName: LOCAL_NAMES.fairShareTable,
   };
 }
 
@@ -131,6 +137,29 @@ async function createScheduleTable(dynamodb: DynamoDBClient): Promise<void> {
     await dynamodb.send(
       new CreateTableCommand({
         TableName: LOCAL_NAMES.scheduleTable,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: 'HASH' },
+          { AttributeName: sortKey, KeyType: 'RANGE' },
+        ],
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+}
+
+/** The fair-share table (infra/constructs/fair-share-table.ts): its key, nothing else. */
+async function createFairShareTable(dynamodb: DynamoDBClient): Promise<void> {
+  const { partitionKey, sortKey } = FAIR_SHARE_TABLE;
+  try {
+    await dynamodb.send(
+      new CreateTableCommand({
+        TableName: LOCAL_NAMES.fairShareTable,
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: [
           { AttributeName: partitionKey, AttributeType: 'S' },

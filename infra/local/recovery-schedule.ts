@@ -17,6 +17,8 @@ export interface RecoveryScheduleOptions {
   readonly handler: (event: ScheduledEvent, context: Context) => Promise<SweepReport>;
   readonly context: () => Context;
   readonly intervalMs: number;
+  /** Send each message's group as its MessageGroupId (settings.fairness.fairQueues). @default true */
+  readonly fairQueues?: boolean;
   /** Called with each scheduled sweep's report. */
   readonly onReport?: (report: SweepReport) => void;
   readonly log: Log;
@@ -30,8 +32,11 @@ export interface RecoveryScheduleOptions {
  */
 export async function startRecoverySchedule(options: RecoveryScheduleOptions): Promise<{ stop(): void }> {
   const store = new DynamoTaskStore(DynamoDBDocumentClient.from(options.dynamodb), options.resources.tableName);
-  // Each task back to its own lane's queue, at its own priority.
-  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl, options.resources.laneTable);
+  // Each task back to its own lane's queue, at its own priority, in its owner's group.
+  const queue = new SqsTaskQueue(options.sqs, options.resources.queueUrl, {
+    lanes: options.resources.laneTable,
+    fairQueues: options.fairQueues,
+  });
   // Pending callbacks lost their delivery messages with the in-memory queue too.
   const callbackQueue = new SqsCallbackQueue(options.sqs, options.resources.callbackQueueUrl);
   const report = await sweepStuckTasks(

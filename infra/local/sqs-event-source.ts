@@ -139,6 +139,7 @@ export function toSqsRecord(message: Message, queueArn: string): SQSRecord {
       SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
       SenderId: attributes.SenderId ?? 'local',
       ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+      ...(attributes.MessageGroupId && { MessageGroupId: attributes.MessageGroupId }),
     },
     messageAttributes: {},
     md5OfBody: message.MD5OfBody ?? '',

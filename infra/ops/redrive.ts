@@ -89,7 +89,7 @@ const requeued = await redriveDeadLetters(
   { taskIds: values['task-id'], extraAttempts, dryRun: values['dry-run'] },
   {
     store: new DynamoTaskStore(DynamoDBDocumentClient.from(target.dynamodb), target.tableName),
-    queue: new SqsTaskQueue(target.sqs, target.queueUrl, target.lanes),
+    queue: new SqsTaskQueue(target.sqs, target.queueUrl, { lanes: target.lanes }),
     clock: () => new Date(),
     log: { debug: () => {}, info: () => {}, warn: logLine('skipped:'), error: logLine('error:') },
   },

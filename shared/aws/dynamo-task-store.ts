@@ -70,7 +70,7 @@ const TERMINAL_VALUES = {
  * takeover. Exported with its predicate so measuring tools recognise a claim the way it is written.
  */
 const CLAIM_UPDATE =
-  'SET claimedFrom = #status, #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease REMOVE runAtMs';
+  'SET claimedFrom = #status, #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease REMOVE runAtMs, waitingUntilMs';
 
 /** True for the input of a claim's UpdateItem (as the SDK sends it, with this adapter's write id added). */
 export const isClaimUpdate = (input: { readonly UpdateExpression?: unknown }): boolean =>
@@ -254,7 +254,8 @@ export class DynamoTaskStore implements TaskStore {
     const outcome = await this.update(taskId, writeId, {
       UpdateExpression:
         'SET #status = :failed, #error = :error, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs',
-      ConditionExpression: CLAIMABLE,
+      // A task waiting for its owner's slot is driven by its own message, which never goes to the DLQ.
+      ConditionExpression: `${CLAIMABLE} AND attribute_not_exists(waitingUntilMs)`,
       ExpressionAttributeValues: {
         ':failed': TaskStatus.Failed,
         ':queued': TaskStatus.Queued,
@@ -459,6 +460,31 @@ export class DynamoTaskStore implements TaskStore {
     } catch (error) {
       throw toDependencyError(DEPENDENCY, error);
     }
+  }
+
+  async noteWaiting(
+    taskId: string,
+    untilMs: number,
+    options: { readonly expected?: number; readonly nowMs: number },
+  ): Promise<'noted' | 'superseded' | 'gone'> {
+    // No write id: `untilMs` itself is the mark a retry after a lost reply finds.
+    const outcome = await this.update(taskId, undefined, {
+      UpdateExpression: 'SET waitingUntilMs = :until',
+      ConditionExpression: `#status IN (:queued, :running) AND (attribute_not_exists(waitingUntilMs) OR waitingUntilMs < :nowMs${
+        options.expected === undefined ? '' : ' OR waitingUntilMs = :expected'
+      })`,
+      ExpressionAttributeValues: {
+        ':queued': TaskStatus.Queued,
+        ':running': TaskStatus.Running,
+        ':until': untilMs,
+        ':nowMs': options.nowMs,
+        ...(options.expected !== undefined && { ':expected': options.expected }),
+      },
+    });
+    const item = outcome.item;
+    if (outcome.applied) return 'noted';
+    if (!item || isTerminal(item.status)) return 'gone';
+    return item.waitingUntilMs === untilMs ? 'noted' : 'superseded';
   }
 
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {

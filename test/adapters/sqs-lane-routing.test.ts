@@ -1,4 +1,9 @@
-import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
@@ -12,7 +17,7 @@ const LANES: LaneTable = {
 
 const sqs = new SQSClient({ region: 'eu-west-1' });
 const sqsMock = mockClient(sqs);
-const queue = new SqsTaskQueue(sqs, LANES.default?.queues.normal ?? '', LANES);
+const queue = new SqsTaskQueue(sqs, LANES.default?.queues.normal ?? '', { lanes: LANES });
 
 afterEach(() => sqsMock.reset());
 
@@ -47,6 +52,34 @@ describe('SqsTaskQueue across lanes', () => {
       { taskId: 'a', type: 'echo' },
       { taskId: 'b', type: 'echo', lane: 'long', priority: 'high' },
     ]);
+  });
+
+  it('sends a batch spanning lanes and priorities as one SendMessageBatch per queue, outcomes in the order given', async () => {
+    sqsMock
+      .on(SendMessageBatchCommand)
+      .callsFake((input: { QueueUrl: string; Entries: { Id: string }[] }) =>
+        input.QueueUrl.endsWith('LongHigh-D4')
+          ? { Successful: [], Failed: [{ Id: '0', Code: 'InternalError', SenderFault: false }] }
+          : { Successful: input.Entries.map(({ Id }) => ({ Id, MessageId: 'm', MD5OfMessageBody: '' })), Failed: [] },
+      );
+
+    const outcomes = await queue.enqueueBatch([
+      { message: { taskId: 'a', type: 'echo' } },
+      { message: { taskId: 'b', type: 'echo', lane: 'long', priority: 'high' } },
+      { message: { taskId: 'c', type: 'echo', lane: 'default', priority: 'normal' }, delaySeconds: 5 },
+    ]);
+
+    const batches = sqsMock.commandCalls(SendMessageBatchCommand).map((call) => call.args[0].input);
+    expect(
+      batches.map((batch) => [
+        batch.QueueUrl,
+        batch.Entries?.map((entry) => JSON.parse(entry.MessageBody ?? '').taskId),
+      ]),
+    ).toEqual([
+      [`${URL}/Offload-Queue-A1`, ['a', 'c']],
+      [`${URL}/Offload-LongHigh-D4`, ['b']],
+    ]);
+    expect(outcomes.map((outcome) => outcome.sent)).toEqual([true, false, true]);
   });
 
   it('changes the visibility of a message on the queue it came from', async () => {

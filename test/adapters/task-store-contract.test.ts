@@ -1,7 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { OwnerSlots, SlotLease, SlotResult, SubmitRateLimiter } from '../../shared/fair-share.js';
 import type { TaskStore } from '../../shared/ports.js';
 import type { Task } from '../../shared/task.js';
-import { dynamoHarness, inMemoryHarness, queuedTask, type TaskStoreHarness } from '../support/task-store-harness.js';
+import {
+  dynamoFairShareHarness,
+  dynamoHarness,
+  type FairShareHarness,
+  inMemoryFairShareHarness,
+  inMemoryHarness,
+  queuedTask,
+  type TaskStoreHarness,
+} from '../support/task-store-harness.js';
 
 /**
  * The TaskStore contract, run against the in-memory fake the unit tests trust and against
@@ -418,8 +428,260 @@ describe.each([
     });
   });
 
+  describe('noteWaiting (a task waiting for its owner’s slot)', () => {
+    it.each(modes)(
+      'lets a message that never waited become the waiter, changing nothing a claim reads$label',
+      async ({ lose: lost }) => {
+        const task = await given();
+        lose(lost, 'noteWaiting');
+        expect(await store.noteWaiting(task.taskId, at(30_000).getTime(), { nowMs: t0.getTime() })).toBe('noted');
+
+        expect(await store.get(task.taskId)).toMatchObject({
+          status: 'QUEUED',
+          waitingUntilMs: at(30_000).getTime(),
+          updatedAt: task.updatedAt,
+          lastWriteId: task.lastWriteId,
+        });
+        expect(await store.claim(task.taskId, at(1_000), at(MINUTE).getTime())).toMatchObject({ claimed: true });
+      },
+    );
+
+    it.each(modes)('lets the waiter go on waiting with the wait it was sent for$label', async ({ lose: lost }) => {
+      const task = await given();
+      await store.noteWaiting(task.taskId, at(10_000).getTime(), { nowMs: t0.getTime() });
+      lose(lost, 'noteWaiting');
+
+      const next = await store.noteWaiting(task.taskId, at(30_000).getTime(), {
+        expected: at(10_000).getTime(),
+        nowMs: at(10_000).getTime(),
+      });
+
+      expect(next).toBe('noted');
+      expect((await store.get(task.taskId))?.waitingUntilMs).toBe(at(30_000).getTime());
+    });
+
+    it('tells a second copy that another message waits, until that wait has run out', async () => {
+      const task = await given();
+      await store.noteWaiting(task.taskId, at(10_000).getTime(), { nowMs: t0.getTime() });
+
+      expect(await store.noteWaiting(task.taskId, at(20_000).getTime(), { nowMs: at(1_000).getTime() })).toBe(
+        'superseded',
+      );
+      expect(
+        await store.noteWaiting(task.taskId, at(20_000).getTime(), {
+          expected: at(5_000).getTime(),
+          nowMs: at(1).getTime(),
+        }),
+      ).toBe('superseded');
+      expect(await store.noteWaiting(task.taskId, at(40_000).getTime(), { nowMs: at(11_000).getTime() })).toBe('noted');
+      // The waiter that comes back late finds another one waiting: it stops.
+      const late = { expected: at(10_000).getTime(), nowMs: at(12_000).getTime() };
+      expect(await store.noteWaiting(task.taskId, at(50_000).getTime(), late)).toBe('superseded');
+    });
+
+    it('is cleared by the next claim, and keeps the dead-letter path off a waiting task', async () => {
+      const waiting = await given();
+      await store.noteWaiting(waiting.taskId, at(30_000).getTime(), { nowMs: t0.getTime() });
+      const claimed = await given();
+      await store.noteWaiting(claimed.taskId, at(30_000).getTime(), { nowMs: t0.getTime() });
+
+      expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ failed: false });
+      expect(await store.claim(claimed.taskId, at(1_000), at(MINUTE).getTime())).toMatchObject({ claimed: true });
+      expect((await store.get(claimed.taskId))?.waitingUntilMs).toBeUndefined();
+    });
+
+    it('notes a RUNNING task too (its takeover waits), and answers gone for a finished one, leaving it alone', async () => {
+      const crashed = await running(at(1_000).getTime());
+      const done = await running();
+      await store.finish(done.taskId, 1, { status: 'SUCCEEDED', result: 1 }, at(1), FAR);
+
+      expect(await store.noteWaiting(crashed.taskId, at(9_000).getTime(), { nowMs: at(2_000).getTime() })).toBe(
+        'noted',
+      );
+      expect(await store.noteWaiting(done.taskId, at(9_000).getTime(), { nowMs: at(2_000).getTime() })).toBe('gone');
+      expect((await store.get(done.taskId))?.waitingUntilMs).toBeUndefined();
+      expect(await store.noteWaiting('00000000-0000-4000-8000-000000000000', 1, { nowMs: 0 })).toBe('gone');
+    });
+  });
+
   it('lost the replies it was asked to lose (DynamoDB only)', () => {
     if (harness.name.startsWith('InMemory')) expect(harness.lostReplies()).toBe(0);
-    else expect(harness.lostReplies()).toBeGreaterThanOrEqual(14);
+    else expect(harness.lostReplies()).toBeGreaterThanOrEqual(15);
+  });
+});
+
+/**
+ * The fair-share contract (owner concurrency slots, submit rate windows), the same way: the in-memory
+ * fake the unit tests trust and DynamoFairShare on dynalite, each write also with its reply lost.
+ */
+describe.each([
+  ['InMemoryFairShare', inMemoryFairShareHarness],
+  ['DynamoFairShare on dynalite', dynamoFairShareHarness],
+])('fair-share contract: %s', (_name, makeHarness) => {
+  let harness: FairShareHarness;
+  let slots: OwnerSlots & SubmitRateLimiter;
+  beforeAll(async () => {
+    harness = await makeHarness();
+    slots = harness.fairShare;
+  });
+  afterAll(() => harness.stop());
+  afterEach(() => harness.clearLostReplies());
+
+  const modes = [
+    { lose: false, label: '' },
+    { lose: true, label: ', its reply lost and retried' },
+  ] as const;
+  const pool = () => `owner-${randomUUID()}`;
+  const lease = (ms: number) => at(ms).getTime();
+  const acquired = (result: SlotResult): SlotLease => {
+    if (!result.acquired) throw new Error(`setup: not acquired (${result.reason})`);
+    return result.lease;
+  };
+
+  describe('acquire', () => {
+    it.each(modes)('gives up to `limit` holders a slot each, then says the pool is full$label', async ({ lose }) => {
+      const p = pool();
+      if (lose) harness.loseNextReply();
+      const first = await slots.acquire(p, 'task-1', 2, t0, lease(MINUTE));
+      if (lose) harness.loseNextReply();
+      const second = await slots.acquire(p, 'task-2', 2, t0, lease(2 * MINUTE));
+      const third = await slots.acquire(p, 'task-3', 2, t0, lease(MINUTE));
+
+      expect(first).toMatchObject({ acquired: true, lease: { pool: p, holder: 'task-1' } });
+      expect(second).toMatchObject({ acquired: true, lease: { pool: p, holder: 'task-2' } });
+      expect(third).toEqual({ acquired: false, reason: 'full', freeAtMs: lease(MINUTE) });
+    });
+
+    it.each(modes)('prunes leases that ended: a crashed holder cannot keep its slot$label', async ({ lose }) => {
+      const p = pool();
+      acquired(await slots.acquire(p, 'crashed', 1, t0, lease(1_000)));
+      if (lose) harness.loseNextReply();
+
+      const next = await slots.acquire(p, 'task-2', 1, at(1_000), lease(MINUTE));
+
+      expect(next).toMatchObject({ acquired: true });
+      expect(await slots.acquire(p, 'task-3', 1, at(2_000), lease(MINUTE))).toMatchObject({ reason: 'full' });
+    });
+
+    it('says a holder already holds a live slot, and lets it take a new one once that lease ended', async () => {
+      const p = pool();
+      acquired(await slots.acquire(p, 'task-1', 3, t0, lease(5_000)));
+
+      expect(await slots.acquire(p, 'task-1', 3, at(1_000), lease(MINUTE))).toEqual({
+        acquired: false,
+        reason: 'held',
+        freeAtMs: lease(5_000),
+      });
+      expect(await slots.acquire(p, 'task-1', 3, at(5_000), lease(MINUTE))).toMatchObject({ acquired: true });
+    });
+
+    it('keeps pools apart: an owner’s slots, and a type’s own slots of that owner', async () => {
+      const owner = pool();
+      acquired(await slots.acquire(owner, 'task-1', 1, t0, lease(MINUTE)));
+
+      expect(await slots.acquire(`${owner}/report`, 'task-2', 1, t0, lease(MINUTE))).toMatchObject({ acquired: true });
+      expect(await slots.acquire(pool(), 'task-3', 1, t0, lease(MINUTE))).toMatchObject({ acquired: true });
+    });
+  });
+
+  describe('release', () => {
+    it.each(modes)('frees the slot for the next holder$label', async ({ lose }) => {
+      const p = pool();
+      const held = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(MINUTE)));
+      if (lose) harness.loseNextReply();
+      await slots.release(held);
+
+      expect(await slots.acquire(p, 'task-2', 1, at(1), lease(MINUTE))).toMatchObject({ acquired: true });
+    });
+
+    it('frees only the slot its own acquisition took: a stale release after a takeover changes nothing', async () => {
+      const p = pool();
+      const stale = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(1_000)));
+      acquired(await slots.acquire(p, 'task-1', 1, at(2_000), lease(MINUTE)));
+
+      await slots.release(stale);
+      await slots.release(stale);
+
+      expect(await slots.acquire(p, 'task-2', 1, at(3_000), lease(MINUTE))).toMatchObject({ reason: 'full' });
+    });
+  });
+
+  describe('waiters', () => {
+    const waiter = (n: number, since: number) => ({ taskId: `task-${n}`, type: 'work', since });
+
+    it.each(modes)('hands each release the oldest waiter, each once$label', async ({ lose }) => {
+      const p = pool();
+      const first = acquired(await slots.acquire(p, 'task-1', 2, t0, lease(MINUTE)));
+      const second = acquired(await slots.acquire(p, 'task-2', 2, t0, lease(MINUTE)));
+      const third = acquired(await slots.acquire(p, 'task-3', 3, t0, lease(MINUTE)));
+      if (lose) harness.loseNextReply();
+      await slots.enlist(p, waiter(5, 2_000));
+      await slots.enlist(p, waiter(4, 1_000));
+      await slots.enlist(p, waiter(4, 1_000));
+
+      expect(await slots.release(first)).toEqual(waiter(4, 1_000));
+      expect(await slots.release(second)).toEqual(waiter(5, 2_000));
+      expect(await slots.release(third)).toBeUndefined();
+    });
+
+    it('forgets a waiter that got its slot by itself', async () => {
+      const p = pool();
+      const held = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(MINUTE)));
+      await slots.enlist(p, waiter(2, 1_000));
+      await slots.enlist(p, waiter(3, 2_000));
+
+      await slots.withdraw(p, waiter(2, 1_000));
+      await slots.withdraw(p, waiter(9, 1_000));
+
+      expect(await slots.release(held)).toEqual(waiter(3, 2_000));
+    });
+
+    it('still hands over a waiter when the slot was gone already', async () => {
+      const p = pool();
+      const stale = acquired(await slots.acquire(p, 'task-1', 1, t0, lease(1_000)));
+      acquired(await slots.acquire(p, 'task-2', 1, at(2_000), lease(MINUTE)));
+      await slots.enlist(p, waiter(3, 1_000));
+
+      expect(await slots.release(stale)).toEqual(waiter(3, 1_000));
+    });
+
+    it('keeps the waiters of pools apart', async () => {
+      const owner = pool();
+      const held = acquired(await slots.acquire(owner, 'task-1', 1, t0, lease(MINUTE)));
+      await slots.enlist(`${owner}/export`, waiter(2, 1_000));
+
+      expect(await slots.release(held)).toBeUndefined();
+    });
+  });
+
+  describe('take (submit rate windows)', () => {
+    const rate = { maxTasks: 5, windowSeconds: 60 };
+
+    it.each(modes)(
+      'admits submits up to the limit of the window, a batch whole or not at all$label',
+      async ({ lose }) => {
+        const owner = pool();
+        if (lose) harness.loseNextReply();
+        expect(await slots.take(owner, 3, rate, t0)).toEqual({ allowed: true });
+        expect(await slots.take(owner, 3, rate, at(1_000))).toEqual({ allowed: false, retryAfterSeconds: 59 });
+        expect(await slots.take(owner, 2, rate, at(2_000))).toEqual({ allowed: true });
+        expect(await slots.take(owner, 1, rate, at(3_000))).toMatchObject({ allowed: false });
+      },
+    );
+
+    it('starts afresh in the next window, and counts each owner apart', async () => {
+      const owner = pool();
+      expect(await slots.take(owner, 5, rate, t0)).toEqual({ allowed: true });
+      expect(await slots.take(pool(), 5, rate, t0)).toEqual({ allowed: true });
+      expect(await slots.take(owner, 5, rate, at(MINUTE))).toEqual({ allowed: true });
+    });
+  });
+
+  it('lost the replies it was asked to lose, and recognised its own writes (DynamoDB only)', () => {
+    if (harness.name.startsWith('InMemory')) expect(harness.lostReplies()).toBe(0);
+    else {
+      expect(harness.lostReplies()).toBeGreaterThanOrEqual(5);
+      expect(harness.recovered).toEqual(expect.arrayContaining(['acquire', 'take']));
+    }
   });
 });

@@ -11,7 +11,12 @@ if (!Number.isInteger(tasks) || tasks < 1) {
 console.error(
   `chaos: ${tasks} tasks with SDK faults and lost replies, crashed and dropped invocations, poison batches, duplicates, cancels and redrives…`,
 );
-const report = await runChaos({ ...DEFAULT_CHAOS, tasks });
+// One owner's tasks run 5 at a time: a larger run needs longer to settle.
+const report = await runChaos({
+  ...DEFAULT_CHAOS,
+  tasks,
+  settleTimeoutMs: Math.max(DEFAULT_CHAOS.settleTimeoutMs, tasks * 250),
+});
 const passed = chaosPassed(report);
 const idle = Object.entries(report.paths).filter(([, n]) => n === 0);
 const broken = Object.entries(report.violations).filter(([, n]) => n > 0);

@@ -13,7 +13,7 @@ import { redriveDeadLetters } from '../../infra/ops/redrive-dead-letters.js';
 import { type Settings, settings } from '../../infra/settings.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
-import { RECOVERY_COUNTS, TASK_COUNTS } from '../../shared/metric-names.js';
+import { FAIR_SHARE_COUNTS, RECOVERY_COUNTS, TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Log } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, isTerminal, type Task } from '../../shared/task.js';
 import { type FaultCounts, type FaultRates, injectSdkFaults, summarize } from './fault-injector.js';
@@ -74,6 +74,8 @@ export interface ChaosPaths {
   readonly redrive: number;
   /** A write whose reply was lost was recognised as our own (WriteRecovered). */
   readonly lostReplyRecovery: number;
+  /** A message found every slot of its owner's concurrency limit taken and waited, its task QUEUED (OwnerSlotWait). */
+  readonly ownerSlotWait: number;
 }
 
 /** Broken promises, each counted; every one must be 0. */
@@ -92,6 +94,8 @@ export interface ChaosViolations {
   readonly unexplainedSweepReenqueue: number;
   /** An Idempotency-Key that ended up with more than one task. */
   readonly keysWithManyTasks: number;
+  /** An execution that started while the owner already had its concurrency limit of executions running. */
+  readonly ownerConcurrency: number;
 }
 
 export interface ChaosReport {
@@ -127,8 +131,18 @@ export const chaosPassed = (report: ChaosReport): boolean =>
  * time that keeps the production ratio to the dead-letter horizon (45 min to 30 min).
  */
 const VISIBILITY_SECONDS = 5;
+/**
+ * The per-owner concurrency limit of the run: half the worker's concurrency, so the limit, not the worker,
+ * binds. Its waits keep the production default (60 s): shorter ones only poll more, and under a long
+ * backlog of waiting messages the run's short sweep stale time would send spares.
+ */
+export const CHAOS_OWNER_MAX_RUNNING = 5;
 const chaosSettings: Settings = {
   ...settings,
+  fairness: {
+    ...settings.fairness,
+    ownerConcurrency: { enabled: true, maxRunning: CHAOS_OWNER_MAX_RUNNING, maxWaitSeconds: 60 },
+  },
   worker: { ...settings.worker, timeoutSeconds: 3 },
   tasks: {
     ...settings.tasks,
@@ -215,7 +229,7 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
   const operator = {
     store: new DynamoTaskStore(documents, stack.resources.tableName),
     // The operator's redrive sends each task back to its own lane and priority, as npm run redrive does.
-    queue: new SqsTaskQueue(sqs, stack.resources.queueUrl, stack.resources.laneTable),
+    queue: new SqsTaskQueue(sqs, stack.resources.queueUrl, { lanes: stack.resources.laneTable }),
     clock: () => new Date(),
     log: silentLog,
   };
@@ -266,6 +280,8 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
       statusMismatch: checks.statusMismatch,
       unexplainedSweepReenqueue: sweptIds.filter((id) => acceptedWithout503.has(id)).length,
       keysWithManyTasks,
+      // Every task of the run has one owner: at no moment may more of its executions run than the limit.
+      ownerConcurrency: executionsOverLimit(executions, CHAOS_OWNER_MAX_RUNNING),
     };
     const metric = (name: string) => metrics.get(name) ?? 0;
     return {
@@ -288,9 +304,17 @@ export async function runChaos(options: ChaosOptions = DEFAULT_CHAOS): Promise<C
         // Seen in the table rather than in the dead-letter handler's metric: that handler runs in this
         // process, whose console a test runner may take over, while the worker threads' lines always reach us.
         deadLetter: redriven.size,
-        sweepReenqueue: swept,
+        // An orphan has no message but the sweep's: one that finished was re-enqueued, even when the report of
+        // that sweep was lost (a fault later in the same run of the sweep fails it after the send).
+        sweepReenqueue: Math.max(
+          swept,
+          [...orphans]
+            .filter(([, state]) => !state.has('candidate'))
+            .filter(([taskId]) => isTerminal(byId.get(taskId)?.status ?? 'QUEUED')).length,
+        ),
         redrive: redriven.size,
         lostReplyRecovery: metric(RECOVERY_COUNTS.writeRecovered),
+        ownerSlotWait: metric(FAIR_SHARE_COUNTS.ownerSlotWait),
       },
       violations,
       faultsInjected: { ...harnessFaults, ...summarize(faultCounts) },
@@ -515,6 +539,20 @@ function checkExecutions(tasks: ReadonlyMap<string, Task>, executions: readonly 
     }
   }
   return { overlapping, afterTerminal, statusMismatch };
+}
+
+/**
+ * Executions that started while `limit` others were running: each start is checked against the
+ * executions running then (one whose environment was ended counts until the latest it can have run to).
+ */
+function executionsOverLimit(executions: readonly Execution[], limit: number): number {
+  const sorted = [...executions].sort((a, b) => a.startedAt - b.startedAt);
+  let over = 0;
+  for (const [index, run] of sorted.entries()) {
+    const alongside = sorted.slice(0, index).filter((earlier) => earlier.endedAt > run.startedAt).length;
+    if (alongside >= limit) over++;
+  }
+  return over;
 }
 
 /**

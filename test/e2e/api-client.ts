@@ -46,6 +46,7 @@ export interface TaskBody {
   error?: { code: string; message: string };
   lastError?: { code: string; message: string };
   progress?: { percent: number; message?: string };
+  finishedAt?: string;
 }
 
 export const submit = (body: unknown) =>

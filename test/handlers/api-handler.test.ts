@@ -26,7 +26,7 @@ const get = (taskId: string, who: Partial<HttpEventInput> = {}) =>
   invoke({ routeKey: 'GET /tasks/{taskId}', path: `/tasks/${taskId}`, pathParameters: { taskId }, ...who });
 
 describe('API handler with a payload 2.0 event', () => {
-  it('records the task QUEUED in the table and sends its id and type to the queue', async () => {
+  it("records the task QUEUED in the table and sends its id, type and owner's group to the queue", async () => {
     const response = await post({ type: 'echo', payload: { n: 1 } }, { jwtSub: 'alice' });
 
     expect(response.statusCode).toBe(202);
@@ -35,10 +35,19 @@ describe('API handler with a payload 2.0 event', () => {
       new GetCommand({ TableName: api.aws.resources.tableName, Key: { taskId } }),
     );
     expect(Item).toMatchObject({ taskId, ownerId: 'jwt:alice', status: 'QUEUED', payload: { n: 1 }, attempt: 0 });
-    const { Messages } = await api.aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: api.aws.resources.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+    // A keyed hash of the owner: what SQS sees as the tenant, never the owner id.
+    expect(Item?.ownerGroup).toMatch(/^[0-9a-f]{32}$/);
+    const { Messages = [] } = await api.aws.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: api.aws.resources.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageSystemAttributeNames: ['All'],
+      }),
     );
-    expect(Messages?.map((m) => JSON.parse(m.Body ?? ''))).toContainEqual({ taskId, type: 'echo' });
+    const message = Messages.find((m) => JSON.parse(m.Body ?? '{}').taskId === taskId);
+    expect(JSON.parse(message?.Body ?? '{}')).toEqual({ taskId, type: 'echo', group: Item?.ownerGroup });
+    expect(message?.Attributes?.MessageGroupId).toBe(Item?.ownerGroup);
   });
 
   it('sends a high-priority task to the high-priority queue, with its lane and priority stored', async () => {
@@ -57,7 +66,13 @@ describe('API handler with a payload 2.0 event', () => {
         WaitTimeSeconds: 1,
       }),
     );
-    expect(Messages?.map((m) => JSON.parse(m.Body ?? ''))).toContainEqual({ taskId, type: 'echo', priority: 'high' });
+    expect(Messages?.map((m) => JSON.parse(m.Body ?? ''))).toContainEqual({
+      taskId,
+      type: 'echo',
+      priority: 'high',
+      // The caller's keyed group: fair queues serve quiet owners first.
+      group: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
   });
 
   it('returns the task to its owner and 404 to anyone else', async () => {

@@ -129,6 +129,29 @@ describe('fire function', () => {
     });
     expect(task.json).toMatchObject({ type: 'echo', status: 'QUEUED', scheduleName: 'fired' });
   });
+
+  it('puts a fired task in its owner’s group, as the API does: fair queues and per-owner limits count it', async () => {
+    await create({ ...nightly, name: 'grouped', task: { type: 'echo', payload: {} } }, 'gina');
+    const fired = await fireHandler(
+      { kind: 'schedule', ownerId: 'jwt:gina', name: 'grouped', scheduledTime: '2030-01-01T01:00:00Z' },
+      testContext(),
+    );
+    const submitted = await invoke({
+      routeKey: 'POST /tasks',
+      path: '/tasks',
+      body: JSON.stringify({ type: 'echo', payload: {} }),
+      headers: json,
+      jwtSub: 'gina',
+    });
+    expect(submitted.statusCode).toBe(202);
+    const groupOf = async (taskId: string) =>
+      (await aws.documents.send(new GetCommand({ TableName: aws.resources.tableName, Key: { taskId } }))).Item
+        ?.ownerGroup;
+
+    const group = await groupOf((fired as { taskId: string }).taskId);
+    expect(group).toMatch(/^[0-9a-f]{32}$/);
+    expect(group).toBe(await groupOf(submitted.json.taskId));
+  });
 });
 
 describe('POST /tasks with runAt', () => {

@@ -178,7 +178,9 @@ describe('the default app', () => {
     const alarms = Object.values(resources).filter((resource) => {
       const metric = resource.Type === 'AWS::CloudWatch::Alarm' ? metricOf(resource) : undefined;
       return (
-        metric?.MetricName === 'ApproximateAgeOfOldestMessage' && describeValue(metric.Dimensions[0].Value) === queue
+        // Fair queues (on by default): the quiet owners' oldest message, so one owner's backlog pages nobody.
+        metric?.MetricName === 'ApproximateAgeOfOldestMessageInQuietGroups' &&
+        describeValue(metric.Dimensions[0].Value) === queue
       );
     });
     expect(alarms.map((alarm) => alarm.Properties.Threshold)).toEqual([threshold]);

@@ -424,11 +424,11 @@ describe('deployment key', () => {
     expect(secret.SecretString).toBeUndefined();
   });
 
-  it('is readable by the API (owner hashes, callback secrets) and the callback delivery (signing) alone', () => {
+  it('is readable by the API (owner hashes, callback secrets), the callback delivery (signing) and the fire function (owner groups) alone', () => {
     const readers = FUNCTIONS.map(({ owner }) => owner).filter((owner) =>
       grantsOf(owner).some((grant) => grant.startsWith('secretsmanager:')),
     );
-    expect(readers).toEqual(['TaskApi', 'Callbacks']);
+    expect(readers).toEqual(['TaskApi', 'Callbacks', 'TaskScheduler']);
   });
 });
 
@@ -549,7 +549,7 @@ describe('permissions', () => {
     );
   });
 
-  it('lets the fire function submit and read tasks, read schedules and enqueue to every lane, nothing more', () => {
+  it('lets the fire function submit and read tasks, read schedules and the deployment key, and enqueue to every lane, nothing more', () => {
     expect(grantsOf('TaskScheduler')).toEqual(
       [
         'dynamodb:PutItem TaskStore/Table',
@@ -566,6 +566,7 @@ describe('permissions', () => {
         'sqs:SendMessage TaskScheduler/DeadLetterQueue',
         'logs:CreateLogStream TaskScheduler/LogGroup',
         'logs:PutLogEvents TaskScheduler/LogGroup',
+        'secretsmanager:GetSecretValue DeploymentKey/Secret',
         ...TRACING_GRANTS,
       ].sort(),
     );

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { settings } from '../../infra/settings.js';
 import {
   ACCESS_LOG_METRICS,
+  FAIR_SHARE_COUNTS,
   METRIC_DIMENSIONS,
   METRICS_NAMESPACE,
   METRICS_SERVICE,
@@ -97,8 +98,23 @@ describe('operations dashboard', () => {
     ],
     [
       'Age of oldest message (s)',
-      ['AWS/SQS ApproximateAgeOfOldestMessage QueueName=TaskQueue/Queue.QueueName Maximum'],
+      [
+        'AWS/SQS ApproximateAgeOfOldestMessage QueueName=TaskQueue/Queue.QueueName Maximum',
+        'AWS/SQS ApproximateAgeOfOldestMessageInQuietGroups QueueName=TaskQueue/Queue.QueueName Maximum',
+      ],
     ],
+    [
+      'Fair queues: noisy owners (message groups)',
+      ['AWS/SQS ApproximateNumberOfNoisyGroups QueueName=TaskQueue/Queue.QueueName Maximum'],
+    ],
+    [
+      'Fair queues: messages of quiet owners',
+      [
+        'AWS/SQS ApproximateNumberOfMessagesVisibleInQuietGroups QueueName=TaskQueue/Queue.QueueName Maximum',
+        'AWS/SQS ApproximateNumberOfMessagesNotVisibleInQuietGroups QueueName=TaskQueue/Queue.QueueName Maximum',
+      ],
+    ],
+    ['Fair share: waits and refusals (per minute)', Object.values(FAIR_SHARE_COUNTS).map((name) => task(name, 'Sum'))],
     [
       'Dead-letter queue (messages)',
       ['AWS/SQS ApproximateNumberOfMessagesVisible QueueName=TaskQueue/DeadLetterQueue.QueueName Maximum'],
@@ -198,10 +214,10 @@ describe('alarms', () => {
     });
   });
 
-  it('fires when the oldest message is older than the threshold from settings', () => {
+  it('fires when the oldest message of the quiet owners is older than the threshold: one noisy owner pages nobody', () => {
     const queueName = { 'Fn::GetAtt': [id('TaskQueue/Queue'), 'QueueName'] };
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: [metricStat('AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', queueName, 'Maximum')],
+      Metrics: [metricStat('AWS/SQS', 'ApproximateAgeOfOldestMessageInQuietGroups', 'QueueName', queueName, 'Maximum')],
       Threshold: thresholds.oldestMessageAgeSeconds,
       ComparisonOperator: 'GreaterThanThreshold',
       EvaluationPeriods: thresholds.evaluationMinutes,

@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { lanesOf } from '../../infra/lanes.js';
-import { LOCAL_CREDENTIALS, startEmulators } from '../../infra/local/emulators.js';
+import { type Emulators, LOCAL_CREDENTIALS, startEmulators } from '../../infra/local/emulators.js';
 import { type LocalResources, provisionResources } from '../../infra/local/provision.js';
 import { type SchedulerEmulator, startSchedulerEmulator } from '../../infra/local/scheduler-emulator.js';
 import { settings } from '../../infra/settings.js';
@@ -24,6 +24,8 @@ export interface EmulatedAws {
   readonly firings: Array<{ readonly arn: string; readonly event: unknown }>;
   /** Path-style, as the functions' client is locally. */
   readonly s3: S3Client;
+  /** The local SQS's fair ordering of a standard queue (infra/local/fair-queues.ts). */
+  readonly fairness: Emulators['fairness'];
   stop(): Promise<void>;
 }
 
@@ -58,6 +60,7 @@ export async function startEmulatedAws(options: { readonly now?: () => number } 
     scheduler,
     firings,
     s3,
+    fairness: (queueUrl) => emulators.fairness(queueUrl),
     async stop() {
       await scheduler.stop();
       dynamodb.destroy();

@@ -141,7 +141,7 @@ export class InMemoryTaskStore implements TaskStore {
     if (!current || !isClaimable(current, now.getTime())) {
       return { claimed: false, task: current && structuredClone(current) };
     }
-    const { runAtMs: _runAt, ...rest } = current;
+    const { runAtMs: _runAt, waitingUntilMs: _waiting, ...rest } = current;
     const claimed = this.put({
       ...rest,
       claimedFrom: current.status,
@@ -214,7 +214,8 @@ export class InMemoryTaskStore implements TaskStore {
   ): Promise<FailAbandonedResult> {
     this.enter('failAbandoned', taskId);
     const current = this.items.get(taskId);
-    if (!current || !isClaimable(current, now.getTime() + toleranceMs, now.getTime())) {
+    const waiting = current?.waitingUntilMs !== undefined;
+    if (!current || waiting || !isClaimable(current, now.getTime() + toleranceMs, now.getTime())) {
       return { failed: false, task: current && structuredClone(current) };
     }
     const { leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
@@ -320,6 +321,23 @@ export class InMemoryTaskStore implements TaskStore {
         (filter.pendingCallbacks === true && hasPendingCallback(task)),
     );
     return { tasks: structuredClone(tasks) };
+  }
+
+  async noteWaiting(
+    taskId: string,
+    untilMs: number,
+    options: { readonly expected?: number; readonly nowMs: number },
+  ): Promise<'noted' | 'superseded' | 'gone'> {
+    this.enter('noteWaiting', taskId);
+    const current = this.items.get(taskId);
+    if (!current || isTerminal(current.status)) return 'gone';
+    const mine =
+      current.waitingUntilMs === undefined ||
+      current.waitingUntilMs < options.nowMs ||
+      current.waitingUntilMs === options.expected;
+    if (!mine) return 'superseded';
+    this.put({ ...current, waitingUntilMs: untilMs });
+    return 'noted';
   }
 
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {

@@ -19,6 +19,11 @@ export class RecordingTaskMetrics implements TaskMetrics {
     if (route) this.routed.push({ name, type, value, route });
   }
 
+  /** How many times `name` was recorded. */
+  count(name: TaskMetricName): number {
+    return this.events.filter((event) => event.name === name).length;
+  }
+
   /** The metric names recorded, in order. */
   get names(): TaskMetricName[] {
     return this.events.map((event) => event.name);

@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoFairShare } from '../../shared/aws/dynamo-fair-share.js';
 import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
+import type { OwnerSlots, SubmitRateLimiter } from '../../shared/fair-share.js';
 import type { TaskStore } from '../../shared/ports.js';
 import type { Task } from '../../shared/task.js';
 import { type EmulatedAws, startEmulatedAws } from './emulated-aws.js';
+import { InMemoryFairShare } from './in-memory-fair-share.js';
 import { InMemoryTaskStore } from './in-memory-task-store.js';
 import { type LostReplies, loseReplies } from './lost-replies.js';
 
@@ -42,6 +45,7 @@ const OPERATION: Partial<Record<keyof TaskStore, string>> = {
   requeueDeadLettered: 'UpdateItem',
   failAbandoned: 'UpdateItem',
   recordCallback: 'UpdateItem',
+  noteWaiting: 'UpdateItem',
 };
 
 export const inMemoryHarness = async (): Promise<TaskStoreHarness> => ({
@@ -118,5 +122,55 @@ export function queuedTask(now: Date, overrides: Partial<Task> = {}): Task {
     expiresAt: Math.floor(now.getTime() / 1000) + 86_400,
     lastWriteId: randomUUID(),
     ...overrides,
+  };
+}
+
+/** The fair-share ports under test, with a way to lose the next reply of a write (DynamoDB only). */
+export interface FairShareHarness {
+  readonly name: string;
+  readonly fairShare: OwnerSlots & SubmitRateLimiter;
+  /** The next UpdateItem is applied but its reply lost, and retried by the SDK. */
+  loseNextReply(): void;
+  clearLostReplies(): void;
+  lostReplies(): number;
+  /** Acquisitions and windows recognised as their own after a lost reply. */
+  readonly recovered: string[];
+  stop(): Promise<void>;
+}
+
+export const inMemoryFairShareHarness = async (): Promise<FairShareHarness> => ({
+  name: 'InMemoryFairShare',
+  fairShare: new InMemoryFairShare(),
+  loseNextReply: () => {},
+  clearLostReplies: () => {},
+  lostReplies: () => 0,
+  recovered: [],
+  stop: async () => {},
+});
+
+/** DynamoFairShare against dynalite, replies lost inside the SDK's retry loop on demand. */
+export async function dynamoFairShareHarness(): Promise<FairShareHarness> {
+  const emulated = await startEmulatedAws();
+  const client = new DynamoDBClient({
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    endpoint: emulated.endpoints.dynamodb,
+    retryStrategy: quickRetries,
+  });
+  const replies = loseReplies(client);
+  const recovered: string[] = [];
+  return {
+    name: 'DynamoFairShare (dynalite)',
+    fairShare: new DynamoFairShare(DynamoDBDocumentClient.from(client), emulated.resources.fairShareTableName, (op) =>
+      recovered.push(op),
+    ),
+    loseNextReply: () => replies.loseNext('UpdateItem'),
+    clearLostReplies: () => replies.clear(),
+    lostReplies: () => Object.values(replies.lost).reduce((sum, n) => sum + n, 0),
+    recovered,
+    async stop() {
+      client.destroy();
+      await emulated.stop();
+    },
   };
 }

@@ -147,3 +147,74 @@ describe('the offload CLI’s submit', () => {
     expect(result.requests).toEqual([]);
   });
 });
+
+describe('offload submit --batch', () => {
+  /** The CLI against a fake batch API: every item accepted but those of type `nope`. */
+  async function batch(args: string[], stdin?: string) {
+    let stdout = '';
+    let stderr = '';
+    const bodies: unknown[] = [];
+    const io: CliIo = {
+      stdout: { write: (text: string) => (stdout += text) },
+      stderr: { write: (text: string) => (stderr += text) },
+      env: { OFFLOAD_URL: 'https://api.example.com', OFFLOAD_TOKEN: 't' },
+      ...(stdin !== undefined && { readStdin: async () => stdin }),
+      fetch: async (_input, init) => {
+        const { tasks } = JSON.parse(String(init?.body)) as { tasks: { type: string }[] };
+        bodies.push(tasks);
+        const results = tasks.map((task, i) =>
+          task.type === 'nope'
+            ? { error: { code: 'UnknownTaskType', message: 'Unknown task type "nope".' } }
+            : { taskId: `t-${i}`, status: 'QUEUED', location: `/tasks/t-${i}` },
+        );
+        return new Response(JSON.stringify({ results }), { status: 207 });
+      },
+    };
+    const code = await runCli(args, io);
+    return { code, stdout, stderr, bodies };
+  }
+
+  const lines = [
+    '{"type":"echo","payload":{"n":1}}',
+    '',
+    '{"type":"nope"}',
+    '{"type":"echo","idempotencyKey":"k"}',
+  ].join('\n');
+
+  it('submits every line of the file in one request and prints one line per task, in order', async () => {
+    const result = await batch(['submit', '--batch', '-'], lines);
+
+    expect(result.bodies).toEqual([
+      [
+        { type: 'echo', payload: { n: 1 }, idempotencyKey: expect.any(String) },
+        { type: 'nope', idempotencyKey: expect.any(String) },
+        { type: 'echo', idempotencyKey: 'k' },
+      ],
+    ]);
+    expect(result.stdout).toBe('t-0\nerror UnknownTaskType Unknown task type "nope".\nt-2\n');
+    expect(result.stderr).toContain('1 of 3 tasks were not accepted');
+    expect(result.code).toBe(EXIT.apiError);
+  });
+
+  it('prints {"results": [...]} with --json', async () => {
+    const result = await batch(['submit', '--batch', '-', '--json'], '{"type":"echo"}\n');
+
+    expect(JSON.parse(result.stdout)).toEqual({ results: [{ taskId: 't-0' }] });
+    expect(result.code).toBe(EXIT.ok);
+  });
+
+  it.each([
+    ['a line that is not JSON', ['submit', '--batch', '-'], '{"type":"echo"}\nnot json\n', /line 2 is not JSON/],
+    ['a line that is not a task', ['submit', '--batch', '-'], '[1,2]\n', /line 1 is not a task/],
+    ['an empty file', ['submit', '--batch', '-'], '\n\n', /holds no task/],
+    ['a type beside --batch', ['submit', 'echo', '--batch', '-'], '{"type":"echo"}\n', /give no type/],
+    ['--wait with --batch', ['submit', '--batch', '-', '--wait'], '{"type":"echo"}\n', /--json only/],
+    ['a file that does not exist', ['submit', '--batch', '/no/such/file.jsonl'], undefined, /Cannot read/],
+  ])('is a usage error with %s, sending nothing', async (_case, args, stdin, message) => {
+    const result = await batch(args, stdin);
+
+    expect(result.code).toBe(EXIT.usage);
+    expect(result.stderr).toMatch(message);
+    expect(result.bodies).toEqual([]);
+  });
+});

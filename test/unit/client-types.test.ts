@@ -39,6 +39,22 @@ describe('payload and result types inferred from the registry', () => {
     expectTypeOf(compileOnly).toBeFunction();
   });
 
+  it('types each result of submitMany by its own item, and checks each item’s payload', () => {
+    const compileOnly = async () => {
+      const [sleep, echo] = await client.submitMany([
+        { type: 'sleep', payload: { ms: 5 } },
+        { type: 'echo', payload: [1] },
+      ]);
+      if (sleep.ok) expectTypeOf(sleep.task).toEqualTypeOf<TaskHandle<{ sleptMs: number }>>();
+      if (echo.ok) expectTypeOf(echo.task).toEqualTypeOf<TaskHandle<z.core.util.JSONType>>();
+      // @ts-expect-error ms must be a number
+      void client.submitMany([{ type: 'sleep', payload: { ms: 'x' } }]);
+      // @ts-expect-error no such task type
+      void client.submitMany([{ type: 'nope', payload: {} }]);
+    };
+    expectTypeOf(compileOnly).toBeFunction();
+  });
+
   it('without a task module type, accepts any type name and payload, and yields unknown', () => {
     expectTypeOf<PayloadOf<TaskTypeMap, 'anything'>>().toBeUnknown();
     expectTypeOf<ResultOf<TaskTypeMap, 'anything'>>().toBeUnknown();

@@ -106,6 +106,7 @@ describe('loadConfig', () => {
         { partition: 'aws', accountId: '123456789012', roleName: 'person' },
         { partition: 'aws-cn', accountId: '210987654321', roleName: 'staff' },
       ],
+      fairness: { fairQueues: true, tableName: undefined, ownerWaitMaxSeconds: 60 },
       deploymentKey: {},
       schedules: { maxPerOwner: 11, maxRunAtDays: 12, runAtQueueDelayMaxSeconds: 13 },
       endpoints: { dynamodb: undefined, sqs: undefined, scheduler: undefined },
@@ -163,6 +164,45 @@ describe('loadConfig', () => {
       ENV.callbackSigningKeyVersions,
     );
   });
+
+  it('reads the fair-share limits infra turns on, each with its numbers', () => {
+    const env = functionEnvironment(
+      { ...RESOURCES, fairShareTableName: 'offload-fair-share' },
+      {
+        ...DISTINCT_SETTINGS,
+        fairness: {
+          fairQueues: false,
+          ownerConcurrency: { enabled: true, maxRunning: 3, maxWaitSeconds: 41 },
+          submitRate: { enabled: true, maxTasks: 17, windowSeconds: 19 },
+        },
+      },
+    );
+
+    expect(loadConfig(env).fairness).toEqual({
+      fairQueues: false,
+      tableName: 'offload-fair-share',
+      ownerMaxRunning: 3,
+      ownerWaitMaxSeconds: 41,
+      submitRate: { maxTasks: 17, windowSeconds: 19 },
+    });
+  });
+
+  it('is given no limit by infra while the limits are off, even with a fair-share table', () => {
+    const env = functionEnvironment({ ...RESOURCES, fairShareTableName: 'offload-fair-share' });
+
+    expect(loadConfig(env).fairness).toEqual({
+      fairQueues: true,
+      tableName: 'offload-fair-share',
+      ownerWaitMaxSeconds: settings.fairness.ownerConcurrency.maxWaitSeconds,
+    });
+  });
+
+  it.each([ENV.ownerMaxRunning, ENV.submitRateMaxTasks])(
+    'throws a ConfigError when %s is set without the fair-share table that holds its state',
+    (name) => {
+      expect(configErrorOf({ ...validEnv(), [name]: '5' }).message).toContain(ENV.fairShareTableName);
+    },
+  );
 
   it.each([
     [
@@ -235,6 +275,10 @@ describe('loadConfig', () => {
       value: JSON.stringify({ long: { queues: { normal: 'nope', high: 'nope' }, staleAfterSeconds: 1 } }),
     },
     { name: ENV.lanes, value: JSON.stringify({ long: { queues: LANES.long.queues } }) },
+    { name: ENV.ownerMaxRunning, value: '0' },
+    { name: ENV.ownerMaxRunning, value: '-2' },
+    { name: ENV.submitRateMaxTasks, value: '0' },
+    { name: ENV.fairQueues, value: 'yes' },
   ])('throws a ConfigError naming $name when it is $value', ({ name, value }) => {
     expect(configErrorOf({ ...validEnv(), [name]: value }).message).toContain(name);
   });

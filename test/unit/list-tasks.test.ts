@@ -91,6 +91,8 @@ describe('GET /tasks', () => {
 
   it.each([
     ['a limit over the maximum', { limit: String(LIST_PAGE_SIZE.max + 1) }, 'InvalidQuery'],
+    ['a limit of 0', { limit: '0' }, 'InvalidQuery'],
+    ['a negative limit', { limit: '-5' }, 'InvalidQuery'],
     ['a cursor that is not base64url JSON', { cursor: '%%%' }, 'InvalidCursor'],
     ['a cursor with the owner only', { cursor: cursorOf({ ownerId: TEST_OWNER }) }, 'InvalidCursor'],
     [

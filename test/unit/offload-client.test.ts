@@ -441,3 +441,107 @@ describe('OffloadClient with runAt and schedules', () => {
     await expect(client.schedules.get('theirs')).rejects.toMatchObject({ status: 404, code: 'NotFound' });
   });
 });
+
+describe('OffloadClient.submitMany', () => {
+  const accepted = (taskId: string, extra: Record<string, unknown> = {}) => ({
+    taskId,
+    status: 'QUEUED',
+    location: `/tasks/${taskId}`,
+    ...extra,
+  });
+  const refused = (code: string) => ({ error: { code, message: `${code} on purpose` } });
+
+  it('posts the items with an idempotency key each and answers one result per item, in order', async () => {
+    const { client, requests } = fakeApi([
+      json(207, { results: [accepted('t-1'), refused('InvalidPayload'), accepted('t-3', { replayed: true })] }),
+    ]);
+
+    const results = await client.submitMany([
+      { type: 'echo', payload: { n: 1 } },
+      { type: 'sleep', payload: { ms: 'x' } },
+      { type: 'echo', payload: { n: 3 }, idempotencyKey: 'mine', delaySeconds: 5 },
+    ]);
+
+    expect(results.map((r) => (r.ok ? [r.task.id, r.replayed] : r.error.code))).toEqual([
+      ['t-1', false],
+      'InvalidPayload',
+      ['t-3', true],
+    ]);
+    const [request] = requests;
+    expect(request?.url).toBe('https://api.example.com/tasks/batch');
+    const { tasks } = JSON.parse(request?.body ?? '');
+    expect(tasks[0]).toEqual({ type: 'echo', payload: { n: 1 }, idempotencyKey: expect.any(String) });
+    expect(tasks[2]).toEqual({ type: 'echo', payload: { n: 3 }, idempotencyKey: 'mine', delaySeconds: 5 });
+  });
+
+  it('sends more than 100 items in requests of 100', async () => {
+    const many = Array.from({ length: 230 }, (_, n) => ({ type: 'echo', payload: { n } }));
+    const answer = (count: number, from: number) =>
+      json(202, { results: Array.from({ length: count }, (_, i) => accepted(`t-${from + i}`)) });
+    const { client, requests } = fakeApi([answer(100, 0), answer(100, 100), answer(30, 200)]);
+
+    const results = await client.submitMany(many);
+
+    expect(requests.map((r) => JSON.parse(r.body ?? '').tasks.length)).toEqual([100, 100, 30]);
+    expect(results.map((r) => r.ok && r.task.id)).toEqual(many.map((_, n) => `t-${n}`));
+  });
+
+  it('sends the items the API could not take for the moment again, with the same keys', async () => {
+    const { client, requests, sleeps } = fakeApi([
+      json(207, { results: [accepted('t-1'), refused('ServiceUnavailable')] }),
+      json(202, { results: [accepted('t-2')] }),
+    ]);
+
+    const results = await client.submitMany([
+      { type: 'echo', payload: 1 },
+      { type: 'echo', payload: 2 },
+    ]);
+
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    const first = JSON.parse(requests[0]?.body ?? '').tasks[1];
+    expect(JSON.parse(requests[1]?.body ?? '').tasks).toEqual([first]);
+    expect(sleeps).toHaveLength(1);
+  });
+
+  it('retries a whole request refused with 429 after Retry-After, with the same keys', async () => {
+    const { client, requests, sleeps } = fakeApi([
+      json(429, { error: { code: 'RateLimited', message: 'slow down', requestId: 'r' } }, { 'retry-after': '7' }),
+      json(202, { results: [accepted('t-1')] }),
+    ]);
+
+    await client.submitMany([{ type: 'echo', payload: 1 }]);
+
+    expect(sleeps).toEqual([7_000]);
+    expect(requests[0]?.body).toBe(requests[1]?.body);
+  });
+
+  it('throws an OffloadApiError when the batch is refused as a whole', async () => {
+    const { client } = fakeApi([
+      json(400, { error: { code: 'DuplicateIdempotencyKey', message: 'same key twice', requestId: 'r' } }),
+    ]);
+
+    await expect(
+      client.submitMany([
+        { type: 'echo', payload: 1, idempotencyKey: 'k' },
+        { type: 'echo', payload: 2, idempotencyKey: 'k' },
+      ]),
+    ).rejects.toMatchObject({ status: 400, code: 'DuplicateIdempotencyKey' });
+  });
+});
+
+describe('OffloadClient.getMany', () => {
+  it('reads the tasks of many ids in requests of 100, following the ids a response left out', async () => {
+    const ids = Array.from({ length: 150 }, (_, n) => `id-${n}`);
+    const { client, requests } = fakeApi([
+      json(200, { tasks: [view({ taskId: 'id-0' })], nextIds: ids.slice(1, 100) }),
+      json(200, { tasks: ids.slice(1, 100).map((taskId) => view({ taskId })) }),
+      json(200, { tasks: [view({ taskId: 'id-120' })] }),
+    ]);
+
+    const tasks = await client.getMany(ids);
+
+    expect(tasks.map((t) => t.taskId)).toEqual([...ids.slice(0, 100), 'id-120']);
+    const asked = requests.map((r) => new URL(r.url).searchParams.get('ids')?.split(',').length);
+    expect(asked).toEqual([100, 100, 49]);
+  });
+});

@@ -47,6 +47,17 @@ describe('sweepStuckTasks', () => {
     );
   });
 
+  it("re-enqueues a stuck task with its owner's group, so fair queues still know whose it is", async () => {
+    const task = taskFactory({ status: 'QUEUED', updatedAt: ago(31), ownerGroup: 'group-a' });
+    const { queue, deps } = setup([task]);
+
+    await sweepStuckTasks({ ...deps, staleAfterSeconds: 30 * 60 });
+
+    expect(queue.enqueued.map((call) => call.message)).toEqual([
+      { taskId: task.taskId, type: task.type, lane: 'default', priority: 'normal', group: 'group-a' },
+    ]);
+  });
+
   it('keeps what is left of a delayed task’s delay', async () => {
     const task = taskFactory({
       status: 'QUEUED',
@@ -93,6 +104,17 @@ describe('redriveDeadLetters', () => {
     expect(store.peek(dead.taskId)?.error).toBeUndefined();
     expect(queue.enqueued.map((call) => call.message.taskId)).toEqual([dead.taskId]);
     expect(store.peek(failedOtherwise.taskId)?.status).toBe('FAILED');
+  });
+
+  it("re-queues a dead-lettered task with its owner's group", async () => {
+    const dead = { ...deadLettered(), ownerGroup: 'group-a' };
+    const { queue, deps } = setup([dead]);
+
+    await redriveDeadLetters({ extraAttempts: 3 }, deps);
+
+    expect(queue.enqueued.map((call) => call.message)).toEqual([
+      { taskId: dead.taskId, type: dead.type, lane: 'default', priority: 'normal', group: 'group-a' },
+    ]);
   });
 
   it('changes nothing on a dry run', async () => {

@@ -76,6 +76,27 @@ describe('submitTask', () => {
     expect(create.mock.invocationCallOrder[0]).toBeLessThan(enqueue.mock.invocationCallOrder[0] ?? 0);
   });
 
+  it("records the owner's group and sends it with the message, for fair queues", async () => {
+    const { store, queue, deps } = setup({ newTaskId: () => 'task-1', ownerGroup: (owner) => `group-of-${owner}` });
+
+    await submitTask({ ownerId: OWNER, type: 'echo', payload: 1 }, deps);
+
+    expect(store.peek('task-1')?.ownerGroup).toBe(`group-of-${OWNER}`);
+    expect(queue.enqueued.map((call) => call.message)).toEqual([
+      { taskId: 'task-1', type: 'echo', lane: 'default', priority: 'normal', group: `group-of-${OWNER}` },
+    ]);
+  });
+
+  it("sends an idempotent replay's message again with the owner's group", async () => {
+    const { queue, deps } = setup({ ownerGroup: () => 'group-a' });
+    const input = { ownerId: OWNER, type: 'echo', payload: 1, idempotencyKey: 'k' };
+    await submitTask(input, deps);
+
+    await submitTask(input, deps);
+
+    expect(queue.enqueued.map((call) => call.message.group)).toEqual(['group-a', 'group-a']);
+  });
+
   it('enqueues without a delay when none is asked for', async () => {
     const { queue, deps } = setup();
 

@@ -1,0 +1,165 @@
+import { OffloadError } from '../../shared/errors.js';
+import { taskLogFields } from '../../shared/metric-names.js';
+import type { EnqueueOutcome, OutgoingMessage } from '../../shared/ports.js';
+import type { Task } from '../../shared/task.js';
+import { taskMessageOf } from '../../shared/task-message.js';
+import type { BatchItem } from './batch-submission.js';
+import {
+  type CheckedSubmission,
+  checkSubmission,
+  discard,
+  logSubmitted,
+  recordSubmission,
+  type SubmitResult,
+  type SubmitTaskDeps,
+  type SubmitTaskInput,
+  startLater,
+  startsBySchedule,
+  takeSubmitAllowance,
+} from './submit-task.js';
+
+/** What became of one item of a batch: accepted (created now, or an idempotent replay), or refused with why. */
+export type BatchItemResult =
+  | ({ readonly accepted: true } & SubmitResult)
+  | { readonly accepted: false; readonly error: OffloadError };
+
+/** Items checked or written at once: a batch of 100 does not open 100 connections to the table. */
+const WRITES_IN_FLIGHT = 10;
+
+/**
+ * Submits each item of a batch on its own terms, as `submitTask` would, and answers one result per
+ * item, in order. Items are checked first (a bad one fails alone), then the owner's rate limit takes
+ * the valid ones all at once (over it, the whole batch is refused and nothing recorded), then each is
+ * recorded (its own conditional put, so idempotency keys work per item), then the new ones are sent
+ * in batches of ten. An item whose record or send failed leaves nothing behind: its record is
+ * discarded, as a failed single submit's is, unless it has moved on (claimed, or promised to a replay).
+ */
+export async function submitBatch(items: readonly BatchItem[], deps: SubmitTaskDeps): Promise<BatchItemResult[]> {
+  const results: Array<BatchItemResult | undefined> = items.map((item) =>
+    item instanceof OffloadError ? { accepted: false, error: item } : undefined,
+  );
+  const valid: Array<{ readonly index: number; readonly checked: CheckedSubmission }> = [];
+  const submissions = items.flatMap((item, index) => (item instanceof OffloadError ? [] : [{ index, item }]));
+  // Checks may read an upload or resolve a callback host: a few at a time, each item's problem its own.
+  await eachLimited(submissions, WRITES_IN_FLIGHT, async ({ index, item }) => {
+    try {
+      valid.push({ index, checked: await checkSubmission(item, deps) });
+    } catch (error) {
+      results[index] = refused(error, item, deps);
+    }
+  });
+  valid.sort((a, b) => a.index - b.index);
+  const ownerId = valid[0]?.checked.input.ownerId;
+  if (ownerId !== undefined) await takeSubmitAllowance(ownerId, valid.length, deps);
+
+  const created: Array<{ readonly index: number; readonly task: Task }> = [];
+  await eachLimited(valid, WRITES_IN_FLIGHT, async ({ index, checked }) => {
+    try {
+      const recorded = await recordSubmission(checked, deps);
+      if (recorded.created) created.push({ index, task: recorded.task });
+      else results[index] = { accepted: true, ...recorded };
+    } catch (error) {
+      results[index] = refused(error, checked.input, deps);
+    }
+  });
+  created.sort((a, b) => a.index - b.index);
+
+  const outcomes = await start(
+    created.map(({ task }) => task),
+    deps,
+  );
+  await Promise.all(
+    created.map(async ({ index, task }, i) => {
+      const outcome = outcomes[i] ?? { sent: false, error: new Error('no outcome for the message') };
+      // Kept: a worker claimed it (the send went through after all) or a replay promised it elsewhere.
+      if (outcome.sent || (await discard(task, deps)) === 'kept') {
+        logSubmitted(task, deps);
+        results[index] = { accepted: true, task, created: true };
+        return;
+      }
+      results[index] = refused(outcome.error, task, deps);
+    }),
+  );
+  return results.map((result) => result ?? { accepted: false, error: internalError() });
+}
+
+/**
+ * Starts the created tasks: a one-time schedule each for those whose `runAt` is beyond the SQS delay,
+ * messages for the rest (in batches when the queue takes them). Outcomes in the order given.
+ */
+async function start(tasks: readonly Task[], deps: SubmitTaskDeps): Promise<EnqueueOutcome[]> {
+  const outcomes: EnqueueOutcome[] = new Array(tasks.length);
+  const byMessage: number[] = [];
+  await Promise.all(
+    tasks.map(async (task, index) => {
+      if (!startsBySchedule(task, deps)) {
+        byMessage.push(index);
+        return;
+      }
+      outcomes[index] = await startLater(task, deps).then(
+        (): EnqueueOutcome => ({ sent: true }),
+        (error: unknown): EnqueueOutcome => ({ sent: false, error: asError(error) }),
+      );
+    }),
+  );
+  byMessage.sort((a, b) => a - b);
+  const sent = await send(
+    byMessage.map((index) => {
+      const task = tasks[index] as Task;
+      return { message: taskMessageOf(task), delaySeconds: task.delaySeconds };
+    }),
+    deps,
+  );
+  byMessage.forEach((index, i) => {
+    outcomes[index] = sent[i] ?? { sent: false, error: new Error('no outcome for the message') };
+  });
+  return outcomes;
+}
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+
+/** The messages in batches when the queue takes batches, else one by one. */
+async function send(messages: readonly OutgoingMessage[], deps: SubmitTaskDeps): Promise<EnqueueOutcome[]> {
+  if (messages.length === 0) return [];
+  if (deps.queue.enqueueBatch) return deps.queue.enqueueBatch(messages);
+  return Promise.all(
+    messages.map(async ({ message, delaySeconds }): Promise<EnqueueOutcome> => {
+      try {
+        await deps.queue.enqueue(message, { delaySeconds });
+        return { sent: true };
+      } catch (error) {
+        return { sent: false, error: asError(error) };
+      }
+    }),
+  );
+}
+
+/** An item's failure as its result: our own errors as they are, anything else logged and generic, as a 500 would be. */
+function refused(
+  error: unknown,
+  item: Pick<SubmitTaskInput, 'type'> & { readonly taskId?: string },
+  deps: SubmitTaskDeps,
+): BatchItemResult {
+  if (error instanceof OffloadError) return { accepted: false, error };
+  deps.log.error('batch item failed', { ...taskLogFields({ taskId: item.taskId ?? '-', type: item.type }), error });
+  return { accepted: false, error: internalError() };
+}
+
+const internalError = () =>
+  new OffloadError(
+    'InternalError',
+    'Something went wrong on our side with this item. Quote the requestId when reporting it.',
+  );
+
+/** Runs `work` on each item, at most `limit` at a time. */
+async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++];
+        if (item !== undefined) await work(item);
+      }
+    }),
+  );
+}
