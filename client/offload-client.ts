@@ -152,11 +152,9 @@ export type BatchSubmission<Types extends TaskTypeMap = TaskTypeMap> = {
   readonly [Type in keyof Types & string]: {
     readonly type: Type;
     readonly payload: PayloadOf<Types, Type>;
-    /** Delay before the task becomes runnable, 0-900 s. */
-    readonly delaySeconds?: number;
     /** The same key and body give back the same task. @default a random UUID, reused by every retry */
     readonly idempotencyKey?: string;
-  };
+  } & Omit<SubmitOptions, 'idempotencyKey' | 'signal'>;
 }[keyof Types & string];
 
 /** Why the API refused one item of a batch (the others are unaffected). */
@@ -305,8 +303,10 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
   };
 
   /**
-   * Submits many tasks in as few requests as the API allows (POST /tasks/batch, 100 a request) and
-   * answers one result per submission, in order. Each item has an idempotency key (a random one unless
+   * Submits many tasks in as few requests as the API allows (POST /tasks/batch, 100 a request within
+   * `maxBodyBytes`; an item's payload too large to share a request is uploaded first, as `submit` does)
+   * and answers one result per submission, in order. An item takes `submit`'s options (`runAt`,
+   * `priority`, `lane`, `callbackUrl`, `delaySeconds`). Each item has an idempotency key (a random one unless
    * given), so a request retried on 429, 503 or a network error never creates a task twice, and items the
    * API could not take for the moment (`ServiceUnavailable`) are sent again, up to `retry.maxAttempts`.
    * A refused item does not throw: its result says why. The whole call throws only when a request is
@@ -316,19 +316,34 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
     items: Items,
     options: { readonly signal?: AbortSignal } = {},
   ): Promise<{ -readonly [I in keyof Items]: SubmitManyResult<ResultOf<Types, Items[I]['type']>> }> {
-    const keyed = items.map((item) => ({
-      ...item,
-      idempotencyKey: item.idempotencyKey ?? globalThis.crypto.randomUUID(),
-    }));
+    const maxBodyBytes = this.#options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    // Each item as sent, once: its key (reused by every retry) and, for a payload too large to share a
+    // request, the reference of its upload.
+    const sent: string[] = [];
+    for (const { type, payload, idempotencyKey, runAt, ...fields } of items) {
+      const item = {
+        type,
+        payload,
+        ...fields,
+        ...(runAt !== undefined && { runAt: isoTime(runAt) }),
+        idempotencyKey: idempotencyKey ?? globalThis.crypto.randomUUID(),
+      };
+      let json = JSON.stringify(item);
+      if (utf8Bytes(json) + BATCH_ENVELOPE_BYTES > maxBodyBytes) {
+        const { payload: _inline, ...rest } = item;
+        const payloadRef = await this.#upload(new TextEncoder().encode(JSON.stringify(payload)), options.signal);
+        json = JSON.stringify({ ...rest, payloadRef });
+      }
+      sent.push(json);
+    }
     const results: SubmitManyResult[] = new Array(items.length);
-    let pending = keyed.map((_, index) => index);
+    let pending = sent.map((_, index) => index);
     const maxAttempts = this.#options.retry?.maxAttempts ?? 4;
     for (let attempt = 1; pending.length > 0; attempt++) {
       const again: number[] = [];
-      for (let start = 0; start < pending.length; start += BATCH_LIMITS.tasks) {
-        const chunk = pending.slice(start, start + BATCH_LIMITS.tasks);
+      for (const chunk of requestsOf(pending, sent, maxBodyBytes)) {
         const { body } = await this.#request<{ results: BatchResultBody[] }>('POST', '/tasks/batch', {
-          body: JSON.stringify({ tasks: chunk.map((index) => keyed[index]) }),
+          body: `{"tasks":[${chunk.map((index) => sent[index]).join(',')}]}`,
           headers: { 'content-type': 'application/json' },
           signal: options.signal,
         });
@@ -640,6 +655,33 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
 const schedulePath = (name: string) => `/schedules/${encodeURIComponent(name)}`;
 
 const isoTime = (time: Date | string): string => (time instanceof Date ? time.toISOString() : time);
+
+const utf8Bytes = (text: string): number => new TextEncoder().encode(text).length;
+
+/** `{"tasks":[` and `]}` around a batch's items. */
+const BATCH_ENVELOPE_BYTES = 12;
+
+/**
+ * The items (by index) in requests the API takes: at most BATCH_LIMITS.tasks each, and a body within
+ * `maxBodyBytes` (an item that alone is larger was uploaded by reference, so it fits).
+ */
+function requestsOf(pending: readonly number[], sent: readonly string[], maxBodyBytes: number): number[][] {
+  const requests: number[][] = [];
+  let current: number[] = [];
+  let bytes = BATCH_ENVELOPE_BYTES;
+  for (const index of pending) {
+    const size = utf8Bytes(sent[index] ?? '') + 1;
+    if (current.length > 0 && (current.length === BATCH_LIMITS.tasks || bytes + size > maxBodyBytes)) {
+      requests.push(current);
+      current = [];
+      bytes = BATCH_ENVELOPE_BYTES;
+    }
+    current.push(index);
+    bytes += size;
+  }
+  if (current.length > 0) requests.push(current);
+  return requests;
+}
 
 const jsonInit = (body: unknown, signal?: AbortSignal) => ({
   body: JSON.stringify(body),

@@ -50,6 +50,52 @@ function fakeApi(answers: (Response | Error)[], options: { maxBodyBytes?: number
   return { client, requests };
 }
 
+describe('OffloadClient.submitMany within the body limit', () => {
+  const accepted = (taskId: string) => ({ taskId, status: 'QUEUED', location: `/tasks/${taskId}` });
+
+  it('packs items into requests that stay within the body limit, in order', async () => {
+    const { client, requests } = fakeApi(
+      [json(202, { results: [accepted('a'), accepted('b')] }), json(202, { results: [accepted('c')] })],
+      { maxBodyBytes: 150 },
+    );
+
+    const results = await client.submitMany(
+      ['a', 'b', 'c'].map((n) => ({ type: 'echo', payload: { n }, idempotencyKey: `key-${n}` })),
+    );
+
+    expect(results.map((result) => result.ok && result.task.id)).toEqual(['a', 'b', 'c']);
+    const bodies = requests.map((request) => request.body ?? '');
+    expect(bodies.map((body) => JSON.parse(body).tasks.map((t: { payload: { n: string } }) => t.payload.n))).toEqual([
+      ['a', 'b'],
+      ['c'],
+    ]);
+    for (const body of bodies) expect(new TextEncoder().encode(body).length).toBeLessThanOrEqual(150);
+  });
+
+  it('uploads the payload of an item too large to share a request, and sends its reference with its fields', async () => {
+    const { client, requests } = fakeApi([ticket(), text(200), json(202, { results: [accepted('a')] })]);
+
+    await client.submitMany([
+      {
+        type: 'echo',
+        payload: { text: 'x'.repeat(200) },
+        idempotencyKey: 'k',
+        runAt: new Date('2027-01-01T08:00:00Z'),
+        priority: 'high',
+      },
+    ]);
+
+    expect(requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST https://api.example.com/tasks/uploads',
+      `PUT ${UPLOAD_URL}`,
+      'POST https://api.example.com/tasks/batch',
+    ]);
+    expect(JSON.parse(requests[2]?.body ?? '').tasks).toEqual([
+      { type: 'echo', payloadRef: 'ref-1', idempotencyKey: 'k', runAt: '2027-01-01T08:00:00.000Z', priority: 'high' },
+    ]);
+  });
+});
+
 describe('OffloadClient with payloads too large for a request body', () => {
   it('sends a payload that fits in the body as is', async () => {
     const { client, requests } = fakeApi([json(202, view())]);
