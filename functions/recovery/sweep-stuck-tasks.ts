@@ -41,6 +41,12 @@ export interface SweepReport {
   readonly requeued: number;
   /** The tasks re-enqueued, for the log and for checks (at most the first 100). */
   readonly requeuedTaskIds: readonly string[];
+  /**
+   * Those of them that were waiting for a slot of their owner's concurrency limit, past their noted wait
+   * (at most the first 100): their message is most likely still in the queue, behind a backlog longer than
+   * the stale time, rather than lost. The spare is harmless (the copy that comes second stops).
+   */
+  readonly requeuedWaitingTaskIds: readonly string[];
   /** Finished tasks whose callback delivery was sent again. */
   readonly callbacksResent?: number;
 }
@@ -65,6 +71,7 @@ export async function sweepStuckTasks(
   let scanned = 0;
   let callbacksResent = 0;
   const requeuedTaskIds: string[] = [];
+  const requeuedWaitingTaskIds: string[] = [];
   let cursor: ListCursor | undefined;
   const { callbackQueue } = deps;
   do {
@@ -85,7 +92,13 @@ export async function sweepStuckTasks(
       // To the task's own lane and priority, as its first message went.
       await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: remainingDelay(task, now) });
       requeuedTaskIds.push(task.taskId);
-      deps.log.warn('stuck task re-enqueued', { ...taskLogFields(task), [LOG_KEYS.status]: task.status });
+      const waited = task.waitingUntilMs !== undefined;
+      if (waited) requeuedWaitingTaskIds.push(task.taskId);
+      deps.log.warn('stuck task re-enqueued', {
+        ...taskLogFields(task),
+        [LOG_KEYS.status]: task.status,
+        ...(waited && { waitedForSlotUntil: new Date(task.waitingUntilMs ?? 0).toISOString() }),
+      });
     }
     cursor = page.cursor;
   } while (cursor);
@@ -95,6 +108,7 @@ export async function sweepStuckTasks(
     scanned,
     requeued,
     requeuedTaskIds: requeuedTaskIds.slice(0, 100),
+    requeuedWaitingTaskIds: requeuedWaitingTaskIds.slice(0, 100),
     ...(callbackQueue && { callbacksResent }),
   };
 }

@@ -47,6 +47,19 @@ describe('sweepStuckTasks', () => {
     );
   });
 
+  it('leaves a task waiting for its owner’s slot until its noted wait is stale, then says it was waiting', async () => {
+    const waitingUntil = (minutes: number) => clock.epochMs - minutes * MINUTE;
+    const recent = taskFactory({ status: 'QUEUED', updatedAt: ago(90), waitingUntilMs: waitingUntil(29) });
+    const lagging = taskFactory({ status: 'QUEUED', updatedAt: ago(90), waitingUntilMs: waitingUntil(31) });
+    const lost = taskFactory({ status: 'QUEUED', updatedAt: ago(31) });
+    const { deps } = setup([recent, lagging, lost]);
+
+    const report = await sweepStuckTasks({ ...deps, staleAfterSeconds: 30 * 60 });
+
+    expect([...report.requeuedTaskIds].sort()).toEqual([lagging.taskId, lost.taskId].sort());
+    expect(report.requeuedWaitingTaskIds).toEqual([lagging.taskId]);
+  });
+
   it("re-enqueues a stuck task with its owner's group, so fair queues still know whose it is", async () => {
     const task = taskFactory({ status: 'QUEUED', updatedAt: ago(31), ownerGroup: 'group-a' });
     const { queue, deps } = setup([task]);
@@ -84,7 +97,12 @@ describe('sweepStuckTasks', () => {
 
     const report = await sweepStuckTasks({ ...deps, staleAfterSeconds: 1800 }, { all: true });
 
-    expect(report).toEqual({ scanned: 2, requeued: 2, requeuedTaskIds: [tasks[0]?.taskId, tasks[1]?.taskId] });
+    expect(report).toEqual({
+      scanned: 2,
+      requeued: 2,
+      requeuedTaskIds: [tasks[0]?.taskId, tasks[1]?.taskId],
+      requeuedWaitingTaskIds: [],
+    });
   });
 });
 
