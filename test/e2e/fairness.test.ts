@@ -14,7 +14,7 @@ describe.runIf(otherToken)('fair share under load', () => {
   it('runs a quiet owner’s tasks while a noisy owner’s backlog is still waiting', { timeout: 90_000 }, async () => {
     const backlog: string[] = [];
     for (let batch = 0; batch < 4; batch++) {
-      const tasks = Array.from({ length: 100 }, (_, n) => ({ type: 'sleep', payload: { ms: 150 + (n % 3) } }));
+      const tasks = Array.from({ length: 100 }, (_, n) => ({ type: 'sleep', payload: { ms: 1_000 + (n % 3) } }));
       const { status, body } = await call<{ results: { taskId: string }[] }>('POST', '/tasks/batch', {
         body: JSON.stringify({ tasks }),
         headers: { 'content-type': 'application/json' },
@@ -56,7 +56,10 @@ describe.runIf(otherToken)('fair share under load', () => {
       }
     }
     const lastQuiet = Math.max(...quietEnds);
-    // A quarter of the backlog at least was still to run when the last quiet task was done.
-    expect(backlogEnds.filter((end) => end > lastQuiet).length).toBeGreaterThan(backlog.length / 4);
+    // Half the backlog at least was still to run when the last quiet task was done. (The worker runs 100 tasks
+    // at once, so the backlog takes four rounds; without fair queues the quiet tasks come in the fourth or fifth,
+    // and about 90 of the backlog end after them.)
+    const endedAfter = backlogEnds.filter((end) => end > lastQuiet).length;
+    expect(endedAfter).toBeGreaterThan(backlog.length / 2);
   });
 });
