@@ -70,8 +70,9 @@ export async function provisionResources(
   lanes: readonly Lane[],
 ): Promise<LocalResources> {
   await createTable(clients.dynamodb);
-  await createScheduleTable(clients.dynamodb);
-  await createFairShareTable(clients.dynamodb);
+  await createKeyedTable(clients.dynamodb, LOCAL_NAMES.scheduleTable, SCHEDULE_TABLE);
+  // The fair-share table (infra/constructs/fair-share-table.ts): its key, nothing else.
+  await createKeyedTable(clients.dynamodb, LOCAL_NAMES.fairShareTable, FAIR_SHARE_TABLE);
   await createTaskDataBucket(clients.s3, s);
   const byLane: Record<string, LocalLaneQueues> = {};
   for (const lane of lanes) byLane[lane.name] = await provisionLane(clients.sqs, s, lane);
@@ -131,35 +132,16 @@ async function provisionLane(sqs: SQSClient, s: Settings, lane: Lane): Promise<L
   };
 }
 
-async function createScheduleTable(dynamodb: DynamoDBClient): Promise<void> {
-  const { partitionKey, sortKey } = SCHEDULE_TABLE;
+/** A table keyed by `partitionKey` and `sortKey` (strings), as the schedule and fair-share tables are; nothing else. */
+async function createKeyedTable(
+  dynamodb: DynamoDBClient,
+  tableName: string,
+  { partitionKey, sortKey }: { readonly partitionKey: string; readonly sortKey: string },
+): Promise<void> {
   try {
     await dynamodb.send(
       new CreateTableCommand({
-        TableName: LOCAL_NAMES.scheduleTable,
-        BillingMode: 'PAY_PER_REQUEST',
-        AttributeDefinitions: [
-          { AttributeName: partitionKey, AttributeType: 'S' },
-          { AttributeName: sortKey, AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: partitionKey, KeyType: 'HASH' },
-          { AttributeName: sortKey, KeyType: 'RANGE' },
-        ],
-      }),
-    );
-  } catch (error) {
-    if (!(error instanceof ResourceInUseException)) throw error;
-  }
-}
-
-/** The fair-share table (infra/constructs/fair-share-table.ts): its key, nothing else. */
-async function createFairShareTable(dynamodb: DynamoDBClient): Promise<void> {
-  const { partitionKey, sortKey } = FAIR_SHARE_TABLE;
-  try {
-    await dynamodb.send(
-      new CreateTableCommand({
-        TableName: LOCAL_NAMES.fairShareTable,
+        TableName: tableName,
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: [
           { AttributeName: partitionKey, AttributeType: 'S' },
