@@ -3,11 +3,11 @@ import { ValidationError } from '../../shared/errors.js';
 import type { Clock, TaskStore } from '../../shared/ports.js';
 import { isExpired, type TaskView } from '../../shared/task.js';
 import type { TaskData } from '../../shared/task-data.js';
+import { taskViewOf } from '../../shared/task-data-view.js';
 import * as z from '../../shared/zod.js';
 import { isWellFormedTaskId } from './get-task.js';
 import { LIST_PAGE_MAX_BYTES } from './list-tasks.js';
 import { IdsQuery } from './schemas.js';
-import { taskViewOf } from './task-data-view.js';
 import { issuesToDetails } from './validation.js';
 
 export interface GetTasksByIdsDeps {

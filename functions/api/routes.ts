@@ -7,6 +7,7 @@ import type { OwnerHash } from '../../shared/owner-hash.js';
 import type { Clock, Log, ScheduleService, ScheduleStore, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
 import type { TaskData } from '../../shared/task-data.js';
+import { taskViewOf } from '../../shared/task-data-view.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { parseBatchSubmission } from './batch-submission.js';
@@ -23,7 +24,6 @@ import { UploadBody } from './schemas.js';
 import { parseSubmission } from './submission.js';
 import { type BatchItemResult, submitBatch } from './submit-batch.js';
 import { type SubmitTaskDeps, submitTask } from './submit-task.js';
-import { taskViewOf } from './task-data-view.js';
 import { issuesToDetails } from './validation.js';
 
 export interface ApiDeps {

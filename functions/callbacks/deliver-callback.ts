@@ -4,6 +4,8 @@ import type { CallbackQueue, CallbackResponse, CallbackSender } from '../../shar
 import { CALLBACK_COUNTS, CALLBACK_TIMINGS } from '../../shared/metric-names.js';
 import type { CallbackRecord, Clock, Log, TaskStore } from '../../shared/ports.js';
 import { CallbackStatus, callbackNotBefore, callbackView, hasPendingCallback, isExpired } from '../../shared/task.js';
+import type { TaskData } from '../../shared/task-data.js';
+import { taskViewOf } from '../../shared/task-data-view.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../../shared/time.js';
 
@@ -32,6 +34,11 @@ export interface DeliverCallbackDeps {
   readonly random?: () => number;
   /** @default not recorded */
   readonly metrics?: TaskMetrics;
+  /**
+   * Where results and files too large for the item are: the event links them (`resultUrl`, file URLs) as
+   * `GET /tasks/{id}` does. @default none: the view without links
+   */
+  readonly taskData?: TaskData;
 }
 
 /** The message stays on the queue and comes back after the visibility it was given. */
@@ -83,7 +90,9 @@ export async function deliverCallback(delivery: CallbackDelivery, deps: DeliverC
   }
 
   const keys = await deps.signingKeys(task.ownerId);
-  const response = await deps.sender.send(signedCallbackRequest(finished, keys, now));
+  // The view as GET /tasks/{id} answers it now: a result kept in the bucket is a URL, minted for this attempt.
+  const view = await taskViewOf(finished, deps);
+  const response = await deps.sender.send(signedCallbackRequest(finished, view, keys, now));
   const answeredAt = deps.clock();
   const attempts = before + 1;
   const statusCode = response.kind === 'response' ? response.statusCode : undefined;

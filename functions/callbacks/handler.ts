@@ -4,6 +4,7 @@ import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { type SqsBatchHandler, sqsBatchHandler } from '../../shared/aws/sqs-batch-handler.js';
 import { SqsCallbackQueue } from '../../shared/aws/sqs-callback-queue.js';
+import { taskDataOf } from '../../shared/aws/task-data-bucket.js';
 import { HttpCallbackSender } from '../../shared/callbacks/http-callback-sender.js';
 import { ownerSigningKeys } from '../../shared/callbacks/signing.js';
 import { loadConfig } from '../../shared/config.js';
@@ -46,6 +47,7 @@ export function createCallbackHandler(taskTypes: TaskTypes = {}): SqsBatchHandle
     retryBaseDelaySeconds: callbacks.retryBaseDelaySeconds,
     retryMaxDelaySeconds: callbacks.retryMaxDelaySeconds,
     deliveryWindowSeconds: callbacks.deliveryWindowSeconds,
+    taskData: taskDataOf(config, (client) => tracer.captureAWSv3Client(client)),
   };
 
   return sqsBatchHandler(observability, (record) => deliverCallback(record, deps));

@@ -378,6 +378,8 @@ export class Offload extends Construct {
       callbacks.grantSend(fn);
     }
     this.callbackFunction = callbacks.createFunction(environment);
+    // A callback's event links a result or files kept in the bucket, signed by the delivery function.
+    taskData.grantRead(this.callbackFunction);
 
     const operations = new OperationsDashboard(this, 'Operations', {
       httpApi: api.httpApi,

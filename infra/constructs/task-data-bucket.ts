@@ -59,6 +59,17 @@ export class TaskDataBucket extends Construct {
   }
 
   /**
+   * Lets `grantee` read task data objects and list the bucket (a missing key is then 404, not 403): enough
+   * to sign presigned GETs, as the callback delivery does for the links in its event.
+   */
+  public grantRead(grantee: IGrantable): Grant {
+    grantKeyUse(this.encryptionKey, grantee, { write: false });
+    Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
+    this.acknowledgeObjectWildcard(grantee);
+    return Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects('*')] });
+  }
+
+  /**
    * Lets `grantee` read, write and delete task data objects (GetObject also serves HeadObject and the
    * presigned GETs it signs, PutObject the presigned PUTs) and list the bucket, without which S3 answers
    * a missing key with 403 instead of 404. Object keys are per owner and per task, made at run time,
@@ -67,20 +78,23 @@ export class TaskDataBucket extends Construct {
   public grantReadWriteDelete(grantee: IGrantable): Grant {
     grantKeyUse(this.encryptionKey, grantee, { write: true });
     Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] });
-    const principal = grantee.grantPrincipal;
-    if (Construct.isConstruct(principal)) {
-      const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
-      Validations.of(principal).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
-        reason:
-          'Task data keys are <ownerHash>/<task or upload id>/…, made per request at run time: no narrower ' +
-          'resource can name them. The actions are only Get, Put and Delete of objects in this one bucket.',
-      });
-    }
+    this.acknowledgeObjectWildcard(grantee);
     return Grant.addToPrincipal({
       grantee,
       actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
       resourceArns: [this.bucket.arnForObjects('*')],
+    });
+  }
+
+  private acknowledgeObjectWildcard(grantee: IGrantable): void {
+    const principal = grantee.grantPrincipal;
+    if (!Construct.isConstruct(principal)) return;
+    const bucketId = Stack.of(this).getLogicalId(this.bucket.node.defaultChild as CfnBucket);
+    Validations.of(principal).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
+      reason:
+        'Task data keys are <ownerHash>/<task or upload id>/…, made per request at run time: no narrower ' +
+        'resource can name them. The actions are at most Get, Put and Delete of objects in this one bucket.',
     });
   }
 }

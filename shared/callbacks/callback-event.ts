@@ -1,4 +1,4 @@
-import { type Task, type TaskView, toTaskView } from '../task.js';
+import type { Task, TaskView } from '../task.js';
 import { signatureHeader } from './signing.js';
 
 /** The event types of a finished task, one per terminal status. */
@@ -29,19 +29,21 @@ export type FinishedTask = Task & { readonly finishedAt: string; readonly status
 export const callbackEventId = (task: Pick<Task, 'taskId'>, finishedAt: string): string =>
   `msg_${task.taskId.replaceAll('-', '')}_${Date.parse(finishedAt)}`;
 
-export function callbackEvent(task: FinishedTask): CallbackEvent {
-  return { type: CALLBACK_EVENT_TYPES[task.status], timestamp: task.finishedAt, data: toTaskView(task) };
+/** The event of `task`'s end, its `data` the view `GET /tasks/{id}` answers (`shared/task-data-view.ts`). */
+export function callbackEvent(task: FinishedTask, view: TaskView): CallbackEvent {
+  return { type: CALLBACK_EVENT_TYPES[task.status], timestamp: task.finishedAt, data: view };
 }
 
 /** The signed request: Standard Webhooks headers, one signature per signing key. */
 export function signedCallbackRequest(
   task: FinishedTask,
+  view: TaskView,
   keys: readonly Buffer[],
   now: Date,
 ): { readonly url: string; readonly headers: Record<string, string>; readonly body: string } {
   const id = callbackEventId(task, task.finishedAt);
   const timestamp = Math.floor(now.getTime() / 1000);
-  const body = JSON.stringify(callbackEvent(task));
+  const body = JSON.stringify(callbackEvent(task, view));
   return {
     url: task.callback?.url ?? '',
     headers: {

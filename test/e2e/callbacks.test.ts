@@ -127,6 +127,23 @@ describe.skipIf(Boolean(process.env.API_URL))('completion callbacks (local stack
     },
   );
 
+  it('links a result too large for the record with a URL in the event, as GET /tasks/{id} does', async () => {
+    const hook = path('large-result');
+    const text = 'x'.repeat(4_096);
+    const { body: task } = await submit({ type: 'echo', payload: { text }, callbackUrl: `${receiver.url}${hook}` });
+
+    const [received] = await receiver.waitFor(hook, 1);
+    const event = webhook.verify(received?.body ?? '', received?.headers as Record<string, string>) as {
+      data: CallbackTaskBody & { resultUrl?: string };
+    };
+
+    expect(event.data.taskId).toBe(task.taskId);
+    expect(event.data.result).toBeUndefined();
+    const download = await fetch(event.data.resultUrl ?? 'http://127.0.0.1:9/none');
+    expect(download.status).toBe(200);
+    expect(await download.json()).toEqual({ text });
+  });
+
   it('POSTs the event of a task cancelled while queued', async () => {
     const hook = path('cancelled');
     const { body: task } = await submit({

@@ -84,7 +84,7 @@ describe('the checks', () => {
         // The firings' dead-letter queue is a dead-letter queue itself.
         'AwsSolutions-SQS3 Offload/Default/TaskScheduler/DeadLetterQueue',
         // Task data objects are keyed per owner and task at run time; no server access logs (task-data-bucket.ts).
-        ...['TaskApi', 'TaskWorker', 'Lane-long/TaskWorker'].map(
+        ...['TaskApi', 'TaskWorker', 'Lane-long/TaskWorker', 'Callbacks'].map(
           (owner) => `AwsSolutions-IAM5[Resource::<${taskDataBucketId(app)}.Arn>/*] Offload/Default/${owner}/Role`,
         ),
         'AwsSolutions-S1 Offload/Default/TaskData/Bucket',

@@ -27,13 +27,19 @@ function inputsLoadedAtInit(metafile: Metafile): string[] {
 }
 
 describe('the S3 SDK in the bundles', { timeout: 120_000 }, () => {
-  it.each(['api', 'worker'])('is bundled into the %s function but loaded only when task data is used', (name) => {
-    const outdir = mkdtempSync(join(tmpdir(), 'offload-lazy-s3-'));
-    outdirs.push(outdir);
-    const metafile = bundleLambda({ kind: name as 'api' | 'worker', taskModule: demoTaskModule() }, outdir);
+  it.each(['api', 'worker', 'callbacks'])(
+    'is bundled into the %s function but loaded only when task data is used',
+    (name) => {
+      const outdir = mkdtempSync(join(tmpdir(), 'offload-lazy-s3-'));
+      outdirs.push(outdir);
+      const metafile = bundleLambda(
+        { kind: name as 'api' | 'worker' | 'callbacks', taskModule: demoTaskModule() },
+        outdir,
+      );
 
-    const isS3 = (input: string) => /@aws-sdk\/(client-s3|s3-request-presigner)\//.test(input);
-    expect(Object.keys(metafile.inputs).some(isS3)).toBe(true);
-    expect(inputsLoadedAtInit(metafile).filter(isS3)).toEqual([]);
-  });
+      const isS3 = (input: string) => /@aws-sdk\/(client-s3|s3-request-presigner)\//.test(input);
+      expect(Object.keys(metafile.inputs).some(isS3)).toBe(true);
+      expect(inputsLoadedAtInit(metafile).filter(isS3)).toEqual([]);
+    },
+  );
 });

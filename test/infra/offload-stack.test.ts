@@ -530,7 +530,7 @@ describe('permissions', () => {
     );
   });
 
-  it('lets the callback delivery read and record tasks, sign, consume its queue and send retries, nothing more', () => {
+  it('lets the callback delivery read and record tasks, sign, link task data, consume its queue and send retries, nothing more', () => {
     expect(grantsOf('Callbacks')).toEqual(
       [
         'dynamodb:GetItem TaskStore/Table',
@@ -544,6 +544,9 @@ describe('permissions', () => {
         'sqs:SendMessage Callbacks/Queue',
         'logs:CreateLogStream Callbacks/LogGroup',
         'logs:PutLogEvents Callbacks/LogGroup',
+        // Presigned links to a result or files in the bucket, in the event.
+        's3:GetObject TaskData/Bucket/*',
+        's3:ListBucket TaskData/Bucket',
         ...TRACING_GRANTS,
       ].sort(),
     );

@@ -4,7 +4,7 @@ import { CallbackVerificationError, verifyCallback } from '../../client/index.js
 import { callbackEventId, signedCallbackRequest } from '../../shared/callbacks/callback-event.js';
 import { formatSecret, ownerSigningKey, ownerSigningKeys } from '../../shared/callbacks/signing.js';
 import { deploymentKeyFrom } from '../../shared/deployment-key.js';
-import type { Task } from '../../shared/task.js';
+import { type Task, toTaskView } from '../../shared/task.js';
 import { taskFactory } from '../support/factories.js';
 import { TEST_NOW } from '../support/fakes.js';
 
@@ -35,7 +35,12 @@ describe('signing secrets', () => {
 
 describe('a signed callback', () => {
   const secret = formatSecret(ownerSigningKey(key, finished.ownerId, 1));
-  const request = signedCallbackRequest(finished, ownerSigningKeys(key, finished.ownerId, [1]), new Date());
+  const request = signedCallbackRequest(
+    finished,
+    toTaskView(finished),
+    ownerSigningKeys(key, finished.ownerId, [1]),
+    new Date(),
+  );
 
   it('is verified by the standardwebhooks package, which returns the event', () => {
     const event = new Webhook(secret).verify(request.body, headersOf(request));
@@ -88,13 +93,14 @@ describe('a signed callback', () => {
   it('keeps its webhook-id across attempts, and gets a new one when a redriven task ends again', () => {
     const later = signedCallbackRequest(
       finished,
+      toTaskView(finished),
       ownerSigningKeys(key, finished.ownerId, [1]),
       new Date(Date.now() + 60_000),
     );
     const again = { ...finished, finishedAt: new Date(TEST_NOW.getTime() + 3_600_000).toISOString() };
 
     expect(headersOf(later)['webhook-id']).toBe(headersOf(request)['webhook-id']);
-    expect(headersOf(signedCallbackRequest(again, [], new Date()))['webhook-id']).not.toBe(
+    expect(headersOf(signedCallbackRequest(again, toTaskView(again), [], new Date()))['webhook-id']).not.toBe(
       headersOf(request)['webhook-id'],
     );
   });
@@ -105,7 +111,12 @@ describe('key rotation', () => {
   const newSecret = formatSecret(ownerSigningKey(key, finished.ownerId, 2));
 
   it('signs with both keys while both versions are listed, so old and new receivers verify', async () => {
-    const request = signedCallbackRequest(finished, ownerSigningKeys(key, finished.ownerId, [2, 1]), new Date());
+    const request = signedCallbackRequest(
+      finished,
+      toTaskView(finished),
+      ownerSigningKeys(key, finished.ownerId, [2, 1]),
+      new Date(),
+    );
 
     expect(headersOf(request)['webhook-signature']?.split(' ')).toHaveLength(2);
     expect(() => new Webhook(oldSecret).verify(request.body, headersOf(request))).not.toThrow();
@@ -114,7 +125,12 @@ describe('key rotation', () => {
   });
 
   it('stops verifying with the old secret once its version is dropped', () => {
-    const request = signedCallbackRequest(finished, ownerSigningKeys(key, finished.ownerId, [2]), new Date());
+    const request = signedCallbackRequest(
+      finished,
+      toTaskView(finished),
+      ownerSigningKeys(key, finished.ownerId, [2]),
+      new Date(),
+    );
 
     expect(() => new Webhook(newSecret).verify(request.body, headersOf(request))).not.toThrow();
     expect(() => new Webhook(oldSecret).verify(request.body, headersOf(request))).toThrow();

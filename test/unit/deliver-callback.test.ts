@@ -15,6 +15,7 @@ import type { Task } from '../../shared/task.js';
 import { sqsRecordFactory, taskFactory } from '../support/factories.js';
 import { FakeCallbackQueue, ScriptedSender } from '../support/fake-callbacks.js';
 import { FakeClock, RecordingLog, TEST_NOW } from '../support/fakes.js';
+import { InMemoryBlobStore } from '../support/in-memory-blob-store.js';
 import { InMemoryTaskStore } from '../support/in-memory-task-store.js';
 import { RecordingTaskMetrics } from '../support/recording-task-metrics.js';
 
@@ -57,6 +58,29 @@ const finishedTask = (overrides: Partial<Task> = {}) =>
   });
 
 describe('deliverCallback', () => {
+  it('links a result kept in the task data bucket as GET /tasks/{id} does: a fresh resultUrl, no result', async () => {
+    const resultRef = { key: 'owner-hash/t/1/result.json', size: 5_000 };
+    const task = finishedTask({ result: undefined, resultRef });
+    const { sender, deps, clock } = setup(task);
+    const blobs = new InMemoryBlobStore(() => clock.epochMs);
+    const limits = {
+      inlineMaxBytes: 1_024,
+      maxObjectBytes: 1e8,
+      uploadUrlSeconds: 300,
+      downloadUrlSeconds: 300,
+      maxArtifacts: 100,
+    };
+
+    await deliverCallback(sqsRecordFactory(serializeCallbackMessage({ taskId: task.taskId })), {
+      ...deps,
+      taskData: { blobs, limits },
+    });
+
+    const { data } = JSON.parse(sender.requests[0]?.body ?? '{}');
+    expect(data.result).toBeUndefined();
+    expect(data.resultUrl).toBe(await blobs.presignGet(resultRef.key, { expiresInSeconds: 300 }));
+  });
+
   it('POSTs the signed event and records it DELIVERED, with its latency', async () => {
     const task = finishedTask();
     const { store, sender, metrics, deliver, queue, clock } = setup(task);

@@ -1,5 +1,5 @@
-import { isTerminal, type Task, TaskStatus, type TaskView, toTaskView } from '../../shared/task.js';
-import type { TaskData } from '../../shared/task-data.js';
+import { isTerminal, type Task, TaskStatus, type TaskView, toTaskView } from './task.js';
+import type { TaskData } from './task-data.js';
 
 /**
  * The task's view with download URLs for what it keeps in the task data bucket: `resultUrl` for a
