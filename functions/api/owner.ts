@@ -1,4 +1,5 @@
 import { isSameRole, parseCallerArn, type RoleRef } from '../../shared/iam-arn.js';
+import { ownerIdOf } from '../../shared/owner-id.js';
 
 /** `requestContext.authorizer.jwt` of a payload 2.0 event: the claims of a token API Gateway verified. */
 export interface JwtAuthorizerContext {
@@ -75,7 +76,7 @@ const isPresent = (value: unknown): boolean => value !== undefined && value !== 
  */
 export function ownerOf(authorizer: AuthorizerContext | undefined, policy: OwnerPolicy = {}): string | undefined {
   const sub = authorizer?.jwt?.claims?.sub;
-  if (typeof sub === 'string' && sub) return `jwt:${sub}`;
+  if (typeof sub === 'string' && sub) return ownerIdOf('jwt', sub);
   const iam = authorizer?.iam;
   return iam ? iamOwnerOf(iam, policy) : undefined;
 }
@@ -87,7 +88,7 @@ function iamOwnerOf(iam: IamAuthorizerContext, policy: OwnerPolicy): string | un
     const { identityId, identityPoolId } = cognito;
     // Both ids contain exactly one colon, so the owner splits back into pool and identity unambiguously.
     return isCognitoId(identityPoolId) && isCognitoId(identityId)
-      ? `cognito:${identityPoolId}:${identityId}`
+      ? ownerIdOf('cognito', `${identityPoolId}:${identityId}`)
       : undefined;
   }
   if (typeof iam.userArn !== 'string') return undefined;
@@ -95,12 +96,12 @@ function iamOwnerOf(iam: IamAuthorizerContext, policy: OwnerPolicy): string | un
   switch (principal?.kind) {
     case 'user':
     case 'root':
-      return `iam:${principal.arn}`;
+      return ownerIdOf('iam', principal.arn);
     case 'assumed-role': {
       // An identity-pool session that arrives without its identity cannot be told apart from the pool's other users.
       if (principal.sessionName === COGNITO_ENHANCED_FLOW_SESSION) return undefined;
       const perSession = policy.perSessionRoles?.some((role) => isSameRole(role, principal.role)) ?? false;
-      return perSession ? `iam:${principal.arn}` : `iam:${principal.arn.slice(0, principal.arn.lastIndexOf('/'))}`;
+      return ownerIdOf('iam', perSession ? principal.arn : principal.arn.slice(0, principal.arn.lastIndexOf('/')));
     }
     default:
       return undefined;

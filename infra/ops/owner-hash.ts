@@ -2,11 +2,12 @@ import { parseArgs } from 'node:util';
 import { SecretsManagerKeyRing } from '../../shared/aws/secrets-manager-key-ring.js';
 import { FileKeyRing } from '../../shared/file-key-ring.js';
 import { ownerHasher } from '../../shared/owner-hash.js';
+import { OWNER_ID_FORMS } from '../../shared/owner-id.js';
 import { deploymentKeyPath } from '../local/dev-key.js';
 
 const usage = `Usage: npm run -s owner-hash -- (--local [--data-dir DIR] | --secret-arn ARN) OWNER...
 
-Prints the ownerHash the API logs for each owner id (jwt:<sub> or iam:<userArn>), one per line, so an
+Prints the ownerHash the API logs for each owner id (${OWNER_ID_FORMS}), one per line, so an
 operator can find a caller's lines in the logs (and, joined on requestId, in the access log). The hash is
 keyed with the deployment key: only someone who can read the key can compute it.
 

@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SecretsManagerKeyRing } from '../../shared/aws/secrets-manager-key-ring.js';
 import { FileKeyRing } from '../../shared/file-key-ring.js';
 import { ownerHasher } from '../../shared/owner-hash.js';
+import { isOwnerIdShaped, OWNER_ID_FORMS } from '../../shared/owner-id.js';
 import type { KeyRing } from '../../shared/ports.js';
 import { readLocalState } from '../local/state-file.js';
 import { purgeOwnerObjects } from './purge-owner-objects.js';
@@ -14,8 +15,7 @@ const usage = `Usage: npm run purge-owner -- (--local | --table NAME [--bucket N
 
 Deletes every task of an owner from the task table now, instead of when DynamoDB's TTL gets to them (an
 erasure request), and with the bucket every object of theirs from the task data bucket (payloads, results,
-files), instead of when its lifecycle rule does. OWNER is the owner id as the API derives it: jwt:<sub> or
-iam:<userArn>. Revoke the owner's access first: tasks submitted during the purge are not covered.
+files), instead of when its lifecycle rule does. OWNER is the owner id as the API derives it: ${OWNER_ID_FORMS}. Revoke the owner's access first: tasks submitted during the purge are not covered.
 Deleted items stay in point-in-time recovery backups for the table's recovery period (README "Retention").
 
   --local       the stack started by npm start on this machine (table and bucket)
@@ -51,9 +51,9 @@ if (
   console.log(usage);
   process.exit(values.help ? 0 : 2);
 }
-const malformed = owners.filter((owner) => !/^(jwt|iam):./.test(owner));
+const malformed = owners.filter((owner) => !isOwnerIdShaped(owner));
 if (malformed.length > 0) {
-  console.error(`Owner ids look like jwt:<sub> or iam:<userArn>, got: ${malformed.join(', ')}`);
+  console.error(`Owner ids look like ${OWNER_ID_FORMS}; got: ${malformed.join(', ')}`);
   process.exit(2);
 }
 
