@@ -1,9 +1,10 @@
 import { existsSync, type FSWatcher, watch } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { settings } from '../settings.js';
-import { DEV_TOKEN_LIFETIME, mintDevToken } from './dev-key.js';
+import { DEV_TOKEN_LIFETIME, deploymentKeyPath, mintDevToken } from './dev-key.js';
 import { isLoopback, type LocalStack, startLocalStack } from './local-stack.js';
 import { CONSOLE_PATHS } from './ops-console.js';
+import { LOCAL_SCHEDULER } from './scheduler-emulator.js';
 import { removeLocalState, writeLocalState } from './state-file.js';
 
 /** What `offload dev` takes; see {@link runDev}. */
@@ -110,6 +111,11 @@ Emulators: DynamoDB ${stack.endpoints.dynamodb}, SQS and S3 ${stack.endpoints.sq
     endpoints: stack.endpoints,
     tableName: stack.resources.tableName,
     queueUrl: stack.resources.queueUrl,
+    // What purge-owner --local erases besides tasks: the owner's objects and schedules.
+    taskDataBucket: stack.resources.taskDataBucket,
+    deploymentKeyFile: deploymentKeyPath(options.dataDir),
+    scheduleTableName: stack.resources.scheduleTableName,
+    scheduleGroupName: LOCAL_SCHEDULER.groupName,
     lanes: stack.resources.laneTable,
   });
 

@@ -7,12 +7,20 @@ export interface LocalStackState {
   readonly pid: number;
   readonly url: string;
   readonly region: string;
-  readonly endpoints: { readonly dynamodb: string; readonly sqs: string; readonly s3?: string };
+  readonly endpoints: {
+    readonly dynamodb: string;
+    readonly sqs: string;
+    readonly s3?: string;
+    readonly scheduler?: string;
+  };
   readonly tableName: string;
   readonly queueUrl: string;
   /** The task data bucket and the key its object prefixes are hashed with (purge-owner). */
   readonly taskDataBucket?: string;
   readonly deploymentKeyFile?: string;
+  /** The schedule table and the Scheduler group its schedules are in (purge-owner). */
+  readonly scheduleTableName?: string;
+  readonly scheduleGroupName?: string;
   /** Every lane's queues (a redrive sends each task back to its own). */
   readonly lanes?: LaneTable;
 }

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoScheduleStore } from '../../shared/aws/dynamo-schedule-store.js';
 import { SecretsManagerKeyRing } from '../../shared/aws/secrets-manager-key-ring.js';
 import { FileKeyRing } from '../../shared/file-key-ring.js';
 import { ownerHasher } from '../../shared/owner-hash.js';
@@ -9,13 +11,15 @@ import { isOwnerIdShaped, OWNER_ID_FORMS } from '../../shared/owner-id.js';
 import type { KeyRing } from '../../shared/ports.js';
 import { readLocalState } from '../local/state-file.js';
 import { purgeOwnerObjects } from './purge-owner-objects.js';
+import { purgeOwnerSchedules, type ScheduleDeleter } from './purge-owner-schedules.js';
 import { purgeOwnerTasks } from './purge-owner-tasks.js';
 
-const usage = `Usage: npm run purge-owner -- (--local | --table NAME [--bucket NAME --secret-arn ARN]) --owner OWNER [--owner OWNER ...] [--dry-run]
+const usage = `Usage: npm run purge-owner -- (--local | --table NAME [--bucket NAME --secret-arn ARN] [--schedule-table NAME --schedule-group NAME]) --owner OWNER [--owner OWNER ...] [--dry-run]
 
 Deletes every task of an owner from the task table now, instead of when DynamoDB's TTL gets to them (an
-erasure request), and with the bucket every object of theirs from the task data bucket (payloads, results,
-files), instead of when its lifecycle rule does. OWNER is the owner id as the API derives it: ${OWNER_ID_FORMS}. Revoke the owner's access first: tasks submitted during the purge are not covered.
+erasure request); with the bucket every object of theirs from the task data bucket (payloads, results,
+files), instead of when its lifecycle rule does; with the schedule table every recurring schedule of theirs,
+in Scheduler and in the table (--local: all three). OWNER is the owner id as the API derives it: ${OWNER_ID_FORMS}. Revoke the owner's access first: tasks submitted during the purge are not covered.
 Deleted items stay in point-in-time recovery backups for the table's recovery period (README "Retention").
 
   --local       the stack started by npm start on this machine (table and bucket)
@@ -25,6 +29,9 @@ Deleted items stay in point-in-time recovery backups for the table's recovery pe
   --bucket      its TaskDataBucketName output (needs s3:ListBucket and s3:DeleteObject), with
   --secret-arn  its DeploymentKeySecretArn output: object keys start with the owner's keyed hash
                 (needs secretsmanager:GetSecretValue)
+  --schedule-table  its ScheduleTableName output (needs dynamodb:Query and DeleteItem), with
+  --schedule-group  its ScheduleGroupName output: each of the owner's recurring schedules is deleted from
+                Scheduler first (needs scheduler:DeleteSchedule), then its record
   --owner       an owner id (repeatable)
   --dry-run     list the tasks and objects that would be deleted, delete nothing`;
 
@@ -34,6 +41,8 @@ const { values } = parseArgs({
     table: { type: 'string' },
     bucket: { type: 'string' },
     'secret-arn': { type: 'string' },
+    'schedule-table': { type: 'string' },
+    'schedule-group': { type: 'string' },
     owner: { type: 'string', multiple: true },
     'dry-run': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -46,7 +55,8 @@ if (
   values.local === Boolean(values.table) ||
   owners.length === 0 ||
   Boolean(values.bucket) !== Boolean(values['secret-arn']) ||
-  (values.local && Boolean(values.bucket))
+  Boolean(values['schedule-table']) !== Boolean(values['schedule-group']) ||
+  (values.local && Boolean(values.bucket || values['schedule-table']))
 ) {
   console.log(usage);
   process.exit(values.help ? 0 : 2);
@@ -64,6 +74,20 @@ interface Target {
   readonly tableName: string;
   readonly dynamodb: DynamoDBClient;
   readonly objects?: { readonly bucket: string; readonly s3: S3Client; readonly keyRing: KeyRing };
+  readonly schedules?: { readonly tableName: string; readonly groupName: string; readonly scheduler: SchedulerClient };
+}
+
+/** Deletes a schedule of `groupName` by name; one already gone is fine. */
+function scheduleDeleter({ groupName, scheduler }: NonNullable<Target['schedules']>): ScheduleDeleter {
+  return {
+    async delete(name) {
+      try {
+        await scheduler.send(new DeleteScheduleCommand({ Name: name, GroupName: groupName }));
+      } catch (error) {
+        if ((error as Error).name !== 'ResourceNotFoundException') throw error;
+      }
+    },
+  };
 }
 
 const target: Target = values.local
@@ -84,6 +108,19 @@ const target: Target = values.local
             keyRing: new FileKeyRing(state.deploymentKeyFile),
           },
         }),
+      ...(state.scheduleTableName &&
+        state.scheduleGroupName &&
+        state.endpoints.scheduler && {
+          schedules: {
+            tableName: state.scheduleTableName,
+            groupName: state.scheduleGroupName,
+            scheduler: new SchedulerClient({
+              region: state.region,
+              endpoint: state.endpoints.scheduler,
+              credentials: LOCAL,
+            }),
+          },
+        }),
     }))
   : {
       tableName: values.table ?? '',
@@ -95,9 +132,19 @@ const target: Target = values.local
           keyRing: new SecretsManagerKeyRing(values['secret-arn'] ?? ''),
         },
       }),
+      ...(values['schedule-table'] && {
+        schedules: {
+          tableName: values['schedule-table'],
+          groupName: values['schedule-group'] ?? '',
+          scheduler: new SchedulerClient({}),
+        },
+      }),
     };
 if (!target.objects) {
   console.error('No task data bucket given: the owner’s objects stay until the bucket’s lifecycle rule expires them.');
+}
+if (!target.schedules) {
+  console.error('No schedule table given: the owner’s recurring schedules stay, and go on submitting tasks.');
 }
 
 const documents = DynamoDBDocumentClient.from(target.dynamodb);
@@ -121,8 +168,17 @@ try {
       });
       console.error(`${dryRun ? 'would delete' : 'deleted'} ${keys.length} object(s) of ${owner} (${hash}/)`);
     }
+    if (target.schedules) {
+      const store = new DynamoScheduleStore(documents, target.schedules.tableName);
+      const names = await purgeOwnerSchedules(store, scheduleDeleter(target.schedules), owner, {
+        dryRun,
+        onSchedule: (name) => console.log(`schedule ${name}`),
+      });
+      console.error(`${dryRun ? 'would delete' : 'deleted'} ${names.length} schedule(s) of ${owner}`);
+    }
   }
 } finally {
   target.dynamodb.destroy();
   target.objects?.s3.destroy();
+  target.schedules?.scheduler.destroy();
 }

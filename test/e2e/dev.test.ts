@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OffloadClient } from '../../client/index.js';
@@ -11,6 +11,8 @@ import { type OffloadDevProcess, startOffloadDev } from '../support/offload-dev-
 
 const repoFile = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const CLI = repoFile('bin/offload.mjs');
+/** tsx's loader by path: the user's project (the working directory) does not have tsx. */
+const TSX = pathToFileURL(repoFile('node_modules/tsx/dist/loader.mjs')).href;
 
 /** A project of a user's: a task module importing a helper file, both TypeScript. */
 const project = mkdtempSync(join(tmpdir(), 'offload-dev-'));
@@ -103,6 +105,29 @@ describe('offload dev', { timeout: 90_000 }, () => {
     );
     const grace = new OffloadClient({ baseUrl: dev.url, token: stdout.trim() });
     await expect(grace.list()).resolves.toEqual({ tasks: [] });
+  });
+
+  it('lets npm run purge-owner -- --local erase the owner’s tasks, objects and schedules', async () => {
+    // A payload over 1 KB is kept in the task data bucket, under the owner's keyed hash.
+    const task = await client.submit('greet', { name: 'x'.repeat(2_000) });
+    await task.result({ timeoutMs: 20_000 });
+    await client.schedules.create({
+      name: 'nightly',
+      expression: 'cron(0 2 * * ? *)',
+      task: { type: 'greet', payload: { name: 'Ada' } },
+    });
+
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', TSX, repoFile('infra/ops/purge-owner.ts'), '--local', '--owner', 'jwt:dev'],
+      { cwd: project },
+    );
+
+    expect(stdout).toContain(task.id);
+    expect(stdout).toMatch(new RegExp(`/${task.id}/payload-[^\\n]+\\.json`));
+    expect(stdout).toContain('schedule nightly');
+    await expect(client.get(task.id)).rejects.toMatchObject({ status: 404 });
+    await expect(client.schedules.get('nightly')).rejects.toMatchObject({ status: 404 });
   });
 
   it('stops on Ctrl-C', async () => {
