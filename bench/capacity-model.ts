@@ -56,7 +56,9 @@ export type LimitName =
   | 'mappingMaximum'
   | 'laneConcurrency'
   | 'accountConcurrency'
-  | 'sqsInFlight';
+  | 'sqsInFlight'
+  | 'ownerSubmitRate'
+  | 'ownerConcurrency';
 
 export interface CapacityInputs {
   /** Tasks a second the clients offer. */
@@ -154,8 +156,32 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
     unit,
     source,
   });
+  const { submitRate, ownerConcurrency } = s.fairness;
   const limits: Limit[] = [
     limit('arrival', 'the rate the clients offer', inputs.rate, 'tasks/s', 'the --rate asked for'),
+    // The per-owner limits (settings.fairness), when on: offload's own, the same in both profiles.
+    ...(submitRate.enabled
+      ? [
+          limit(
+            'ownerSubmitRate',
+            `the per-owner submit rate limit (${submitRate.maxTasks} per ${submitRate.windowSeconds} s) × ${owners} owner${owners === 1 ? '' : 's'}`,
+            (owners * submitRate.maxTasks) / submitRate.windowSeconds,
+            'tasks/s',
+            'settings.fairness.submitRate (README "Fair share under load")',
+          ),
+        ]
+      : []),
+    ...(ownerConcurrency.enabled
+      ? [
+          limit(
+            'ownerConcurrency',
+            `the per-owner concurrency limit (${ownerConcurrency.maxRunning} running) × ${owners} owner${owners === 1 ? '' : 's'}`,
+            owners * ownerConcurrency.maxRunning,
+            'tasks',
+            'settings.fairness.ownerConcurrency (README "Fair share under load")',
+          ),
+        ]
+      : []),
     ...(aws
       ? [
           limit(
@@ -254,6 +280,7 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
     'apiAccountThrottle',
     'apiConcurrency',
     'ownerIndexPartition',
+    'ownerSubmitRate',
   ];
   const admission = admissionLimits.reduce(
     (lowest, name) => (limitValue(name) < lowest.value ? { name, value: limitValue(name) } : lowest),
@@ -266,6 +293,8 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
     { name: 'laneConcurrency' as LimitName, value: limitValue('laneConcurrency') },
   );
   const tableTasksPerSecond = limitValue('tableWriteCeiling');
+  // Tasks of the burst's owners RUNNING at once at most; the others wait QUEUED for a slot.
+  const ownerSlots = limitValue('ownerConcurrency');
   const writesPerRun = 2 + progressWrites;
 
   // A whole number of steps per invocation, so an invocation frees its slot exactly when it ends.
@@ -334,6 +363,13 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
     // Held back only when at least a whole batch is left waiting for a slot, not a straggler for a step.
     if (backlog - starts >= batch) {
       hold(Math.floor(concurrency) < ceiling.value ? 'mappingRamp' : ceiling.name, step);
+    }
+    if (busyTasks + starts > ownerSlots) {
+      // The owners' slots are taken: the rest waits QUEUED for them (its messages poll a little meanwhile).
+      const room = Math.max(0, ownerSlots - busyTasks);
+      if (starts - room >= batch) hold('ownerConcurrency', step);
+      starts = room;
+      invocations = Math.ceil(starts / batch);
     }
     // The table's write ceiling is shared by submits (1 write each) and runs (claim, finish, progress).
     const units = admit + writesPerRun * starts;
@@ -410,7 +446,7 @@ export function modelCapacity(inputs: CapacityInputs): CapacityResult {
     peakConcurrency,
     peakTasksRunning,
     peakBacklog,
-    steadyThroughput: Math.min((ceiling.value * batch) / invocationSeconds, tableTasksPerSecond),
+    steadyThroughput: Math.min(Math.min(ceiling.value * batch, ownerSlots) / invocationSeconds, tableTasksPerSecond),
     limits,
     bindsFirst,
     ...(longest && { bindsLongest: { limit: byName.get(longest[0] as LimitName) as Limit, seconds: longest[1] ?? 0 } }),

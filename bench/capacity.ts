@@ -17,6 +17,7 @@ how long the burst takes to drain, the peak concurrency, which limit binds first
   --account-concurrency N   the account's Lambda quota (default ${settings.lambda.accountConcurrency})
   --max-concurrency N       what if the lane's maxConcurrency were N
   --api-rate N              what if the API stage's throttle (settings.api.throttleRateLimit) were N
+  --owner-max-running N     what if the per-owner concurrency limit (settings.fairness) were on, at N
   --local             the local stack's profile: every poller at once, no API or table limits
   --json              print the result as JSON`;
 
@@ -31,6 +32,7 @@ const { values } = parseArgs({
     'account-concurrency': { type: 'string' },
     'max-concurrency': { type: 'string' },
     'api-rate': { type: 'string' },
+    'owner-max-running': { type: 'string' },
     local: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -53,9 +55,13 @@ if (values.help || !values.rate || !values.burst || !values['task-ms']) {
 const lane = values.lane ?? 'default';
 const maxConcurrency = number('max-concurrency', values['max-concurrency'], 2);
 const apiRate = number('api-rate', values['api-rate'], 1);
+const ownerMaxRunning = number('owner-max-running', values['owner-max-running'], 1);
 const deployed = withOverrides(settings, {
   lanes: demoLanes,
   ...(apiRate !== undefined && { api: { throttleRateLimit: apiRate, throttleBurstLimit: 2 * apiRate } }),
+  ...(ownerMaxRunning !== undefined && {
+    fairness: { ownerConcurrency: { enabled: true, maxRunning: ownerMaxRunning } },
+  }),
   ...(maxConcurrency !== undefined &&
     (lane === 'default' ? { worker: { maxConcurrency } } : { lanes: { ...demoLanes, [lane]: { maxConcurrency } } })),
 });

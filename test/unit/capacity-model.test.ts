@@ -118,4 +118,32 @@ describe('modelCapacity', () => {
   it('names a lane that does not exist', () => {
     expect(() => model({ lane: 'gpu' })).toThrow(/No lane "gpu"/);
   });
+
+  it('holds one owner to its concurrency limit when fair share is on: the rest waits for its slots', () => {
+    const s = withOverrides(deployed, { ...OPEN, fairness: { ownerConcurrency: { enabled: true, maxRunning: 4 } } });
+
+    const one = model({ settings: s, owners: 1, rate: 100, burst: 200, taskMs: 1_000 });
+    const many = model({ settings: s, owners: 50, rate: 100, burst: 200, taskMs: 1_000 });
+
+    // 4 tasks at a time, 1.04 s each (the task and the invocation's overhead): about 50 s for 200.
+    expect(one.bindsLongest?.limit.name).toBe('ownerConcurrency');
+    expect(one.peakTasksRunning).toBe(4);
+    expect(one.drainSeconds).toBeGreaterThan((200 / 4) * 1.04 - 2);
+    expect(one.drainSeconds).toBeLessThan((200 / 4) * 1.04 + 3);
+    // 50 owners have 200 slots between them: the lane binds again.
+    expect(many.limits.find((limit) => limit.name === 'ownerConcurrency')?.value).toBe(200);
+    expect(many.drainSeconds).toBeLessThan(one.drainSeconds / 5);
+  });
+
+  it('admits one owner at its submit rate limit when it is on', () => {
+    const s = withOverrides(deployed, {
+      ...OPEN,
+      fairness: { submitRate: { enabled: true, maxTasks: 60, windowSeconds: 60 } },
+    });
+
+    const result = model({ settings: s, owners: 1, rate: 100, burst: 120, taskMs: 100 });
+
+    expect(result.bindsFirst?.limit.name).toBe('ownerSubmitRate');
+    expect(result.submitSeconds).toBeCloseTo(120, -1);
+  });
 });
