@@ -226,7 +226,10 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       new Option('--port <n>', 'HTTP port; 0 picks a free one (default: $PORT or 3000)').argParser(integer(0, 65_535)),
     )
     .option('--host <host>', 'interface to bind (default: 127.0.0.1)')
-    .option('--data-dir <dir>', 'keep tasks and keys on disk in this folder (default: in memory, keys in .offload/)')
+    .option(
+      '--data-dir <dir>',
+      'keep tasks, task data and keys on disk in this folder (default: in memory, keys in .offload/)',
+    )
     .option('--diagnostic-tasks', 'also register the diagnostic task types (fail, flaky, crash, ledger)')
     .addOption(
       new Option('--worker-timeout <seconds>', 'worker Lambda timeout; leases and visibility follow it').argParser(

@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { settings } from '../settings.js';
 import { type FairDelivery, fairQueueStore, loadFauxqsInternals } from './fair-queues.js';
+import { persistentS3Store } from './fauxqs-internals.js';
 import { checkPresignedRequest, s3ErrorXml } from './presigned-url-check.js';
 
 const require = createRequire(import.meta.url);
@@ -24,7 +26,10 @@ export interface Emulators {
 }
 
 export interface EmulatorOptions {
-  /** Keep DynamoDB data in this folder (dynalite `path`); in memory when absent. */
+  /**
+   * Keep DynamoDB data in this folder (dynalite `path`) and S3 objects as files under its `task-data/`;
+   * in memory when absent. (SQS stays in memory: the local stack re-sends unfinished tasks at start.)
+   */
   readonly dataDir?: string;
   /** The largest S3 object body accepted (fauxqs's own limit is 11 MiB). @default settings.taskData.maxObjectBytes */
   readonly maxObjectBytes?: number;
@@ -53,8 +58,9 @@ export async function startEmulators(options: EmulatorOptions = {}): Promise<Emu
 
   const { buildApp } = await import('fauxqs');
   const fair = fairQueueStore(await loadFauxqsInternals());
-  // The other stores (S3's among them) are left to fauxqs's defaults, as without `stores`.
-  const fauxqs = buildApp({ logger: false, stores: { sqsStore: fair.store } as never });
+  // S3 on disk with a data folder (the default in-memory store without); SNS is left to fauxqs's default.
+  const s3Store = options.dataDir ? await persistentS3Store(join(options.dataDir, 'task-data')) : undefined;
+  const fauxqs = buildApp({ logger: false, stores: { sqsStore: fair.store, ...(s3Store && { s3Store }) } as never });
   fair.install(fauxqs as never);
   // S3 checks presigned URLs (expiry, signed content length); fauxqs checks no signature at all.
   const now = options.now ?? Date.now;

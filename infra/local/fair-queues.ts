@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { loadFauxqsModule } from './fauxqs-internals.js';
 
 /**
  * SQS fair queues for fauxqs, which keeps a standard queue in one first-in first-out list and drops the
@@ -88,17 +85,10 @@ export interface FauxqsInternals {
 
 /** Loads fauxqs's store and send actions by file: the package exports only its entry point. */
 export async function loadFauxqsInternals(): Promise<FauxqsInternals> {
-  const require = createRequire(import.meta.url);
-  const root = (require.resolve.paths('fauxqs') ?? [])
-    .map((modules) => join(modules, 'fauxqs'))
-    .find((candidate) => existsSync(join(candidate, 'package.json')));
-  if (!root) throw new Error('fauxqs is not installed');
-  const load = async <T>(file: string): Promise<T> =>
-    (await import(pathToFileURL(join(root, 'dist', ...file.split('/'))).href)) as T;
   const [store, single, batch] = await Promise.all([
-    load<{ SqsStore: FauxqsInternals['SqsStore'] }>('sqs/sqsStore.js'),
-    load<{ sendMessage: SendAction }>('sqs/actions/sendMessage.js'),
-    load<{ sendMessageBatch: SendAction }>('sqs/actions/sendMessageBatch.js'),
+    loadFauxqsModule<{ SqsStore: FauxqsInternals['SqsStore'] }>('sqs/sqsStore.js'),
+    loadFauxqsModule<{ sendMessage: SendAction }>('sqs/actions/sendMessage.js'),
+    loadFauxqsModule<{ sendMessageBatch: SendAction }>('sqs/actions/sendMessageBatch.js'),
   ]);
   return { SqsStore: store.SqsStore, sendMessage: single.sendMessage, sendMessageBatch: batch.sendMessageBatch };
 }

@@ -29,7 +29,7 @@ async function api(stack: RunningStack, method: string, path: string, body?: unk
     headers: { authorization: `Bearer ${stack.token}`, 'content-type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return (await response.json()) as { taskId: string; status: string; attempts: number };
+  return (await response.json()) as { taskId: string; status: string; attempts: number; resultUrl?: string };
 }
 
 async function waitFor(stack: RunningStack, taskId: string, done: (status: string) => boolean, timeoutMs = 20_000) {
@@ -58,8 +58,13 @@ describe.skipIf(inject('apiUrl').startsWith('https://'))('local restart with --d
     const running = await api(first, 'POST', '/tasks', { type: 'sleep', payload: { ms: 1_500 } });
     const delayed = await api(first, 'POST', '/tasks', { type: 'echo', payload: 'later', delaySeconds: 3 });
     const finished = await api(first, 'POST', '/tasks', { type: 'echo', payload: 'now' });
+    // Over 1 KB: a payload and a result kept in the task data bucket, which must outlive the restart too.
+    const big = 'b'.repeat(4_096);
+    const delayedBig = await api(first, 'POST', '/tasks', { type: 'echo', payload: big, delaySeconds: 3 });
+    const finishedBig = await api(first, 'POST', '/tasks', { type: 'echo', payload: big });
     await waitFor(first, running.taskId, (status) => status === 'RUNNING');
     await waitFor(first, finished.taskId, (status) => status === 'SUCCEEDED');
+    await waitFor(first, finishedBig.taskId, (status) => status === 'SUCCEEDED');
 
     first.process.kill('SIGKILL');
     await new Promise((resolve) => first.process.once('exit', resolve));
@@ -73,5 +78,13 @@ describe.skipIf(inject('apiUrl').startsWith('https://'))('local restart with --d
     expect(r?.attempts).toBe(2);
     expect(d?.attempts).toBe(1);
     expect(f?.attempts).toBe(1);
+    // The delayed task's payload object was still there to run it; the finished one's result still downloads.
+    expect(
+      (await waitFor(second, delayedBig.taskId, (status) => status !== 'QUEUED' && status !== 'RUNNING')).status,
+    ).toBe('SUCCEEDED');
+    const { resultUrl } = await api(second, 'GET', `/tasks/${finishedBig.taskId}`);
+    const download = await fetch(resultUrl ?? 'http://127.0.0.1:9/none');
+    expect(download.status).toBe(200);
+    expect(await download.json()).toBe(big);
   });
 });
