@@ -89,20 +89,16 @@ export async function submitBatch(items: readonly BatchItem[], deps: SubmitTaskD
  */
 async function start(tasks: readonly Task[], deps: SubmitTaskDeps): Promise<EnqueueOutcome[]> {
   const outcomes: EnqueueOutcome[] = new Array(tasks.length);
-  const byMessage: number[] = [];
-  await Promise.all(
-    tasks.map(async (task, index) => {
-      if (!startsBySchedule(task, deps)) {
-        byMessage.push(index);
-        return;
-      }
-      outcomes[index] = await startLater(task, deps).then(
-        (): EnqueueOutcome => ({ sent: true }),
-        (error: unknown): EnqueueOutcome => ({ sent: false, error: asError(error) }),
-      );
-    }),
-  );
-  byMessage.sort((a, b) => a - b);
+  const indexes = tasks.map((_, index) => index);
+  const byMessage = indexes.filter((index) => !startsBySchedule(tasks[index] as Task, deps));
+  const bySchedule = indexes.filter((index) => startsBySchedule(tasks[index] as Task, deps));
+  // A few Scheduler calls at a time, as for the table: its API has a rate of its own.
+  await eachLimited(bySchedule, WRITES_IN_FLIGHT, async (index) => {
+    outcomes[index] = await startLater(tasks[index] as Task, deps).then(
+      (): EnqueueOutcome => ({ sent: true }),
+      (error: unknown): EnqueueOutcome => ({ sent: false, error: asError(error) }),
+    );
+  });
   const sent = await send(
     byMessage.map((index) => {
       const task = tasks[index] as Task;
