@@ -72,8 +72,12 @@ export const ledgerTask = defineTask({
     permanent: z._default(z.boolean(), false),
     /** A free label, so a test can tell its tasks apart in the table. */
     label: z.optional(z.string().check(z.maxLength(64))),
+    /** Filler that makes the payload large enough for the task data bucket (over 1 KB by default). */
+    padding: z.optional(z.string().check(z.maxLength(20_000))),
+    /** Characters of filler in the result, which then goes to the task data bucket too. */
+    resultPadding: z._default(z.int().check(z.minimum(0), z.maximum(20_000)), 0),
   }),
-  run: async ({ ms, failures, permanent }, { taskId, attempt, signal }) => {
+  run: async ({ ms, failures, permanent, resultPadding }, { taskId, attempt, signal }) => {
     announce({ event: 'start', taskId, attempt, at: Date.now() });
     const end = (outcome: 'ok' | 'aborted' | 'retryable' | 'permanent') =>
       announce({ event: 'end', taskId, attempt, at: Date.now(), outcome });
@@ -92,7 +96,7 @@ export const ledgerTask = defineTask({
       throw new Error(`Ledger failure on attempt ${attempt}.`);
     }
     end('ok');
-    return { taskId, attempt };
+    return { taskId, attempt, ...(resultPadding > 0 && { padding: 'r'.repeat(resultPadding) }) };
   },
 });
 

@@ -34,8 +34,8 @@ export function injectSdkFaults(
   script?: (operation: string, input: Record<string, unknown>) => 'lostRequest' | undefined,
 ): void {
   onSdkClientCreated((sdkClient, origin) => {
-    // The chaos workload keeps its tasks' data in their items: only the table and the queue are in play.
-    if (origin !== 'function' || sdkClient.config.serviceId === 'S3') return;
+    // The functions' table, queues and task data bucket (some chaos tasks keep payload and result there).
+    if (origin !== 'function') return;
     const client = sdkClient as DynamoDBClient | SQSClient;
     const service = client.config.serviceId;
     // The two clients' stacks have different generic types; the middleware is the same for both.

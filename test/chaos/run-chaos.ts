@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BroadcastChannel } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { taskIdFromKey } from '../../functions/api/submit-task.js';
@@ -46,6 +47,11 @@ export interface ChaosOptions {
    * than the run's stale time, so the sweep sent spares for tasks that were not lost.
    */
   readonly highPriorityRate: number;
+  /**
+   * Share of tasks whose payload and result are over 1 KB: kept in the task data bucket, whose calls (the
+   * API's PutObject, the worker's GetObject and PutObject) fail, stall and lose replies like the others.
+   */
+  readonly taskDataRate: number;
   /** Tasks whose records the worker fails before claiming, until the dead-letter queue takes them. */
   readonly poisonTasks: number;
   /** Keyless submissions whose send and discard both fail: a 503 that leaves a record for the sweep. */
@@ -73,6 +79,7 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   cancelRate: 0.05,
   keylessRate: 0.2,
   highPriorityRate: 0.05,
+  taskDataRate: 0.1,
   poisonTasks: 2,
   orphanProbes: 2,
   settleTimeoutMs: 150_000,
@@ -96,6 +103,8 @@ export interface ChaosPaths {
   readonly lostReplyRecovery: number;
   /** A message found every slot of its owner's concurrency limit taken and waited, its task QUEUED (OwnerSlotWait). */
   readonly ownerSlotWait: number;
+  /** A call to the task data bucket (a payload or result kept there) failed, stalled or lost its reply. */
+  readonly taskDataFault: number;
 }
 
 /** Broken promises, each counted; every one must be 0. */
@@ -190,6 +199,8 @@ const chaosSettings: Settings = {
 };
 
 const ORPHAN_LABEL = 'orphan-probe';
+/** Characters of payload and result filler for the task-data share: twice the inline threshold. */
+const TASK_DATA_BYTES = 2_048;
 /** Tasks per owner unless the options say how many owners: a backlog one owner's 5 slots drain within the stale time. */
 const TASKS_PER_OWNER = 500;
 
@@ -266,6 +277,8 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
   const sqs = new SQSClient({ region: 'us-east-1', endpoint: stack.endpoints.sqs, credentials });
   const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: stack.endpoints.dynamodb, credentials });
   const documents = DynamoDBDocumentClient.from(dynamodb);
+  // The harness's own client (no faults): it reads back the results kept in the bucket.
+  const s3 = new S3Client({ region: 'us-east-1', endpoint: stack.endpoints.s3, forcePathStyle: true, credentials });
   const operator = {
     store: new DynamoTaskStore(documents, stack.resources.tableName),
     // The operator's redrive sends each task back to its own lane and priority, as npm run redrive does.
@@ -303,7 +316,7 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
     const byStatus: Record<string, number> = {};
     for (const task of tasks) byStatus[task.status] = (byStatus[task.status] ?? 0) + 1;
     const executions = ledger.executions(chaosSettings.worker.timeoutSeconds * 1000);
-    const checks = checkExecutions(byId, executions);
+    const checks = checkExecutions(byId, await resultsOf(tasks, s3, stack.resources.taskDataBucket), executions);
     const keyCounts = new Map<string, number>();
     for (const task of tasks) {
       if (task.idempotencyKey) keyCounts.set(task.idempotencyKey, (keyCounts.get(task.idempotencyKey) ?? 0) + 1);
@@ -360,6 +373,9 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
         redrive: redriven.size,
         lostReplyRecovery: metric(RECOVERY_COUNTS.writeRecovered),
         ownerSlotWait: metric(FAIR_SHARE_COUNTS.ownerSlotWait),
+        taskDataFault: Object.entries(faultCounts)
+          .filter(([key]) => key.startsWith('S3.'))
+          .reduce((sum, [, n]) => sum + n, 0),
       },
       violations,
       faultsInjected: { ...harnessFaults, ...summarize(faultCounts) },
@@ -376,6 +392,7 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
     ledger.close();
     sqs.destroy();
     dynamodb.destroy();
+    s3.destroy();
     await stack.stop();
   }
 }
@@ -412,10 +429,15 @@ function plan(options: ChaosOptions & { readonly owners: number }, poisoned: Set
             ? { ms: random(1_000, 3_500) }
             : { ms: random(0, 200) };
     const high = Math.random() < options.highPriorityRate;
+    const taskData = !orphanProbe && Math.random() < options.taskDataRate;
     // Fixed per submission: a keyed retry must send the same body, or its key is (rightly) refused with 409.
     const body = JSON.stringify({
       type: 'ledger',
-      payload: orphanProbe ? { ...payload, label: ORPHAN_LABEL } : payload,
+      payload: orphanProbe
+        ? { ...payload, label: ORPHAN_LABEL }
+        : taskData
+          ? { ...payload, padding: 'p'.repeat(TASK_DATA_BYTES), resultPadding: TASK_DATA_BYTES }
+          : payload,
       ...(high && { priority: 'high' }),
     });
     return { owner, ...(key && { key }), body, high, statuses: [] };
@@ -559,7 +581,28 @@ function collectLedger() {
 }
 
 /** Overlaps, executions after a terminal state, and final states the executions do not explain. */
-function checkExecutions(tasks: ReadonlyMap<string, Task>, executions: readonly Execution[]) {
+/** Each SUCCEEDED task's result: from its item, or from the task data bucket when it is kept there. */
+async function resultsOf(tasks: readonly Task[], s3: S3Client, bucket: string): Promise<Map<string, unknown>> {
+  const results = new Map<string, unknown>();
+  for (const task of tasks.filter((t) => t.status === 'SUCCEEDED')) {
+    if (!task.resultRef) {
+      results.set(task.taskId, task.result);
+      continue;
+    }
+    const object = await s3
+      .send(new GetObjectCommand({ Bucket: bucket, Key: task.resultRef.key }))
+      .catch(() => undefined);
+    const text = await object?.Body?.transformToString();
+    results.set(task.taskId, text === undefined ? undefined : JSON.parse(text));
+  }
+  return results;
+}
+
+function checkExecutions(
+  tasks: ReadonlyMap<string, Task>,
+  results: ReadonlyMap<string, unknown>,
+  executions: readonly Execution[],
+) {
   const byTask = new Map<string, Execution[]>();
   for (const execution of executions)
     byTask.set(execution.taskId, [...(byTask.get(execution.taskId) ?? []), execution]);
@@ -581,7 +624,8 @@ function checkExecutions(tasks: ReadonlyMap<string, Task>, executions: readonly 
     // The last execution that ran to its end decides a SUCCEEDED or a permanently FAILED task.
     const last = [...sorted].reverse().find((run) => run.outcome !== undefined);
     if (task?.status === 'SUCCEEDED') {
-      const result = task.result as { attempt?: number } | undefined;
+      // The result as stored (a missing result object counts as a mismatch).
+      const result = results.get(taskId) as { attempt?: number } | undefined;
       if (last?.outcome !== 'ok' || last.attempt !== task.attempt || result?.attempt !== task.attempt) {
         statusMismatch++;
       }
