@@ -14,6 +14,7 @@ describe('chaos: lost replies, crashed and dropped invocations, poison batches, 
       unexplainedSweepReenqueue: 0,
       keysWithManyTasks: 0,
       ownerConcurrency: 0,
+      callbackUndelivered: 0,
     });
     expect(report.accepted).toBe(200);
     // A path that never ran proves nothing: each must have run at least once.

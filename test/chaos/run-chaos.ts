@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BroadcastChannel } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -16,7 +18,7 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
 import { FAIR_SHARE_COUNTS, RECOVERY_COUNTS, TASK_COUNTS } from '../../shared/metric-names.js';
 import type { Log } from '../../shared/ports.js';
-import { DEAD_LETTERED_CODE, isTerminal, type Task } from '../../shared/task.js';
+import { DEAD_LETTERED_CODE, hasPendingCallback, isTerminal, type Task } from '../../shared/task.js';
 import { type FaultCounts, type FaultRates, injectSdkFaults, summarize } from './fault-injector.js';
 
 export interface ChaosOptions {
@@ -52,6 +54,12 @@ export interface ChaosOptions {
    * API's PutObject, the worker's GetObject and PutObject) fail, stall and lose replies like the others.
    */
   readonly taskDataRate: number;
+  /**
+   * Share of tasks submitted with a callbackUrl (a receiver in this process), and the share of the
+   * receiver's answers that are 500s: deliveries are retried, under the same faults as the rest.
+   */
+  readonly callbackRate: number;
+  readonly callbackFailureRate: number;
   /** Tasks whose records the worker fails before claiming, until the dead-letter queue takes them. */
   readonly poisonTasks: number;
   /** Keyless submissions whose send and discard both fail: a 503 that leaves a record for the sweep. */
@@ -80,6 +88,8 @@ export const DEFAULT_CHAOS: ChaosOptions = {
   keylessRate: 0.2,
   highPriorityRate: 0.05,
   taskDataRate: 0.1,
+  callbackRate: 0.15,
+  callbackFailureRate: 0.3,
   poisonTasks: 2,
   orphanProbes: 2,
   settleTimeoutMs: 150_000,
@@ -105,6 +115,8 @@ export interface ChaosPaths {
   readonly ownerSlotWait: number;
   /** A call to the task data bucket (a payload or result kept there) failed, stalled or lost its reply. */
   readonly taskDataFault: number;
+  /** The receiver answered a callback with a 500, so its delivery was retried. */
+  readonly callbackRetry: number;
 }
 
 /** Broken promises, each counted; every one must be 0. */
@@ -128,6 +140,11 @@ export interface ChaosViolations {
   readonly keysWithManyTasks: number;
   /** An execution that started while the owner already had its concurrency limit of executions running. */
   readonly ownerConcurrency: number;
+  /**
+   * A task with a callback whose end the receiver never acknowledged (its callback not DELIVERED, or no
+   * 2xx-answered event with the task's final status and `finishedAt`).
+   */
+  readonly callbackUndelivered: number;
 }
 
 export interface ChaosReport {
@@ -239,9 +256,12 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
   const poisoned = new Set<string>();
   const cured = new Set<string>();
 
+  const receiver = await startCallbackReceiver(options.callbackFailureRate);
   const stack = await startLocalStack({
     port: 0,
     diagnosticTasks: true,
+    // The receiver listens on 127.0.0.1, which only this flag lets a callback reach.
+    allowLocalCallbacks: true,
     logLevel: 'SILENT',
     settings: chaosSettings,
     visibilityTimeoutSeconds: VISIBILITY_SECONDS,
@@ -289,7 +309,7 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
 
   try {
     const disturbances: Promise<void>[] = [];
-    const submissions = plan(options, poisoned);
+    const submissions = plan(options, poisoned, receiver.url);
     await submitAll(stack.url, tokenOf, submissions, options, (submission) => {
       // A duplicate arrives on the queue the task's own messages use.
       const queueUrl = submission.high ? stack.resources.highPriorityQueueUrl : stack.resources.queueUrl;
@@ -308,7 +328,8 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
       if (deadLettered.length > 0) {
         await redriveDeadLetters({ taskIds: deadLettered.map((t) => t.taskId), extraAttempts: 3 }, operator);
       }
-      return deadLettered.length === 0;
+      // Done once no callback is still on its way either.
+      return deadLettered.length === 0 && !all.some(hasPendingCallback);
     });
 
     const accepted = submissions.filter((s) => s.taskId !== undefined);
@@ -334,6 +355,15 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
       unexplainedSweepReenqueue: sweptIds.filter((id) => acceptedWithout503.has(id) && !sweptWaitingIds.has(id)).length,
       keysWithManyTasks,
       // At no moment may more of one owner's executions run than the limit.
+      callbackUndelivered: accepted.filter((submission) => {
+        if (!submission.callback) return false;
+        const task = byId.get(submission.taskId ?? '');
+        const acknowledged = receiver.acknowledged.get(submission.taskId ?? '') ?? [];
+        return (
+          task?.callback?.status !== 'DELIVERED' ||
+          !acknowledged.some((event) => event.status === task.status && event.timestamp === task.finishedAt)
+        );
+      }).length,
       ownerConcurrency: executionsOverLimit(
         executions,
         new Map(accepted.map((s) => [s.taskId ?? '', s.owner])),
@@ -373,6 +403,7 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
         redrive: redriven.size,
         lostReplyRecovery: metric(RECOVERY_COUNTS.writeRecovered),
         ownerSlotWait: metric(FAIR_SHARE_COUNTS.ownerSlotWait),
+        callbackRetry: receiver.refused(),
         taskDataFault: Object.entries(faultCounts)
           .filter(([key]) => key.startsWith('S3.'))
           .reduce((sum, [, n]) => sum + n, 0),
@@ -394,11 +425,14 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
     dynamodb.destroy();
     s3.destroy();
     await stack.stop();
+    await receiver.stop();
   }
 }
 
 interface Submission {
   readonly owner: string;
+  /** Submitted with a callbackUrl. */
+  readonly callback: boolean;
   /** Absent for a keyless submission: each try may then create a task of its own. */
   readonly key?: string;
   readonly body: string;
@@ -410,7 +444,11 @@ interface Submission {
 }
 
 /** The workload: mostly short tasks, some flaky, some failing for good, some too long for their worker. */
-function plan(options: ChaosOptions & { readonly owners: number }, poisoned: Set<string>): Submission[] {
+function plan(
+  options: ChaosOptions & { readonly owners: number },
+  poisoned: Set<string>,
+  callbackUrl: string,
+): Submission[] {
   return Array.from({ length: options.tasks }, (_, i) => {
     const orphanProbe = i < options.orphanProbes;
     const poison = !orphanProbe && i < options.orphanProbes + options.poisonTasks;
@@ -430,6 +468,7 @@ function plan(options: ChaosOptions & { readonly owners: number }, poisoned: Set
             : { ms: random(0, 200) };
     const high = Math.random() < options.highPriorityRate;
     const taskData = !orphanProbe && Math.random() < options.taskDataRate;
+    const callback = !orphanProbe && Math.random() < options.callbackRate;
     // Fixed per submission: a keyed retry must send the same body, or its key is (rightly) refused with 409.
     const body = JSON.stringify({
       type: 'ledger',
@@ -439,8 +478,9 @@ function plan(options: ChaosOptions & { readonly owners: number }, poisoned: Set
           ? { ...payload, padding: 'p'.repeat(TASK_DATA_BYTES), resultPadding: TASK_DATA_BYTES }
           : payload,
       ...(high && { priority: 'high' }),
+      ...(callback && { callbackUrl }),
     });
-    return { owner, ...(key && { key }), body, high, statuses: [] };
+    return { owner, callback, ...(key && { key }), body, high, statuses: [] };
   });
 }
 
@@ -724,3 +764,48 @@ function countBy(values: readonly (string | number)[]): Record<string, number> {
 }
 
 const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** One event the receiver answered with a 2xx. */
+interface AcknowledgedEvent {
+  readonly status: string;
+  readonly timestamp: string;
+}
+
+/**
+ * A callback receiver on 127.0.0.1: answers a share of the deliveries with a 500 (they are retried), the
+ * rest with a 204, and notes the events it acknowledged, by task.
+ */
+async function startCallbackReceiver(failureRate: number) {
+  const acknowledged = new Map<string, AcknowledgedEvent[]>();
+  let refused = 0;
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (Math.random() < failureRate) {
+        refused++;
+        res.statusCode = 500;
+        res.end();
+        return;
+      }
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        timestamp: string;
+        data: { taskId: string; status: string };
+      };
+      const events = acknowledged.get(event.data.taskId) ?? [];
+      acknowledged.set(event.data.taskId, [...events, { status: event.data.status, timestamp: event.timestamp }]);
+      res.statusCode = 204;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    acknowledged,
+    refused: () => refused,
+    stop: () => {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
