@@ -69,7 +69,17 @@ type Write = NodeJS.WriteStream['write'];
 export function captureEmf(
   onEvents: (events: EmfEvent[]) => void,
   stream: NodeJS.WriteStream = process.stdout,
+  target: Pick<Console, 'log'> = console,
 ): () => void {
+  // console.log reaches the stream in a plain process, but not where something else owns the console (a test
+  // runner prints what it logs itself): a document logged there is taken at the console.
+  const originalLog = target.log;
+  const log = (...args: unknown[]): void => {
+    const events = args.length === 1 && typeof args[0] === 'string' ? parseEmfLine(args[0]) : undefined;
+    if (events) onEvents(events);
+    else Reflect.apply(originalLog, target, args);
+  };
+  target.log = log;
   const original = stream.write;
   const write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
     const text = typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.toString('utf8') : undefined;
@@ -90,5 +100,6 @@ export function captureEmf(
   stream.write = write;
   return () => {
     if (stream.write === write) stream.write = original;
+    if (target.log === log) target.log = originalLog;
   };
 }

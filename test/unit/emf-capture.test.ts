@@ -84,6 +84,22 @@ describe('captureEmf', () => {
     ]);
   });
 
+  it('takes EMF documents logged with console.log, where the console does not reach the stream', () => {
+    const { stream } = terminal();
+    const logged: unknown[][] = [];
+    const target = { log: (...args: unknown[]) => void logged.push(args) };
+    const events: EmfEvent[] = [];
+    const release = captureEmf((parsed) => events.push(...parsed), stream, target);
+
+    target.log(emf({ TaskStarted: 1 }));
+    target.log('task started', { taskId: 't' });
+    release();
+    target.log(emf({ TaskStarted: 2 }));
+
+    expect(events.map((event) => event.metrics[0]?.values)).toEqual([[1]]);
+    expect(logged).toEqual([['task started', { taskId: 't' }], [emf({ TaskStarted: 2 })]]);
+  });
+
   it('still calls the write callback of a line it took, once', () => {
     const { stream } = terminal();
     const release = captureEmf(() => {}, stream);
