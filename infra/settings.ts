@@ -379,7 +379,16 @@ function mergeLanes(base: LaneSettingsMap, override: unknown): LaneSettingsMap {
  */
 export function withModuleLanes(s: Settings, moduleLanes: LaneSettingsMap | undefined): Settings {
   if (moduleLanes === undefined) return s;
-  return withOverrides(withOverrides({ ...s, lanes: {} }, { lanes: moduleLanes }), { lanes: s.lanes });
+  // Only what `s` changed from the defaults tunes the module's lanes: a default (the default lane's
+  // high-priority share) must not mask the module's own value, as it does not in the construct.
+  const defaults = settings.lanes as Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  const own = Object.fromEntries(
+    Object.entries(s.lanes as Readonly<Record<string, Readonly<Record<string, unknown>>>>).map(([name, lane]) => [
+      name,
+      Object.fromEntries(Object.entries(lane).filter(([field, value]) => defaults[name]?.[field] !== value)),
+    ]),
+  ) as LaneSettingsMap;
+  return withOverrides(withOverrides({ ...s, lanes: settings.lanes }, { lanes: moduleLanes }), { lanes: own });
 }
 
 const describe = (value: unknown): string =>

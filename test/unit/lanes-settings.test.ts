@@ -7,6 +7,7 @@ import {
   reservedConcurrency,
   type SettingsOverrides,
   settings,
+  withModuleLanes,
   withOverrides,
 } from '../../infra/settings.js';
 import { settingsProblems } from '../../infra/validate-settings.js';
@@ -166,6 +167,26 @@ describe('withOverrides on lanes', () => {
     [{ long: 900 }, /lanes\.long must be an object of lane settings/],
   ])('refuses %j, naming the field', (lanes, message) => {
     expect(() => withLanes(lanes as never)).toThrow(message);
+  });
+});
+
+describe('withModuleLanes', () => {
+  it("takes the module's value for a field the settings leave at its default, as the construct does", () => {
+    const s = withModuleLanes(settings, { default: { highPriorityConcurrency: 4 }, long: { timeoutSeconds: 600 } });
+
+    expect(s.lanes.default?.highPriorityConcurrency).toBe(4);
+    expect(s.lanes.long?.timeoutSeconds).toBe(600);
+  });
+
+  it("lets settings that changed a field tune the module's lane", () => {
+    const tuned = withOverrides(settings, {
+      lanes: { default: { highPriorityConcurrency: 3 }, long: { memoryMiB: 2048 } },
+    });
+
+    const s = withModuleLanes(tuned, { default: { highPriorityConcurrency: 4 }, long: { timeoutSeconds: 600 } });
+
+    expect(s.lanes.default?.highPriorityConcurrency).toBe(3);
+    expect(s.lanes.long).toEqual({ timeoutSeconds: 600, memoryMiB: 2048 });
   });
 });
 
