@@ -111,6 +111,7 @@ function lambdaLimitProblems(s: Settings): string[] {
     ['dlq', s.dlq],
     ['recovery', s.recovery],
     ['callbacks', s.callbacks],
+    ['schedules.fire', s.schedules.fire],
   ] as const) {
     if (
       !Number.isInteger(fn.memoryMiB) ||
@@ -126,6 +127,9 @@ function lambdaLimitProblems(s: Settings): string[] {
     problems.push(`dlq.batchSize is ${s.dlq.batchSize}: 1 to 10 without a batching window.`);
   }
   if (s.api.reservedConcurrency < 1) problems.push('api.reservedConcurrency must be at least 1.');
+  if (s.schedules.fire.reservedConcurrency < 1) {
+    problems.push('schedules.fire.reservedConcurrency must be at least 1.');
+  }
   const tokenMinutes = s.auth.cognitoTokenMinutes;
   if (!Number.isInteger(tokenMinutes) || tokenMinutes < 5 || tokenMinutes > 1_440) {
     problems.push(`The Cognito token lifetime is ${tokenMinutes} minutes: Cognito allows 5 to 1,440.`);

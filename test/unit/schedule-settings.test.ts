@@ -24,6 +24,11 @@ describe('schedule settings', () => {
     [{ maxPerOwner: 0 }, 'schedules.maxPerOwner must be at least 1'],
     [{ maxRunAtDays: 0 }, 'schedules.maxRunAtDays must be at least 1'],
     [{ fire: { ...settings.schedules.fire, timeoutSeconds: 901 } }, 'Lambda allows 1 to 900'],
+    [{ fire: { ...settings.schedules.fire, memoryMiB: 64 } }, 'schedules.fire.memoryMiB is 64'],
+    [
+      { fire: { ...settings.schedules.fire, reservedConcurrency: 0 } },
+      'schedules.fire.reservedConcurrency must be at least 1',
+    ],
   ])('refuses %j', (schedules, problem) => {
     expect(settingsProblems(withSchedules(schedules), registry).join('\n')).toContain(problem);
   });
