@@ -46,5 +46,7 @@ function scheduleDepsOf(deps: ApiDeps): ScheduleDeps {
     clock: deps.clock,
     log: deps.log,
     maxPerOwner: deps.scheduleLimits.maxPerOwner,
+    ...(deps.lanes && { lanes: deps.lanes }),
+    ...(deps.checkCallbackUrl && { checkCallbackUrl: deps.checkCallbackUrl }),
   };
 }

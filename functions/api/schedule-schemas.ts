@@ -8,7 +8,8 @@ import { SubmitBody } from './schemas.js';
  * schedule's task is the body of `POST /tasks` without its timing: what that body gains (a callback
  * URL, a priority), a schedule's task gains too.
  */
-export const TaskTemplateSchema = z.omit(SubmitBody, { delaySeconds: true, runAt: true });
+/** `POST /tasks`'s body without its timing, nor a `payloadRef`: an upload expires, a schedule goes on firing. */
+export const TaskTemplateSchema = z.omit(SubmitBody, { delaySeconds: true, runAt: true, payloadRef: true });
 
 export const ScheduleNameSchema = z
   .string()

@@ -15,7 +15,7 @@ import { canonicalTimeZone, nextRun, parseScheduleExpression } from '../../share
 import * as z from '../../shared/zod.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { CreateScheduleBody, ListSchedulesQuery, UpdateScheduleBody } from './schedule-schemas.js';
-import { checkTaskPayload } from './submit-task.js';
+import { checkedCallbackUrl, checkTaskPayload, laneOf } from './submit-task.js';
 import { issuesToDetails } from './validation.js';
 
 export interface ScheduleDeps {
@@ -25,6 +25,10 @@ export interface ScheduleDeps {
   readonly clock: Clock;
   readonly log: Log;
   readonly maxPerOwner: number;
+  /** The lanes the deployment has, which a schedule's task may name. @default the default lane alone */
+  readonly lanes?: readonly string[];
+  /** Checks a callback URL a schedule's task carries, as POST /tasks does. @default callbacks are refused */
+  readonly checkCallbackUrl?: (url: string) => Promise<string>;
 }
 
 /** Scheduler refuses a start date further back than this (and so do we, before asking it). */
@@ -43,7 +47,7 @@ export async function createSchedule(
   const expression = checkExpression(body.expression);
   const timezone = checkTimeZone(body.timezone ?? 'UTC');
   checkWindow(body.startAt, body.endAt, now);
-  const task = checkTask(body.task as TaskTemplate, deps.registry);
+  const task = await checkTask(body.task as TaskTemplate, deps);
   const timestamp = now.toISOString();
   const schedule: Schedule = {
     ownerId: input.ownerId,
@@ -126,7 +130,7 @@ export async function updateSchedule(
   }
   const expression = body.expression === undefined ? undefined : checkExpression(body.expression);
   const timezone = body.timezone === undefined ? undefined : checkTimeZone(body.timezone);
-  const task = body.task === undefined ? undefined : checkTask(body.task as TaskTemplate, deps.registry);
+  const task = body.task === undefined ? undefined : await checkTask(body.task as TaskTemplate, deps);
   // Another request may change the schedule between our read and write: read again and redo.
   for (let round = 0; round < 3; round++) {
     const current = await findSchedule(input, deps);
@@ -257,9 +261,15 @@ function checkWindow(startAt: string | undefined, endAt: string | undefined, now
 }
 
 /** The task as a firing will submit it, checked now rather than at the first firing. */
-function checkTask(task: TaskTemplate, registry: TaskRegistry): TaskTemplate {
-  checkTaskPayload(task.type, task.payload, registry, 'task.');
-  return task;
+/**
+ * A schedule's task, checked as its firings will check it (type, payload, lane, callback URL), so a
+ * schedule that cannot submit is refused now rather than at its first firing.
+ */
+async function checkTask(task: TaskTemplate, deps: ScheduleDeps): Promise<TaskTemplate> {
+  const definition = checkTaskPayload(task.type, task.payload, deps.registry, 'task.');
+  laneOf(typeof task.lane === 'string' ? task.lane : undefined, definition, deps, 'task.');
+  if (typeof task.callbackUrl !== 'string') return task;
+  return { ...task, callbackUrl: await checkedCallbackUrl(task.callbackUrl, deps, 'task.') };
 }
 
 const encodeCursor = (cursor: ListCursor): string => Buffer.from(JSON.stringify(cursor)).toString('base64url');

@@ -123,13 +123,7 @@ export async function checkSubmission(input: SubmitTaskInput, deps: SubmitTaskDe
   const source = await loadPayload(input, deps);
   const definition = checkTaskPayload(input.type, source.payload, deps.registry);
   const start = input.runAt === undefined ? undefined : planStart(input, deps);
-  const lane = input.lane ?? definition.lane ?? DEFAULT_LANE;
-  const lanes = deps.lanes ?? [DEFAULT_LANE];
-  if (!lanes.includes(lane)) {
-    throw new ValidationError('UnknownLane', `Unknown lane "${lane}". Lanes: ${lanes.join(', ')}.`, [
-      { path: input.lane === undefined ? 'type' : 'lane', message: `must be one of: ${lanes.join(', ')}` },
-    ]);
-  }
+  const lane = laneOf(input.lane, definition, deps);
   const callbackUrl = input.callbackUrl === undefined ? undefined : await checkedCallbackUrl(input.callbackUrl, deps);
   return {
     input: { ...input, payload: source.payload, lane, ...(callbackUrl !== undefined && { callbackUrl }) },
@@ -305,10 +299,35 @@ function newTask(
   };
 }
 
-async function checkedCallbackUrl(url: string, deps: SubmitTaskDeps): Promise<string> {
+/**
+ * The lane a task runs in: the one asked for, else its type's, else the default lane; one the deployment
+ * does not have is UnknownLane. `prefix` names where the fields sit in the request (`task.` for a schedule's).
+ */
+export function laneOf(
+  asked: string | undefined,
+  definition: TaskDefinition,
+  deps: Pick<SubmitTaskDeps, 'lanes'>,
+  prefix = '',
+): string {
+  const lane = asked ?? definition.lane ?? DEFAULT_LANE;
+  const lanes = deps.lanes ?? [DEFAULT_LANE];
+  if (!lanes.includes(lane)) {
+    throw new ValidationError('UnknownLane', `Unknown lane "${lane}". Lanes: ${lanes.join(', ')}.`, [
+      { path: `${prefix}${asked === undefined ? 'type' : 'lane'}`, message: `must be one of: ${lanes.join(', ')}` },
+    ]);
+  }
+  return lane;
+}
+
+/** The callback URL as it will be called, once checked; InvalidCallbackUrl where callbacks are not offered. */
+export async function checkedCallbackUrl(
+  url: string,
+  deps: Pick<SubmitTaskDeps, 'checkCallbackUrl'>,
+  prefix = '',
+): Promise<string> {
   if (!deps.checkCallbackUrl) {
     throw new ValidationError('InvalidCallbackUrl', 'This deployment does not send callbacks.', [
-      { path: 'callbackUrl', message: 'callbacks are not enabled' },
+      { path: `${prefix}callbackUrl`, message: 'callbacks are not enabled' },
     ]);
   }
   return deps.checkCallbackUrl(url);

@@ -5,6 +5,7 @@ import { DynamoTaskStore } from '../../shared/aws/dynamo-task-store.js';
 import { createKeyRing } from '../../shared/aws/key-ring.js';
 import { createObservability } from '../../shared/aws/powertools-observability.js';
 import { SqsTaskQueue } from '../../shared/aws/sqs-task-queue.js';
+import { checkCallbackUrl, resolveWithDns } from '../../shared/callbacks/callback-url.js';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import { SERVICE_NAMES } from '../../shared/metric-names.js';
@@ -40,6 +41,10 @@ export function createScheduleFireHandler(taskTypes: TaskTypes = {}): ScheduleFi
     metrics,
     defaultMaxAttempts: config.defaultMaxAttempts,
     ttlDays: config.ttlDays,
+    // A schedule's task may carry a callback URL: checked again at each firing, as the API checks a submit's.
+    ...(config.callbacks.queueUrl && {
+      checkCallbackUrl: (url: string) => checkCallbackUrl(url, config.callbacks, resolveWithDns),
+    }),
   };
 
   // The deployment key, read on the first firing, gives the owner's group: a fired task is in its

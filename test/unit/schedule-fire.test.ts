@@ -72,6 +72,18 @@ describe('fire (a schedule)', () => {
     ]);
   });
 
+  it('submits a task that carries the schedule’s callback URL, checked again at the firing', async () => {
+    const url = 'https://hooks.example.com/done';
+    const { store, deps } = setup([
+      schedule({ task: { type: 'report', payload: { day: 'today' }, callbackUrl: url } }),
+    ]);
+
+    const result = await fire(firing(), { ...deps, checkCallbackUrl: async (checked) => checked });
+
+    expect(result).toMatchObject({ outcome: 'submitted' });
+    expect(store.peek((result as { taskId: string }).taskId)?.callback).toEqual({ url });
+  });
+
   it('creates no second task when the same firing comes again, and one task per scheduled time', async () => {
     const { store, deps } = setup();
 

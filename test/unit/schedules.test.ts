@@ -91,6 +91,26 @@ describe('createSchedule', () => {
     expect(view.nextRunAt).toBe('2026-11-02T10:00:00.750Z');
   });
 
+  it('keeps a task’s callback URL as its check returns it, and a lane the deployment has', async () => {
+    const { scheduleStore, deps } = setup({
+      lanes: ['default', 'long'],
+      checkCallbackUrl: async (url) => `${url}/checked`,
+    });
+
+    await createSchedule(
+      {
+        ownerId: ALICE,
+        body: nightly({ task: { type: 'echo', lane: 'long', callbackUrl: 'https://hooks.example.com/x' } }),
+      },
+      deps,
+    );
+
+    expect((await scheduleStore.get(ALICE, 'nightly'))?.task).toMatchObject({
+      lane: 'long',
+      callbackUrl: 'https://hooks.example.com/x/checked',
+    });
+  });
+
   it('starts a disabled schedule without a next run', async () => {
     const { scheduler, deps } = setup();
 
@@ -117,6 +137,14 @@ describe('createSchedule', () => {
     ['an invalid payload', { task: { type: 'sleep', payload: { ms: 'x' } } }, 'InvalidPayload', 'task.payload.ms'],
     ['a name Scheduler would refuse', { name: 'night ly' }, 'InvalidRequest', 'name'],
     ['a timing field on the task', { task: { type: 'echo', delaySeconds: 5 } }, 'InvalidRequest', 'task'],
+    ['an upload reference on the task', { task: { type: 'echo', payloadRef: 'x' } }, 'InvalidRequest', 'task'],
+    ['a lane the deployment lacks', { task: { type: 'echo', lane: 'gpu' } }, 'UnknownLane', 'task.lane'],
+    [
+      'a callback URL where callbacks are off',
+      { task: { type: 'echo', callbackUrl: 'https://hooks.example.com/x' } },
+      'InvalidCallbackUrl',
+      'task.callbackUrl',
+    ],
     ['an unknown field', { cron: 'x' }, 'InvalidRequest', '(root)'],
   ])('refuses %s with a clear 400 and creates nothing', async (_what, overrides, code, path) => {
     const { scheduleStore, scheduler, deps } = setup();
