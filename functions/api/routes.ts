@@ -148,10 +148,14 @@ async function submitMany(request: HttpRequest, deps: ApiDeps): Promise<HttpResp
   const headers: Record<string, string> = results.some((result) => result.accepted)
     ? { 'retry-after': String(deps.retryAfterSeconds) }
     : {};
-  return jsonResponse(allAccepted ? 202 : 207, { results: results.map(batchResultView) }, headers);
+  return jsonResponse(
+    allAccepted ? 202 : 207,
+    { results: results.map((result) => batchResultView(result, request, deps)) },
+    headers,
+  );
 }
 
-function batchResultView(result: BatchItemResult) {
+function batchResultView(result: BatchItemResult, request: HttpRequest, deps: ApiDeps) {
   if (result.accepted) {
     const { task, created } = result;
     return {
@@ -161,9 +165,10 @@ function batchResultView(result: BatchItemResult) {
       ...(!created && { replayed: true }),
     };
   }
-  const { error } = result;
-  const details = error instanceof ValidationError && error.details.length > 0 ? error.details : undefined;
-  return { error: { code: error.code, message: error.message, ...(details && { details }) } };
+  // As a request's error is answered (and logged): our own errors as they are, anything else a generic one.
+  const answer = errorResponse(result.error, request.requestId, deps.log, deps.retryAfterSeconds);
+  const { requestId: _requestId, ...error } = (JSON.parse(answer.body) as { error: Record<string, unknown> }).error;
+  return { error };
 }
 
 /** `GET /tasks?ids=`: `Retry-After` while one of the tasks is not finished, as for one task. */

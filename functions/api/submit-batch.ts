@@ -1,5 +1,4 @@
 import { OffloadError } from '../../shared/errors.js';
-import { taskLogFields } from '../../shared/metric-names.js';
 import type { EnqueueOutcome, OutgoingMessage } from '../../shared/ports.js';
 import type { Task } from '../../shared/task.js';
 import { taskMessageOf } from '../../shared/task-message.js';
@@ -12,16 +11,18 @@ import {
   recordSubmission,
   type SubmitResult,
   type SubmitTaskDeps,
-  type SubmitTaskInput,
   startLater,
   startsBySchedule,
   takeSubmitAllowance,
 } from './submit-task.js';
 
-/** What became of one item of a batch: accepted (created now, or an idempotent replay), or refused with why. */
+/**
+ * What became of one item of a batch: accepted (created now, or an idempotent replay), or refused with
+ * why, the error as thrown: the HTTP layer answers it as it answers a request's (routes.ts).
+ */
 export type BatchItemResult =
   | ({ readonly accepted: true } & SubmitResult)
-  | { readonly accepted: false; readonly error: OffloadError };
+  | { readonly accepted: false; readonly error: unknown };
 
 /** Items checked or written at once: a batch of 100 does not open 100 connections to the table. */
 const WRITES_IN_FLIGHT = 10;
@@ -45,7 +46,7 @@ export async function submitBatch(items: readonly BatchItem[], deps: SubmitTaskD
     try {
       valid.push({ index, checked: await checkSubmission(item, deps) });
     } catch (error) {
-      results[index] = refused(error, item, deps);
+      results[index] = { accepted: false, error };
     }
   });
   valid.sort((a, b) => a.index - b.index);
@@ -59,7 +60,7 @@ export async function submitBatch(items: readonly BatchItem[], deps: SubmitTaskD
       if (recorded.created) created.push({ index, task: recorded.task });
       else results[index] = { accepted: true, ...recorded };
     } catch (error) {
-      results[index] = refused(error, checked.input, deps);
+      results[index] = { accepted: false, error };
     }
   });
   created.sort((a, b) => a.index - b.index);
@@ -77,10 +78,10 @@ export async function submitBatch(items: readonly BatchItem[], deps: SubmitTaskD
         results[index] = { accepted: true, task, created: true };
         return;
       }
-      results[index] = refused(outcome.error, task, deps);
+      results[index] = { accepted: false, error: outcome.error };
     }),
   );
-  return results.map((result) => result ?? { accepted: false, error: internalError() });
+  return results.map((result) => result ?? { accepted: false, error: new Error('The item got no result.') });
 }
 
 /**
@@ -129,23 +130,6 @@ async function send(messages: readonly OutgoingMessage[], deps: SubmitTaskDeps):
     }),
   );
 }
-
-/** An item's failure as its result: our own errors as they are, anything else logged and generic, as a 500 would be. */
-function refused(
-  error: unknown,
-  item: Pick<SubmitTaskInput, 'type'> & { readonly taskId?: string },
-  deps: SubmitTaskDeps,
-): BatchItemResult {
-  if (error instanceof OffloadError) return { accepted: false, error };
-  deps.log.error('batch item failed', { ...taskLogFields({ taskId: item.taskId ?? '-', type: item.type }), error });
-  return { accepted: false, error: internalError() };
-}
-
-const internalError = () =>
-  new OffloadError(
-    'InternalError',
-    'Something went wrong on our side with this item. Quote the requestId when reporting it.',
-  );
 
 /** Runs `work` on each item, at most `limit` at a time. */
 async function eachLimited<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -4,7 +4,7 @@ import { type ApiDeps, handleApiRequest } from '../../functions/api/routes.js';
 import { taskTypes as demoTaskTypes } from '../../functions/tasks/demo.js';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { API_ROUTES, BATCH_LIMITS } from '../../shared/api-routes.js';
-import { DependencyUnavailableError } from '../../shared/errors.js';
+import { ConfigError, DependencyUnavailableError } from '../../shared/errors.js';
 import { FAIR_SHARE_COUNTS } from '../../shared/metric-names.js';
 import { type Task, toTaskView } from '../../shared/task.js';
 import { httpRequestFactory, OTHER_OWNER, TEST_OWNER, taskFactory } from '../support/factories.js';
@@ -205,6 +205,20 @@ describe('POST /tasks/batch', () => {
     expect(json(response).results.filter((r: { error?: unknown }) => r.error)).toEqual([
       { error: { code: 'ServiceUnavailable', message: expect.any(String) } },
     ]);
+  });
+
+  it('answers an item that failed on our side as a request would be answered: a generic InternalError, logged', async () => {
+    const { store, deps } = setup();
+    const log = new RecordingLog();
+    store.failNext('create', new ConfigError('the table name is missing'));
+
+    const response = await handleApiRequest(batchRequest({ tasks: [echo(1), echo(2)] }), { ...deps, log });
+
+    expect(response.statusCode).toBe(207);
+    const [refused] = json(response).results.filter((r: { error?: unknown }) => r.error);
+    expect(refused).toEqual({ error: { code: 'InternalError', message: expect.stringContaining('on our side') } });
+    expect(JSON.stringify(refused)).not.toContain('table name');
+    expect(log.entries.some((entry) => entry.level === 'error')).toBe(true);
   });
 
   it('makes idempotency keys work per item: a replay returns the same task, a key reused with another body is 409 for that item', async () => {
