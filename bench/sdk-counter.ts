@@ -108,8 +108,7 @@ export class SdkCallCounter {
       return;
     }
     if (operation === 'PutItem') this.itemBytes.queued.push(dynamoItemBytes(input.Item as AttributeMap));
-    const read =
-      operation === 'GetItem' ? output?.Item : operation === 'Query' ? (output?.Items as unknown[])?.[0] : undefined;
+    const read = operation === 'Query' ? (output?.Items as unknown[])?.[0] : undefined;
     if (read) this.itemBytes.finished.push(dynamoItemBytes(read as AttributeMap));
     if (operation === 'UpdateItem') {
       const values = input.ExpressionAttributeValues as AttributeMap | undefined;

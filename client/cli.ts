@@ -230,7 +230,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
       '--data-dir <dir>',
       'keep tasks, task data and keys on disk in this folder (default: in memory, keys in .offload/)',
     )
-    .option('--diagnostic-tasks', 'also register the diagnostic task types (fail, flaky, crash, ledger)')
+    .option('--diagnostic-tasks', 'also register the diagnostic task types (fail, flaky, crash, ledger, bulk)')
     .addOption(
       new Option('--worker-timeout <seconds>', 'worker Lambda timeout; leases and visibility follow it').argParser(
         integer(1, 900),

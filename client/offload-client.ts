@@ -509,8 +509,10 @@ export class OffloadClient<Types extends TaskTypeMap = TaskTypeMap> {
   }
 
   /**
-   * One API call with retries. Every call the client makes is safe to repeat: GET and DELETE are
-   * idempotent and POST /tasks carries an Idempotency-Key.
+   * One API call with retries. Repeating one changes nothing it had done: GET and DELETE are idempotent,
+   * POST /tasks and /tasks/batch carry Idempotency-Keys, PATCH /schedules sets the same fields again, a
+   * repeated POST /tasks/uploads reserves another upload, and a repeated POST /schedules answers 409
+   * ScheduleExists (the schedules client says so).
    */
   async #request<T>(
     method: string,

@@ -9,7 +9,7 @@ import { demoTaskModule } from './lambda-entry.js';
  * This repository's app: one {@link Offload}, configured from CDK context.
  *
  * CDK context: `auth` (`jwt` | `iam`), `jwtIssuer`, `jwtAudience`, `iamPerSessionRoles` (see ApiAuth),
- * `demoTasks` (registers echo and sleep), `diagnosticTasks`, `alarmEmail` (subscribed to the alarm
+ * `demoTasks` (registers echo, sleep and longSleep, in the long lane), `diagnosticTasks`, `alarmEmail` (subscribed to the alarm
  * topic), `accountConcurrency` (the account's Lambda quota, when it is not settings.lambda.accountConcurrency),
  * `customerManagedKey` (`true`: one KMS key of the stack's for all data at rest, see settings.encryption),
  * `callbackSigningKeyVersions` (e.g. `2,1` during a rotation, see settings.callbacks).

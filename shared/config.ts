@@ -284,7 +284,6 @@ function schedulerTarget(e: z.output<typeof ConfigSchema>): { target?: Scheduler
   return { target: { groupName, functionArn, roleArn, deadLetterQueueArn, retryAttempts, maxEventAgeSeconds } };
 }
 
-/** A bucket without its limits is a deployment fault: name every missing one. */
 /** `{ taskData }` when a bucket is configured, else nothing. */
 function taskDataOf(
   bucket: string | undefined,
@@ -293,6 +292,7 @@ function taskDataOf(
   return bucket === undefined ? {} : { taskData: taskDataConfig(bucket, e) };
 }
 
+/** A bucket without its limits is a deployment fault: name every missing one. */
 function taskDataConfig(
   bucket: string,
   e: Readonly<Record<string, unknown>>,

@@ -23,7 +23,7 @@ export type ScheduleExpression =
       readonly intervalMs: number;
     };
 
-/** What is wrong with an expression, in a sentence for the caller; undefined when it is valid. */
+/** The parsed expression, or what is wrong with it in a sentence for the caller. */
 export type ParseResult =
   | { readonly ok: true; readonly value: ScheduleExpression }
   | { readonly ok: false; readonly problem: string };

@@ -47,8 +47,9 @@ export function parseTaskMessage(body: string): TaskMessage | undefined {
 
 /**
  * The message that drives a stored task, addressed to its lane and priority, in its owner's group:
- * every path that sends one (submit, replay, recovery sweep, redrive, a schedule's firing) builds it
- * here, so none of them loses the route or the group.
+ * every path that sends one from the task's record (submit, replay, recovery sweep, redrive, a schedule's
+ * firing) builds it here, so none of them loses the route or the group. (The worker's wait and wake-up
+ * messages carry the route and group of the message or waiter they replace.)
  */
 export const taskMessageOf = (
   task: Pick<Task, 'taskId' | 'type' | 'lane' | 'priority' | 'ownerGroup'>,

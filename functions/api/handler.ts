@@ -93,9 +93,12 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     try {
       if (request.ownerId !== undefined) {
         try {
-          const key = await keyRing.deploymentKey();
-          ownerHash ??= ownerHasher(key);
-          ownerGroup ??= ownerGrouper(key);
+          // Once per container: the key ring keeps the key, the hashers are built from it once.
+          if (!ownerHash || !ownerGroup) {
+            const key = await keyRing.deploymentKey();
+            ownerHash = ownerHasher(key);
+            ownerGroup = ownerGrouper(key);
+          }
         } catch (error) {
           return toLambdaResult(errorResponse(error, request.requestId, logger, config.retryAfterSeconds));
         }

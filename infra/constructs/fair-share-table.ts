@@ -31,12 +31,7 @@ export class FairShareTable extends Construct {
 
   /** Whether a deployment needs the table: a per-owner limit is on, or a task type has a limit of its own. */
   static isNeeded(settings: Settings, registry: TaskRegistry): boolean {
-    const { ownerConcurrency, submitRate } = settings.fairness;
-    return (
-      ownerConcurrency.enabled ||
-      submitRate.enabled ||
-      [...registry.values()].some((definition) => definition.maxRunningPerOwner !== undefined)
-    );
+    return FairShareTable.limitsConcurrency(settings, registry) || settings.fairness.submitRate.enabled;
   }
 
   /** Whether the worker limits concurrency: the deployment-wide limit is on, or a type has its own. */

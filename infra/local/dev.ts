@@ -15,7 +15,7 @@ export interface DevOptions {
   readonly port?: number;
   /** @default settings.local.host */
   readonly host?: string;
-  /** Keep the task table and keys on disk here. @default in memory, keys in .offload/ */
+  /** Keep the task table, task data, schedules and keys on disk here. @default in memory, keys in .offload/ */
   readonly dataDir?: string;
   /** Also register the diagnostic task types. @default false */
   readonly diagnosticTasks?: boolean;

@@ -37,7 +37,7 @@ export interface LocalStackOptions {
   readonly host?: string;
   /** 0 picks a free port. @default settings.local.port */
   readonly port?: number;
-  /** Keep DynamoDB data on disk here. @default in memory */
+  /** Keep the table, task data objects and schedules on disk here. @default in memory */
   readonly dataDir?: string;
   /** @default infra/settings.ts */
   readonly settings?: Settings;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { SecretsManagerKeyRing } from '../../shared/aws/secrets-manager-key-ring.js';
 import { FileKeyRing } from '../../shared/file-key-ring.js';
 import { ownerHasher } from '../../shared/owner-hash.js';
-import { OWNER_ID_FORMS } from '../../shared/owner-id.js';
+import { isOwnerIdShaped, OWNER_ID_FORMS } from '../../shared/owner-id.js';
 import { deploymentKeyPath } from '../local/dev-key.js';
 
 const usage = `Usage: npm run -s owner-hash -- (--local [--data-dir DIR] | --secret-arn ARN) OWNER...
@@ -27,6 +27,13 @@ const { values, positionals } = parseArgs({
 if (values.help || positionals.length === 0 || values.local === Boolean(values['secret-arn'])) {
   console.error(usage);
   process.exit(values.help ? 0 : 2);
+}
+
+const malformed = positionals.filter((owner) => !isOwnerIdShaped(owner));
+if (malformed.length > 0) {
+  // A typo would print a hash that matches no log line.
+  console.error(`Owner ids look like ${OWNER_ID_FORMS}; got: ${malformed.join(', ')}`);
+  process.exit(2);
 }
 
 const keyRing = values['secret-arn']

@@ -22,7 +22,7 @@ files), instead of when its lifecycle rule does; with the schedule table every r
 in Scheduler and in the table (--local: all three). OWNER is the owner id as the API derives it: ${OWNER_ID_FORMS}. Revoke the owner's access first: tasks submitted during the purge are not covered.
 Deleted items stay in point-in-time recovery backups for the table's recovery period (README "Retention").
 
-  --local       the stack started by npm start on this machine (table and bucket)
+  --local       the stack started by npm start on this machine (table, bucket and schedules)
   --table       a deployed stack: the TableName output of cdk deploy
                 (credentials and region from the usual AWS environment; needs dynamodb:Query on the
                 owner index and dynamodb:BatchWriteItem on the table)
@@ -33,7 +33,7 @@ Deleted items stay in point-in-time recovery backups for the table's recovery pe
   --schedule-group  its ScheduleGroupName output: each of the owner's recurring schedules is deleted from
                 Scheduler first (needs scheduler:DeleteSchedule), then its record
   --owner       an owner id (repeatable)
-  --dry-run     list the tasks and objects that would be deleted, delete nothing`;
+  --dry-run     list the tasks, objects and schedules that would be deleted, delete nothing`;
 
 const { values } = parseArgs({
   options: {

@@ -242,8 +242,7 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
 
   /**
    * A conditional UpdateItem. Refused: the item as it was (ReturnValuesOnConditionCheckFailure), or
-   * from a consistent read where the emulator does not return it. Applied: the item after it, when
-   * `returnValues` asks for it.
+   * from a consistent read where the emulator does not return it.
    */
   private async write<Item>(
     key: Record<string, string>,
@@ -253,19 +252,17 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
       readonly ExpressionAttributeNames?: Record<string, string>;
       readonly ExpressionAttributeValues: Record<string, unknown>;
     },
-    returnValues?: 'ALL_NEW',
   ): Promise<{ readonly refused: boolean; readonly item?: Item }> {
     try {
-      const { Attributes } = await this.db.send(
+      await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: key,
           ...update,
-          ...(returnValues && { ReturnValues: returnValues }),
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { refused: false, item: Attributes as Item | undefined };
+      return { refused: false };
     } catch (error) {
       if (
         !(error instanceof ConditionalCheckFailedException) &&

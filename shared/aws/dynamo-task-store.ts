@@ -67,7 +67,7 @@ const TERMINAL_VALUES = {
 
 /**
  * The claim's update. `claimedFrom = #status` reads the status before this update: RUNNING means a
- * takeover. Exported with its predicate so measuring tools recognise a claim the way it is written.
+ * takeover. Its predicate, `isClaimUpdate`, is exported so measuring tools recognise a claim as it is written.
  */
 const CLAIM_UPDATE =
   'SET claimedFrom = #status, #status = :running, attempt = attempt + :one, startedAt = :now, updatedAt = :now, leaseExpiresAt = :lease REMOVE runAtMs, waitingUntilMs';

@@ -1,5 +1,3 @@
-import type { DeploymentKey } from '../ports.js';
-
 /** One completion callback on the wire: the signed event, ready to POST. */
 export interface CallbackRequest {
   readonly url: string;
@@ -32,6 +30,3 @@ export interface CallbackQueue {
   /** Makes a received message visible again after `delaySeconds` (an attempt that is not due yet). */
   retryLater(receiptHandle: string, delaySeconds: number): Promise<void>;
 }
-
-/** The deployment key, when a function needs it (loaded on first use). */
-export type DeploymentKeySource = () => Promise<DeploymentKey>;
