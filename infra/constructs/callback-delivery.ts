@@ -31,6 +31,7 @@ import {
   type Settings,
 } from '../settings.js';
 import type { DeploymentKey } from './deployment-key.js';
+import { grantSendMessage } from './encryption-key.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskTable } from './task-table.js';
 
@@ -91,8 +92,7 @@ export class CallbackDelivery extends Construct {
 
   /** Lets a function that ends tasks queue their deliveries (the API, the worker, the dead-letter handler, the sweep). */
   public grantSend(grantee: IGrantable): void {
-    this.queue.grant(grantee, 'sqs:SendMessage');
-    this.queue.encryptionMasterKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+    grantSendMessage(grantee, [this.queue]);
   }
 
   /** The delivery Lambda, fed by the delivery queue with partial batch failures. */

@@ -1,6 +1,7 @@
 import { Aws, RemovalPolicy } from 'aws-cdk-lib';
 import { type IGrantable, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** What a principal needs to read data a KMS key protects, and what writing adds (explicit actions, no wildcards). */
@@ -65,6 +66,18 @@ export function grantCloudWatchAlarms(key: IKey): void {
       },
     }),
   );
+}
+
+/**
+ * Lets `grantee` send to each of `queues`: SendMessage alone (the functions have the queue URLs: neither
+ * GetQueueUrl nor GetQueueAttributes, which the CDK's grantSendMessages adds), and under a customer key
+ * what encrypting a message body takes.
+ */
+export function grantSendMessage(grantee: IGrantable, queues: readonly IQueue[]): void {
+  for (const queue of queues) {
+    queue.grant(grantee, 'sqs:SendMessage');
+    queue.encryptionMasterKey?.grant(grantee, 'kms:GenerateDataKey', 'kms:Decrypt');
+  }
 }
 
 /** Grants `grantee` what reading (and, with `write`, writing) data under `key` takes; nothing without a key. */

@@ -31,7 +31,7 @@ import { ApiAuth, type ApiAuthMode } from './api-auth.js';
 import { CallbackDelivery } from './callback-delivery.js';
 import { DeadLetterHandler } from './dead-letter-handler.js';
 import { DeploymentKey } from './deployment-key.js';
-import { EncryptionKey } from './encryption-key.js';
+import { EncryptionKey, grantSendMessage } from './encryption-key.js';
 import { FairShareTable } from './fair-share-table.js';
 import { LaneOperations } from './lane-operations.js';
 import { OperationsDashboard } from './operations-dashboard.js';
@@ -341,10 +341,7 @@ export class Offload extends Construct {
         fairShare.grantSlots(fn);
         // A message waiting for a slot is replaced by a fresh one, sent after the wait; a release wakes the
         // owner's oldest waiter, whichever lane and priority it waits in.
-        for (const queue of [tasks.queue, ...otherQueues]) {
-          queue.grant(fn, 'sqs:SendMessage');
-          queue.encryptionMasterKey?.grant(fn, 'kms:GenerateDataKey');
-        }
+        grantSendMessage(fn, [tasks.queue, ...otherQueues]);
       }
     }
     const deadLetterHandler = new DeadLetterHandler(this, 'DeadLetterHandler', {
@@ -369,10 +366,7 @@ export class Offload extends Construct {
     taskData.grantReadWriteDelete(api.handler);
     for (const fn of [worker.handler, ...laneWorkers]) taskData.grantReadWriteDelete(fn);
     // A firing submits its task to the task's own lane, at its own priority.
-    for (const queue of otherQueues) {
-      queue.grant(scheduler.handler, 'sqs:SendMessage');
-      queue.encryptionMasterKey?.grant(scheduler.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
+    grantSendMessage(scheduler.handler, otherQueues);
     // Every path that ends a task queues its callback delivery; the sweep re-sends lost ones.
     for (const fn of [api.handler, worker.handler, ...laneWorkers, deadLetterHandler.handler, recoverySweep.handler]) {
       callbacks.grantSend(fn);

@@ -6,6 +6,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { settings as defaultSettings, reservedConcurrency, type Settings } from '../settings.js';
+import { grantSendMessage } from './encryption-key.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskTable } from './task-table.js';
 
@@ -59,10 +60,7 @@ export class RecoverySweep extends Construct {
     });
     // A full scan: the sweep looks at every unfinished task, across owners.
     props.store.grantItemActions(this.handler, 'dynamodb:Scan');
-    for (const queue of [props.queue, ...(props.additionalQueues ?? [])]) {
-      queue.grant(this.handler, 'sqs:SendMessage');
-      queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
+    grantSendMessage(this.handler, [props.queue, ...(props.additionalQueues ?? [])]);
 
     this.rule = new Rule(this, 'Schedule', {
       description: 'Runs the offload recovery sweep',

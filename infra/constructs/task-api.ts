@@ -19,6 +19,7 @@ import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
 import { settings as defaultSettings, reservedConcurrency, type Settings } from '../settings.js';
+import { grantSendMessage } from './encryption-key.js';
 import { offloadFunction } from './offload-function.js';
 import type { TaskTable } from './task-table.js';
 
@@ -92,12 +93,7 @@ export class TaskApi extends Construct {
       'dynamodb:BatchGetItem',
     );
     props.store.grantQueryByOwner(this.handler);
-    // Not grantSendMessages: the handler has the queue URL and needs neither GetQueueUrl nor GetQueueAttributes.
-    for (const queue of [props.queue, ...(props.additionalQueues ?? [])]) {
-      queue.grant(this.handler, 'sqs:SendMessage');
-      // Under a customer key, sending encrypts the message body.
-      queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
-    }
+    grantSendMessage(this.handler, [props.queue, ...(props.additionalQueues ?? [])]);
 
     const integration = new HttpLambdaIntegration('TaskRoutes', this.handler, {
       payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,

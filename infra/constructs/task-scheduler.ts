@@ -10,6 +10,7 @@ import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { type SchedulerResources, schedulerEnvironment } from '../function-environment.js';
 import { settings as defaultSettings, reservedConcurrency, type Settings } from '../settings.js';
+import { grantSendMessage } from './encryption-key.js';
 import { offloadFunction } from './offload-function.js';
 import type { ScheduleStore } from './schedule-store.js';
 import type { TaskTable } from './task-table.js';
@@ -91,8 +92,7 @@ export class TaskScheduler extends Construct {
       'dynamodb:DeleteItem',
     );
     props.schedules.grantItemActions(this.handler, 'dynamodb:GetItem');
-    props.queue.grant(this.handler, 'sqs:SendMessage');
-    props.queue.encryptionMasterKey?.grant(this.handler, 'kms:GenerateDataKey', 'kms:Decrypt');
+    grantSendMessage(this.handler, [props.queue]);
     // Scheduler invokes asynchronously: Lambda retries a failed firing twice, then hands it to the queue.
     // Not SqsDestination: its grant would add KMS wildcards (ReEncrypt*, GenerateDataKey*) under a customer key.
     const deadLetterQueue = this.deadLetterQueue;
