@@ -1,5 +1,6 @@
 import { ENV } from '../shared/env-names.js';
 import type { LaneTable } from '../shared/lanes.js';
+import type { Lane } from './lanes.js';
 import { settings as defaults, type Settings } from './settings.js';
 
 export interface FunctionResources {
@@ -117,5 +118,17 @@ function fairnessEnvironment(resources: FunctionResources, s: Settings): Record<
         [ENV.submitRateWindowSeconds]: String(submitRate.windowSeconds),
       }),
     }),
+  };
+}
+
+/** A lane's worker environment: the shared one, with the lane's own retry backoff (in AWS and locally). */
+export function laneEnvironment<E extends Readonly<Record<string, string | undefined>>>(
+  environment: E,
+  lane: Pick<Lane, 'retryBaseDelaySeconds' | 'retryMaxDelaySeconds'>,
+): E {
+  return {
+    ...environment,
+    [ENV.retryBaseDelaySeconds]: String(lane.retryBaseDelaySeconds),
+    [ENV.retryMaxDelaySeconds]: String(lane.retryMaxDelaySeconds),
   };
 }

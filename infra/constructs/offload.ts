@@ -12,11 +12,10 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { API_ROUTES, PUBLIC_ROUTES } from '../../shared/api-routes.js';
-import { ENV } from '../../shared/env-names.js';
 import { ConfigError } from '../../shared/errors.js';
 import { DEFAULT_LANE, type Lanes } from '../../shared/lanes.js';
 import { TASK_TABLE } from '../../shared/task-table.js';
-import { functionEnvironment } from '../function-environment.js';
+import { functionEnvironment, laneEnvironment } from '../function-environment.js';
 import { type Lane, lanesOf, laneTable } from '../lanes.js';
 import {
   checkReservedConcurrency,
@@ -448,13 +447,4 @@ export class Offload extends Construct {
       }),
     });
   }
-}
-
-/** A lane's worker environment: the shared one, with the lane's own retry backoff. */
-function laneEnvironment(environment: Record<string, string>, lane: Lane): Record<string, string> {
-  return {
-    ...environment,
-    [ENV.retryBaseDelaySeconds]: String(lane.retryBaseDelaySeconds),
-    [ENV.retryMaxDelaySeconds]: String(lane.retryMaxDelaySeconds),
-  };
 }

@@ -14,7 +14,7 @@ import { createWorkerHandler } from '../../functions/worker/handler.js';
 import { announceSdkClient } from '../../shared/aws/clients.js';
 import { ENV } from '../../shared/env-names.js';
 import { DEFAULT_LANE } from '../../shared/lanes.js';
-import { functionEnvironment, schedulerEnvironment } from '../function-environment.js';
+import { functionEnvironment, laneEnvironment, schedulerEnvironment } from '../function-environment.js';
 import { demoTaskModule, HANDLER_FACTORIES, ownModulePath } from '../lambda-entry.js';
 import { type Lane, lanesOf } from '../lanes.js';
 import { settings as defaultSettings, type Settings, withModuleLanes } from '../settings.js';
@@ -397,15 +397,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
  * one process on a laptop cannot hold.
  */
 const LOCAL_MAX_POLLERS = 50;
-
-/** A lane's worker environment: the shared one, with the lane's own retry backoff (as in CDK). */
-function laneEnvironment(env: NodeJS.ProcessEnv, lane: Lane): NodeJS.ProcessEnv {
-  return {
-    ...env,
-    [ENV.retryBaseDelaySeconds]: String(lane.retryBaseDelaySeconds),
-    [ENV.retryMaxDelaySeconds]: String(lane.retryMaxDelaySeconds),
-  };
-}
 
 interface RunningWorker {
   readonly handler: SqsHandler;
