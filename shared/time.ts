@@ -14,5 +14,12 @@ export const epochSeconds = (date: Date): number => Math.floor(date.getTime() / 
 /** Whole seconds from `nowMs` until `atMs` (epoch milliseconds), rounded up: how SQS takes delays. */
 export const secondsUntil = (atMs: number, nowMs: number): number => Math.ceil((atMs - nowMs) / 1000);
 
+/**
+ * The SQS delay that waits out what is left until `runAtMs` (a task's delay or backoff), at most SQS's
+ * 15 minutes (a duplicate or re-sent message then waits the rest on the claim); undefined when it is due.
+ */
+export const remainingDelaySeconds = (runAtMs: number | undefined, nowMs: number): number | undefined =>
+  runAtMs === undefined || runAtMs <= nowMs ? undefined : Math.min(MAX_DELAY_SECONDS, secondsUntil(runAtMs, nowMs));
+
 /** The `expiresAt` (epoch seconds) of a task kept `ttlDays` from `now`. */
 export const expiresAtAfter = (now: Date, ttlDays: number): number => epochSeconds(now) + ttlDays * DAY_SECONDS;

@@ -9,6 +9,7 @@ import { isTerminal, type Task, toTaskView } from '../../shared/task.js';
 import type { TaskData } from '../../shared/task-data.js';
 import { taskViewOf } from '../../shared/task-data-view.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
+import { secondsUntil } from '../../shared/time.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { parseBatchSubmission } from './batch-submission.js';
 import { callerOf, requireCallerUnlessPublic } from './caller.js';
@@ -126,7 +127,7 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
   const submission = parseSubmission(request, callerOf(request), deps.maxBodyBytes);
   const { task, created } = await submitTask(submission, deps);
   // A delayed task cannot finish before its delay: no point polling sooner.
-  const untilRunAt = task.runAtMs ? Math.ceil((task.runAtMs - deps.clock().getTime()) / 1000) : 0;
+  const untilRunAt = task.runAtMs ? secondsUntil(task.runAtMs, deps.clock().getTime()) : 0;
   const retryAfter = Math.max(deps.retryAfterSeconds, submission.delaySeconds ?? 0, untilRunAt);
   const location = { location: `/tasks/${task.taskId}` };
   if (!created) {

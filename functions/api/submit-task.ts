@@ -17,7 +17,7 @@ import type {
 import { type BlobRef, type Task, TaskStatus } from '../../shared/task.js';
 import { taskMessageOf } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
-import { DAY_SECONDS, expiresAtAfter, MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
+import { DAY_SECONDS, expiresAtAfter, MAX_DELAY_SECONDS, remainingDelaySeconds } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
 import type { TaskDefinition, TaskRegistry } from '../tasks/define-task.js';
 import { planRunAt, type RunAtLimits, type RunAtPlan, runAtScheduleOf } from './run-at.js';
@@ -371,10 +371,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
       deps.log.info('idempotent replay', { taskId: existing.taskId, type: existing.type });
       return existing;
     }
-    const delaySeconds =
-      existing.runAtMs && existing.runAtMs > now.getTime()
-        ? Math.min(MAX_DELAY_SECONDS, secondsUntil(existing.runAtMs, now.getTime()))
-        : undefined;
+    const delaySeconds = remainingDelaySeconds(existing.runAtMs, now.getTime());
     await deps.queue.enqueue(taskMessageOf(existing), { delaySeconds });
   }
   deps.log.info('idempotent replay', taskLogFields(existing));

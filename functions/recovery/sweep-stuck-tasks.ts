@@ -11,7 +11,7 @@ import {
   TaskStatus,
 } from '../../shared/task.js';
 import { taskMessageOf } from '../../shared/task-message.js';
-import { MAX_DELAY_SECONDS, secondsUntil } from '../../shared/time.js';
+import { MAX_DELAY_SECONDS, remainingDelaySeconds } from '../../shared/time.js';
 
 export interface SweepDeps {
   readonly store: TaskStore;
@@ -130,10 +130,7 @@ const startsLater = (task: Task, now: number): boolean =>
   task.runAtSchedule !== undefined && (task.runAtMs ?? 0) - now > MAX_DELAY_SECONDS * 1000;
 
 /** A task waiting for its delay or backoff keeps the rest of it (the claim would make it wait anyway). */
-function remainingDelay(task: Task, now: number): number | undefined {
-  if (task.runAtMs === undefined || task.runAtMs <= now) return undefined;
-  return Math.min(MAX_DELAY_SECONDS, secondsUntil(task.runAtMs, now));
-}
+const remainingDelay = (task: Task, now: number): number | undefined => remainingDelaySeconds(task.runAtMs, now);
 
 /** Silent for longer than any healthy task can be: past the time it could run, or past its lease. */
 function isStuck(task: Task, staleBefore: number): boolean {

@@ -10,7 +10,7 @@ import {
 } from '../../shared/schedule.js';
 import { type Task, TaskStatus } from '../../shared/task.js';
 import { taskMessageOf } from '../../shared/task-message.js';
-import { expiresAtAfter, MAX_DELAY_SECONDS } from '../../shared/time.js';
+import { expiresAtAfter, remainingDelaySeconds } from '../../shared/time.js';
 import * as z from '../../shared/zod.js';
 import { type SubmitTaskDeps, submitTask, taskIdFromKey } from '../api/submit-task.js';
 
@@ -133,9 +133,8 @@ async function startRunAt(taskId: string, deps: FireDeps): Promise<FireReport> {
     return { outcome: 'skipped', reason: task ? task.status : 'unknown task' };
   }
   // Scheduler fires within a minute of the time: a firing ahead of it waits out the rest in SQS.
-  const aheadSeconds = Math.ceil(((task.runAtMs ?? 0) - deps.clock().getTime()) / 1000);
-  const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.max(0, aheadSeconds));
-  await deps.queue.enqueue(taskMessageOf(task), { delaySeconds: delaySeconds || undefined });
+  const delaySeconds = remainingDelaySeconds(task.runAtMs, deps.clock().getTime());
+  await deps.queue.enqueue(taskMessageOf(task), { delaySeconds });
   deps.log.info('runAt reached: task enqueued', { taskId, type: task.type });
   return { outcome: 'enqueued', taskId };
 }

@@ -22,7 +22,7 @@ import {
   type Waiter,
 } from '../fair-share.js';
 import type { TaskPriority } from '../lanes.js';
-import { DAY_SECONDS } from '../time.js';
+import { DAY_SECONDS, secondsUntil } from '../time.js';
 import { toDependencyError } from './dependency-error.js';
 import type { WriteRecoveredListener } from './dynamo-task-store.js';
 
@@ -223,7 +223,7 @@ export class DynamoFairShare implements OwnerSlots, SubmitRateLimiter {
     );
     if (!outcome.refused) return { allowed: true };
     if (outcome.item?.lastWriteId === writeId) return this.recovered('take', { allowed: true });
-    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((endsAtMs - now.getTime()) / 1000)) };
+    return { allowed: false, retryAfterSeconds: Math.max(1, secondsUntil(endsAtMs, now.getTime())) };
   }
 
   /** An unconditional command: its errors as the adapter reports every dependency's. */
