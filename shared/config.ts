@@ -38,7 +38,8 @@ const versionList = z.pipe(
   }),
 );
 
-const queueUrl = z.url({ protocol: /^https?$/ });
+/** Queue URLs and service endpoints: http(s) only. */
+const httpUrl = z.url({ protocol: /^https?$/ });
 
 /** OFFLOAD_LANES: JSON of every lane's queues and stale time; a lane name as LANE_NAME allows. */
 const laneTable = z.optional(
@@ -57,7 +58,7 @@ const laneTable = z.optional(
     z.record(
       z.string().check(z.regex(LANE_NAME)),
       z.object({
-        queues: z.object({ normal: queueUrl, high: queueUrl }),
+        queues: z.object({ normal: httpUrl, high: httpUrl }),
         staleAfterSeconds: z.int().check(z.minimum(0)),
       }),
     ),
@@ -66,24 +67,24 @@ const laneTable = z.optional(
 
 const ConfigSchema = z.object({
   [ENV.tableName]: z.string().check(z.minLength(1)),
-  [ENV.queueUrl]: z.url({ protocol: /^https?$/ }),
+  [ENV.queueUrl]: httpUrl,
   [ENV.maxBodyBytes]: count,
   [ENV.retryAfterSeconds]: count,
-  [ENV.defaultMaxAttempts]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.defaultMaxAttempts]: positive,
   [ENV.retryBaseDelaySeconds]: count,
   [ENV.retryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(43_200))),
-  [ENV.ttlDays]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.ttlDays]: positive,
   [ENV.maxResultBytes]: count,
-  [ENV.cancelCheckSeconds]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.cancelCheckSeconds]: positive,
   [ENV.staleAfterSeconds]: count,
   [ENV.leaseGraceSeconds]: count,
   [ENV.lanes]: laneTable,
   [ENV.diagnosticTasks]: z._default(z.enum(['true', 'false']), 'false'),
   [ENV.iamPerSessionRoles]: roleArnList,
-  [ENV.callbackQueueUrl]: z.optional(z.url({ protocol: /^https?$/ })),
-  [ENV.callbackRequestTimeoutSeconds]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.callbackQueueUrl]: z.optional(httpUrl),
+  [ENV.callbackRequestTimeoutSeconds]: positive,
   [ENV.callbackMaxResponseBytes]: count,
-  [ENV.callbackRetryBaseDelaySeconds]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.callbackRetryBaseDelaySeconds]: positive,
   [ENV.callbackRetryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(43_200))),
   [ENV.callbackDeliveryWindowSeconds]: count,
   [ENV.callbackSigningKeyVersions]: versionList,
@@ -97,8 +98,8 @@ const ConfigSchema = z.object({
   [ENV.deploymentKeySecretArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.deploymentKeyFile]: z.optional(z.string().check(z.minLength(1))),
   [ENV.scheduleTableName]: z.optional(z.string().check(z.minLength(1))),
-  [ENV.maxSchedulesPerOwner]: z.pipe(count, z.number().check(z.minimum(1))),
-  [ENV.maxRunAtDays]: z.pipe(count, z.number().check(z.minimum(1))),
+  [ENV.maxSchedulesPerOwner]: positive,
+  [ENV.maxRunAtDays]: positive,
   [ENV.runAtQueueDelayMaxSeconds]: z.pipe(count, z.number().check(z.minimum(1), z.maximum(900))),
   [ENV.scheduleGroupName]: z.optional(z.string().check(z.minLength(1))),
   [ENV.scheduleTargetArn]: z.optional(z.string().check(z.startsWith('arn:'))),
@@ -106,16 +107,16 @@ const ConfigSchema = z.object({
   [ENV.scheduleDeadLetterQueueArn]: z.optional(z.string().check(z.startsWith('arn:'))),
   [ENV.scheduleRetryAttempts]: z.optional(count),
   [ENV.scheduleMaxEventAgeSeconds]: z.optional(count),
-  [ENV.dynamodbEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
-  [ENV.sqsEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
-  [ENV.schedulerEndpoint]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.dynamodbEndpoint]: z.optional(httpUrl),
+  [ENV.sqsEndpoint]: z.optional(httpUrl),
+  [ENV.schedulerEndpoint]: z.optional(httpUrl),
   [ENV.taskDataBucket]: z.optional(z.string().check(z.minLength(3))),
   [ENV.taskDataInlineMaxBytes]: z.optional(count),
-  [ENV.taskDataMaxObjectBytes]: z.optional(z.pipe(count, z.number().check(z.minimum(1)))),
+  [ENV.taskDataMaxObjectBytes]: z.optional(positive),
   [ENV.taskDataUploadUrlSeconds]: z.optional(z.pipe(count, z.number().check(z.minimum(1), z.maximum(604_800)))),
   [ENV.taskDataDownloadUrlSeconds]: z.optional(z.pipe(count, z.number().check(z.minimum(1), z.maximum(604_800)))),
   [ENV.taskDataMaxArtifacts]: z.optional(count),
-  [ENV.s3Endpoint]: z.optional(z.url({ protocol: /^https?$/ })),
+  [ENV.s3Endpoint]: z.optional(httpUrl),
 });
 
 /** The limits that must come with a task data bucket. */
