@@ -29,7 +29,7 @@ const CASES: readonly Case[] = [
   { name: 'arrival binds', worker: { maxConcurrency: 4, batchSize: 5 }, rate: 20, burst: 300, taskMs: 200 },
 ];
 
-export interface CapacityCheck {
+interface CapacityCheck {
   readonly name: string;
   readonly rate: number;
   readonly burst: number;

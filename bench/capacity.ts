@@ -89,7 +89,7 @@ else
   );
 
 /** The result as the table the README shows. */
-export function formatCapacity(r: CapacityResult, asked: { rate: number; burst: number; taskMs: number }): string {
+function formatCapacity(r: CapacityResult, asked: { rate: number; burst: number; taskMs: number }): string {
   const lane = r.lane;
   const scaling =
     lane.scaling.mode === 'standard'

@@ -11,7 +11,7 @@ export const PAYLOAD_SIZES_KB = [1, 10, 100, 1000] as const;
 /** The diagnostic type that takes a large text and answers a small result (functions/tasks/diagnostic.ts). */
 const TASK_TYPE = 'bulk';
 /** The caller's own PUT to a presigned URL: not an SDK call of ours, so the bench counts it by hand. */
-export const PRESIGNED_PUT = 'S3 PutObject (presigned, by the caller)';
+const PRESIGNED_PUT = 'S3 PutObject (presigned, by the caller)';
 
 /** How a payload of that size travels: in the body and the item, in the body and then the bucket, uploaded. */
 export type PayloadPath = 'inline' | 'bucket' | 'upload';
@@ -45,7 +45,7 @@ export interface PayloadSizeContext {
 }
 
 /** A payload whose JSON takes exactly `kb` KB: `{"text":"xxx…"}`. */
-export const payloadOfKb = (kb: number) => ({ text: 'x'.repeat(kb * 1024 - '{"text":""}'.length) });
+const payloadOfKb = (kb: number) => ({ text: 'x'.repeat(kb * 1024 - '{"text":""}'.length) });
 
 /**
  * Submits `tasks` tasks of each payload size one after another (as a client would: in the body while

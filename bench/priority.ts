@@ -58,7 +58,7 @@ const progress = (text: string) => process.stderr.write(`[bench priority] ${text
  * `sleep` tasks enqueued at once, then high-priority `echo` tasks one after another while the backlog
  * drains, each timed from its submit to its SUCCEEDED write; the same on an idle stack first.
  */
-export async function runPriorityScenario(options: { readonly quick: boolean }): Promise<PriorityReport> {
+async function runPriorityScenario(options: { readonly quick: boolean }): Promise<PriorityReport> {
   const samples = options.quick ? 10 : 30;
   const counter = new SdkCallCounter();
   onSdkClientCreated((client, origin) => counter.attach(client, origin));
