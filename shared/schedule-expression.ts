@@ -219,7 +219,7 @@ export function nextRun(schedule: ScheduleExpression, after: Date, options: Next
 }
 
 /** croner, set up to read Scheduler's syntax: Quartz weekday numbers, a year field, day fields combined. */
-export function cronOptions(timezone: string) {
+function cronOptions(timezone: string) {
   return {
     timezone,
     alternativeWeekdays: true,

@@ -189,7 +189,7 @@ async function findSchedule(input: { ownerId: string; name: string }, deps: Sche
 }
 
 /** What Scheduler holds for the schedule: its timing, and the owner and name the firing reads the record by. */
-export function definitionOf(schedule: Schedule, now: Date): ScheduleDefinition {
+function definitionOf(schedule: Schedule, now: Date): ScheduleDefinition {
   const startAt = schedule.startAt ? new Date(schedule.startAt) : undefined;
   return {
     name: scheduleResourceName(schedule.ownerId, schedule.name),
@@ -204,7 +204,7 @@ export function definitionOf(schedule: Schedule, now: Date): ScheduleDefinition 
 }
 
 /** The next firing as Scheduler will make it; undefined when disabled or past `endAt`. */
-export function nextRunOf(schedule: Schedule, now: Date): Date | undefined {
+function nextRunOf(schedule: Schedule, now: Date): Date | undefined {
   if (!schedule.enabled) return undefined;
   const parsed = parseScheduleExpression(schedule.expression);
   if (!parsed.ok) return undefined;

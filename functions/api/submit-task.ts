@@ -200,7 +200,7 @@ export function logSubmitted(task: Task, deps: SubmitTaskDeps): void {
 }
 
 /** The task type's definition; throws UnknownTaskType, listing the known ones. */
-export function checkTaskType(type: string, registry: TaskRegistry, prefix = ''): TaskDefinition {
+function checkTaskType(type: string, registry: TaskRegistry, prefix = ''): TaskDefinition {
   const definition = registry.get(type);
   if (!definition) {
     const known = [...registry.keys()].join(', ');
@@ -383,7 +383,7 @@ async function replay(existing: Task, candidate: Task, deps: SubmitTaskDeps): Pr
  * a worker claimed it (so the message was delivered after all: the send's reply was lost) or a
  * replay promised it to another request. Then the task is accepted after all.
  */
-export async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
+async function enqueueOrDiscard(task: Task, deps: SubmitTaskDeps): Promise<void> {
   try {
     await startLater(task, deps);
   } catch (error) {

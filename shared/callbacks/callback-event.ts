@@ -30,7 +30,7 @@ export const callbackEventId = (task: Pick<Task, 'taskId'>, finishedAt: string):
   `msg_${task.taskId.replaceAll('-', '')}_${Date.parse(finishedAt)}`;
 
 /** The event of `task`'s end, its `data` the view `GET /tasks/{id}` answers (`shared/task-data-view.ts`). */
-export function callbackEvent(task: FinishedTask, view: TaskView): CallbackEvent {
+function callbackEvent(task: FinishedTask, view: TaskView): CallbackEvent {
   return { type: CALLBACK_EVENT_TYPES[task.status], timestamp: task.finishedAt, data: view };
 }
 

@@ -3,7 +3,7 @@ import { KEY_PURPOSES } from '../deployment-key.js';
 import type { DeploymentKey } from '../ports.js';
 
 /** Standard Webhooks' prefix of a signing secret: `whsec_` and the key in base64. */
-export const SECRET_PREFIX = 'whsec_';
+const SECRET_PREFIX = 'whsec_';
 
 /**
  * The signing key of one owner for one key version: HMAC-SHA256(owner id) under the key the deployment key
