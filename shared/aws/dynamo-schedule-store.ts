@@ -91,6 +91,7 @@ export class DynamoScheduleStore implements ScheduleStore {
         ConditionExpression: 'lastWriteId = :writeId',
         ExpressionAttributeValues: { ':writeId': writeId },
       }),
+      { readBack: false },
     );
   }
 
@@ -150,6 +151,8 @@ export class DynamoScheduleStore implements ScheduleStore {
   private async write(
     key: Pick<Schedule, 'ownerId' | 'name'>,
     command: PutCommand | DeleteCommand,
+    /** Refused: read the item that refused it when DynamoDB did not return it. Off where nobody looks. */
+    { readBack = true }: { readonly readBack?: boolean } = {},
   ): Promise<WriteOutcome> {
     try {
       await this.db.send(command as PutCommand);
@@ -161,7 +164,8 @@ export class DynamoScheduleStore implements ScheduleStore {
         (error as Error).name === ConditionalCheckFailedException.name
       ) {
         const old = (error as { Item?: Record<string, AttributeValue> }).Item;
-        return { applied: false, item: old ? (unmarshall(old) as Schedule) : await this.get(key.ownerId, key.name) };
+        if (old) return { applied: false, item: unmarshall(old) as Schedule };
+        return { applied: false, item: readBack ? await this.get(key.ownerId, key.name) : undefined };
       }
       throw toDependencyError(DEPENDENCY, error);
     }
