@@ -1,5 +1,4 @@
 import type { $ZodType, input } from 'zod/v4/core';
-import type { ScheduleSummaryView } from '../shared/schedule.js';
 import type { TaskView as ApiTaskView } from '../shared/task.js';
 
 /**
@@ -37,13 +36,7 @@ export type TaskView<Result = unknown> = Omit<ApiTaskView, 'result'> & {
   readonly result?: Result;
 };
 
-export type { ScheduleSummaryView as ScheduleSummary, ScheduleView } from '../shared/schedule.js';
+/** A page of your schedules, by name (`client.schedules.list()`). */
+export type { ScheduleListing, ScheduleSummaryView as ScheduleSummary, ScheduleView } from '../shared/schedule.js';
 /** A task in a listing: its view without the result (`client.get(id)` has that). */
 export type { TaskListing, TaskSummaryView as TaskSummary } from '../shared/task.js';
-
-/** A page of your schedules, by name (`client.schedules.list()`). */
-export interface ScheduleListing {
-  readonly schedules: readonly ScheduleSummaryView[];
-  /** Pass as `cursor` to get the next page; absent on the last page. */
-  readonly nextCursor?: string;
-}

@@ -57,6 +57,13 @@ export interface ScheduleView {
 /** A schedule in a listing: the task's type only, not its payload (up to 256 KiB each). */
 export type ScheduleSummaryView = Omit<ScheduleView, 'task'> & { readonly task: { readonly type: string } };
 
+/** A page of `GET /schedules`: the API's answer and the client's type alike. */
+export interface ScheduleListing {
+  readonly schedules: readonly ScheduleSummaryView[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  readonly nextCursor?: string;
+}
+
 export function toScheduleView(schedule: Schedule, nextRunAt: Date | undefined): ScheduleView {
   return {
     name: schedule.name,

@@ -4,7 +4,7 @@ import type { Clock, ListCursor, Log, ScheduleDefinition, ScheduleService, Sched
 import {
   SCHEDULE_NAME,
   type Schedule,
-  type ScheduleSummaryView,
+  type ScheduleListing,
   type ScheduleView,
   scheduleResourceName,
   type TaskTemplate,
@@ -87,11 +87,6 @@ export async function createSchedule(
 export async function getSchedule(input: { ownerId: string; name: string }, deps: ScheduleDeps): Promise<ScheduleView> {
   const schedule = await findSchedule(input, deps);
   return toScheduleView(schedule, nextRunOf(schedule, deps.clock()));
-}
-
-export interface ScheduleListing {
-  readonly schedules: readonly ScheduleSummaryView[];
-  readonly nextCursor?: string;
 }
 
 /** The owner's schedules by name, a page of summaries at a time (the task's type, not its payload). */
