@@ -132,8 +132,9 @@ export interface ChaosViolations {
   /** A final status other than what the last execution allowed to finish says. */
   readonly statusMismatch: number;
   /**
-   * A sweep re-enqueue of a task whose submission was accepted without any 503, and that was not waiting for
-   * a slot of its owner (whose delayed message may lag behind a backlog longer than the run's short stale time).
+   * A task the sweep re-enqueued though its submission was accepted without any 503, it was not waiting for a
+   * slot of its owner (whose delayed message may lag behind a backlog longer than the run's short stale time),
+   * and it was not a poison task (whose message went to the dead-letter queue).
    */
   readonly unexplainedSweepReenqueue: number;
   /** An Idempotency-Key that ended up with more than one task. */
@@ -172,6 +173,10 @@ export interface ChaosReport {
   readonly faultsInjected: Record<string, number>;
   /** A few of the tasks left unfinished, to start an investigation from. */
   readonly stuckSample: readonly Partial<Task>[];
+  /** A few of the tasks the sweep re-enqueued unexplained: their timeline, in seconds from the run's start. */
+  readonly unexplainedSweepSample: readonly Record<string, unknown>[];
+  /** A few of the tasks whose callback was not acknowledged: what the table and the receiver say of each. */
+  readonly undeliveredSample: readonly Record<string, unknown>[];
   readonly seconds: number;
 }
 
@@ -211,8 +216,17 @@ const chaosSettings: Settings = {
     staleAfterSeconds: Math.ceil(1.5 * (settings.queue.maxReceiveCount * VISIBILITY_SECONDS + 1)),
     localIntervalSeconds: 2,
   },
-  // No task of the run has a callback; the delivery times shrink with the sweep's so the settings stay valid.
-  callbacks: { ...settings.callbacks, requestTimeoutSeconds: 1, timeoutSeconds: 3, maxReceiveCount: 2 },
+  // Delivery times shrink with the sweep's, and the backoff with the tasks': under the production one (5 s,
+  // doubling), six refusals in a row (30% each, 2% of runs) put the next attempt minutes after the task ended,
+  // past the run's settle time, and the callback was counted undelivered though still on its way.
+  callbacks: {
+    ...settings.callbacks,
+    requestTimeoutSeconds: 1,
+    timeoutSeconds: 3,
+    maxReceiveCount: 2,
+    retryBaseDelaySeconds: 1,
+    retryMaxDelaySeconds: 2,
+  },
 };
 
 const ORPHAN_LABEL = 'orphan-probe';
@@ -251,6 +265,7 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
   const ledger = collectLedger();
   const metrics = new Map<string, number>();
   const sweptIds: string[] = [];
+  const sweptAt = new Map<string, number[]>();
   const sweptWaitingIds = new Set<string>();
   let swept = 0;
   const poisoned = new Set<string>();
@@ -273,6 +288,7 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
     onSweep: (report) => {
       swept += report.requeued;
       sweptIds.push(...report.requeuedTaskIds);
+      for (const id of report.requeuedTaskIds) sweptAt.set(id, [...(sweptAt.get(id) ?? []), Date.now()]);
       for (const id of report.requeuedWaitingTaskIds) sweptWaitingIds.add(id);
     },
     faults: {
@@ -346,24 +362,31 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
       [...keyCounts.values()].filter((n) => n > 1).length +
       accepted.filter((s) => s.key !== undefined && s.taskId !== taskIdFromKey(`jwt:${s.owner}`, s.key)).length;
     const acceptedWithout503 = new Set(accepted.filter((s) => !s.statuses.includes(503)).map((s) => s.taskId));
+    const undelivered = accepted.filter((submission) => {
+      if (!submission.callback) return false;
+      const task = byId.get(submission.taskId ?? '');
+      const acknowledged = receiver.acknowledged.get(submission.taskId ?? '') ?? [];
+      return (
+        task?.callback?.status !== 'DELIVERED' ||
+        !acknowledged.some((event) => event.status === task.status && event.timestamp === task.finishedAt)
+      );
+    });
+    // A poison task's message is in the dead-letter queue, not the work queue: until the dead-letter handler
+    // fails the task (after a fault, a visibility timeout of that queue later), the sweep rightly finds a
+    // QUEUED task nothing drives, as it would in a deployment.
+    const unexplainedSweeps = [...new Set(sweptIds)].filter(
+      (id) => acceptedWithout503.has(id) && !sweptWaitingIds.has(id) && !poisoned.has(id),
+    );
     const violations: ChaosViolations = {
       lost: accepted.filter((s) => !byId.has(s.taskId ?? '')).length,
       stuck: tasks.filter((task) => !isTerminal(task.status)).length,
       overlappingExecutions: checks.overlapping,
       executionAfterTerminal: checks.afterTerminal,
       statusMismatch: checks.statusMismatch,
-      unexplainedSweepReenqueue: sweptIds.filter((id) => acceptedWithout503.has(id) && !sweptWaitingIds.has(id)).length,
+      unexplainedSweepReenqueue: unexplainedSweeps.length,
       keysWithManyTasks,
       // At no moment may more of one owner's executions run than the limit.
-      callbackUndelivered: accepted.filter((submission) => {
-        if (!submission.callback) return false;
-        const task = byId.get(submission.taskId ?? '');
-        const acknowledged = receiver.acknowledged.get(submission.taskId ?? '') ?? [];
-        return (
-          task?.callback?.status !== 'DELIVERED' ||
-          !acknowledged.some((event) => event.status === task.status && event.timestamp === task.finishedAt)
-        );
-      }).length,
+      callbackUndelivered: undelivered.length,
       ownerConcurrency: executionsOverLimit(
         executions,
         new Map(accepted.map((s) => [s.taskId ?? '', s.owner])),
@@ -417,6 +440,35 @@ export async function runChaos(given: ChaosOptions = DEFAULT_CHAOS): Promise<Cha
           ...task,
           swept: sweptIds.includes(task.taskId),
         })),
+      unexplainedSweepSample: unexplainedSweeps.slice(0, 5).map((taskId) => {
+        const task = byId.get(taskId);
+        const at = (ms: number | string | undefined) =>
+          ms === undefined ? undefined : Math.round((new Date(ms).getTime() - started) / 100) / 10;
+        return {
+          taskId,
+          status: task?.status,
+          priority: task?.priority,
+          attempt: task?.attempt,
+          createdAt: at(task?.createdAt),
+          finishedAt: at(task?.finishedAt),
+          sweptAt: (sweptAt.get(taskId) ?? []).map(at),
+          executions: executions
+            .filter((e) => e.taskId === taskId)
+            .map((e) => [at(e.startedAt), at(e.endedAt), e.outcome]),
+        };
+      }),
+      undeliveredSample: undelivered.slice(0, 5).map(({ taskId = '' }) => {
+        const { status, finishedAt, callback, attempt, error } = byId.get(taskId) ?? {};
+        return {
+          taskId,
+          status,
+          finishedAt,
+          callback,
+          attempt,
+          error,
+          acknowledged: receiver.acknowledged.get(taskId) ?? [],
+        };
+      }),
       seconds: Math.round((Date.now() - started) / 100) / 10,
     };
   } finally {
@@ -620,7 +672,6 @@ function collectLedger() {
   };
 }
 
-/** Overlaps, executions after a terminal state, and final states the executions do not explain. */
 /** Each SUCCEEDED task's result: from its item, or from the task data bucket when it is kept there. */
 async function resultsOf(tasks: readonly Task[], s3: S3Client, bucket: string): Promise<Map<string, unknown>> {
   const results = new Map<string, unknown>();
@@ -638,6 +689,7 @@ async function resultsOf(tasks: readonly Task[], s3: S3Client, bucket: string): 
   return results;
 }
 
+/** Overlaps, executions after a terminal state, and final states the executions do not explain. */
 function checkExecutions(
   tasks: ReadonlyMap<string, Task>,
   results: ReadonlyMap<string, unknown>,
