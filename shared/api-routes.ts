@@ -43,7 +43,7 @@ const COMPILED: readonly CompiledRoute[] = Object.values(API_ROUTES).map((routeK
 
 /**
  * The route a request takes, as API Gateway matches it: method and path exactly, `{param}` one
- * segment. Path parameters come back as sent (still percent-encoded).
+ * segment. Path parameters come back decoded, as API Gateway passes them on.
  */
 export function matchRoute(
   method: string,
@@ -54,11 +54,22 @@ export function matchRoute(
     if (match) {
       return {
         routeKey: route.routeKey,
-        pathParameters: Object.fromEntries(route.params.map((name, index) => [name, match[index + 1] ?? ''])),
+        pathParameters: Object.fromEntries(
+          route.params.map((name, index) => [name, decodePathSegment(match[index + 1] ?? '')]),
+        ),
       };
     }
   }
   return undefined;
+}
+
+/** A malformed escape (`%E0%A4%A`) stays as sent, as API Gateway passes it on, instead of throwing. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 /** The order methods are listed in an `Allow` header. */

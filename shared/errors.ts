@@ -117,6 +117,17 @@ export function isPermanentError(error: unknown): error is PermanentError {
   );
 }
 
+/**
+ * API Gateway verified the caller (a JWT, SigV4), but it is of a kind no owner can be given to safely
+ * (a federated user, a token without `sub`…): authenticated, not allowed, so not a challenge to retry.
+ */
+export class ForbiddenError extends OffloadError {
+  constructor(message: string) {
+    super('Forbidden', message);
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** No verified caller reached a route that needs one: the authorizer is missing or was bypassed. */
 export class UnauthorizedError extends OffloadError {
   constructor(message = 'Authentication required: send a valid bearer token.') {

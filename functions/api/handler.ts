@@ -18,7 +18,7 @@ import { type OwnerHash, ownerHasher } from '../../shared/owner-hash.js';
 import type { TaskTypes } from '../tasks/define-task.js';
 import { createTaskRegistry } from '../tasks/registry.js';
 import { toHttpRequest, toLambdaResult } from './api-gateway-event.js';
-import { errorResponse } from './http.js';
+import { errorResponse, type HttpRequest } from './http.js';
 import { type ApiDeps, handleApiRequest } from './routes.js';
 
 export type ApiHandler = (
@@ -88,8 +88,16 @@ export function createApiHandler(taskTypes: TaskTypes = {}): ApiHandler {
     await tracer.loadIfSampled();
     logger.addContext(context);
     logger.resetKeys();
-    logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext.requestId });
-    const request = toHttpRequest(event, { perSessionRoles: config.iamPerSessionRoles });
+    logger.appendKeys({ [LOG_KEYS.requestId]: event.requestContext?.requestId });
+    let request: HttpRequest;
+    try {
+      request = toHttpRequest(event, { perSessionRoles: config.iamPerSessionRoles });
+    } catch (error) {
+      // An event missing what API Gateway always sends: still an answer in the API's format, and a log line.
+      return toLambdaResult(
+        errorResponse(error, event.requestContext?.requestId ?? '', logger, config.retryAfterSeconds),
+      );
+    }
     try {
       if (request.ownerId !== undefined) {
         try {

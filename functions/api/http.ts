@@ -1,6 +1,7 @@
 import {
   ConflictError,
   DependencyUnavailableError,
+  ForbiddenError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
@@ -24,10 +25,12 @@ export interface HttpRequest {
   readonly body?: Buffer;
   readonly requestId: string;
   /**
-   * The verified caller; every task belongs to exactly one owner. Undefined when no authorizer ran:
-   * only public routes may be served then (see caller.ts).
+   * The verified caller; every task belongs to exactly one owner. Undefined when no authorizer ran, or
+   * when the caller it verified cannot own tasks: only public routes may be served then (see caller.ts).
    */
   readonly ownerId?: string;
+  /** An authorizer verified the caller (its context is there), whether or not an owner came of it. */
+  readonly authenticated?: boolean;
 }
 
 export interface HttpResponse {
@@ -72,6 +75,7 @@ export function errorResponse(error: unknown, requestId: string, log: Log, retry
   if (error instanceof UnauthorizedError) {
     return jsonResponse(401, body(error.code, error.message), { 'www-authenticate': 'Bearer' });
   }
+  if (error instanceof ForbiddenError) return jsonResponse(403, body(error.code, error.message));
   if (error instanceof NotFoundError) return jsonResponse(404, body(error.code, error.message));
   if (error instanceof MethodNotAllowedError) {
     return jsonResponse(405, body(error.code, error.message), { allow: error.allow.join(', ') });

@@ -81,23 +81,12 @@ async function serve(request: IncomingMessage, response: ServerResponse, options
   response.end(payload);
 }
 
-/** A malformed escape (`%E0%A4%A`) stays as sent, as API Gateway passes it on, instead of throwing. */
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 function toEvent(request: IncomingMessage, body: Buffer | undefined): APIGatewayProxyEventV2 {
   const url = new URL(request.url ?? '/', 'http://local');
   const method = (request.method ?? 'GET').toUpperCase();
   const path = url.pathname;
   const route = matchRoute(method, path);
-  const pathParameters = route
-    ? Object.fromEntries(Object.entries(route.pathParameters).map(([name, value]) => [name, decodePathSegment(value)]))
-    : undefined;
+  const pathParameters = route?.pathParameters;
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(request.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = Array.isArray(value) ? value.join(',') : value;

@@ -144,6 +144,115 @@ describe('API handler with a payload 2.0 event', () => {
     expect(response.json.error).toMatchObject({ code: 'Unauthorized' });
   });
 
+  describe('behind a catch-all route ($default, ANY /{proxy+}) on a named stage', () => {
+    const TASK_BODY = JSON.stringify({ type: 'echo', payload: 'caught' });
+    const JSON_TYPE = { 'content-type': 'application/json' };
+
+    it.each([
+      ['$default', '$default', '/tasks'],
+      ['ANY /{proxy+}', '$default', '/tasks'],
+      ['$default', 'prod', '/prod/tasks'],
+    ])('serves the routes it stands for (route key %s, stage %s)', async (routeKey, stage, path) => {
+      const submitted = await invoke({
+        routeKey,
+        method: 'POST',
+        stage,
+        path,
+        jwtSub: 'alice',
+        headers: JSON_TYPE,
+        body: TASK_BODY,
+      });
+      expect(submitted.statusCode).toBe(202);
+
+      const taskPath = `${path}/${encodeURIComponent(submitted.json.taskId)}`;
+      const read = await invoke({ routeKey, method: 'GET', stage, path: taskPath, jwtSub: 'alice' });
+      expect(read.statusCode).toBe(200);
+      expect(read.json).toMatchObject({ taskId: submitted.json.taskId, type: 'echo' });
+      // Its owner check holds as on the declared route.
+      expect((await invoke({ routeKey, method: 'GET', stage, path: taskPath, jwtSub: 'bob' })).statusCode).toBe(404);
+    });
+
+    it('keeps the caller check: a protected route without a caller is 401, a public one is served', async () => {
+      const refused = await invoke({
+        routeKey: '$default',
+        method: 'POST',
+        path: '/tasks',
+        headers: JSON_TYPE,
+        body: TASK_BODY,
+      });
+      expect(refused.statusCode).toBe(401);
+
+      const health = await invoke({ routeKey: '$default', method: 'GET', path: '/health' });
+      expect(health.statusCode).toBe(200);
+    });
+
+    it('answers 405 with Allow for a known path under a named stage', async () => {
+      const response = await invoke({
+        routeKey: '$default',
+        method: 'PUT',
+        stage: 'prod',
+        path: '/prod/tasks',
+        jwtSub: 'alice',
+      });
+
+      expect(response.statusCode).toBe(405);
+      expect(response.headers?.allow).toBe('GET, POST');
+    });
+  });
+
+  it('takes a null body as none: a GET answers, a POST is refused in the API format', async () => {
+    const listed = await api.handler(
+      { ...httpApiEvent({ routeKey: 'GET /tasks', path: '/tasks', jwtSub: 'alice' }), body: null as unknown as string },
+      testContext(),
+    );
+    expect((listed as APIGatewayProxyStructuredResultV2).statusCode).toBe(200);
+
+    const posted = (await api.handler(
+      {
+        ...httpApiEvent({
+          routeKey: 'POST /tasks',
+          path: '/tasks',
+          jwtSub: 'alice',
+          headers: { 'content-type': 'application/json' },
+        }),
+        body: null as unknown as string,
+      },
+      testContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+    expect(posted.statusCode).toBe(400);
+    expect(JSON.parse(String(posted.body)).error.code).toBeTypeOf('string');
+  });
+
+  it('answers an event without its http context in the API format, not with a crash', async () => {
+    const event = httpApiEvent({ routeKey: 'GET /tasks', path: '/tasks', jwtSub: 'alice' });
+    const { http: _http, ...requestContext } = event.requestContext;
+
+    const result = (await api.handler(
+      { ...event, requestContext: requestContext as typeof event.requestContext },
+      testContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+
+    expect(result.statusCode).toBe(500);
+    expect(JSON.parse(String(result.body)).error.code).toBe('InternalError');
+  });
+
+  it('answers 403, without a challenge, to a verified token that names no subject', async () => {
+    const event = httpApiEvent({ routeKey: 'GET /tasks', path: '/tasks' });
+    const requestContext = {
+      ...event.requestContext,
+      authorizer: { jwt: { claims: { iss: 'issuer' }, scopes: null } },
+    };
+
+    const result = (await api.handler(
+      { ...event, requestContext },
+      testContext(),
+    )) as APIGatewayProxyStructuredResultV2;
+
+    expect(result.statusCode).toBe(403);
+    expect(result.headers?.['www-authenticate']).toBeUndefined();
+    expect(JSON.parse(String(result.body)).error.code).toBe('Forbidden');
+  });
+
   it('ignores an owner claimed in a header or the body: only the authorizer counts', async () => {
     const response = await post(
       { type: 'echo', payload: {}, ownerId: 'jwt:alice' },

@@ -165,10 +165,10 @@ describe.each<[string, Caller]>([
     ['GET /tasks', () => invoke({ routeKey: 'GET /tasks', path: '/tasks', ...caller })],
     ['GET /tasks/{taskId}', () => get('00000000-0000-4000-8000-000000000000', caller)],
     ['DELETE /tasks/{taskId}', () => cancel('00000000-0000-4000-8000-000000000000', caller)],
-  ])('is refused on %s with 401: no owner is safe to give it', async (_route, call) => {
+  ])('is refused on %s with 403: verified, but no owner is safe to give it', async (_route, call) => {
     const response = await call();
 
-    expect(response.statusCode).toBe(401);
-    expect(response.json.error.code).toBe('Unauthorized');
+    expect(response.statusCode).toBe(403);
+    expect(response.json.error.code).toBe('Forbidden');
   });
 });

@@ -8,7 +8,12 @@ export const testContext = (timeoutMs = 30_000): Context => lambdaContext('test-
 
 export interface HttpEventInput {
   readonly routeKey: string;
+  /** @default the route key's method (GET for a catch-all route key) */
+  readonly method?: string;
+  /** The full path as sent, the stage included on a named stage. */
   readonly path: string;
+  /** @default `$default` */
+  readonly stage?: string;
   readonly body?: string;
   readonly headers?: Record<string, string>;
   readonly pathParameters?: Record<string, string>;
@@ -113,7 +118,7 @@ export const iamCaller = {
 
 /** An API Gateway HTTP API payload 2.0 event, as the service sends it. */
 export function httpApiEvent(input: HttpEventInput): APIGatewayProxyEventV2 {
-  const method = input.routeKey === '$default' ? 'GET' : (input.routeKey.split(' ')[0] ?? 'GET');
+  const method = input.method ?? (input.routeKey === '$default' ? 'GET' : (input.routeKey.split(' ')[0] ?? 'GET'));
   const authorizer = input.jwtSub
     ? { jwt: { claims: { sub: input.jwtSub }, scopes: null } }
     : input.iam
@@ -135,7 +140,7 @@ export function httpApiEvent(input: HttpEventInput): APIGatewayProxyEventV2 {
       http: { method, path: input.path, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'vitest' },
       requestId: randomUUID(),
       routeKey: input.routeKey,
-      stage: '$default',
+      stage: input.stage ?? '$default',
       time: new Date().toUTCString(),
       timeEpoch: Date.now(),
       ...(authorizer && { authorizer }),
