@@ -2,6 +2,9 @@ import { DEFAULT_LANE, DEFAULT_PRIORITY, routeOf, TASK_PRIORITIES } from './lane
 import type { Task, TaskMessage } from './task.js';
 import * as z from './zod.js';
 
+/** Waits a message counts at most: past it the count stays (the backoff is long capped by then). */
+export const MAX_WAITS = 10_000;
+
 const TaskMessageSchema = z.object({
   taskId: z.string().check(z.minLength(1), z.maxLength(128)),
   type: z.optional(z.string().check(z.maxLength(64))),
@@ -9,7 +12,7 @@ const TaskMessageSchema = z.object({
   priority: z.optional(z.enum(TASK_PRIORITIES)),
   // SQS takes at most 128 characters as a MessageGroupId.
   group: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
-  waits: z.optional(z.int().check(z.minimum(0), z.maximum(10_000))),
+  waits: z.optional(z.int().check(z.minimum(0), z.maximum(MAX_WAITS))),
   waitUntil: z.optional(z.int().check(z.minimum(0))),
   waitSince: z.optional(z.int().check(z.minimum(0))),
 });

@@ -21,9 +21,9 @@ import {
 import type { Clock, Log, TaskOutcome, TaskQueue, TaskStore } from '../../shared/ports.js';
 import { isExpired, isTerminal, type Task, type TaskError, type TaskMessage, TaskStatus } from '../../shared/task.js';
 import { ownsPayloadObject, type TaskData } from '../../shared/task-data.js';
-import { parseTaskMessage } from '../../shared/task-message.js';
+import { MAX_WAITS, parseTaskMessage } from '../../shared/task-message.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
-import { expiresAtAfter, MAX_VISIBILITY_SECONDS, secondsUntil } from '../../shared/time.js';
+import { expiresAtAfter, MAX_VISIBILITY_WAIT_SECONDS, secondsUntil } from '../../shared/time.js';
 import type { TaskRegistry } from '../tasks/define-task.js';
 import { resultTooLarge, runAttempt } from './run-attempt.js';
 
@@ -118,7 +118,9 @@ async function claimAndRun(delivery: TaskDelivery, deps: RunTaskDeps): Promise<v
   try {
     const claim = await deps.store.claim(message.taskId, now, lease);
     if (!claim.claimed) return await notClaimed(claim.task, message.taskId, delivery, now, deps);
-    await run(claim.task, remaining, now, delivery, deps);
+    // Read again: the slot and the claim spent some of the invocation (throttled calls, a busy batch), and
+    // a deadline counted from before them would fire after Lambda has ended the invocation.
+    await run(claim.task, deps.remainingTimeMs(), now, delivery, deps);
   } finally {
     if (slot) await giveBack(slot, deps);
   }
@@ -223,7 +225,7 @@ async function takeOwnerSlot(
   if (slot.reason === 'held') {
     // Another delivery of this very task holds its slot (a duplicate message): wait for it, as for a live lease.
     const freeInSeconds = secondsUntil(slot.freeAtMs, now.getTime());
-    const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, freeInSeconds));
+    const waitSeconds = Math.min(MAX_VISIBILITY_WAIT_SECONDS, Math.max(1, freeInSeconds));
     await deps.queue.retryLater(delivery.receiptHandle, waitSeconds, delivery.from);
     deps.metrics?.record(RECOVERY_COUNTS.deferred, type);
     throw new RetryLaterError(`Task ${message.taskId} holds a slot in another delivery for ${waitSeconds} s.`);
@@ -245,7 +247,8 @@ async function takeOwnerSlot(
     return 'settled';
   }
 
-  const waits = (message.waits ?? 0) + 1;
+  // Bounded as the message schema bounds it: a successor the parser refused would be dropped, its task stranded.
+  const waits = Math.min(MAX_WAITS, (message.waits ?? 0) + 1);
   const waitSeconds = slotWaitSeconds(waits, limits.waitMaxSeconds, deps.random);
   const waitUntil = nowMs + waitSeconds * 1000;
   const waitSince = message.waitSince ?? nowMs;
@@ -342,7 +345,7 @@ async function notClaimed(
   }
   const claimableAt =
     current.status === TaskStatus.Running ? (current.leaseExpiresAt ?? now.getTime()) : (current.runAtMs ?? 0);
-  const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, secondsUntil(claimableAt, now.getTime())));
+  const waitSeconds = Math.min(MAX_VISIBILITY_WAIT_SECONDS, Math.max(1, secondsUntil(claimableAt, now.getTime())));
   await deps.queue.retryLater(delivery.receiptHandle, waitSeconds, delivery.from);
   deps.metrics?.record(RECOVERY_COUNTS.deferred, current.type, 1, routeOf(current));
   throw new RetryLaterError(`Task ${taskId} is ${current.status} and not claimable for ${waitSeconds} s.`);

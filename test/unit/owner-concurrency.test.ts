@@ -6,7 +6,7 @@ import { DependencyUnavailableError } from '../../shared/errors.js';
 import { slotWaitSeconds } from '../../shared/fair-share.js';
 import { FAIR_SHARE_COUNTS } from '../../shared/metric-names.js';
 import type { Task } from '../../shared/task.js';
-import { serializeTaskMessage, taskMessageOf } from '../../shared/task-message.js';
+import { MAX_WAITS, parseTaskMessage, serializeTaskMessage, taskMessageOf } from '../../shared/task-message.js';
 import { sqsRecordFactory, taskFactory } from '../support/factories.js';
 import { FakeTaskQueue } from '../support/fake-task-queue.js';
 import { FakeClock, RecordingLog } from '../support/fakes.js';
@@ -156,6 +156,25 @@ describe('per-owner concurrency limit in the worker', () => {
       [11, 60],
       [12, 60],
     ]);
+    finish();
+    await running;
+  });
+
+  it('keeps counting waits within what a message may say, so a long wait never becomes a dropped message', async () => {
+    const busy = ownerTask({ type: 'slow' });
+    const waiting = ownerTask();
+    const { queue, started, finish, deps } = setup([busy, waiting], { maxRunning: 1 });
+    const running = runTask(recordOf(busy), deps);
+    await started;
+
+    await runTask(recordOf(waiting, { waits: MAX_WAITS }), deps);
+
+    const successor = queue.enqueued.at(-1)?.message;
+    expect(successor?.waits).toBe(MAX_WAITS);
+    expect(parseTaskMessage(serializeTaskMessage(successor ?? taskMessageOf(waiting)))).toMatchObject({
+      taskId: waiting.taskId,
+      waits: MAX_WAITS,
+    });
     finish();
     await running;
   });

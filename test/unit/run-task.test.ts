@@ -317,6 +317,17 @@ describe('runTask', () => {
     expect(queue.retries).toHaveLength(1);
   });
 
+  it('counts the deadline from the claim: the time the slot and the claim took is not the handler’s', async () => {
+    const task = taskFactory({ type: 'sleep', payload: { ms: 2_000 } });
+    let reads = 0;
+    // 60 s when the message arrived, 20 ms once the task is claimed (throttled calls spent the rest).
+    const { store, deps } = setup([task], { remainingTimeMs: () => (reads++ === 0 ? 60_000 : 20) });
+
+    await expect(runTask(sqsRecordFor(task), deps)).rejects.toBeInstanceOf(RetryLaterError);
+
+    expect(store.peek(task.taskId)).toMatchObject({ status: 'QUEUED', lastError: { code: 'Timeout' } });
+  });
+
   it('fails with Timeout when the deadline ends the last attempt', async () => {
     const task = taskFactory({ type: 'spy', maxAttempts: 1 });
     const { registry } = spyTaskType(
