@@ -6,7 +6,7 @@ import {
   type LaneSettings,
   type LaneTable,
 } from '../shared/lanes.js';
-import { MAX_VISIBILITY_SECONDS } from '../shared/time.js';
+import { MAX_VISIBILITY_SECONDS, MAX_VISIBILITY_WAIT_SECONDS } from '../shared/time.js';
 import type { Settings } from './settings.js';
 
 export type { LaneSettings };
@@ -272,9 +272,9 @@ function oneLaneProblems(lane: Lane, given: LaneSettings, s: Settings): string[]
         `${at}.retryMaxDelaySeconds (${lane.retryMaxDelaySeconds}) is below retryBaseDelaySeconds (${lane.retryBaseDelaySeconds}).`,
       );
     }
-    if (lane.retryMaxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+    if (lane.retryMaxDelaySeconds > MAX_VISIBILITY_WAIT_SECONDS) {
       problems.push(
-        `${at}.retryMaxDelaySeconds is ${lane.retryMaxDelaySeconds}: a retry waits on its message's visibility, at most ${MAX_VISIBILITY_SECONDS} s in SQS.`,
+        `${at}.retryMaxDelaySeconds is ${lane.retryMaxDelaySeconds}: a retry waits on its message's visibility, at most ${MAX_VISIBILITY_WAIT_SECONDS} s (SQS's 12 hours count from the receive).`,
       );
     }
     if (lane.staleAfterSeconds <= lane.deadLetterHorizonSeconds) {

@@ -1,6 +1,6 @@
 import type { TaskRegistry } from '../functions/tasks/define-task.js';
 import { ConfigError } from '../shared/errors.js';
-import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS } from '../shared/time.js';
+import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS, MAX_VISIBILITY_WAIT_SECONDS } from '../shared/time.js';
 import { laneProblems } from './lanes.js';
 import { callbackVisibilityTimeoutSeconds, type Settings, visibilityTimeoutSeconds } from './settings.js';
 
@@ -53,9 +53,9 @@ export function settingsProblems(
       `tasks.retryMaxDelaySeconds (${tasks.retryMaxDelaySeconds}) is below retryBaseDelaySeconds (${tasks.retryBaseDelaySeconds}).`,
     );
   }
-  if (tasks.retryMaxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+  if (tasks.retryMaxDelaySeconds > MAX_VISIBILITY_WAIT_SECONDS) {
     problems.push(
-      `tasks.retryMaxDelaySeconds is ${tasks.retryMaxDelaySeconds}: a retry waits on its message's visibility, at most ${MAX_VISIBILITY_SECONDS} s in SQS.`,
+      `tasks.retryMaxDelaySeconds is ${tasks.retryMaxDelaySeconds}: a retry waits on its message's visibility, at most ${MAX_VISIBILITY_WAIT_SECONDS} s (SQS's 12 hours count from the receive).`,
     );
   }
   // A message whose invocations keep crashing is not lost: SQS hands it to the dead-letter queue
@@ -159,9 +159,9 @@ function callbackProblems(s: Settings): string[] {
   if (c.retryBaseDelaySeconds < 1 || c.retryMaxDelaySeconds < c.retryBaseDelaySeconds) {
     problems.push('callbacks.retryBaseDelaySeconds must be at least 1 and at most retryMaxDelaySeconds.');
   }
-  if (c.retryMaxDelaySeconds > MAX_VISIBILITY_SECONDS) {
+  if (c.retryMaxDelaySeconds > MAX_VISIBILITY_WAIT_SECONDS) {
     problems.push(
-      `callbacks.retryMaxDelaySeconds is ${c.retryMaxDelaySeconds}: a delivery waits on its message's visibility, at most ${MAX_VISIBILITY_SECONDS} s in SQS.`,
+      `callbacks.retryMaxDelaySeconds is ${c.retryMaxDelaySeconds}: a delivery waits on its message's visibility, at most ${MAX_VISIBILITY_WAIT_SECONDS} s (SQS's 12 hours count from the receive).`,
     );
   }
   if (c.deliveryWindowHours <= 0) problems.push('callbacks.deliveryWindowHours must be positive.');

@@ -3,6 +3,7 @@ import { ConfigError } from './errors.js';
 import { parseRoleArn, type RoleRef } from './iam-arn.js';
 import { DEFAULT_LANE, LANE_NAME, type LaneTable } from './lanes.js';
 import type { TaskDataLimits } from './task-data.js';
+import { MAX_VISIBILITY_WAIT_SECONDS } from './time.js';
 import * as z from './zod.js';
 
 /** Digits only: an empty or blank variable is an error, not 0. */
@@ -72,7 +73,7 @@ const ConfigSchema = z.object({
   [ENV.retryAfterSeconds]: count,
   [ENV.defaultMaxAttempts]: positive,
   [ENV.retryBaseDelaySeconds]: count,
-  [ENV.retryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(43_200))),
+  [ENV.retryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(MAX_VISIBILITY_WAIT_SECONDS))),
   [ENV.ttlDays]: positive,
   [ENV.maxResultBytes]: count,
   [ENV.cancelCheckSeconds]: positive,
@@ -85,7 +86,7 @@ const ConfigSchema = z.object({
   [ENV.callbackRequestTimeoutSeconds]: positive,
   [ENV.callbackMaxResponseBytes]: count,
   [ENV.callbackRetryBaseDelaySeconds]: positive,
-  [ENV.callbackRetryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(43_200))),
+  [ENV.callbackRetryMaxDelaySeconds]: z.pipe(count, z.number().check(z.maximum(MAX_VISIBILITY_WAIT_SECONDS))),
   [ENV.callbackDeliveryWindowSeconds]: count,
   [ENV.callbackSigningKeyVersions]: versionList,
   [ENV.allowLocalCallbacks]: z._default(z.enum(['true', 'false']), 'false'),

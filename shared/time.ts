@@ -2,8 +2,15 @@
 
 export const DAY_SECONDS = 86_400;
 
-/** SQS caps a message's visibility timeout (and so any wait set with ChangeMessageVisibility) at 12 hours. */
+/** SQS caps a queue's visibility timeout at 12 hours. */
 export const MAX_VISIBILITY_SECONDS = 43_200;
+
+/**
+ * The longest wait a received message may be given with ChangeMessageVisibility: SQS counts its 12 hours
+ * from the receive and refuses more than what is left, and up to a batching window (5 min) and a Lambda
+ * timeout (15 min) may have passed since.
+ */
+export const MAX_VISIBILITY_WAIT_SECONDS = MAX_VISIBILITY_SECONDS - 300 - 900;
 
 /** SQS caps a message's delivery delay at 15 minutes. */
 export const MAX_DELAY_SECONDS = 900;

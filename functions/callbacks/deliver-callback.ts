@@ -7,7 +7,7 @@ import { CallbackStatus, callbackNotBefore, callbackView, hasPendingCallback, is
 import type { TaskData } from '../../shared/task-data.js';
 import { taskViewOf } from '../../shared/task-data-view.js';
 import type { TaskMetrics } from '../../shared/task-metrics.js';
-import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS, secondsUntil } from '../../shared/time.js';
+import { MAX_DELAY_SECONDS, MAX_VISIBILITY_WAIT_SECONDS, secondsUntil } from '../../shared/time.js';
 
 /** One SQS record of the delivery queue, reduced to what a delivery needs. */
 export interface CallbackDelivery {
@@ -76,7 +76,7 @@ export async function deliverCallback(delivery: CallbackDelivery, deps: DeliverC
   const finished = task as FinishedTask;
   const notBefore = callbackNotBefore(finished);
   if (notBefore !== undefined && notBefore > now.getTime()) {
-    const waitSeconds = Math.min(MAX_VISIBILITY_SECONDS, secondsUntil(notBefore, now.getTime()));
+    const waitSeconds = Math.min(MAX_VISIBILITY_WAIT_SECONDS, secondsUntil(notBefore, now.getTime()));
     await deps.queue.retryLater(delivery.receiptHandle, waitSeconds);
     throw new DeliveryNotDueError(`The callback of task ${task.taskId} is due in ${waitSeconds} s.`);
   }

@@ -122,6 +122,11 @@ describe('laneProblems', () => {
       /retryMaxDelaySeconds \(5\) is below/,
     ],
     [
+      'a retry cap of 12 hours: SQS counts them from the receive, so a visibility change that long is refused',
+      { long: { retryMaxDelaySeconds: 43_200 } },
+      /lanes\.long\.retryMaxDelaySeconds is 43200: a retry waits on its message's visibility, at most 42000 s/,
+    ],
+    [
       "the default lane's timeout",
       { default: { timeoutSeconds: 30 } },
       /lanes\.default\.timeoutSeconds: the default lane's timeoutSeconds is a setting of its own/,
