@@ -177,7 +177,7 @@ function paths(): JsonObject {
       responses: {
         '200': taskResponse('Replay of an earlier submission with the same Idempotency-Key.'),
         '202': taskResponse('Recorded and enqueued.', ['Location', 'RetryAfter']),
-        ...pick('400', '401', '405', '409', '413', '415', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '405', '409', '413', '415', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.createUpload]: {
@@ -190,7 +190,7 @@ function paths(): JsonObject {
       requestBody: { required: true, content: json(ref('UploadRequest')) },
       responses: {
         '201': { description: 'Upload there, then submit the reference.', content: json(ref('UploadTicket')) },
-        ...pick('400', '401', '405', '413', '415', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '405', '413', '415', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.submitTasks]: {
@@ -221,7 +221,7 @@ function paths(): JsonObject {
       responses: {
         '202': { description: 'Every item was accepted.', content: json(ref('BatchSubmitResponse')) },
         '207': { description: 'Some items were not: see their `error`.', content: json(ref('BatchSubmitResponse')) },
-        ...pick('400', '401', '405', '413', '415', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '405', '413', '415', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.listTasks]: {
@@ -245,7 +245,7 @@ function paths(): JsonObject {
           description: 'A page of task summaries; with `ids`, the tasks.',
           content: json({ oneOf: [ref('TaskListing'), ref('TasksByIds')] }),
         },
-        ...pick('400', '401', '405', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '405', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.getTask]: {
@@ -254,7 +254,7 @@ function paths(): JsonObject {
       parameters: [{ $ref: '#/components/parameters/TaskId' }],
       responses: {
         '200': taskResponse('The task; `Retry-After` while it is not finished.', ['RetryAfter']),
-        ...pick('400', '401', '404', '405', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '404', '405', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.cancelTask]: {
@@ -265,7 +265,7 @@ function paths(): JsonObject {
       responses: {
         '200': taskResponse('Cancelled (or already was).'),
         '202': taskResponse('Running: asked to stop (`cancelRequested: true`).', ['RetryAfter']),
-        ...pick('400', '401', '404', '405', '409', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '404', '405', '409', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.createSchedule]: {
@@ -279,7 +279,7 @@ function paths(): JsonObject {
       requestBody: { required: true, content: json(ref('CreateScheduleRequest')) },
       responses: {
         '201': { description: 'Created; it fires from `nextRunAt`.', content: json(ref('ScheduleView')) },
-        ...pick('400', '401', '405', '409', '413', '415', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '405', '409', '413', '415', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.listSchedules]: {
@@ -288,7 +288,7 @@ function paths(): JsonObject {
       parameters: queryParameters(ListSchedulesQuery),
       responses: {
         '200': { description: 'A page of schedule summaries.', content: json(ref('ScheduleListing')) },
-        ...pick('400', '401', '405', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '405', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.getSchedule]: {
@@ -297,7 +297,7 @@ function paths(): JsonObject {
       parameters: [{ $ref: '#/components/parameters/ScheduleName' }],
       responses: {
         '200': { description: 'The schedule.', content: json(ref('ScheduleView')) },
-        ...pick('400', '401', '404', '405', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '404', '405', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.updateSchedule]: {
@@ -308,7 +308,7 @@ function paths(): JsonObject {
       requestBody: { required: true, content: json(ref('UpdateScheduleRequest')) },
       responses: {
         '200': { description: 'The schedule as it is now.', content: json(ref('ScheduleView')) },
-        ...pick('400', '401', '404', '405', '409', '413', '415', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '404', '405', '409', '413', '415', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.deleteSchedule]: {
@@ -318,7 +318,7 @@ function paths(): JsonObject {
       parameters: [{ $ref: '#/components/parameters/ScheduleName' }],
       responses: {
         '204': { description: 'Deleted.' },
-        ...pick('400', '401', '404', '405', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '404', '405', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.openApi]: {
@@ -344,7 +344,7 @@ function paths(): JsonObject {
             required: ['secret'],
           }),
         },
-        ...pick('400', '401', '404', '405', '429', '431', '500', '503'),
+        ...pick('400', '401', '403', '404', '405', '429', '431', '500', '503'),
       },
     },
     [API_ROUTES.health]: {
@@ -393,6 +393,10 @@ const ERROR_RESPONSES: Record<
       '`InvalidJson`, `InvalidRequest`, `UnknownTaskType`, `InvalidPayload`, `InvalidPayloadRef`, `InvalidCallbackUrl`, …',
   },
   '401': { name: 'Unauthorized', description: 'No or bad credentials (`WWW-Authenticate: Bearer`).' },
+  '403': {
+    name: 'Forbidden',
+    description: 'Verified credentials of a kind no owner can be given to (a JWT without `sub`, a federated user).',
+  },
   '404': {
     name: 'NotFound',
     description: 'Unknown, expired or another owner’s task or schedule (indistinguishable).',
