@@ -61,8 +61,8 @@ export interface CancelResult {
 
 /** What the dead-letter path found: it failed an abandoned task, or left a task that something else still drives. */
 export type FailAbandonedResult =
-  /** `task`: the failed task, when the store has it at hand (the callback of a FAILED task is then sent). */
-  { readonly failed: true; readonly task?: Task } | { readonly failed: false; readonly task?: Task };
+  /** `task`: the ended task, when the store has it at hand (its callback is then sent). */
+  { readonly ended: true; readonly task?: Task } | { readonly ended: false; readonly task?: Task };
 
 /** Where a listing page ended; opaque to callers (the API encodes it). */
 export type ListCursor = Readonly<Record<string, string>>;
@@ -224,11 +224,15 @@ export interface TaskStore {
     untilMs: number,
     options: { readonly expected?: number; readonly nowMs: number },
   ): Promise<'noted' | 'superseded' | 'gone'>;
-  /** FAILED with `DeadLettered` → QUEUED with `extraAttempts` more attempts; false if it is not. */
+  /**
+   * FAILED with `DeadLettered` → QUEUED with `extraAttempts` more attempts; false if it is not. A cancel
+   * asked before stays asked: the next claim ends the task CANCELLED instead of running it.
+   */
   requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean>;
   /**
-   * FAILED with `error`, for a task whose message was given up on (the dead-letter queue), but only
-   * if nothing else drives it: QUEUED and due (not waiting for a retry), or RUNNING past its lease.
+   * FAILED with `error` (CANCELLED when its owner asked for a cancel), for a task whose message was given
+   * up on (the dead-letter queue), but only if nothing else drives it: QUEUED and due (not waiting for a
+   * retry), or RUNNING past its lease.
    * A task under a live lease or waiting for its backoff is left alone. Leases and backoffs that
    * end within `toleranceMs` of `now` count as ended (clocks of SQS and Lambda may disagree).
    */

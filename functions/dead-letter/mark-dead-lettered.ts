@@ -50,8 +50,11 @@ export async function markDeadLettered(
   const now = deps.clock();
   const expiresAt = expiresAtAfter(now, deps.ttlDays);
   const result = await deps.store.failAbandoned(taskId, DEAD_LETTERED, now, expiresAt, deps.clockToleranceMs);
-  if (result.failed) {
-    deps.log.warn('task dead-lettered', taskLogFields({ taskId }, delivery.messageId));
+  if (result.ended) {
+    deps.log.warn('task dead-lettered', {
+      ...taskLogFields({ taskId }, delivery.messageId),
+      ...(result.task && { [LOG_KEYS.status]: result.task.status }),
+    });
     // The message's type is informative only; the count goes to the service-wide dimension if it is missing.
     deps.metrics?.record(TASK_COUNTS.deadLettered, message.type ?? '', 1, routeOf(message));
     if (result.task) await sendCallback(result.task, deps.callbackQueue, deps.log);

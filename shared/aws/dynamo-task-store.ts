@@ -250,27 +250,39 @@ export class DynamoTaskStore implements TaskStore {
     expiresAtSeconds: number,
     toleranceMs = 0,
   ): Promise<FailAbandonedResult> {
+    // A task waiting for its owner's slot is driven by its own message, which never goes to the DLQ.
+    const abandoned = `${CLAIMABLE} AND attribute_not_exists(waitingUntilMs)`;
+    const values = {
+      ':queued': TaskStatus.Queued,
+      ':running': TaskStatus.Running,
+      ':now': now.toISOString(),
+      ':nowMs': now.getTime() + toleranceMs,
+      ':nowS': epochSeconds(now),
+      ':expiresAt': expiresAtSeconds,
+    };
+    const end = 'finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs';
     const writeId = randomUUID();
-    const outcome = await this.update(taskId, writeId, {
-      UpdateExpression:
-        'SET #status = :failed, #error = :error, finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs',
-      // A task waiting for its owner's slot is driven by its own message, which never goes to the DLQ.
-      ConditionExpression: `${CLAIMABLE} AND attribute_not_exists(waitingUntilMs)`,
-      ExpressionAttributeValues: {
-        ':failed': TaskStatus.Failed,
-        ':queued': TaskStatus.Queued,
-        ':running': TaskStatus.Running,
-        ':error': error,
-        ':now': now.toISOString(),
-        ':nowMs': now.getTime() + toleranceMs,
-        ':nowS': epochSeconds(now),
-        ':expiresAt': expiresAtSeconds,
-      },
+    const failed = await this.update(taskId, writeId, {
+      UpdateExpression: `SET #status = :failed, #error = :error, ${end}`,
+      ConditionExpression: `${abandoned} AND attribute_not_exists(cancelRequested)`,
+      ExpressionAttributeValues: { ...values, ':failed': TaskStatus.Failed, ':error': error },
     });
-    if (outcome.applied || this.recognised('failAbandoned', outcome.item, writeId)) {
-      return { failed: true, ...(outcome.item && { task: outcome.item }) };
+    if (failed.applied || this.recognised('failAbandoned', failed.item, writeId)) {
+      return { ended: true, ...(failed.item && { task: failed.item }) };
     }
-    return { failed: false, task: outcome.item };
+    if (!failed.item?.cancelRequested) return { ended: false, task: failed.item };
+    // Its owner asked for a cancel that the lost attempt never recorded: it ends CANCELLED, as that attempt
+    // would have ended it, not FAILED (which a redrive would run again).
+    const cancelWriteId = randomUUID();
+    const cancelled = await this.update(taskId, cancelWriteId, {
+      UpdateExpression: `SET #status = :cancelled, ${end}`,
+      ConditionExpression: `${abandoned} AND cancelRequested = :true`,
+      ExpressionAttributeValues: { ...values, ':cancelled': TaskStatus.Cancelled, ':true': true },
+    });
+    if (cancelled.applied || this.recognised('failAbandoned', cancelled.item, cancelWriteId)) {
+      return { ended: true, ...(cancelled.item && { task: cancelled.item }) };
+    }
+    return { ended: false, task: cancelled.item };
   }
 
   async recordCallback(taskId: string, record: CallbackRecord, _now: Date): Promise<boolean> {
@@ -492,7 +504,7 @@ export class DynamoTaskStore implements TaskStore {
     // attempt stays monotonic (it is the fencing token): the budget grows instead.
     const outcome = await this.update(taskId, writeId, {
       UpdateExpression:
-        'SET #status = :queued, maxAttempts = attempt + :extra, updatedAt = :now REMOVE #error, finishedAt, leaseExpiresAt, runAtMs, cancelRequested',
+        'SET #status = :queued, maxAttempts = attempt + :extra, updatedAt = :now REMOVE #error, finishedAt, leaseExpiresAt, runAtMs',
       ConditionExpression: '#status = :failed AND #error.code = :deadLettered',
       ExpressionAttributeValues: {
         ':queued': TaskStatus.Queued,

@@ -282,11 +282,12 @@ class DeadLetter extends TaskCommand {
     this.lose(real, 'failAbandoned');
     const result = await real.store.failAbandoned(id, { code: DEAD_LETTERED_CODE, message: 'x' }, now, FAR);
     const abandoned = task !== undefined && due(task, model.now);
-    expect(result.failed).toBe(abandoned);
+    expect(result.ended).toBe(abandoned);
     if (task && abandoned) {
+      // A cancel its lost attempt never recorded ends it CANCELLED, not FAILED.
       Object.assign(task, {
-        status: 'FAILED',
-        errorCode: DEAD_LETTERED_CODE,
+        status: task.cancelRequested ? 'CANCELLED' : 'FAILED',
+        errorCode: task.cancelRequested ? undefined : DEAD_LETTERED_CODE,
         leaseExpiresAt: undefined,
         runAtMs: undefined,
         createdLast: false,
@@ -307,7 +308,6 @@ class Redrive extends TaskCommand {
         status: 'QUEUED',
         maxAttempts: task.attempt + 2,
         errorCode: undefined,
-        cancelRequested: false,
         createdLast: false,
       });
     }

@@ -294,27 +294,46 @@ describe.each([
       const queued = await given();
       const crashed = await running(at(1_000).getTime());
       lose(lost, 'failAbandoned');
-      expect(await store.failAbandoned(queued.taskId, error, at(2_000), 99)).toMatchObject({ failed: true });
+      expect(await store.failAbandoned(queued.taskId, error, at(2_000), 99)).toMatchObject({ ended: true });
       lose(lost, 'failAbandoned');
       expect(await store.failAbandoned(crashed.taskId, error, at(2_000), 99)).toMatchObject({
-        failed: true,
+        ended: true,
         task: { status: 'FAILED', error },
       });
       expect(await store.get(crashed.taskId)).toMatchObject({ status: 'FAILED', error, attempt: 1 });
     });
+
+    it.each(modes)(
+      'ends CANCELLED a task whose owner asked for a cancel its lost attempt never recorded$label',
+      async ({ lose: lost }) => {
+        const crashed = await running(at(1_000).getTime());
+        await store.cancel(crashed.taskId, OWNER, at(500), FAR);
+        lose(lost, 'failAbandoned');
+
+        expect(await store.failAbandoned(crashed.taskId, error, at(2_000), 99)).toMatchObject({
+          ended: true,
+          task: { status: 'CANCELLED' },
+        });
+        const stored = await store.get(crashed.taskId);
+        expect(stored).toMatchObject({ status: 'CANCELLED', finishedAt: at(2_000).toISOString() });
+        expect(stored?.error).toBeUndefined();
+        // Nothing for a redrive to run again.
+        expect(await store.requeueDeadLettered(crashed.taskId, 3, at(3_000))).toBe(false);
+      },
+    );
 
     it('leaves a task under a live lease, or waiting for its backoff, to what drives it', async () => {
       const held = await running(at(MINUTE).getTime());
       const waiting = await given({ runAtMs: at(MINUTE).getTime() });
 
       expect(await store.failAbandoned(held.taskId, error, at(1_000), 99)).toMatchObject({
-        failed: false,
+        ended: false,
         task: { status: 'RUNNING' },
       });
-      expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ failed: false });
+      expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ ended: false });
       // Within the clock tolerance a backoff that is about to end counts as ended.
       expect(await store.failAbandoned(waiting.taskId, error, at(MINUTE - 2_000), 99, 5_000)).toMatchObject({
-        failed: true,
+        ended: true,
       });
     });
   });
@@ -485,7 +504,7 @@ describe.each([
       const claimed = await given();
       await store.noteWaiting(claimed.taskId, at(30_000).getTime(), { nowMs: t0.getTime() });
 
-      expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ failed: false });
+      expect(await store.failAbandoned(waiting.taskId, error, at(1_000), 99)).toMatchObject({ ended: false });
       expect(await store.claim(claimed.taskId, at(1_000), at(MINUTE).getTime())).toMatchObject({ claimed: true });
       expect((await store.get(claimed.taskId))?.waitingUntilMs).toBeUndefined();
     });

@@ -216,19 +216,21 @@ export class InMemoryTaskStore implements TaskStore {
     const current = this.items.get(taskId);
     const waiting = current?.waitingUntilMs !== undefined;
     if (!current || waiting || !isClaimable(current, now.getTime() + toleranceMs, now.getTime())) {
-      return { failed: false, task: current && structuredClone(current) };
+      return { ended: false, task: current && structuredClone(current) };
     }
     const { leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
-    const task = this.put({
-      ...rest,
-      status: TaskStatus.Failed,
-      error: structuredClone(error),
+    const end = {
       finishedAt: now.toISOString(),
       updatedAt: now.toISOString(),
       expiresAt: expiresAtSeconds,
       lastWriteId: randomUUID(),
-    });
-    return { failed: true, task };
+    };
+    const task = this.put(
+      current.cancelRequested
+        ? { ...rest, status: TaskStatus.Cancelled, ...end }
+        : { ...rest, status: TaskStatus.Failed, error: structuredClone(error), ...end },
+    );
+    return { ended: true, task };
   }
 
   async recordCallback(taskId: string, record: CallbackRecord, _now: Date): Promise<boolean> {
@@ -344,14 +346,7 @@ export class InMemoryTaskStore implements TaskStore {
     this.enter('requeueDeadLettered', taskId);
     const current = this.items.get(taskId);
     if (current?.status !== TaskStatus.Failed || current.error?.code !== DEAD_LETTERED_CODE) return false;
-    const {
-      error: _error,
-      finishedAt: _finishedAt,
-      leaseExpiresAt: _lease,
-      runAtMs: _runAt,
-      cancelRequested: _cancel,
-      ...rest
-    } = current;
+    const { error: _error, finishedAt: _finishedAt, leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
     this.put({
       ...rest,
       status: TaskStatus.Queued,

@@ -52,8 +52,25 @@ describe('markDeadLettered', () => {
       {
         level: 'warn',
         message: 'task dead-lettered',
-        data: { taskId: task.taskId, messageId: expect.any(String) },
+        data: { taskId: task.taskId, messageId: expect.any(String), status: 'FAILED' },
       },
+    ]);
+  });
+
+  it('ends CANCELLED a task whose owner asked for a cancel before its attempt was lost', async () => {
+    const task = taskFactory({ status: 'RUNNING', attempt: 1, leaseExpiresAt: NOW_MS - 1, cancelRequested: true });
+    const { store, log, deps } = setup([task]);
+
+    await markDeadLettered(sqsRecordFor(task), deps);
+
+    const stored = store.peek(task.taskId);
+    expect(stored).toMatchObject({ status: 'CANCELLED', cancelRequested: true });
+    expect(stored).not.toHaveProperty('error');
+    expect(log.at('warn')).toEqual([
+      expect.objectContaining({
+        message: 'task dead-lettered',
+        data: expect.objectContaining({ status: 'CANCELLED' }),
+      }),
     ]);
   });
 
