@@ -45,11 +45,14 @@ export type ReleaseResult = 'released' | 'cancelRequested' | 'superseded';
 
 /**
  * What `discard` did: the never-enqueued task is no longer stored (removed now, or by an earlier
- * try whose reply was lost, or never written); or it is kept, because it has moved on (a worker
- * claimed it, so its message was delivered after all) or an idempotent replay promised it to
- * another request.
+ * try whose reply was lost, or never written, or replaced since by another creation under its id);
+ * or it is kept, because it has moved on (a worker claimed it, so its message was delivered after
+ * all) or an idempotent replay promised it to another request.
  */
 export type DiscardResult = 'discarded' | 'kept';
+
+/** What `discard` needs of the task it created. */
+export type DiscardedTask = Pick<Task, 'taskId' | 'lastWriteId' | 'createdAt' | 'payloadHash'>;
 
 /** What the owner's `cancel` found and did, in one report. */
 export interface CancelResult {
@@ -161,9 +164,11 @@ export interface TaskStore {
   get(taskId: string, options?: { readonly ownerId?: string }): Promise<Task | undefined>;
   /**
    * Removes a task this process created whose message could not be sent: only while it is still
-   * QUEUED at attempt 0 and its latest write is that creation (`createWriteId`).
+   * QUEUED at attempt 0 and its latest write is that creation (`lastWriteId`). Kept only when what
+   * stands under the id is that same creation (its `createdAt` and `payloadHash`), moved on: after a
+   * lost reply the id may already hold another request's task, which says nothing of this one.
    */
-  discard(taskId: string, createWriteId: string): Promise<DiscardResult>;
+  discard(created: DiscardedTask): Promise<DiscardResult>;
   /**
    * The idempotent replay of a never-claimed task promises it to a second request: marks it (a new
    * `lastWriteId`) so the first request can no longer discard it. False if it is no longer QUEUED at attempt 0.

@@ -411,7 +411,7 @@ export async function startLater(task: Task, deps: SubmitTaskDeps): Promise<void
 /** Best effort: a record that cannot be discarded stays QUEUED, and the recovery sweep sends its message. */
 export async function discard(task: Task, deps: SubmitTaskDeps): Promise<DiscardResult | 'unknown'> {
   try {
-    return await deps.store.discard(task.taskId, task.lastWriteId ?? '');
+    return await deps.store.discard(task);
   } catch (error) {
     deps.log.error('could not discard a task whose submission failed; the recovery sweep will run it', {
       ...taskLogFields(task),

@@ -18,6 +18,7 @@ import {
   type CancelResult,
   type ClaimResult,
   type CreateResult,
+  type DiscardedTask,
   type DiscardResult,
   type FailAbandonedResult,
   type ListCursor,
@@ -80,6 +81,14 @@ export const isClaimUpdate = (input: { readonly UpdateExpression?: unknown }): b
 const CLAIMABLE =
   'expiresAt > :nowS AND ((#status = :queued AND (attribute_not_exists(runAtMs) OR runAtMs <= :nowMs)) OR (#status = :running AND leaseExpiresAt < :nowMs))';
 
+/**
+ * The task under the id is the one `created` describes, whatever happened to it since. After our delete
+ * was applied and its reply lost, another request may have created a task under the same id (the same
+ * Idempotency-Key) before the SDK's retry: that one is not ours to report as kept.
+ */
+const isSameCreation = (item: Task | undefined, created: DiscardedTask): boolean =>
+  item !== undefined && item.createdAt === created.createdAt && item.payloadHash === created.payloadHash;
+
 /** A conditional write's outcome: applied, or refused with the item as it was (undefined if there is none). */
 type WriteOutcome =
   | { readonly applied: true; readonly item?: Task }
@@ -134,7 +143,8 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
-  async discard(taskId: string, createWriteId: string): Promise<DiscardResult> {
+  async discard(created: DiscardedTask): Promise<DiscardResult> {
+    const { taskId } = created;
     const outcome = await this.write(
       taskId,
       new DeleteCommand({
@@ -142,12 +152,16 @@ export class DynamoTaskStore implements TaskStore {
         Key: this.key(taskId),
         ConditionExpression: '#status = :queued AND attempt = :zero AND lastWriteId = :created',
         ExpressionAttributeNames: { '#status': NAMES['#status'] },
-        ExpressionAttributeValues: { ':queued': TaskStatus.Queued, ':zero': 0, ':created': createWriteId },
+        ExpressionAttributeValues: {
+          ':queued': TaskStatus.Queued,
+          ':zero': 0,
+          ':created': created.lastWriteId ?? '',
+        },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
     // No item left: removed now, by our own earlier try whose reply was lost, or never written.
-    return outcome.applied || !outcome.item ? 'discarded' : 'kept';
+    return outcome.applied || !isSameCreation(outcome.item, created) ? 'discarded' : 'kept';
   }
 
   async markReplayed(taskId: string, now: Date): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TaskStore } from '../../shared/ports.js';
+import type { DiscardedTask, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, type Task, type TaskStatus } from '../../shared/task.js';
 import { dynamoHarness, inMemoryHarness, queuedTask, type TaskStoreHarness } from '../support/task-store-harness.js';
 
@@ -28,7 +28,8 @@ interface ModelTask {
   errorCode?: string;
   /** True until a state change other than the creation writes a new lastWriteId. */
   createdLast: boolean;
-  createWriteId: string;
+  /** The creation, as the request that made it would discard it. */
+  creation: DiscardedTask;
 }
 
 interface Model {
@@ -98,15 +99,12 @@ abstract class TaskCommand implements fc.AsyncCommand<Model, Real> {
 
 class Submit extends TaskCommand {
   async apply(model: Model, real: Real, id: string, now: Date) {
-    const createWriteId = randomUUID();
+    const creation = {
+      ...queuedTask(now, { taskId: id, ownerId: OWNER, maxAttempts: 3, expiresAt: FAR }),
+      lastWriteId: randomUUID(),
+    };
     this.lose(real, 'create');
-    const result = await real.store.create(
-      {
-        ...queuedTask(now, { taskId: id, ownerId: OWNER, maxAttempts: 3, expiresAt: FAR }),
-        lastWriteId: createWriteId,
-      },
-      now.getTime(),
-    );
+    const result = await real.store.create(creation, now.getTime());
     const existed = model.tasks.has(id);
     expect(result.created).toBe(!existed);
     if (!existed) {
@@ -116,7 +114,7 @@ class Submit extends TaskCommand {
         maxAttempts: 3,
         cancelRequested: false,
         createdLast: true,
-        createWriteId,
+        creation,
       });
     }
   }
@@ -329,7 +327,9 @@ class Discard extends TaskCommand {
   async apply(model: Model, real: Real, id: string) {
     const task = model.tasks.get(id);
     this.lose(real, 'discard');
-    const result = await real.store.discard(id, task?.createWriteId ?? 'none');
+    const result = await real.store.discard(
+      task?.creation ?? { taskId: id, lastWriteId: 'none', createdAt: '', payloadHash: '' },
+    );
     const removable = !task || (task.status === 'QUEUED' && task.attempt === 0 && task.createdLast);
     expect(result).toBe(removable ? 'discarded' : 'kept');
     if (removable) model.tasks.delete(id);

@@ -267,7 +267,7 @@ describe.each([
     it.each(modes)('discards the never-enqueued task it created$label', async ({ lose: lost }) => {
       const task = await given();
       lose(lost, 'discard');
-      expect(await store.discard(task.taskId, task.lastWriteId ?? '')).toBe('discarded');
+      expect(await store.discard(task)).toBe('discarded');
       expect(await store.get(task.taskId)).toBeUndefined();
     });
 
@@ -277,9 +277,20 @@ describe.each([
       const replayed = await given();
 
       expect(await store.markReplayed(replayed.taskId, at(1))).toBe(true);
-      expect(await store.discard(claimed.taskId, claimed.lastWriteId ?? '')).toBe('kept');
-      expect(await store.discard(replayed.taskId, replayed.lastWriteId ?? '')).toBe('kept');
+      expect(await store.discard(claimed)).toBe('kept');
+      expect(await store.discard(replayed)).toBe('kept');
       expect(await store.markReplayed(claimed.taskId, at(1))).toBe(false);
+    });
+
+    it('reports discarded a task whose id another creation took after the delete’s lost reply', async () => {
+      // The delete was applied, its reply lost; before the SDK's retry, a request with the same key and
+      // another body created its own task under the id. The retry finds that one: not ours, so not kept.
+      const first = await given();
+      expect(await store.discard(first)).toBe('discarded');
+      await given({ taskId: first.taskId, createdAt: at(5).toISOString(), payloadHash: 'another body' });
+
+      expect(await store.discard(first)).toBe('discarded');
+      expect(await store.get(first.taskId)).toMatchObject({ payloadHash: 'another body' });
     });
 
     it.each(modes)('marks a never-claimed task replayed$label', async ({ lose: lost }) => {

@@ -6,6 +6,7 @@ import type {
   CancelResult,
   ClaimResult,
   CreateResult,
+  DiscardedTask,
   DiscardResult,
   FailAbandonedResult,
   ListCursor,
@@ -116,12 +117,14 @@ export class InMemoryTaskStore implements TaskStore {
     return this.put({ ...current, progress, updatedAt: now.toISOString() });
   }
 
-  async discard(taskId: string, createWriteId: string): Promise<DiscardResult> {
+  async discard(created: DiscardedTask): Promise<DiscardResult> {
+    const { taskId } = created;
     this.enter('discard', taskId);
     const current = this.items.get(taskId);
     if (!current) return 'discarded';
-    if (current.status !== TaskStatus.Queued || current.attempt !== 0 || current.lastWriteId !== createWriteId) {
-      return 'kept';
+    if (current.status !== TaskStatus.Queued || current.attempt !== 0 || current.lastWriteId !== created.lastWriteId) {
+      const same = current.createdAt === created.createdAt && current.payloadHash === created.payloadHash;
+      return same ? 'kept' : 'discarded';
     }
     this.items.delete(taskId);
     return 'discarded';
