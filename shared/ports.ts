@@ -63,7 +63,8 @@ export interface CancelResult {
 }
 
 /** What the dead-letter path found: it failed an abandoned task, or left a task that something else still drives. */
-export type FailAbandonedResult =
+/** What ending a task nothing drives did (the dead-letter path, an expiry). */
+export type EndResult =
   /** `task`: the ended task, when the store has it at hand (its callback is then sent). */
   { readonly ended: true; readonly task?: Task } | { readonly ended: false; readonly task?: Task };
 
@@ -247,7 +248,12 @@ export interface TaskStore {
     now: Date,
     expiresAtSeconds: number,
     toleranceMs?: number,
-  ): Promise<FailAbandonedResult>;
+  ): Promise<EndResult>;
+  /**
+   * FAILED with `error` (CANCELLED when its owner asked for a cancel), for a task still unfinished when its
+   * `expiresAt` passed: QUEUED, or RUNNING past its lease. Its new `expiresAt` keeps the end readable.
+   */
+  endExpired(taskId: string, error: TaskError, now: Date, expiresAtSeconds: number): Promise<EndResult>;
   /**
    * Records a callback delivery (see CallbackRecord): only on a finished task whose `finishedAt` is
    * still `eventAt` and whose attempts are still `attemptsBefore`. False when another delivery or a new

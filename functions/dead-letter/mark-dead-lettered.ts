@@ -1,6 +1,7 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
 import { routeOf } from '../../shared/lanes.js';
+import { endExpired } from '../../shared/expired-task.js';
 import { LOG_KEYS, TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, type TaskError, TaskStatus } from '../../shared/task.js';
@@ -61,6 +62,8 @@ export async function markDeadLettered(
     return;
   }
   const task = result.task;
+  // Past its time to live nothing would ever claim it: it ends Expired rather than wait for TTL's delete.
+  if (task && (await endExpired(task, deps))) return;
   const still = task && (task.status === TaskStatus.Queued || task.status === TaskStatus.Running);
   deps.log.info(
     still ? 'dead letter for a task that is still driven: left alone' : 'dead letter for a finished or unknown task',

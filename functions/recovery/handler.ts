@@ -26,6 +26,7 @@ export function createRecoveryHandler(): RecoveryHandler {
     clock: () => new Date(),
     log: logger,
     staleAfterSeconds: config.staleAfterSeconds,
+    ttlDays: config.ttlDays,
     staleAfterSecondsByLane: Object.fromEntries(
       Object.entries(config.lanes).map(([lane, { staleAfterSeconds }]) => [lane, staleAfterSeconds]),
     ),

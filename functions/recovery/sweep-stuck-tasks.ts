@@ -1,4 +1,5 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
+import { endExpired } from '../../shared/expired-task.js';
 import { DEFAULT_LANE } from '../../shared/lanes.js';
 import { LOG_KEYS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, ListCursor, Log, TaskQueue, TaskStore } from '../../shared/ports.js';
@@ -11,6 +12,7 @@ import {
   TaskStatus,
 } from '../../shared/task.js';
 import { taskMessageOf } from '../../shared/task-message.js';
+import type { TaskMetrics } from '../../shared/task-metrics.js';
 import { MAX_DELAY_SECONDS, remainingDelaySeconds } from '../../shared/time.js';
 
 export interface SweepDeps {
@@ -23,6 +25,10 @@ export interface SweepDeps {
    * message is presumed lost. Must exceed the visibility timeout (settings validation checks it).
    */
   readonly staleAfterSeconds: number;
+  /** Days a task is kept: an unfinished task past them ends Expired, with them afresh. */
+  readonly ttlDays: number;
+  /** Task events for the dashboard (the ends of expired tasks). @default not recorded */
+  readonly metrics?: TaskMetrics;
   /**
    * The callback delivery queue: finished tasks whose callback is still pending past the stale time (its
    * message was lost, or never sent because the process that wrote the end died first) get it again.
@@ -49,6 +55,8 @@ export interface SweepReport {
   readonly requeuedWaitingTaskIds: readonly string[];
   /** Finished tasks whose callback delivery was sent again. */
   readonly callbacksResent?: number;
+  /** Unfinished tasks past their time to live, ended Expired. */
+  readonly expired: number;
 }
 
 /**
@@ -70,6 +78,7 @@ export async function sweepStuckTasks(
       : now - (deps.staleAfterSecondsByLane?.[task.lane ?? DEFAULT_LANE] ?? deps.staleAfterSeconds) * 1000;
   let scanned = 0;
   let callbacksResent = 0;
+  let expired = 0;
   const requeuedTaskIds: string[] = [];
   const requeuedWaitingTaskIds: string[] = [];
   let cursor: ListCursor | undefined;
@@ -85,6 +94,10 @@ export async function sweepStuckTasks(
       await callbackQueue.enqueue({ taskId: task.taskId });
       callbacksResent++;
       deps.log.warn('pending callback sent again', { taskId: task.taskId, type: task.type, status: task.status });
+    }
+    for (const task of page.tasks.filter((t) => !isTerminal(t.status) && isExpired(t, now))) {
+      // Nothing claims an expired task: it ends Expired here, before TTL's delete would make it vanish.
+      if (await endExpired(task, deps)) expired++;
     }
     for (const task of page.tasks.filter(
       (t) => !isTerminal(t.status) && !isExpired(t, now) && isStuck(t, staleBefore(t)) && !startsLater(t, now),
@@ -103,10 +116,13 @@ export async function sweepStuckTasks(
     cursor = page.cursor;
   } while (cursor);
   const requeued = requeuedTaskIds.length;
-  if (requeued > 0 || scanned > 0) deps.log.info('recovery sweep done', { scanned, requeued, callbacksResent });
+  if (requeued > 0 || scanned > 0) {
+    deps.log.info('recovery sweep done', { scanned, requeued, callbacksResent, expired });
+  }
   return {
     scanned,
     requeued,
+    expired,
     requeuedTaskIds: requeuedTaskIds.slice(0, 100),
     requeuedWaitingTaskIds: requeuedWaitingTaskIds.slice(0, 100),
     ...(callbackQueue && { callbacksResent }),

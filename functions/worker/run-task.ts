@@ -1,5 +1,6 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
+import { endExpired } from '../../shared/expired-task.js';
 import { ItemTooLargeError } from '../../shared/errors.js';
 import {
   groupOfPool,
@@ -235,7 +236,12 @@ async function takeOwnerSlot(
   // A RUNNING task waits too: its attempt died, and the takeover needs a slot like any attempt.
   const current = await stored();
   const nowMs = now.getTime();
-  if (!current || isTerminal(current.status) || isExpired(current, nowMs)) return 'settled';
+  if (!current || isTerminal(current.status)) return 'settled';
+  if (isExpired(current, nowMs)) {
+    // A wait longer than the task's time to live: it ends Expired rather than wait on.
+    await endExpired(current, deps);
+    return 'settled';
+  }
   const waiting = current.waitingUntilMs;
   if (waiting !== undefined && waiting >= nowMs && waiting !== message.waitUntil) {
     // A woken task that lost the slot to another one goes back to its place in the line.
@@ -333,6 +339,8 @@ async function notClaimed(
   deps: RunTaskDeps,
 ): Promise<void> {
   if (!current || isExpired(current, now.getTime())) {
+    // An expired task that nothing else drives ends here (Expired), instead of waiting for TTL's delete.
+    if (current && (await endExpired(current, deps))) return;
     deps.log.warn('message for an unknown or expired task: dropped', taskLogFields({ taskId }, delivery.messageId));
     return;
   }

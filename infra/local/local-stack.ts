@@ -321,6 +321,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     handler: recovery,
     context: () => lambdaContext('offload-recovery', s.recovery.timeoutSeconds * 1000, s.recovery.memoryMiB),
     intervalMs: s.recovery.localIntervalSeconds * 1000,
+    ttlDays: s.tasks.ttlDays,
     fairQueues: s.fairness.fairQueues,
     onReport: options.onSweep,
     log: {

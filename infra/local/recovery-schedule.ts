@@ -17,6 +17,8 @@ export interface RecoveryScheduleOptions {
   readonly handler: (event: ScheduledEvent, context: Context) => Promise<SweepReport>;
   readonly context: () => Context;
   readonly intervalMs: number;
+  /** Days a task is kept (settings.tasks.ttlDays): the sweep at start ends unfinished tasks past them. */
+  readonly ttlDays: number;
   /** Send each message's group as its MessageGroupId (settings.fairness.fairQueues). @default true */
   readonly fairQueues?: boolean;
   /** Called with each scheduled sweep's report. */
@@ -40,7 +42,15 @@ export async function startRecoverySchedule(options: RecoveryScheduleOptions): P
   // Pending callbacks lost their delivery messages with the in-memory queue too.
   const callbackQueue = new SqsCallbackQueue(options.sqs, options.resources.callbackQueueUrl);
   const report = await sweepStuckTasks(
-    { store, queue, callbackQueue, clock: () => new Date(), log: options.log, staleAfterSeconds: 0 },
+    {
+      store,
+      queue,
+      callbackQueue,
+      clock: () => new Date(),
+      log: options.log,
+      staleAfterSeconds: 0,
+      ttlDays: options.ttlDays,
+    },
     { all: true },
   );
   if (report.requeued > 0) options.log.info(`re-enqueued ${report.requeued} unfinished task(s) from the data dir`);

@@ -20,7 +20,7 @@ import {
   type CreateResult,
   type DiscardedTask,
   type DiscardResult,
-  type FailAbandonedResult,
+  type EndResult,
   type ListCursor,
   type ListOptions,
   type ReleaseResult,
@@ -88,6 +88,13 @@ const CLAIMABLE =
  */
 const isSameCreation = (item: Task | undefined, created: DiscardedTask): boolean =>
   item !== undefined && item.createdAt === created.createdAt && item.payloadHash === created.payloadHash;
+
+/**
+ * Expired, and nothing else drives it: QUEUED (a message that still comes finds it expired too), or RUNNING
+ * past its lease. A live attempt may still finish it (its writes do not look at the expiry).
+ */
+const EXPIRED_UNFINISHED =
+  'expiresAt <= :nowS AND (#status = :queued OR (#status = :running AND leaseExpiresAt < :nowMs))';
 
 /** A conditional write's outcome: applied, or refused with the item as it was (undefined if there is none). */
 type WriteOutcome =
@@ -263,37 +270,62 @@ export class DynamoTaskStore implements TaskStore {
     now: Date,
     expiresAtSeconds: number,
     toleranceMs = 0,
-  ): Promise<FailAbandonedResult> {
+  ): Promise<EndResult> {
     // A task waiting for its owner's slot is driven by its own message, which never goes to the DLQ.
-    const abandoned = `${CLAIMABLE} AND attribute_not_exists(waitingUntilMs)`;
+    return this.endUnattended('failAbandoned', taskId, `${CLAIMABLE} AND attribute_not_exists(waitingUntilMs)`, {
+      error,
+      now,
+      nowMs: now.getTime() + toleranceMs,
+      expiresAtSeconds,
+    });
+  }
+
+  async endExpired(taskId: string, error: TaskError, now: Date, expiresAtSeconds: number): Promise<EndResult> {
+    return this.endUnattended('endExpired', taskId, EXPIRED_UNFINISHED, {
+      error,
+      now,
+      nowMs: now.getTime(),
+      expiresAtSeconds,
+    });
+  }
+
+  /**
+   * Ends a task nothing drives any more, if `guard` still holds: FAILED with `error`, or CANCELLED when its
+   * owner asked for a cancel that the lost attempt never recorded (as that attempt would have ended it).
+   * Each write is fenced by its own write id, so a lost reply is recognised.
+   */
+  private async endUnattended(
+    operation: string,
+    taskId: string,
+    guard: string,
+    at: { readonly error: TaskError; readonly now: Date; readonly nowMs: number; readonly expiresAtSeconds: number },
+  ): Promise<EndResult> {
     const values = {
       ':queued': TaskStatus.Queued,
       ':running': TaskStatus.Running,
-      ':now': now.toISOString(),
-      ':nowMs': now.getTime() + toleranceMs,
-      ':nowS': epochSeconds(now),
-      ':expiresAt': expiresAtSeconds,
+      ':now': at.now.toISOString(),
+      ':nowMs': at.nowMs,
+      ':nowS': epochSeconds(at.now),
+      ':expiresAt': at.expiresAtSeconds,
     };
-    const end = 'finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs';
+    const end = 'finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs, waitingUntilMs';
     const writeId = randomUUID();
     const failed = await this.update(taskId, writeId, {
       UpdateExpression: `SET #status = :failed, #error = :error, ${end}`,
-      ConditionExpression: `${abandoned} AND attribute_not_exists(cancelRequested)`,
-      ExpressionAttributeValues: { ...values, ':failed': TaskStatus.Failed, ':error': error },
+      ConditionExpression: `${guard} AND attribute_not_exists(cancelRequested)`,
+      ExpressionAttributeValues: { ...values, ':failed': TaskStatus.Failed, ':error': at.error },
     });
-    if (failed.applied || this.recognised('failAbandoned', failed.item, writeId)) {
+    if (failed.applied || this.recognised(operation, failed.item, writeId)) {
       return { ended: true, ...(failed.item && { task: failed.item }) };
     }
     if (!failed.item?.cancelRequested) return { ended: false, task: failed.item };
-    // Its owner asked for a cancel that the lost attempt never recorded: it ends CANCELLED, as that attempt
-    // would have ended it, not FAILED (which a redrive would run again).
     const cancelWriteId = randomUUID();
     const cancelled = await this.update(taskId, cancelWriteId, {
       UpdateExpression: `SET #status = :cancelled, ${end}`,
-      ConditionExpression: `${abandoned} AND cancelRequested = :true`,
+      ConditionExpression: `${guard} AND cancelRequested = :true`,
       ExpressionAttributeValues: { ...values, ':cancelled': TaskStatus.Cancelled, ':true': true },
     });
-    if (cancelled.applied || this.recognised('failAbandoned', cancelled.item, cancelWriteId)) {
+    if (cancelled.applied || this.recognised(operation, cancelled.item, cancelWriteId)) {
       return { ended: true, ...(cancelled.item && { task: cancelled.item }) };
     }
     return { ended: false, task: cancelled.item };

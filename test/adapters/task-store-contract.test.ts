@@ -349,6 +349,54 @@ describe.each([
     });
   });
 
+  describe('endExpired (a task its time to live ran out on)', () => {
+    const expiry = { code: 'Expired', message: 'x' };
+    const soon = Math.floor(t0.getTime() / 1000) + 10;
+
+    it.each(modes)('ends an expired QUEUED task FAILED, with a fresh expiresAt$label', async ({ lose: lost }) => {
+      const task = await given({ expiresAt: soon });
+      lose(lost, 'endExpired');
+
+      expect(await store.endExpired(task.taskId, expiry, at(20_000), FAR)).toMatchObject({
+        ended: true,
+        task: { status: 'FAILED', error: expiry },
+      });
+      expect(await store.get(task.taskId)).toMatchObject({
+        status: 'FAILED',
+        error: expiry,
+        finishedAt: at(20_000).toISOString(),
+        expiresAt: FAR,
+      });
+    });
+
+    it('leaves a task not yet expired, or held by a live lease, and ends the latter once its lease is over', async () => {
+      const young = await given();
+      const held = await given({ expiresAt: soon });
+      await store.claim(held.taskId, t0, at(MINUTE).getTime());
+
+      expect(await store.endExpired(young.taskId, expiry, at(20_000), FAR)).toMatchObject({ ended: false });
+      expect(await store.endExpired(held.taskId, expiry, at(20_000), FAR)).toMatchObject({
+        ended: false,
+        task: { status: 'RUNNING' },
+      });
+      expect(await store.endExpired(held.taskId, expiry, at(2 * MINUTE), FAR)).toMatchObject({
+        ended: true,
+        task: { status: 'FAILED', attempt: 1 },
+      });
+    });
+
+    it('ends CANCELLED an expired task whose owner asked for a cancel', async () => {
+      const task = await given({ expiresAt: soon });
+      await store.claim(task.taskId, t0, at(1_000).getTime());
+      await store.cancel(task.taskId, OWNER, at(500), FAR);
+
+      expect(await store.endExpired(task.taskId, expiry, at(20_000), FAR)).toMatchObject({
+        ended: true,
+        task: { status: 'CANCELLED' },
+      });
+    });
+  });
+
   describe('requeueDeadLettered (redrive)', () => {
     it.each(modes)('puts a dead-lettered task back to QUEUED with more attempts$label', async ({ lose: lost }) => {
       const task = await running(at(1_000).getTime());

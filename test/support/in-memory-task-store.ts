@@ -8,7 +8,7 @@ import type {
   CreateResult,
   DiscardedTask,
   DiscardResult,
-  FailAbandonedResult,
+  EndResult,
   ListCursor,
   ListOptions,
   ReleaseResult,
@@ -214,26 +214,43 @@ export class InMemoryTaskStore implements TaskStore {
     now: Date,
     expiresAtSeconds: number,
     toleranceMs = 0,
-  ): Promise<FailAbandonedResult> {
+  ): Promise<EndResult> {
     this.enter('failAbandoned', taskId);
     const current = this.items.get(taskId);
     const waiting = current?.waitingUntilMs !== undefined;
     if (!current || waiting || !isClaimable(current, now.getTime() + toleranceMs, now.getTime())) {
       return { ended: false, task: current && structuredClone(current) };
     }
-    const { leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
+    return { ended: true, task: this.endUnattended(current, error, now, expiresAtSeconds) };
+  }
+
+  async endExpired(taskId: string, error: TaskError, now: Date, expiresAtSeconds: number): Promise<EndResult> {
+    this.enter('endExpired', taskId);
+    const current = this.items.get(taskId);
+    const nowMs = now.getTime();
+    const unattended =
+      current?.status === TaskStatus.Queued ||
+      (current?.status === TaskStatus.Running && (current.leaseExpiresAt ?? 0) < nowMs);
+    if (!current || !isExpired(current, nowMs) || !unattended) {
+      return { ended: false, task: current && structuredClone(current) };
+    }
+    return { ended: true, task: this.endUnattended(current, error, now, expiresAtSeconds) };
+  }
+
+  /** FAILED with `error`, or CANCELLED when its owner asked for a cancel. */
+  private endUnattended(current: Task, error: TaskError, now: Date, expiresAtSeconds: number): Task {
+    const { leaseExpiresAt: _lease, runAtMs: _runAt, waitingUntilMs: _waiting, ...rest } = current;
     const end = {
       finishedAt: now.toISOString(),
       updatedAt: now.toISOString(),
       expiresAt: expiresAtSeconds,
       lastWriteId: randomUUID(),
     };
-    const task = this.put(
+    return this.put(
       current.cancelRequested
         ? { ...rest, status: TaskStatus.Cancelled, ...end }
         : { ...rest, status: TaskStatus.Failed, error: structuredClone(error), ...end },
     );
-    return { ended: true, task };
   }
 
   async recordCallback(taskId: string, record: CallbackRecord, _now: Date): Promise<boolean> {

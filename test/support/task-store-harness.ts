@@ -44,6 +44,7 @@ const OPERATION: Partial<Record<keyof TaskStore, string>> = {
   cancel: 'UpdateItem',
   requeueDeadLettered: 'UpdateItem',
   failAbandoned: 'UpdateItem',
+  endExpired: 'UpdateItem',
   recordCallback: 'UpdateItem',
   noteWaiting: 'UpdateItem',
 };

@@ -183,6 +183,7 @@ describe('the recovery sweep and pending callbacks', () => {
       clock: clock.now,
       log: new RecordingLog(),
       staleAfterSeconds: 30 * 60,
+      ttlDays: 7,
     });
 
     expect(callbackQueue.enqueued).toEqual(expected ? [{ message: { taskId: task.taskId } }] : []);

@@ -57,6 +57,15 @@ describe('markDeadLettered', () => {
     ]);
   });
 
+  it('ends FAILED Expired a task past its time to live, which no claim would take any more', async () => {
+    const task = taskFactory({ status: 'QUEUED', attempt: 0, expiresAt: Math.floor(NOW_MS / 1000) - 1 });
+    const { store, deps } = setup([task]);
+
+    await markDeadLettered(sqsRecordFor(task), deps);
+
+    expect(store.peek(task.taskId)).toMatchObject({ status: 'FAILED', error: { code: 'Expired' } });
+  });
+
   it('ends CANCELLED a task whose owner asked for a cancel before its attempt was lost', async () => {
     const task = taskFactory({ status: 'RUNNING', attempt: 1, leaseExpiresAt: NOW_MS - 1, cancelRequested: true });
     const { store, log, deps } = setup([task]);

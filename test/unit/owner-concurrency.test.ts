@@ -179,6 +179,22 @@ describe('per-owner concurrency limit in the worker', () => {
     await running;
   });
 
+  it('ends a task whose wait for a slot outlasted its time to live, instead of sending it on', async () => {
+    const busy = ownerTask({ type: 'slow' });
+    const epochSeconds = Math.floor(new FakeClock().epochMs / 1000);
+    const waiting = ownerTask({ expiresAt: epochSeconds - 1, waitingUntilMs: new FakeClock().epochMs - 1 });
+    const { store, queue, started, finish, deps } = setup([busy, waiting], { maxRunning: 1 });
+    const running = runTask(recordOf(busy), deps);
+    await started;
+
+    await runTask(recordOf(waiting, { waits: 40 }), deps);
+
+    expect(store.peek(waiting.taskId)).toMatchObject({ status: 'FAILED', error: { code: 'Expired' } });
+    expect(queue.enqueued).toEqual([]);
+    finish();
+    await running;
+  });
+
   it('lets one message wait per task: a copy of it is dropped, not sent on', async () => {
     const busy = ownerTask({ type: 'slow' });
     const waiting = ownerTask();

@@ -30,7 +30,7 @@ describe('sweepStuckTasks across lanes', () => {
     const task = taskFactory({ status: 'QUEUED', ...overrides });
     const { deps } = setup([task]);
 
-    const report = await sweepStuckTasks({ ...deps, ...staleAfter });
+    const report = await sweepStuckTasks({ ...deps, ttlDays: 7, ...staleAfter });
 
     expect(report.requeued).toBe(expected ? 1 : 0);
   });
@@ -39,7 +39,7 @@ describe('sweepStuckTasks across lanes', () => {
     const task = taskFactory({ status: 'QUEUED', lane: 'long', priority: 'high', updatedAt: ago(12 * 60) });
     const { queue, deps } = setup([task]);
 
-    await sweepStuckTasks({ ...deps, ...staleAfter });
+    await sweepStuckTasks({ ...deps, ttlDays: 7, ...staleAfter });
 
     expect(queue.enqueued.map((call) => call.message)).toEqual([
       { taskId: task.taskId, type: task.type, lane: 'long', priority: 'high' },

@@ -39,7 +39,7 @@ describe('sweepStuckTasks', () => {
     const task = taskFactory(overrides);
     const { queue, deps } = setup([task]);
 
-    const report = await sweepStuckTasks({ ...deps, staleAfterSeconds: 30 * 60 });
+    const report = await sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 30 * 60 });
 
     expect(report.requeued).toBe(expected ? 1 : 0);
     expect(queue.enqueued.map((call) => call.message)).toEqual(
@@ -54,7 +54,7 @@ describe('sweepStuckTasks', () => {
     const lost = taskFactory({ status: 'QUEUED', updatedAt: ago(31) });
     const { deps } = setup([recent, lagging, lost]);
 
-    const report = await sweepStuckTasks({ ...deps, staleAfterSeconds: 30 * 60 });
+    const report = await sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 30 * 60 });
 
     expect([...report.requeuedTaskIds].sort()).toEqual([lagging.taskId, lost.taskId].sort());
     expect(report.requeuedWaitingTaskIds).toEqual([lagging.taskId]);
@@ -64,7 +64,7 @@ describe('sweepStuckTasks', () => {
     const task = taskFactory({ status: 'QUEUED', updatedAt: ago(31), ownerGroup: 'group-a' });
     const { queue, deps } = setup([task]);
 
-    await sweepStuckTasks({ ...deps, staleAfterSeconds: 30 * 60 });
+    await sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 30 * 60 });
 
     expect(queue.enqueued.map((call) => call.message)).toEqual([
       { taskId: task.taskId, type: task.type, lane: 'default', priority: 'normal', group: 'group-a' },
@@ -82,7 +82,7 @@ describe('sweepStuckTasks', () => {
     });
     const { queue, deps } = setup([task]);
 
-    await sweepStuckTasks({ ...deps, staleAfterSeconds: 1800 }, { all: true });
+    await sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 1800 }, { all: true });
 
     expect(queue.enqueued[0]?.options).toEqual({ delaySeconds: 90 });
   });
@@ -95,14 +95,39 @@ describe('sweepStuckTasks', () => {
     ];
     const { deps } = setup(tasks);
 
-    const report = await sweepStuckTasks({ ...deps, staleAfterSeconds: 1800 }, { all: true });
+    const report = await sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 1800 }, { all: true });
 
     expect(report).toEqual({
       scanned: 2,
       requeued: 2,
       requeuedTaskIds: [tasks[0]?.taskId, tasks[1]?.taskId],
       requeuedWaitingTaskIds: [],
+      expired: 0,
     });
+  });
+
+  it('ends an unfinished task past its time to live FAILED Expired instead of re-enqueuing it', async () => {
+    const pastTtl = Math.floor(clock.epochMs / 1000) - 60;
+    const queued = taskFactory({ status: 'QUEUED', updatedAt: ago(60 * 24 * 8), expiresAt: pastTtl });
+    const waiting = taskFactory({
+      status: 'QUEUED',
+      updatedAt: ago(60),
+      waitingUntilMs: clock.epochMs,
+      expiresAt: pastTtl,
+    });
+    const { store, queue, deps } = setup([queued, waiting]);
+
+    const report = await sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 30 * 60 });
+
+    expect(report).toMatchObject({ expired: 2, requeued: 0 });
+    expect(queue.enqueued).toEqual([]);
+    for (const task of [queued, waiting]) {
+      expect(store.peek(task.taskId)).toMatchObject({
+        status: 'FAILED',
+        error: { code: 'Expired' },
+        expiresAt: Math.floor(clock.epochMs / 1000) + 7 * 86_400,
+      });
+    }
   });
 });
 

@@ -187,7 +187,7 @@ describe('a task with runAt 20 minutes ahead, on a simulated clock', () => {
     clock.advance(2 * MINUTE);
     await expect(runTask(sqsRecordFor(task), worker)).rejects.toThrow(RetryLaterError);
     expect(store.peek(task.taskId)).toMatchObject({ status: 'QUEUED', attempt: 0 });
-    expect((await sweepStuckTasks({ ...deps, staleAfterSeconds: 0 }, { all: true })).requeued).toBe(0);
+    expect((await sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 0 }, { all: true })).requeued).toBe(0);
 
     // Its time: Scheduler fires the one-time schedule, which deletes itself; the message runs the task.
     clock.advance(18 * MINUTE + 1_000);
@@ -240,7 +240,7 @@ describe('a task with runAt 20 minutes ahead, on a simulated clock', () => {
   it('is re-enqueued by the recovery sweep only once its runAt is long past (a lost firing)', async () => {
     const { queue, clock, deps } = setup();
     const { task } = await submitTask({ ownerId: OWNER, type: 'echo', payload: {}, runAt: inMinutes(clock, 20) }, deps);
-    const sweep = () => sweepStuckTasks({ ...deps, staleAfterSeconds: 45 * 60 });
+    const sweep = () => sweepStuckTasks({ ...deps, ttlDays: 7, staleAfterSeconds: 45 * 60 });
 
     clock.advance(60 * MINUTE);
     expect((await sweep()).requeued).toBe(0);

@@ -441,6 +441,22 @@ describe('runTask', () => {
     ]);
   });
 
+  it('ends FAILED Expired a task whose message came after its time to live ran out', async () => {
+    const { clock } = setup([]);
+    const task = taskFactory({ expiresAt: clock.epochSeconds - 1 });
+    const { store, log, deps } = setup([task]);
+
+    await expect(runTask(sqsRecordFor(task), deps)).resolves.toBeUndefined();
+
+    expect(store.peek(task.taskId)).toMatchObject({
+      status: 'FAILED',
+      attempt: 0,
+      error: { code: 'Expired', message: expect.stringContaining('still QUEUED') },
+      expiresAt: clock.epochSeconds + TTL_DAYS * 86_400,
+    });
+    expect(log.at('warn').map((line) => line.message)).toEqual(['task expired unfinished: ended']);
+  });
+
   it('acknowledges a message for an unknown task and logs a warning', async () => {
     const { log, deps } = setup([]);
     const record = sqsRecordFor({ taskId: 'f47ac10b-58cc-4372-a567-0e02b2c3d479', type: 'echo' });
