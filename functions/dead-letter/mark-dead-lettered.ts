@@ -1,7 +1,7 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
-import { routeOf } from '../../shared/lanes.js';
 import { endExpired } from '../../shared/expired-task.js';
+import { routeOf } from '../../shared/lanes.js';
 import { LOG_KEYS, TASK_COUNTS, taskLogFields } from '../../shared/metric-names.js';
 import type { Clock, Log, TaskStore } from '../../shared/ports.js';
 import { DEAD_LETTERED_CODE, type TaskError, TaskStatus } from '../../shared/task.js';

@@ -1,7 +1,7 @@
 import type { CallbackQueue } from '../../shared/callbacks/ports.js';
 import { sendCallback } from '../../shared/callbacks/send-callback.js';
-import { endExpired } from '../../shared/expired-task.js';
 import { ItemTooLargeError } from '../../shared/errors.js';
+import { endExpired } from '../../shared/expired-task.js';
 import {
   groupOfPool,
   type OwnerSlots,

@@ -308,7 +308,8 @@ export class DynamoTaskStore implements TaskStore {
       ':nowS': epochSeconds(at.now),
       ':expiresAt': at.expiresAtSeconds,
     };
-    const end = 'finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs, waitingUntilMs';
+    const end =
+      'finishedAt = :now, updatedAt = :now, expiresAt = :expiresAt REMOVE leaseExpiresAt, runAtMs, waitingUntilMs';
     const writeId = randomUUID();
     const failed = await this.update(taskId, writeId, {
       UpdateExpression: `SET #status = :failed, #error = :error, ${end}`,
