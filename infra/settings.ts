@@ -136,6 +136,7 @@ const defaults = {
      * backoff), or RUNNING this long past its lease, has lost its message and is re-enqueued. Must
      * exceed maxReceiveCount × the visibility timeout (30 min by default): until then a message
      * whose invocations crash is still on its way to the dead-letter queue, which is not a loss.
+     * Left unset, it grows with that horizon (a longer worker timeout) in the ratio the defaults have.
      */
     staleAfterSeconds: 45 * 60,
     /**
@@ -309,7 +310,17 @@ type DeepPartial<T> = T extends readonly unknown[]
  * and from CDK context as well as from typed code.
  */
 export function withOverrides(base: Settings, overrides: SettingsOverrides = {}): Settings {
-  return merge(base, overrides, '') as Settings;
+  const merged = merge(base, overrides, '') as Settings;
+  if (overrides.recovery?.staleAfterSeconds !== undefined) return merged;
+  // Unless it is set, the sweep's stale time keeps its ratio to the dead-letter horizon, as each lane's does: a
+  // longer worker timeout makes a crash-looping message take longer to reach the DLQ, and the sweep must not
+  // take that wait for a loss (a 120-s worker would otherwise fail validation with the 45-min default).
+  const scaled = Math.ceil(
+    (deadLetterHorizonSeconds(merged) * base.recovery.staleAfterSeconds) / deadLetterHorizonSeconds(base),
+  );
+  return scaled > merged.recovery.staleAfterSeconds
+    ? { ...merged, recovery: { ...merged.recovery, staleAfterSeconds: scaled } }
+    : merged;
 }
 
 function merge(base: unknown, override: unknown, path: string): unknown {
@@ -401,6 +412,13 @@ const describe = (value: unknown): string =>
 export function visibilityTimeoutSeconds(worker: Settings['worker'] = settings.worker): number {
   return 6 * worker.timeoutSeconds + worker.maxBatchingWindowSeconds;
 }
+
+/**
+ * How long a message whose invocations keep crashing takes to reach the dead-letter queue: maxReceiveCount
+ * visibility timeouts, plus the lease grace. The sweep's stale time must exceed it.
+ */
+export const deadLetterHorizonSeconds = (s: Settings, visibility = visibilityTimeoutSeconds(s.worker)): number =>
+  s.queue.maxReceiveCount * visibility + s.tasks.leaseGraceSeconds;
 
 /** The delivery queue's visibility timeout: six times the delivery function's timeout, as for the task queue. */
 export const callbackVisibilityTimeoutSeconds = (callbacks: Settings['callbacks'] = settings.callbacks): number =>

@@ -2,7 +2,12 @@ import type { TaskRegistry } from '../functions/tasks/define-task.js';
 import { ConfigError } from '../shared/errors.js';
 import { MAX_DELAY_SECONDS, MAX_VISIBILITY_SECONDS, MAX_VISIBILITY_WAIT_SECONDS } from '../shared/time.js';
 import { laneProblems } from './lanes.js';
-import { callbackVisibilityTimeoutSeconds, type Settings, visibilityTimeoutSeconds } from './settings.js';
+import {
+  callbackVisibilityTimeoutSeconds,
+  deadLetterHorizonSeconds,
+  type Settings,
+  visibilityTimeoutSeconds,
+} from './settings.js';
 
 /** Lambda's longest timeout. */
 const MAX_LAMBDA_TIMEOUT_SECONDS = 900;
@@ -60,7 +65,7 @@ export function settingsProblems(
   }
   // A message whose invocations keep crashing is not lost: SQS hands it to the dead-letter queue
   // after maxReceiveCount visibility timeouts. The sweep must not mistake that wait for a loss.
-  const deadLetterHorizon = queue.maxReceiveCount * visibility + tasks.leaseGraceSeconds;
+  const deadLetterHorizon = deadLetterHorizonSeconds(s, visibility);
   if (recovery.staleAfterSeconds <= deadLetterHorizon) {
     problems.push(
       `recovery.staleAfterSeconds (${recovery.staleAfterSeconds}) must exceed maxReceiveCount × the visibility timeout + the lease grace (${deadLetterHorizon} s): until then a task's message may still be on its way to the dead-letter queue, and the sweep would re-enqueue a task that is not lost.`,

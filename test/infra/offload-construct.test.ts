@@ -5,6 +5,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { describe, expect, it } from 'vitest';
 import { Offload, type OffloadProps } from '../../infra/cdk.js';
 import { settings, visibilityTimeoutSeconds } from '../../infra/settings.js';
+import { ENV } from '../../shared/env-names.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../support/fixtures/${name}`, import.meta.url));
 const REPORT_TASKS = fixture('report-tasks.ts');
@@ -50,6 +51,23 @@ describe('Offload', () => {
       VisibilityTimeout: visibility,
       RedrivePolicy: Match.anyValue(),
     });
+  });
+
+  it("synthesizes the README's deployment example as written: a 120-s worker moves the sweep's stale time with it", () => {
+    const { template } = build({
+      tasks: REPORT_TASKS,
+      worker: { timeoutSeconds: 120, memoryMiB: 2048 },
+      alarmEmail: 'ops@example.com',
+    });
+
+    const horizon =
+      settings.queue.maxReceiveCount * visibilityTimeoutSeconds({ ...settings.worker, timeoutSeconds: 120 });
+    const functions = Object.values(template().findResources('AWS::Lambda::Function')) as {
+      Properties: { Environment?: { Variables?: Record<string, unknown> } };
+    }[];
+    const stale = functions.map((fn) => Number(fn.Properties.Environment?.Variables?.[ENV.staleAfterSeconds]));
+    expect(stale.length).toBeGreaterThan(0);
+    for (const seconds of stale) expect(seconds).toBeGreaterThan(horizon);
   });
 
   it.each<[string, OffloadProps, RegExp]>([

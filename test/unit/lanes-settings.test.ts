@@ -4,6 +4,7 @@ import { createTaskRegistry } from '../../functions/tasks/registry.js';
 import { laneProblems, lanesOf, MAX_LANES } from '../../infra/lanes.js';
 import {
   checkReservedConcurrency,
+  deadLetterHorizonSeconds,
   reservedConcurrency,
   type SettingsOverrides,
   settings,
@@ -212,5 +213,28 @@ describe('reserved concurrency of lanes', () => {
     expect(() => checkReservedConcurrency(withLanes({ long: { ...LONG, maxConcurrency: 900 } }))).toThrow(
       /api 100 \+ worker 12 \+ lane:long 902 \+ deadLetter 4 \+ recovery 1/,
     );
+  });
+});
+
+describe("the sweep's stale time", () => {
+  it('keeps its ratio to the dead-letter horizon when the worker timeout grows, so a 120-s worker is valid as is', () => {
+    const s = withOverrides(settings, { worker: { timeoutSeconds: 120 } });
+
+    expect(settingsProblems(s, noTypes)).toEqual([]);
+    expect(s.recovery.staleAfterSeconds / deadLetterHorizonSeconds(s)).toBeCloseTo(
+      settings.recovery.staleAfterSeconds / deadLetterHorizonSeconds(settings),
+      3,
+    );
+    // A shorter timeout keeps the default: the sweep never gets quicker than its 45 minutes on its own.
+    expect(withOverrides(settings, { worker: { timeoutSeconds: 10 } }).recovery.staleAfterSeconds).toBe(
+      settings.recovery.staleAfterSeconds,
+    );
+  });
+
+  it('is taken as set when set, and reported when it is within the horizon', () => {
+    const s = withOverrides(settings, { worker: { timeoutSeconds: 120 }, recovery: { staleAfterSeconds: 3_000 } });
+
+    expect(s.recovery.staleAfterSeconds).toBe(3_000);
+    expect(settingsProblems(s, noTypes).join('\n')).toMatch(/recovery\.staleAfterSeconds \(3000\) must exceed/);
   });
 });
