@@ -1,7 +1,7 @@
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
-import { LOCAL_DIR } from './state-file.js';
+import { LOCAL_DIR, makeLocalDir } from './state-file.js';
 
 /** What the local authorizer requires of a token, as an API Gateway JWT authorizer's issuer and audience. */
 export const DEV_TOKEN_ISSUER = 'offload-local';
@@ -54,7 +54,7 @@ export async function loadOrCreateDevKey(path: string): Promise<DevKey> {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const key = await generateDevKey();
-  await mkdir(dirname(path), { recursive: true });
+  await makeLocalDir(path);
   try {
     await writeFile(path, `${JSON.stringify(key.privateJwk, null, 2)}\n`, { flag: 'wx', mode: 0o600 });
     return key;

@@ -98,7 +98,7 @@ ${consoleLine}
 Dev token for owner "dev" (valid ${DEV_TOKEN_LIFETIME}; another: offload token --sub NAME${dataDirOption}):
   TOKEN=${token}
 
-Try it:
+Try it (put in the payload your type's schema asks for: GET ${stack.url}/openapi.json lists them):
   curl -s -X POST ${stack.url}/tasks -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"type":"${example}","payload":{}}'
   curl -s ${stack.url}/tasks/<taskId> -H "authorization: Bearer $TOKEN"
 

@@ -156,7 +156,7 @@ function writeUnauthorized(response: ServerResponse, requestId: string, reason: 
   });
   const message = reason
     ? `The bearer token was refused: ${reason}.`
-    : 'Send "Authorization: Bearer <token>" (locally: npm run -s token -- --sub NAME).';
+    : 'Send "Authorization: Bearer <token>" (locally: npx offload token --sub NAME; in the offload repository, npm run -s token -- --sub NAME).';
   response.end(JSON.stringify({ message: 'Unauthorized', error: { code: 'Unauthorized', message, requestId } }));
 }
 

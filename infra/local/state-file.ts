@@ -1,5 +1,5 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { LaneTable } from '../../shared/lanes.js';
 
 /** What a running `offload dev` (`npm start`) tells operator commands (`npm run redrive -- --local`) about itself. */
@@ -30,8 +30,21 @@ export const LOCAL_DIR = '.offload';
 
 export const LOCAL_STATE_FILE = join(LOCAL_DIR, 'local-stack.json');
 
+/**
+ * Creates the folder of `path`. The project's `.offload/` gets a `.gitignore` of its own (`*`): it holds the
+ * dev key and the deployment key, which must never be committed, whatever the project's own `.gitignore` says.
+ */
+export async function makeLocalDir(path: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  if (basename(dir) !== LOCAL_DIR) return;
+  await writeFile(join(dir, '.gitignore'), '*\n', { flag: 'wx' }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
+}
+
 export async function writeLocalState(state: LocalStackState, path = LOCAL_STATE_FILE): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeLocalDir(path);
   await writeFile(path, `${JSON.stringify(state, null, 2)}\n`);
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT, UnsecuredJWT } from 'jose';
@@ -155,6 +155,17 @@ describe('the dev key file', () => {
     expect(second.kid).toBe(first.kid);
     expect(again.kid).toBe(first.kid);
     expect((await stat(path)).mode & 0o777).toBe(0o600);
+  });
+
+  it("keeps the project's .offload/ out of git with a .gitignore of its own, left as the user edits it", async () => {
+    const path = join(dir, 'project', '.offload', 'dev-key.json');
+
+    await loadOrCreateDevKey(path);
+    expect(await readFile(join(dir, 'project', '.offload', '.gitignore'), 'utf8')).toBe('*\n');
+
+    await writeFile(join(dir, 'project', '.offload', '.gitignore'), '*\n!README\n');
+    await loadOrCreateDevKey(join(dir, 'project', '.offload', 'other-key.json'));
+    expect(await readFile(join(dir, 'project', '.offload', '.gitignore'), 'utf8')).toBe('*\n!README\n');
   });
 
   it('signs tokens that a stack loading the same file accepts', async () => {
