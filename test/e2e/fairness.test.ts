@@ -56,10 +56,11 @@ describe.runIf(otherToken)('fair share under load', () => {
       }
     }
     const lastQuiet = Math.max(...quietEnds);
-    // Half the backlog at least was still to run when the last quiet task was done. (The worker runs 100 tasks
-    // at once, so the backlog takes four rounds; without fair queues the quiet tasks come in the fourth or fifth,
-    // and about 90 of the backlog end after them.)
+    // A third of the backlog at least was still to run when the last quiet task was done. (The worker runs 100
+    // tasks at once, so the backlog takes four rounds; without fair queues the quiet tasks come in the fourth or
+    // fifth, and about 90 of the backlog end after them. With them, 180-300 do: the pollers take the next round's
+    // messages ahead of time, and how many depends on the load of the machine.)
     const endedAfter = backlogEnds.filter((end) => end > lastQuiet).length;
-    expect(endedAfter).toBeGreaterThan(backlog.length / 2);
+    expect(endedAfter).toBeGreaterThan(backlog.length / 3);
   });
 });
