@@ -19,13 +19,15 @@ export function toHttpRequest(event: APIGatewayProxyEventV2, ownerPolicy: OwnerP
   const headers: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(event.headers ?? {})) headers[name.toLowerCase()] = value;
   const method = event.requestContext.http.method.toUpperCase();
-  const path = pathWithinStage(event.rawPath, event.requestContext.stage);
+  const basePath = stagePrefix(event.rawPath, event.requestContext.stage);
+  const path = event.rawPath.slice(basePath.length) || '/';
   const declared = DECLARED_ROUTES.has(event.routeKey);
   const matched = declared ? undefined : matchRoute(method, path);
   return {
     routeKey: declared ? event.routeKey : (matched?.routeKey ?? DEFAULT_ROUTE),
     method,
     path,
+    ...(basePath && { basePath }),
     pathParameters: (declared ? event.pathParameters : matched?.pathParameters) ?? {},
     query: event.queryStringParameters ?? {},
     headers,
@@ -37,12 +39,11 @@ export function toHttpRequest(event: APIGatewayProxyEventV2, ownerPolicy: OwnerP
   };
 }
 
-/** On a named stage, `rawPath` starts with the stage (`/prod/tasks`); the `$default` stage adds nothing. */
-function pathWithinStage(rawPath: string, stage: string | undefined): string {
-  if (!stage || stage === '$default') return rawPath;
+/** On a named stage, `rawPath` starts with the stage (`/prod/tasks`): that prefix; the `$default` stage adds none. */
+function stagePrefix(rawPath: string, stage: string | undefined): string {
+  if (!stage || stage === '$default') return '';
   const prefix = `/${stage}`;
-  if (rawPath === prefix) return '/';
-  return rawPath.startsWith(`${prefix}/`) ? rawPath.slice(prefix.length) : rawPath;
+  return rawPath === prefix || rawPath.startsWith(`${prefix}/`) ? prefix : '';
 }
 
 export const toLambdaResult = (response: HttpResponse): APIGatewayProxyStructuredResultV2 => ({

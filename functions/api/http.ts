@@ -29,6 +29,11 @@ export interface HttpRequest {
    * when the caller it verified cannot own tasks: only public routes may be served then (see caller.ts).
    */
   readonly ownerId?: string;
+  /**
+   * What came before `path` in the request: the stage on a named stage (`/prod`), else none. The paths the
+   * API hands out (`Location`) start with it, so that a client can follow them.
+   */
+  readonly basePath?: string;
   /** An authorizer verified the caller (its context is there), whether or not an owner came of it. */
   readonly authenticated?: boolean;
 }

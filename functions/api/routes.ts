@@ -129,7 +129,7 @@ async function submit(request: HttpRequest, deps: ApiDeps): Promise<HttpResponse
   // A delayed task cannot finish before its delay: no point polling sooner.
   const untilRunAt = task.runAtMs ? secondsUntil(task.runAtMs, deps.clock().getTime()) : 0;
   const retryAfter = Math.max(deps.retryAfterSeconds, submission.delaySeconds ?? 0, untilRunAt);
-  const location = { location: `/tasks/${task.taskId}` };
+  const location = { location: `${request.basePath ?? ''}/tasks/${task.taskId}` };
   if (!created) {
     const view = await taskViewOf(task, deps);
     return jsonResponse(200, view, taskHeaders(task, deps, { ...location, 'idempotent-replayed': 'true' }));
@@ -162,7 +162,7 @@ function batchResultView(result: BatchItemResult, request: HttpRequest, deps: Ap
     return {
       taskId: task.taskId,
       status: task.status,
-      location: `/tasks/${task.taskId}`,
+      location: `${request.basePath ?? ''}/tasks/${task.taskId}`,
       ...(!created && { replayed: true }),
     };
   }

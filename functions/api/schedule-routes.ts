@@ -20,7 +20,9 @@ export async function scheduleRoute(request: HttpRequest, deps: ApiDeps): Promis
   switch (request.routeKey) {
     case API_ROUTES.createSchedule: {
       const view = await createSchedule({ ownerId, body: parseJsonBody(request, deps.maxBodyBytes) }, scheduleDeps);
-      return jsonResponse(201, view, { location: `/schedules/${encodeURIComponent(view.name)}` });
+      return jsonResponse(201, view, {
+        location: `${request.basePath ?? ''}/schedules/${encodeURIComponent(view.name)}`,
+      });
     }
     case API_ROUTES.listSchedules:
       return jsonResponse(200, await listSchedules({ ownerId, query: request.query }, scheduleDeps));

@@ -163,6 +163,9 @@ describe('API handler with a payload 2.0 event', () => {
         body: TASK_BODY,
       });
       expect(submitted.statusCode).toBe(202);
+      // The path it hands out keeps the stage, so a client can follow it.
+      const stagePrefix = stage === '$default' ? '' : `/${stage}`;
+      expect(submitted.headers?.location).toBe(`${stagePrefix}/tasks/${submitted.json.taskId}`);
 
       const taskPath = `${path}/${encodeURIComponent(submitted.json.taskId)}`;
       const read = await invoke({ routeKey, method: 'GET', stage, path: taskPath, jwtSub: 'alice' });
