@@ -308,3 +308,16 @@ export function toTaskSummaryView(task: Pick<Task, ViewedAttributes>): TaskSumma
 
 /** Items outlive their TTL until DynamoDB gets round to deleting them (and dynalite never does). */
 export const isExpired = (task: Task, nowMs: number): boolean => task.expiresAt * 1000 <= nowMs;
+
+/** FAILED because SQS gave up on its message (`DeadLettered`): what a redrive takes back to work. */
+export const isDeadLettered = (task: Task | undefined): task is Task =>
+  task?.status === TaskStatus.Failed && task.error?.code === DEAD_LETTERED_CODE;
+
+/**
+ * How far a redrive moves a dead-lettered task's `expiresAt`: the seconds since it ended, so that it gets again
+ * the span its end gave it (`ttlDays`), counted from the redrive.
+ */
+export const ttlShiftSeconds = (finishedAt: string | undefined, now: Date): number =>
+  finishedAt === undefined
+    ? 0
+    : Math.max(0, Math.floor(now.getTime() / 1000) - Math.floor(Date.parse(finishedAt) / 1000));

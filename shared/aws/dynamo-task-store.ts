@@ -35,12 +35,14 @@ import {
 import {
   CallbackStatus,
   DEAD_LETTERED_CODE,
+  isDeadLettered,
   isExpired,
   isTerminal,
   type Task,
   type TaskError,
   type TaskProgress,
   TaskStatus,
+  ttlShiftSeconds,
 } from '../task.js';
 import { TASK_TABLE } from '../task-table.js';
 import { epochSeconds } from '../time.js';
@@ -547,18 +549,26 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
+    const current = await this.get(taskId);
+    if (!isDeadLettered(current)) return false;
     const writeId = randomUUID();
-    // attempt stays monotonic (it is the fencing token): the budget grows instead.
+    // attempt stays monotonic (it is the fencing token): the budget grows instead. The time to live moves as
+    // far as the redrive comes after the end: the task gets again the span its end gave it, from now.
     const outcome = await this.update(taskId, writeId, {
       UpdateExpression:
-        'SET #status = :queued, maxAttempts = attempt + :extra, updatedAt = :now REMOVE #error, finishedAt, leaseExpiresAt, runAtMs',
-      ConditionExpression: '#status = :failed AND #error.code = :deadLettered',
+        'SET #status = :queued, maxAttempts = attempt + :extra, updatedAt = :now, expiresAt = expiresAt + :shift REMOVE #error, finishedAt, leaseExpiresAt, runAtMs',
+      // The end the shift was counted from (an item written without one gets no shift).
+      ConditionExpression: `#status = :failed AND #error.code = :deadLettered AND ${
+        current.finishedAt === undefined ? 'attribute_not_exists(finishedAt)' : 'finishedAt = :finishedAt'
+      }`,
       ExpressionAttributeValues: {
         ':queued': TaskStatus.Queued,
         ':failed': TaskStatus.Failed,
         ':deadLettered': DEAD_LETTERED_CODE,
         ':extra': extraAttempts,
         ':now': now.toISOString(),
+        ...(current.finishedAt !== undefined && { ':finishedAt': current.finishedAt }),
+        ':shift': ttlShiftSeconds(current.finishedAt, now),
       },
     });
     return outcome.applied || this.recognised('requeueDeadLettered', outcome.item, writeId);

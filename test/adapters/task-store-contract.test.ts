@@ -398,6 +398,20 @@ describe.each([
   });
 
   describe('requeueDeadLettered (redrive)', () => {
+    it.each(modes)(
+      'gives a redriven task its time to live again, counted from the redrive$label',
+      async ({ lose: lost }) => {
+        const task = await running(at(1_000).getTime());
+        const endExpiresAt = Math.floor(at(2_000).getTime() / 1000) + 7 * 86_400;
+        await store.failAbandoned(task.taskId, { code: 'DeadLettered', message: 'x' }, at(2_000), endExpiresAt);
+        const threeDays = 3 * 86_400_000;
+        lose(lost, 'requeueDeadLettered');
+
+        expect(await store.requeueDeadLettered(task.taskId, 3, at(2_000 + threeDays))).toBe(true);
+        expect((await store.get(task.taskId))?.expiresAt).toBe(endExpiresAt + threeDays / 1000);
+      },
+    );
+
     it.each(modes)('puts a dead-lettered task back to QUEUED with more attempts$label', async ({ lose: lost }) => {
       const task = await running(at(1_000).getTime());
       await store.failAbandoned(task.taskId, { code: 'DeadLettered', message: 'x' }, at(2_000), FAR);

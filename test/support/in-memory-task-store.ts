@@ -19,14 +19,15 @@ import type {
 } from '../../shared/ports.js';
 import {
   CallbackStatus,
-  DEAD_LETTERED_CODE,
   hasPendingCallback,
+  isDeadLettered,
   isExpired,
   isTerminal,
   type Task,
   type TaskError,
   type TaskProgress,
   TaskStatus,
+  ttlShiftSeconds,
 } from '../../shared/task.js';
 
 export type TaskStoreMethod = keyof TaskStore;
@@ -365,12 +366,13 @@ export class InMemoryTaskStore implements TaskStore {
   async requeueDeadLettered(taskId: string, extraAttempts: number, now: Date): Promise<boolean> {
     this.enter('requeueDeadLettered', taskId);
     const current = this.items.get(taskId);
-    if (current?.status !== TaskStatus.Failed || current.error?.code !== DEAD_LETTERED_CODE) return false;
+    if (!isDeadLettered(current)) return false;
     const { error: _error, finishedAt: _finishedAt, leaseExpiresAt: _lease, runAtMs: _runAt, ...rest } = current;
     this.put({
       ...rest,
       status: TaskStatus.Queued,
       maxAttempts: current.attempt + extraAttempts,
+      expiresAt: current.expiresAt + ttlShiftSeconds(current.finishedAt, now),
       updatedAt: now.toISOString(),
       lastWriteId: randomUUID(),
     });
