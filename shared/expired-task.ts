@@ -21,7 +21,7 @@ export interface EndExpiredDeps {
 }
 
 /**
- * Ends a task still unfinished when its time to live (`ttlDays` from its submission) ran out: FAILED
+ * Ends a task still unfinished when its time to live (`ttlDays` from its submission or its `runAt`) ran out: FAILED
  * `Expired`, or CANCELLED if its owner had asked. Nothing else would: a claim refuses an expired task, and
  * DynamoDB's TTL would delete it unfinished, as if it had never been accepted. Reached by whatever meets it
  * first: a message of the task (a backlog, or a wait for the owner's slot, longer than the TTL), the
@@ -32,7 +32,7 @@ export async function endExpired(task: Task, deps: EndExpiredDeps): Promise<bool
   if (isTerminal(task.status) || !isExpired(task, now.getTime())) return false;
   const error: TaskError = {
     code: EXPIRED_CODE,
-    message: `The task was still ${task.status} when its time to live (${deps.ttlDays} days from its submission) ran out.`,
+    message: `The task was still ${task.status} when its time to live (${deps.ttlDays} days) ran out.`,
   };
   const result = await deps.store.endExpired(task.taskId, error, now, expiresAtAfter(now, deps.ttlDays));
   if (!result.ended) return false;
