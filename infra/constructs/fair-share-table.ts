@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, type CfnGlobalTable, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
@@ -7,6 +7,7 @@ import type { TaskRegistry } from '../../functions/tasks/define-task.js';
 import { FAIR_SHARE_TABLE } from '../../shared/fair-share.js';
 import { settings as defaultSettings, type Settings } from '../settings.js';
 import { grantKeyUse } from './encryption-key.js';
+import { encryptWithKey, storeBilling } from './task-table.js';
 
 export interface FairShareTableProps {
   /**
@@ -50,22 +51,14 @@ export class FairShareTable extends Construct {
       partitionKey: { name: FAIR_SHARE_TABLE.partitionKey, type: AttributeType.STRING },
       sortKey: { name: FAIR_SHARE_TABLE.sortKey, type: AttributeType.STRING },
       // Every submit (rate limit) and every attempt (slots) writes here: the task table's ceilings bound it alike.
-      billing: Billing.onDemand({
-        maxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
-        maxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
-      }),
+      billing: storeBilling(settings),
       encryption: TableEncryptionV2.awsManagedKey(),
       // The state is rebuilt by use within a lease or a window; a day of recovery is plenty.
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true, recoveryPeriodInDays: 1 },
       timeToLiveAttribute: FAIR_SHARE_TABLE.ttlAttribute,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    if (props.encryptionKey) {
-      // As for the task table: the key goes straight onto the one replica of a region-agnostic stack.
-      (this.table.node.defaultChild as CfnGlobalTable).addPropertyOverride('Replicas.0.SSESpecification', {
-        KMSMasterKeyId: props.encryptionKey.keyArn,
-      });
-    }
+    encryptWithKey(this.table, props.encryptionKey);
   }
 
   /**

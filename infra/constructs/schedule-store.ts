@@ -1,11 +1,12 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, type CfnGlobalTable, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { SCHEDULE_TABLE } from '../../shared/schedule-table.js';
 import { settings as defaultSettings, type Settings } from '../settings.js';
 import { grantKeyUse } from './encryption-key.js';
+import { encryptWithKey, storeBilling } from './task-table.js';
 
 export interface ScheduleStoreProps {
   /**
@@ -34,10 +35,7 @@ export class ScheduleStore extends Construct {
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: SCHEDULE_TABLE.partitionKey, type: AttributeType.STRING },
       sortKey: { name: SCHEDULE_TABLE.sortKey, type: AttributeType.STRING },
-      billing: Billing.onDemand({
-        maxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
-        maxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
-      }),
+      billing: storeBilling(settings),
       encryption: TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: {
         pointInTimeRecoveryEnabled: true,
@@ -47,12 +45,7 @@ export class ScheduleStore extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    if (props.encryptionKey) {
-      // As for the task table: the stack is region-agnostic, so the key goes straight onto its one replica.
-      (this.table.node.defaultChild as CfnGlobalTable).addPropertyOverride('Replicas.0.SSESpecification', {
-        KMSMasterKeyId: props.encryptionKey.keyArn,
-      });
-    }
+    encryptWithKey(this.table, props.encryptionKey);
   }
 
   /** Grants item actions (e.g. `dynamodb:GetItem`, `dynamodb:Query`) on the table. */

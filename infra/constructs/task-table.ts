@@ -24,6 +24,25 @@ export interface TaskStoreProps {
   readonly settings?: Settings;
 }
 
+/** On-demand billing under the store's ceilings, which bound every table of the stack alike. */
+export const storeBilling = (settings: Settings): Billing =>
+  Billing.onDemand({
+    maxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
+    maxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
+  });
+
+/**
+ * Encrypts a table of the stack under a customer key, when there is one. TableEncryptionV2.customerManagedKey
+ * needs the stack's region at synth (to name each replica's key); the stack is region-agnostic and has one
+ * replica, so the key goes straight onto that replica.
+ */
+export function encryptWithKey(table: TableV2, key: IKey | undefined): void {
+  if (!key) return;
+  (table.node.defaultChild as CfnGlobalTable).addPropertyOverride('Replicas.0.SSESpecification', {
+    KMSMasterKeyId: key.keyArn,
+  });
+}
+
 /** DynamoDB actions that change items: their callers also need to encrypt under a customer key. */
 const WRITE_ACTIONS = new Set([
   'dynamodb:PutItem',
@@ -45,10 +64,7 @@ export class TaskTable extends Construct {
     const { ownerIndex } = TASK_TABLE;
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: TASK_TABLE.partitionKey, type: AttributeType.STRING },
-      billing: Billing.onDemand({
-        maxReadRequestUnits: settings.store.maxReadRequestUnitsPerSecond,
-        maxWriteRequestUnits: settings.store.maxWriteRequestUnitsPerSecond,
-      }),
+      billing: storeBilling(settings),
       encryption: TableEncryptionV2.awsManagedKey(),
       pointInTimeRecoverySpecification: {
         pointInTimeRecoveryEnabled: true,
@@ -71,13 +87,7 @@ export class TaskTable extends Construct {
         },
       ],
     });
-    if (props.encryptionKey) {
-      // TableEncryptionV2.customerManagedKey needs the stack's region at synth (to name each replica's key);
-      // this stack is region-agnostic and has one replica, so the key goes straight onto that replica.
-      (this.table.node.defaultChild as CfnGlobalTable).addPropertyOverride('Replicas.0.SSESpecification', {
-        KMSMasterKeyId: props.encryptionKey.keyArn,
-      });
-    }
+    encryptWithKey(this.table, props.encryptionKey);
   }
 
   /** Grants item actions (e.g. `dynamodb:GetItem`) on the table itself, not on its indexes. */
