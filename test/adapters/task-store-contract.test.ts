@@ -26,6 +26,11 @@ const OWNER = 'jwt:owner-a';
 const error = { code: 'HandlerError', message: 'boom' };
 /** An expiry far in the future, for writes whose expiresAt the test does not look at. */
 const FAR = 99_999_999_999;
+/** Each write runs once as is, and once more with its reply lost (`lose: true`). */
+const modes = [
+  { lose: false, label: '' },
+  { lose: true, label: ', its reply lost and retried' },
+] as const;
 
 describe.each([
   ['InMemoryTaskStore', inMemoryHarness],
@@ -41,10 +46,6 @@ describe.each([
   afterEach(() => harness.clearLostReplies());
 
   /** Runs `write` once as is, and once more on a fresh task with its reply lost (`lose: true`). */
-  const modes = [
-    { lose: false, label: '' },
-    { lose: true, label: ', its reply lost and retried' },
-  ] as const;
   const lose = (lost: boolean, method: keyof TaskStore) => {
     if (lost) harness.loseNextReply(method);
   };
@@ -619,10 +620,6 @@ describe.each([
   afterAll(() => harness.stop());
   afterEach(() => harness.clearLostReplies());
 
-  const modes = [
-    { lose: false, label: '' },
-    { lose: true, label: ', its reply lost and retried' },
-  ] as const;
   const pool = () => `owner-${randomUUID()}`;
   const lease = (ms: number) => at(ms).getTime();
   const acquired = (result: SlotResult): SlotLease => {
