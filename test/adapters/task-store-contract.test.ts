@@ -45,7 +45,7 @@ describe.each([
   afterAll(() => harness.stop());
   afterEach(() => harness.clearLostReplies());
 
-  /** Runs `write` once as is, and once more on a fresh task with its reply lost (`lose: true`). */
+  /** With `lost`, the reply of the store's next `method` write is lost inside the SDK's retries. */
   const lose = (lost: boolean, method: keyof TaskStore) => {
     if (lost) harness.loseNextReply(method);
   };
